@@ -1,0 +1,48 @@
+import { Schema, type Connection, type InferSchemaType } from 'mongoose';
+
+/**
+ * People who sign in: applicants (by ID number), officers and admins (by user name). `loginKey` is
+ * the one unique handle for both kinds: `id:<keyed hash of the ID number>` or `user:<name>`.
+ */
+const accountSchema = new Schema(
+  {
+    loginKey: { type: String, required: true, unique: true },
+    role: { type: String, required: true, enum: ['applicant', 'officer', 'admin'] },
+    name: { type: String, required: true },
+    username: { type: String },
+    /** Applicants: keyed hash, AES-GCM ciphertext and staff mask of the ID number. */
+    idHash: { type: String, index: true },
+    idNumberEnc: { type: String },
+    idMasked: { type: String },
+    phone: { type: String },
+    passwordHash: { type: String, required: true },
+    level: { type: String, enum: ['township', 'county'] },
+    jurisdiction: { type: [String], default: undefined },
+    disabled: { type: Boolean, required: true, default: false },
+    createdAt: { type: Date, required: true },
+  },
+  { collection: 'accounts', versionKey: false },
+);
+
+/** Township kiosks: a device credential bound to the township where the kiosk stands. */
+const terminalSchema = new Schema(
+  {
+    terminalId: { type: String, required: true, unique: true },
+    name: { type: String, required: true },
+    township: { type: String, required: true },
+    secretHash: { type: String, required: true },
+    disabled: { type: Boolean, required: true, default: false },
+    createdAt: { type: Date, required: true },
+  },
+  { collection: 'terminals', versionKey: false },
+);
+
+export type AccountDoc = InferSchemaType<typeof accountSchema> & { _id: import('mongoose').Types.ObjectId };
+export type TerminalDoc = InferSchemaType<typeof terminalSchema> & { _id: import('mongoose').Types.ObjectId };
+
+export function accountModels(conn: Connection) {
+  return {
+    Account: conn.model('Account', accountSchema),
+    Terminal: conn.model('Terminal', terminalSchema),
+  };
+}

@@ -1,0 +1,120 @@
+import type { AppContext } from '../context';
+import { limiter } from '../lib/ratelimit';
+import type { RouteDef } from '../lib/routes';
+import { registerApplicant, signIn, terminalToken } from './accounts.service';
+
+const password = { type: 'string', minLength: 8, maxLength: 128 } as const;
+
+const registerBody = {
+  $id: 'urn:fpc:body:register',
+  type: 'object',
+  additionalProperties: false,
+  required: ['idNumber', 'name', 'phone', 'password'],
+  properties: {
+    idNumber: { type: 'string', format: 'cn-id-number', description: '18-character resident ID number (GB 11643-1999)' },
+    name: { type: 'string', minLength: 1, maxLength: 40, pattern: '\\S' },
+    phone: { type: 'string', format: 'cn-mobile' },
+    password,
+  },
+};
+
+const loginBody = {
+  $id: 'urn:fpc:body:login',
+  type: 'object',
+  additionalProperties: false,
+  required: ['password'],
+  properties: {
+    idNumber: { type: 'string', maxLength: 18, description: 'applicants' },
+    username: { type: 'string', maxLength: 40, description: 'officers and admins' },
+    password: { type: 'string', minLength: 1, maxLength: 128 },
+  },
+};
+
+const terminalBody = {
+  $id: 'urn:fpc:body:terminal-token',
+  type: 'object',
+  additionalProperties: false,
+  required: ['terminalId', 'secret'],
+  properties: {
+    terminalId: { type: 'string', minLength: 1, maxLength: 64 },
+    secret: { type: 'string', minLength: 1, maxLength: 128 },
+  },
+};
+
+const tokenResponse = {
+  type: 'object',
+  properties: {
+    accessToken: { type: 'string' },
+    tokenType: { const: 'Bearer' },
+    expiresIn: { type: 'integer' },
+    role: { enum: ['applicant', 'terminal', 'officer', 'admin'] },
+  },
+};
+
+const FIFTEEN_MINUTES = 15 * 60 * 1000;
+
+export function accountRoutes(ctx: AppContext): RouteDef[] {
+  // Per address and login name: a mistyping neighbour at the same kiosk does not lock the village
+  // out. Per login name across addresses: slows a distributed guess at one account.
+  const perAddressAndName = limiter({
+    name: 'login',
+    windowMs: FIFTEEN_MINUTES,
+    limit: 10,
+    keyOf: (req) => String(req.body?.idNumber ?? req.body?.username ?? req.body?.terminalId ?? ''),
+  });
+  const perAddress = limiter({ name: 'login-ip', windowMs: FIFTEEN_MINUTES, limit: 300 });
+  const registerLimit = limiter({ name: 'register', windowMs: FIFTEEN_MINUTES, limit: 30 });
+
+  return [
+    {
+      method: 'post',
+      path: '/api/v1/auth/register',
+      summary: 'Register an applicant (resident) account',
+      tags: ['accounts'],
+      before: [registerLimit],
+      body: registerBody,
+      responses: {
+        '201': { description: 'Registered', schema: { type: 'object' } },
+        '409': { description: 'ID number already registered' },
+      },
+      handlers: [
+        async (req, res) => {
+          const account = await registerApplicant(ctx, req.body);
+          res.status(201).json(account);
+        },
+      ],
+    },
+    {
+      method: 'post',
+      path: '/api/v1/auth/login',
+      summary: 'Sign in: applicants with ID number, officers and admins with user name',
+      tags: ['accounts'],
+      before: [perAddress],
+      body: loginBody,
+      responses: { '200': { description: 'Access token', schema: tokenResponse }, '401': { description: 'Wrong credentials' } },
+      handlers: [
+        perAddressAndName,
+        async (req, res) => {
+          res.setHeader('Cache-Control', 'no-store');
+          res.json(await signIn(ctx, req.body));
+        },
+      ],
+    },
+    {
+      method: 'post',
+      path: '/api/v1/auth/terminal-token',
+      summary: 'Exchange a township terminal credential for a short-lived token',
+      tags: ['accounts'],
+      before: [perAddress],
+      body: terminalBody,
+      responses: { '200': { description: 'Access token', schema: tokenResponse }, '401': { description: 'Wrong credentials' } },
+      handlers: [
+        perAddressAndName,
+        async (req, res) => {
+          res.setHeader('Cache-Control', 'no-store');
+          res.json(await terminalToken(ctx, req.body));
+        },
+      ],
+    },
+  ];
+}

@@ -1,0 +1,200 @@
+import crypto from 'node:crypto';
+import type { Request } from 'express';
+import { Types } from 'mongoose';
+import type { AppContext } from '../context';
+import type { Authenticator, OfficerLevel, Principal, Role } from '../lib/auth';
+import { AppError } from '../lib/errors';
+import { ID_PROBLEM_MESSAGES, maskIdForStaff, parseIdNumber } from '../lib/idnumber';
+import { dummyHash, hashPassword, verifyPassword } from '../lib/passwords';
+import { encrypt, idHash } from '../lib/personal';
+import { signToken, TokenError, verifyToken } from '../lib/tokens';
+
+type Ctx = Pick<AppContext, 'config' | 'models' | 'clock' | 'keys'>;
+
+export interface TokenResponse {
+  accessToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+  role: Role;
+}
+
+const invalidCredentials = (): AppError => new AppError('invalid_credentials');
+
+function today(ctx: Ctx): string {
+  return ctx.clock.now().toISOString().slice(0, 10);
+}
+
+export async function registerApplicant(
+  ctx: Ctx,
+  input: { idNumber: string; name: string; phone: string; password: string },
+): Promise<{ id: string; name: string; idMasked: string }> {
+  const parsed = parseIdNumber(input.idNumber, today(ctx));
+  if (!parsed.ok) {
+    throw new AppError('validation_failed', undefined, [
+      { path: 'idNumber', code: 'format:cn-id-number', messages: ID_PROBLEM_MESSAGES[parsed.problem] },
+    ]);
+  }
+  const idNumber = parsed.value.normalized;
+  const hash = idHash(ctx.keys.idHash, idNumber);
+  const loginKey = `id:${hash}`;
+  if (await ctx.models.Account.exists({ loginKey })) {
+    throw new AppError('already_exists', { zh: '该身份证号码已注册，请直接登录', en: 'This ID number is already registered; sign in instead' });
+  }
+  const account = await ctx.models.Account.create({
+    loginKey,
+    role: 'applicant',
+    name: input.name.trim(),
+    idHash: hash,
+    idNumberEnc: encrypt(ctx.keys.dataKey, idNumber),
+    idMasked: maskIdForStaff(idNumber),
+    phone: input.phone,
+    passwordHash: await hashPassword(input.password, ctx.config.passwordCostLog2),
+    createdAt: ctx.clock.now(),
+  });
+  return { id: account._id.toString(), name: account.name, idMasked: account.idMasked ?? '' };
+}
+
+function issueAccessToken(ctx: Ctx, sub: string, role: Role, extra: Record<string, unknown>, ttl: number): TokenResponse {
+  const accessToken = signToken(ctx.keys.access, ctx.config.tokens, ctx.clock, { typ: 'access', sub, role, ...extra }, ttl);
+  return { accessToken, tokenType: 'Bearer', expiresIn: ttl, role };
+}
+
+/** Applicants sign in with their ID number, staff with a user name; both answer alike on failure. */
+export async function signIn(
+  ctx: Ctx,
+  input: { idNumber?: string; username?: string; password: string },
+): Promise<TokenResponse> {
+  if ((input.idNumber === undefined) === (input.username === undefined)) {
+    const messages = { zh: '请填写身份证号码或用户名（二选一）', en: 'Give either idNumber or username, not both' };
+    throw new AppError('validation_failed', undefined, [{ path: 'idNumber', code: 'oneOf', messages }]);
+  }
+  let loginKey: string | undefined;
+  if (input.idNumber !== undefined) {
+    const parsed = parseIdNumber(input.idNumber, today(ctx));
+    if (parsed.ok) loginKey = `id:${idHash(ctx.keys.idHash, parsed.value.normalized)}`;
+  } else if (input.username !== undefined) {
+    loginKey = `user:${input.username.trim().toLowerCase()}`;
+  }
+  const account = loginKey ? await ctx.models.Account.findOne({ loginKey }).lean() : null;
+  if (!account) {
+    await verifyPassword(input.password, await dummyHash(ctx.config.passwordCostLog2));
+    throw invalidCredentials();
+  }
+  const ok = await verifyPassword(input.password, account.passwordHash);
+  if (!ok || account.disabled) throw invalidCredentials();
+  return issueAccessToken(ctx, account._id.toString(), account.role as Role, {}, ctx.config.tokens.accessTtlSeconds);
+}
+
+export async function terminalToken(ctx: Ctx, input: { terminalId: string; secret: string }): Promise<TokenResponse> {
+  const terminal = await ctx.models.Terminal.findOne({ terminalId: input.terminalId }).lean();
+  if (!terminal) {
+    await verifyPassword(input.secret, await dummyHash(ctx.config.passwordCostLog2));
+    throw invalidCredentials();
+  }
+  const ok = await verifyPassword(input.secret, terminal.secretHash);
+  if (!ok || terminal.disabled) throw invalidCredentials();
+  return issueAccessToken(ctx, terminal.terminalId, 'terminal', { township: terminal.township }, ctx.config.tokens.terminalTtlSeconds);
+}
+
+/** Verifies the bearer token and loads the live account: a disabled account stops at once. */
+export function createAuthenticator(ctx: Ctx): Authenticator {
+  return async (req: Request): Promise<Principal> => {
+    const header = req.headers.authorization;
+    if (!header) throw new AppError('unauthenticated');
+    const m = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/.exec(header);
+    if (!m) throw new AppError('invalid_token');
+    let claims;
+    try {
+      claims = verifyToken(ctx.keys.access, ctx.config.tokens, ctx.clock, m[1]!, { typ: 'access', requireExp: true });
+    } catch (err) {
+      if (err instanceof TokenError) throw new AppError('invalid_token');
+      throw err;
+    }
+    if (claims.role === 'terminal') {
+      const terminal = await ctx.models.Terminal.findOne({ terminalId: claims.sub }).lean();
+      if (!terminal || terminal.disabled) throw new AppError('invalid_token');
+      return { role: 'terminal', id: terminal.terminalId, name: terminal.name, channel: 'terminal', township: terminal.township };
+    }
+    if (!Types.ObjectId.isValid(claims.sub)) throw new AppError('invalid_token');
+    const account = await ctx.models.Account.findById(claims.sub).lean();
+    if (!account || account.disabled || account.role !== claims.role) throw new AppError('invalid_token');
+    const principal: Principal = {
+      role: account.role as Role,
+      id: account._id.toString(),
+      name: account.name,
+      channel: account.role === 'applicant' ? 'online' : 'staff',
+    };
+    if (account.role === 'officer') {
+      principal.level = account.level as OfficerLevel;
+      principal.jurisdiction = account.jurisdiction ?? [];
+    }
+    return principal;
+  };
+}
+
+/* Staff and terminals: created by the command-line tool, never by self-registration. */
+
+export interface StaffInput {
+  username: string;
+  name: string;
+  password: string;
+  role: 'officer' | 'admin';
+  level?: OfficerLevel;
+  jurisdiction?: string[];
+}
+
+export async function createStaff(ctx: Ctx, input: StaffInput): Promise<{ id: string }> {
+  const username = input.username.trim().toLowerCase();
+  if (!/^[a-z0-9._-]{3,40}$/.test(username)) throw new Error('user name: 3–40 of a-z 0-9 . _ -');
+  if (input.password.length < 10) throw new Error('password: at least 10 characters');
+  if (input.role === 'officer') {
+    if (input.level !== 'township' && input.level !== 'county') throw new Error('officer level: township or county');
+    if (!input.jurisdiction?.length || !input.jurisdiction.every((j) => /^\d{6}(\d{3}){0,2}$/.test(j))) {
+      throw new Error('jurisdiction: one or more division codes of 6, 9 or 12 digits');
+    }
+  }
+  const account = await ctx.models.Account.create({
+    loginKey: `user:${username}`,
+    role: input.role,
+    username,
+    name: input.name,
+    passwordHash: await hashPassword(input.password, ctx.config.passwordCostLog2),
+    level: input.role === 'officer' ? input.level : undefined,
+    jurisdiction: input.role === 'officer' ? input.jurisdiction : undefined,
+    createdAt: ctx.clock.now(),
+  });
+  return { id: account._id.toString() };
+}
+
+export async function createTerminal(
+  ctx: Ctx,
+  input: { name: string; township: string; terminalId?: string; secret?: string },
+): Promise<{ terminalId: string; secret: string }> {
+  if (!/^\d{9}$/.test(input.township)) throw new Error('township: a 9-digit township division code, e.g. 430725101');
+  const terminalId = input.terminalId ?? `T${input.township}-${crypto.randomBytes(3).toString('hex').toUpperCase()}`;
+  const secret = input.secret ?? crypto.randomBytes(24).toString('base64url');
+  await ctx.models.Terminal.create({
+    terminalId,
+    name: input.name,
+    township: input.township,
+    secretHash: await hashPassword(secret, ctx.config.passwordCostLog2),
+    createdAt: ctx.clock.now(),
+  });
+  return { terminalId, secret };
+}
+
+export async function setDisabled(ctx: Ctx, who: { username?: string; terminalId?: string; idNumber?: string }, disabled: boolean): Promise<boolean> {
+  if (who.terminalId) {
+    const r = await ctx.models.Terminal.updateOne({ terminalId: who.terminalId }, { $set: { disabled } });
+    return r.matchedCount === 1;
+  }
+  let loginKey: string | undefined;
+  if (who.username) loginKey = `user:${who.username.trim().toLowerCase()}`;
+  if (who.idNumber) {
+    const parsed = parseIdNumber(who.idNumber, today(ctx));
+    if (parsed.ok) loginKey = `id:${idHash(ctx.keys.idHash, parsed.value.normalized)}`;
+  }
+  if (!loginKey) return false;
+  const r = await ctx.models.Account.updateOne({ loginKey }, { $set: { disabled } });
+  return r.matchedCount === 1;
+}

@@ -1,0 +1,108 @@
+import path from 'node:path';
+import { projectRoot } from './lib/paths';
+
+export type Environment = 'development' | 'test' | 'production';
+
+export interface Config {
+  readonly env: Environment;
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly uploadsDir: string;
+  readonly schemasDir: string;
+  /** Keys folder: access/ and certificate/ signing keys, the ID-number hashing and encryption keys. */
+  readonly keysDir: string;
+  readonly mongodbUri: string | undefined;
+  readonly logLevel: string;
+  readonly publicBaseUrl: string;
+  /** How many reverse-proxy hops to trust for the client address (0: use the socket address). */
+  readonly trustProxyHops: number;
+  readonly tokens: {
+    readonly issuer: string;
+    readonly audience: string;
+    readonly accessTtlSeconds: number;
+    readonly terminalTtlSeconds: number;
+  };
+  /** log2 of scrypt's cost parameter N for new password hashes. */
+  readonly passwordCostLog2: number;
+  readonly seedDemoData: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Parses the environment once, into a frozen object; every bad value is reported at once. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const root = projectRoot();
+
+  const str = (name: string, fallback: string): string => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? fallback : v.trim();
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    if (!/^\d+$/.test(raw.trim())) {
+      problems.push(`${name} must be a whole number, got "${raw}"`);
+      return fallback;
+    }
+    const n = Number(raw);
+    if (n < min || n > max) problems.push(`${name} must be between ${min} and ${max}, got ${n}`);
+    return n;
+  };
+
+  const rawEnv = str('NODE_ENV', 'development');
+  let environment: Environment = 'development';
+  if (rawEnv === 'development' || rawEnv === 'test' || rawEnv === 'production') environment = rawEnv;
+  else problems.push(`NODE_ENV must be development, test or production, got "${rawEnv}"`);
+
+  const dataDir = path.resolve(root, str('DATA_DIR', './data'));
+  const mongodbUri = env.MONGODB_URI?.trim() || undefined;
+  if (mongodbUri && !/^mongodb(\+srv)?:\/\//.test(mongodbUri)) {
+    problems.push('MONGODB_URI must start with mongodb:// or mongodb+srv://');
+  }
+  const keysDir = path.resolve(root, str('KEYS_DIR', path.join(dataDir, 'keys')));
+  const publicBaseUrl = str('PUBLIC_BASE_URL', `http://localhost:${int('PORT', 3000, 0, 65535)}`);
+  try {
+    new URL(publicBaseUrl);
+  } catch {
+    problems.push(`PUBLIC_BASE_URL must be an absolute URL, got "${publicBaseUrl}"`);
+  }
+
+  if (environment === 'production') {
+    if (!mongodbUri) problems.push('MONGODB_URI is required in production');
+    if (!env.KEYS_DIR) problems.push('KEYS_DIR is required in production (it holds the signing keys)');
+    if (!env.PUBLIC_BASE_URL) problems.push('PUBLIC_BASE_URL is required in production (it goes into QR codes)');
+  }
+
+  const config: Config = {
+    env: environment,
+    port: int('PORT', 3000, 0, 65535),
+    host: str('HOST', '0.0.0.0'),
+    dataDir,
+    uploadsDir: path.resolve(root, str('UPLOADS_DIR', './uploads')),
+    schemasDir: path.resolve(root, str('SCHEMAS_DIR', './schemas')),
+    keysDir,
+    mongodbUri,
+    logLevel: str('LOG_LEVEL', environment === 'test' ? 'silent' : 'info'),
+    publicBaseUrl: publicBaseUrl.replace(/\/+$/, ''),
+    trustProxyHops: int('TRUST_PROXY_HOPS', 0, 0, 10),
+    tokens: {
+      issuer: str('TOKEN_ISSUER', 'fpc.taoyuan.gov.cn'),
+      audience: str('TOKEN_AUDIENCE', 'fpc-api'),
+      accessTtlSeconds: int('ACCESS_TOKEN_TTL', 3600, 60, 86400),
+      terminalTtlSeconds: int('TERMINAL_TOKEN_TTL', 900, 60, 3600),
+    },
+    passwordCostLog2: int('PASSWORD_COST_LOG2', environment === 'test' ? 12 : 15, 10, 20),
+    seedDemoData: environment === 'development' && str('SEED_DEMO', 'true') !== 'false',
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}

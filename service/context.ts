@@ -1,0 +1,18 @@
+import type { Connection } from 'mongoose';
+import type { Config } from './config';
+import type { Authenticator } from './lib/auth';
+import type { Clock } from './lib/clock';
+import type { Keys } from './lib/keys';
+import type { Logger } from './lib/logger';
+import type { Models } from './models';
+
+/** What the capabilities are built from; tests swap the clock, keys and stores. */
+export interface AppContext {
+  config: Config;
+  conn: Connection;
+  models: Models;
+  clock: Clock;
+  keys: Keys;
+  logger: Logger;
+  authenticate: Authenticator;
+}

@@ -1,0 +1,76 @@
+import type { Request, RequestHandler } from 'express';
+import { AppError } from './errors';
+
+export type Role = 'applicant' | 'terminal' | 'officer' | 'admin';
+export type OfficerLevel = 'township' | 'county';
+export type Channel = 'online' | 'terminal' | 'staff';
+
+/** Who is calling, established from a verified token and a live account. */
+export interface Principal {
+  role: Role;
+  /** Account id, or terminal id for terminals. */
+  id: string;
+  name: string;
+  channel: Channel;
+  /** Officers: which stage they work. */
+  level?: OfficerLevel;
+  /** Officers: division-code prefixes they may see. Admins see everything. */
+  jurisdiction?: string[];
+  /** Terminals: the township they stand in. */
+  township?: string;
+}
+
+/**
+ * Roles → rights: the one table that says who may do what. Object-level checks (is this my
+ * application, is it in my jurisdiction) happen in the services.
+ */
+export const RIGHTS = {
+  'application:file': ['applicant', 'terminal'],
+  'application:read-own': ['applicant', 'terminal'],
+  'certificate:read-own': ['applicant'],
+  'complaint:file': ['applicant', 'terminal'],
+  'queue:read': ['officer', 'admin'],
+  'application:review': ['officer', 'admin'],
+  'claim:break': ['admin'],
+  'certificate:read-any': ['officer', 'admin'],
+  'certificate:revoke': ['officer', 'admin'],
+  'stats:read': ['officer', 'admin'],
+  'complaint:answer': ['officer', 'admin'],
+  'account:manage': ['admin'],
+} as const satisfies Record<string, readonly Role[]>;
+
+export type Right = keyof typeof RIGHTS;
+
+export function can(principal: Principal, right: Right): boolean {
+  return (RIGHTS[right] as readonly Role[]).includes(principal.role);
+}
+
+export type Authenticator = (req: Request) => Promise<Principal>;
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    principal?: Principal;
+  }
+}
+
+/** 401 without a valid token, 403 when the role lacks the right. */
+export function requireRight(authenticate: Authenticator, right: Right | 'any'): RequestHandler {
+  return async (req, res, next) => {
+    const principal = await authenticate(req);
+    req.principal = principal;
+    res.setHeader('Cache-Control', 'no-store');
+    if (right !== 'any' && !can(principal, right)) throw new AppError('forbidden');
+    next();
+  };
+}
+
+export function principalOf(req: Request): Principal {
+  if (!req.principal) throw new AppError('unauthenticated');
+  return req.principal;
+}
+
+/** Is a division code inside an officer's jurisdiction (a list of code prefixes)? */
+export function inJurisdiction(principal: Principal, divisionCode: string): boolean {
+  if (principal.role === 'admin') return true;
+  return (principal.jurisdiction ?? []).some((prefix) => divisionCode.startsWith(prefix));
+}

@@ -1,0 +1,277 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import mongoose, { type Connection } from 'mongoose';
+import type { Logger } from './logger';
+import { projectRoot } from './paths';
+
+/** Keep every query to the filter the code wrote: operator objects from clients become literals. */
+mongoose.set('sanitizeFilter', true);
+mongoose.set('strictQuery', true);
+
+export type DatabaseKind = 'uri' | 'mongodb-memory-server' | 'ferretdb';
+
+export interface DatabaseHandle {
+  kind: DatabaseKind;
+  uri: string;
+  /** Stops the server this process started (nothing for an external URI). */
+  stop(): Promise<void>;
+  /** Starts it again on the same address and data; for outage tests and operators. */
+  restart(): Promise<void>;
+}
+
+export interface ResolveOptions {
+  /** Folder for the database files; `undefined` means a throwaway folder removed on stop. */
+  dataDir?: string;
+  mongodbUri?: string;
+  logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+}
+
+export class NoDatabaseError extends Error {
+  constructor(details: string[]) {
+    super(
+      [
+        'No database is available. Any one of these will do:',
+        '  1. set MONGODB_URI to a MongoDB 6+ server (e.g. mongodb://localhost:27017/fpc);',
+        '  2. install a mongod binary (on PATH, or MONGOMS_SYSTEM_BINARY) for mongodb-memory-server,',
+        '     or let it download one (needs access to fastdl.mongodb.org);',
+        '  3. install Go 1.22+ so FerretDB 1.24.2 can be built from the Go module proxy',
+        '     (or put a ferretdb binary on PATH, or set FERRETDB_BIN).',
+        'What was tried:',
+        ...details.map((d) => `  - ${d}`),
+      ].join('\n'),
+    );
+    this.name = 'NoDatabaseError';
+  }
+}
+
+/** DESIGN.md section 10: MONGODB_URI, then a real mongod, then FerretDB over SQLite, else an error. */
+export async function resolveDatabase(opts: ResolveOptions): Promise<DatabaseHandle> {
+  const { logger } = opts;
+  const tried: string[] = [];
+  if (opts.mongodbUri) {
+    logger.info({ database: 'uri' }, 'database: using MONGODB_URI');
+    return { kind: 'uri', uri: opts.mongodbUri, stop: async () => {}, restart: async () => {} };
+  }
+
+  const memory = await tryMemoryServer(opts, tried);
+  if (memory) return memory;
+
+  const ferret = await tryFerretDb(opts, tried);
+  if (ferret) return ferret;
+
+  throw new NoDatabaseError(tried);
+}
+
+async function tryMemoryServer(opts: ResolveOptions, tried: string[]): Promise<DatabaseHandle | undefined> {
+  const { logger } = opts;
+  let mms: typeof import('mongodb-memory-server');
+  try {
+    mms = await import('mongodb-memory-server');
+  } catch {
+    tried.push('mongodb-memory-server: package not installed (it is a development dependency)');
+    return undefined;
+  }
+  const dbPath = opts.dataDir ? path.join(opts.dataDir, 'mongod') : undefined;
+  if (dbPath) fs.mkdirSync(dbPath, { recursive: true });
+  logger.info({ database: 'mongodb-memory-server' }, 'database: looking for a mongod (system binary, cache or download)');
+  // One download attempt, not three: without network the fallback should not wait.
+  process.env.MONGOMS_MAX_RETRIES ??= '1';
+  try {
+    const server = await withTimeout(
+      mms.MongoMemoryServer.create({ instance: { dbPath, storageEngine: 'wiredTiger' } }),
+      Number(process.env.MONGOMS_TIMEOUT_MS ?? 120_000),
+      'mongod did not start in time',
+    );
+    const uri = server.getUri();
+    logger.info({ database: 'mongodb-memory-server', uri }, 'database: using a real mongod');
+    return {
+      kind: 'mongodb-memory-server',
+      uri,
+      stop: async () => {
+        await server.stop({ doCleanup: !dbPath, force: false });
+      },
+      restart: async () => {
+        await server.start(true);
+      },
+    };
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    tried.push(`mongodb-memory-server: ${reason}`);
+    logger.warn({ database: 'mongodb-memory-server', reason }, 'database: no mongod available, trying FerretDB');
+    return undefined;
+  }
+}
+
+const FERRET_DIR = (): string => path.join(projectRoot(), 'tools', 'ferretdb');
+export const ferretBinaryPath = (): string => path.join(FERRET_DIR(), 'bin', 'fpc-ferretdb');
+
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, name);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Builds tools/ferretdb (a small wrapper around FerretDB 1.24.2's embeddable package) with Go.
+ * Progress goes to the log: a cold module cache downloads for a minute or two.
+ */
+export function buildFerretDb(logger: Pick<Logger, 'info' | 'warn'>): string | undefined {
+  const go = onPath('go') ?? (fs.existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+  if (!go) return undefined;
+  logger.info({ database: 'ferretdb' }, 'database: building FerretDB 1.24.2 with Go (once; downloads modules on first build)');
+  const out = ferretBinaryPath();
+  const result = spawnSync(go, ['build', '-o', out, '.'], {
+    cwd: FERRET_DIR(),
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, CGO_ENABLED: '0' },
+  });
+  if (result.status !== 0 || !fs.existsSync(out)) {
+    logger.warn({ database: 'ferretdb', status: result.status }, 'database: building FerretDB failed');
+    return undefined;
+  }
+  logger.info({ database: 'ferretdb', binary: out }, 'database: FerretDB built');
+  return out;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+interface FerretProcess {
+  child: ChildProcess;
+  uri: string;
+}
+
+/** Starts our wrapper and waits for its "ready <uri>" line. */
+function startWrapper(binary: string, sqliteDir: string, listen: string): Promise<FerretProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, ['--sqlite-dir', sqliteDir, '--listen-addr', listen], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const stderr: string[] = [];
+    child.stderr!.on('data', (b: Buffer) => {
+      if (stderr.length < 50) stderr.push(b.toString());
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`FerretDB did not report ready within 30 s: ${stderr.join('').slice(0, 500)}`));
+    }, 30_000);
+    const lines = readline.createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      const m = /^ready (mongodb:\/\/\S+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, uri: m[1]! });
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`FerretDB exited with ${code}: ${stderr.join('').slice(0, 500)}`));
+    });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+async function tryFerretDb(opts: ResolveOptions, tried: string[]): Promise<DatabaseHandle | undefined> {
+  const { logger } = opts;
+  const throwaway = !opts.dataDir;
+  const sqliteDir = opts.dataDir ? path.join(opts.dataDir, 'ferretdb') : fs.mkdtempSync(path.join(os.tmpdir(), 'fpc-ferretdb-'));
+  fs.mkdirSync(sqliteDir, { recursive: true, mode: 0o700 });
+
+  let binary = process.env.FERRETDB_BIN || (fs.existsSync(ferretBinaryPath()) ? ferretBinaryPath() : undefined);
+  if (!binary) binary = buildFerretDb(logger);
+  if (!binary) {
+    tried.push('FerretDB: no FERRETDB_BIN, no built tools/ferretdb/bin/fpc-ferretdb, and no Go toolchain to build it');
+    if (throwaway) fs.rmSync(sqliteDir, { recursive: true, force: true });
+    return undefined;
+  }
+
+  let proc: FerretProcess;
+  try {
+    proc = await startWrapper(binary, sqliteDir, '127.0.0.1:0');
+  } catch (err) {
+    tried.push(`FerretDB (${binary}): ${err instanceof Error ? err.message : String(err)}`);
+    if (throwaway) fs.rmSync(sqliteDir, { recursive: true, force: true });
+    return undefined;
+  }
+  const address = new URL(proc.uri).host;
+  logger.info({ database: 'ferretdb', uri: proc.uri, dataDir: sqliteDir }, 'database: using FerretDB 1.24.2 over SQLite');
+
+  const stopChild = async (): Promise<void> => {
+    const { child } = proc;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+    });
+  };
+  const handle: DatabaseHandle = {
+    kind: 'ferretdb',
+    uri: proc.uri,
+    stop: async () => {
+      await stopChild();
+      if (throwaway) fs.rmSync(sqliteDir, { recursive: true, force: true });
+    },
+    restart: async () => {
+      await stopChild();
+      proc = await startWrapper(binary, sqliteDir, address);
+    },
+  };
+  return handle;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(message)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+/**
+ * Opens a connection that fails fast while the database is away (no command buffering, short
+ * server selection), so requests answer 503 at once and the driver reconnects by itself.
+ */
+export async function connect(uri: string, dbName = 'fpc'): Promise<Connection> {
+  const conn = mongoose.createConnection(uri, {
+    dbName,
+    bufferCommands: false,
+    serverSelectionTimeoutMS: 2_000,
+    heartbeatFrequencyMS: 2_000,
+    autoIndex: false,
+    maxPoolSize: 50,
+  });
+  await conn.asPromise();
+  return conn;
+}

@@ -1,0 +1,144 @@
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
+import type { Logger } from './logger';
+import { pickLanguage, type Bilingual } from './i18n';
+
+/**
+ * The closed set of error codes a client may rely on. Each has its HTTP status and a title in
+ * Chinese and English; `detail` may add a sentence about this particular occurrence.
+ */
+export const PROBLEMS = {
+  malformed_json: { status: 400, zh: '请求内容不是有效的 JSON', en: 'The request body is not valid JSON' },
+  validation_failed: { status: 400, zh: '提交的内容有误', en: 'The request has invalid fields' },
+  bad_request: { status: 400, zh: '请求无效', en: 'The request is invalid' },
+  unauthenticated: { status: 401, zh: '请先登录', en: 'Authentication is required' },
+  invalid_token: { status: 401, zh: '登录凭证无效或已过期，请重新登录', en: 'The access token is invalid or expired' },
+  invalid_credentials: { status: 401, zh: '账号或密码不正确', en: 'The credentials are not correct' },
+  forbidden: { status: 403, zh: '无权进行此操作', en: 'You are not allowed to do this' },
+  not_found: { status: 404, zh: '未找到', en: 'Not found' },
+  method_not_allowed: { status: 405, zh: '不支持此请求方法', en: 'This method is not allowed here' },
+  conflict: { status: 409, zh: '当前状态不允许此操作', en: 'The current state does not allow this' },
+  already_exists: { status: 409, zh: '已存在', en: 'It already exists' },
+  payload_too_large: { status: 413, zh: '提交的内容过大', en: 'The request is too large' },
+  unsupported_media_type: { status: 415, zh: '不支持的内容类型', en: 'The content type is not supported' },
+  not_eligible: { status: 422, zh: '不符合申请条件', en: 'The application meets no eligibility ground' },
+  missing_documents: { status: 422, zh: '缺少必需的材料', en: 'Required documents are missing' },
+  unprocessable: { status: 422, zh: '无法处理该请求', en: 'The request cannot be processed' },
+  rate_limited: { status: 429, zh: '请求过于频繁，请稍后再试', en: 'Too many requests, try again later' },
+  internal: { status: 500, zh: '服务内部错误', en: 'Internal server error' },
+  database_unavailable: { status: 503, zh: '数据库暂时不可用，请稍后再试', en: 'The database is unavailable, try again later' },
+  calendar_horizon: {
+    status: 503,
+    zh: '法定节假日数据未覆盖该期限，请管理员更新节假日日历',
+    en: 'The deadline falls beyond the official holiday calendar data; an operator must update it',
+  },
+} as const satisfies Record<string, { status: number } & Bilingual>;
+
+export type ProblemCode = keyof typeof PROBLEMS;
+
+/** A problem with one field; the message is given in both languages and chosen per request. */
+export interface FieldProblem {
+  path: string;
+  code: string;
+  messages: Bilingual;
+}
+
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ProblemCode,
+    readonly detail?: Bilingual,
+    readonly errors?: FieldProblem[],
+    readonly extra?: Record<string, unknown>,
+  ) {
+    super(detail?.en ?? PROBLEMS[code].en);
+    this.name = 'AppError';
+    this.status = PROBLEMS[code].status;
+  }
+}
+
+export const notFound = (what: Bilingual = { zh: '未找到', en: 'Not found' }): AppError => new AppError('not_found', what);
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  code: ProblemCode;
+  detail: string;
+  message: Bilingual;
+  instance: string;
+  requestId?: string;
+  errors?: { path: string; code: string; message: string; messages: Bilingual }[];
+  [extra: string]: unknown;
+}
+
+export function problemBody(req: Request, err: AppError): ProblemBody {
+  const spec = PROBLEMS[err.code];
+  const message = err.detail ?? { zh: spec.zh, en: spec.en };
+  return {
+    ...err.extra,
+    type: `urn:fpc:problem:${err.code}`,
+    title: spec.en,
+    status: err.status,
+    code: err.code,
+    detail: pickLanguage(req, message),
+    message,
+    instance: req.originalUrl.split('?')[0] ?? req.originalUrl,
+    requestId: req.id === undefined ? undefined : String(req.id),
+    ...(err.errors
+      ? { errors: err.errors.map((e) => ({ path: e.path, code: e.code, message: pickLanguage(req, e.messages), messages: e.messages })) }
+      : {}),
+  };
+}
+
+/** Errors raised by libraries, translated to our closed set. */
+function translate(err: unknown): AppError | undefined {
+  if (err instanceof AppError) return err;
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { type?: string; status?: number; name?: string; code?: unknown; message?: string };
+  // body-parser
+  if (e.type === 'entity.parse.failed') return new AppError('malformed_json');
+  if (e.type === 'entity.too.large') return new AppError('payload_too_large');
+  if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return new AppError('unsupported_media_type');
+  if (e.type === 'request.aborted') return new AppError('bad_request', { zh: '请求被中断', en: 'The request was aborted' });
+  // mongoose / driver: the database is down or unreachable
+  const name = e.name ?? '';
+  if (
+    name === 'MongoServerSelectionError' ||
+    name === 'MongoNetworkError' ||
+    name === 'MongoNetworkTimeoutError' ||
+    name === 'MongoNotConnectedError' ||
+    name === 'MongoTopologyClosedError' ||
+    name === 'MongoPoolClearedError' ||
+    (name === 'MongooseError' && /buffering|not connected|Connection.*closed/i.test(e.message ?? ''))
+  ) {
+    return new AppError('database_unavailable');
+  }
+  if (name === 'CastError') return new AppError('not_found');
+  if (e.code === 11000) return new AppError('already_exists');
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500 && e.status !== 404) {
+    return new AppError('bad_request');
+  }
+  return undefined;
+}
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const known = translate(err);
+    const problem = known ?? new AppError('internal');
+    if (!known) logger.error({ err, requestId: req.id }, 'unhandled error');
+    else if (problem.code === 'database_unavailable') logger.warn({ requestId: req.id, err: String(err) }, 'database unavailable');
+    if (problem.status === 405 && problem.extra?.allow) res.setHeader('Allow', String(problem.extra.allow));
+    res.status(problem.status).type('application/problem+json').json(problemBody(req, problem));
+  };
+}
+
+export const unknownRoute: RequestHandler = (req) => {
+  throw new AppError('not_found', {
+    zh: `没有这个地址：${req.method} ${req.path}`,
+    en: `No such route: ${req.method} ${req.path}`,
+  });
+};

@@ -1,0 +1,24 @@
+import crypto from 'node:crypto';
+
+/**
+ * ID numbers are high-risk personal information: stored encrypted (AES-256-GCM), looked up by a
+ * keyed hash (HMAC-SHA-256), never logged.
+ */
+export function idHash(key: Buffer, idNumber: string): string {
+  return crypto.createHmac('sha256', key).update(idNumber.toUpperCase()).digest('base64url');
+}
+
+export function encrypt(key: Buffer, plain: string): string {
+  const iv = crypto.randomBytes(12);
+  const cipher = crypto.createCipheriv('aes-256-gcm', key, iv);
+  const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+  return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.');
+}
+
+export function decrypt(key: Buffer, sealed: string): string {
+  const [version, iv, tag, body] = sealed.split('.');
+  if (version !== 'v1' || !iv || !tag || body === undefined) throw new Error('unknown ciphertext format');
+  const decipher = crypto.createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+  return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+}

@@ -1,0 +1,110 @@
+import Ajv2020, { type ErrorObject, type SchemaObject, type ValidateFunction } from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import localize from 'ajv-i18n';
+import type { RequestHandler } from 'express';
+import { AppError, type FieldProblem } from './errors';
+import { ID_PROBLEM_MESSAGES, parseIdNumber } from './idnumber';
+import type { Bilingual } from './i18n';
+
+/**
+ * The service's one ajv instance (JSON Schema draft 2020-12). Request bodies, forms, the catalogue
+ * and the eligibility rule sets are all compiled here, so formats and keywords mean the same
+ * everywhere.
+ */
+export const ajv = new Ajv2020({
+  allErrors: true,
+  strict: true,
+  verbose: true,
+  allowUnionTypes: true,
+});
+addFormats(ajv);
+
+const today = (): string => new Date().toISOString().slice(0, 10);
+
+ajv.addFormat('cn-id-number', {
+  type: 'string',
+  validate: (value: string) => parseIdNumber(value, today()).ok,
+});
+/** Administrative division code (GB/T 2260 with the statistical extension): 6, 9 or 12 digits. */
+ajv.addFormat('division-code', /^(\d{6}|\d{9}|\d{12})$/);
+/** Mainland mobile number. */
+ajv.addFormat('cn-mobile', /^1[3-9]\d{9}$/);
+
+function fieldPath(e: ErrorObject): string {
+  const base = e.instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const params = e.params as Record<string, unknown>;
+  if (e.keyword === 'required') base.push(String(params.missingProperty));
+  if (e.keyword === 'additionalProperties') base.push(String(params.additionalProperty));
+  return base.join('.') || '(body)';
+}
+
+function specialMessage(e: ErrorObject): Bilingual | undefined {
+  if (e.keyword === 'format' && (e.params as { format?: string }).format === 'cn-id-number' && typeof e.data === 'string') {
+    const parsed = parseIdNumber(e.data, today());
+    if (!parsed.ok) return ID_PROBLEM_MESSAGES[parsed.problem];
+  }
+  if (e.keyword === 'additionalProperties') {
+    const name = String((e.params as { additionalProperty?: string }).additionalProperty);
+    return { zh: `不允许的字段：${name}`, en: `Field not allowed: ${name}` };
+  }
+  if (e.keyword === 'type' && typeof e.data === 'object' && e.data !== null) {
+    return { zh: '此处应为简单值，不能是对象或数组', en: `Must be ${String((e.params as { type?: string }).type)}, not an object or array` };
+  }
+  return undefined;
+}
+
+/** ajv errors as field problems, in both languages. */
+export function toFieldProblems(errors: ErrorObject[] | null | undefined): FieldProblem[] {
+  if (!errors) return [];
+  const zh = errors.map((e) => ({ ...e }));
+  localize.zh(zh);
+  return errors
+    .filter((e) => e.keyword !== 'if' && e.keyword !== 'anyOf' && e.keyword !== 'oneOf')
+    .map((e) => {
+      const i = errors.indexOf(e);
+      const special = specialMessage(e);
+      const path = fieldPath(e);
+      return {
+        path,
+        code: e.keyword === 'format' ? `format:${String((e.params as { format?: string }).format)}` : e.keyword,
+        messages: special ?? { zh: `${path}：${zh[i]?.message ?? '无效'}`, en: `${path}: ${e.message ?? 'invalid'}` },
+      };
+    });
+}
+
+const compiled = new WeakMap<object, ValidateFunction>();
+
+export function compile<T = unknown>(schema: SchemaObject): ValidateFunction<T> {
+  let fn = compiled.get(schema);
+  if (!fn) {
+    fn = ajv.compile(schema);
+    compiled.set(schema, fn);
+  }
+  return fn as ValidateFunction<T>;
+}
+
+/** Throws a 400 validation problem unless `data` matches `schema`. */
+export function assertValid<T>(schema: SchemaObject, data: unknown): T {
+  const validate = compile<T>(schema);
+  if (!validate(data)) throw new AppError('validation_failed', undefined, toFieldProblems(validate.errors));
+  return data;
+}
+
+export const validateBody = (schema: SchemaObject): RequestHandler => {
+  const validate = compile(schema);
+  return (req, _res, next) => {
+    if (!validate(req.body ?? {})) throw new AppError('validation_failed', undefined, toFieldProblems(validate.errors));
+    next();
+  };
+};
+
+export const validateQuery = (schema: SchemaObject): RequestHandler => {
+  const validate = compile(schema);
+  return (req, _res, next) => {
+    if (!validate({ ...(req.query as object) })) throw new AppError('validation_failed', undefined, toFieldProblems(validate.errors));
+    next();
+  };
+};

@@ -1,0 +1,16 @@
+import type { Connection } from 'mongoose';
+import { accountModels } from './accounts/accounts.model';
+
+/** Every capability's models, bound to one connection (tests and the two-instance test open several). */
+export function createModels(conn: Connection) {
+  return {
+    ...accountModels(conn),
+  };
+}
+
+export type Models = ReturnType<typeof createModels>;
+
+/** Creates the indexes the code relies on (unique keys, queue order); safe to run at every start. */
+export async function ensureIndexes(models: Models): Promise<void> {
+  for (const model of Object.values(models)) await model.createIndexes();
+}

@@ -1,0 +1,82 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Connection } from 'mongoose';
+import { createAuthenticator } from './accounts/accounts.service';
+import type { Config } from './config';
+import type { AppContext } from './context';
+import { systemClock, type Clock } from './lib/clock';
+import { connect, resolveDatabase, type DatabaseHandle } from './lib/database';
+import { loadKeys, type Keys } from './lib/keys';
+import type { Logger } from './lib/logger';
+import { createModels, ensureIndexes } from './models';
+
+export interface Runtime {
+  ctx: AppContext;
+  database: DatabaseHandle;
+  close(): Promise<void>;
+}
+
+/** The file where a running service tells the admin tool which database it started. */
+export const dbStateFile = (config: Config): string => path.join(config.dataDir, 'db.json');
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The database this process should use: MONGODB_URI, the one a running `npm start` already serves
+ * from ./data (so the admin tool can work beside it), or a newly resolved one.
+ */
+export async function openDatabase(config: Config, logger: Logger, opts: { throwaway?: boolean; reuseRunning?: boolean } = {}): Promise<DatabaseHandle> {
+  if (!config.mongodbUri && opts.reuseRunning && fs.existsSync(dbStateFile(config))) {
+    const state = JSON.parse(fs.readFileSync(dbStateFile(config), 'utf8')) as { uri: string; pid: number };
+    if (processAlive(state.pid)) {
+      logger.info({ database: 'running-service' }, 'database: using the one the running service started');
+      return { kind: 'uri', uri: state.uri, stop: async () => {}, restart: async () => {} };
+    }
+  }
+  return resolveDatabase({ dataDir: opts.throwaway ? undefined : config.dataDir, mongodbUri: config.mongodbUri, logger });
+}
+
+export async function buildContext(
+  config: Config,
+  logger: Logger,
+  conn: Connection,
+  overrides: { clock?: Clock; keys?: Keys } = {},
+): Promise<AppContext> {
+  const models = createModels(conn);
+  await ensureIndexes(models);
+  const keys = overrides.keys ?? loadKeys(config.keysDir, config.env !== 'production');
+  const clock = overrides.clock ?? systemClock;
+  const partial = { config, conn, models, clock, keys, logger };
+  return { ...partial, authenticate: createAuthenticator(partial) };
+}
+
+export async function startRuntime(
+  config: Config,
+  logger: Logger,
+  opts: { throwaway?: boolean; reuseRunning?: boolean; clock?: Clock } = {},
+): Promise<Runtime> {
+  const database = await openDatabase(config, logger, opts);
+  let conn: Connection;
+  try {
+    conn = await connect(database.uri);
+  } catch (err) {
+    await database.stop();
+    throw err;
+  }
+  const ctx = await buildContext(config, logger, conn, { clock: opts.clock });
+  return {
+    ctx,
+    database,
+    close: async () => {
+      await conn.close();
+      await database.stop();
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import type { Server } from 'node:http';
+import { seedDemo } from './accounts/demo';
+import { createApp } from './app';
+import { ConfigError, loadConfig, type Config } from './config';
+import { NoDatabaseError } from './lib/database';
+import { KeyConfigError } from './lib/keys';
+import { createLogger } from './lib/logger';
+import { dbStateFile, startRuntime } from './runtime';
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(78);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+
+  const runtime = await startRuntime(config, logger);
+  const { ctx, database } = runtime;
+  if (database.kind !== 'uri') {
+    fs.writeFileSync(dbStateFile(config), JSON.stringify({ uri: database.uri, pid: process.pid, kind: database.kind }));
+  }
+  if (config.seedDemoData) {
+    const lines = await seedDemo(ctx);
+    logger.info('demo accounts (development only):');
+    for (const line of lines) console.log(`  ${line}`);
+  }
+
+  const app = createApp(ctx);
+  const server: Server = app.listen(config.port, config.host, () => {
+    logger.info({ port: config.port, env: config.env, database: database.kind }, `listening on http://localhost:${config.port}`);
+  });
+  server.on('error', (err) => {
+    logger.error({ err }, 'cannot listen');
+    void shutdown(1);
+  });
+
+  let stopping = false;
+  async function shutdown(code: number): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down');
+    const force = setTimeout(() => process.exit(code || 1), 15_000);
+    force.unref();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    await closed;
+    await runtime.close().catch((err: unknown) => logger.error({ err }, 'closing the database failed'));
+    fs.rmSync(dbStateFile(config), { force: true });
+    process.exit(code);
+  }
+  process.on('SIGTERM', () => void shutdown(0));
+  process.on('SIGINT', () => void shutdown(0));
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof NoDatabaseError || err instanceof KeyConfigError) console.error(err.message);
+  else console.error(err);
+  process.exit(1);
+});

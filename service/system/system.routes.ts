@@ -1,0 +1,57 @@
+import type { AppContext } from '../context';
+import type { RouteDef } from '../lib/routes';
+import { AppError } from '../lib/errors';
+
+/** Is the database answering? A ping with a short deadline, so a hung server reads as down. */
+export async function databaseReady(ctx: Pick<AppContext, 'conn'>): Promise<boolean> {
+  const db = ctx.conn.db;
+  if (ctx.conn.readyState !== 1 || !db) return false;
+  try {
+    await Promise.race([
+      db.command({ ping: 1 }),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('ping timeout')), 1500).unref()),
+    ]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function systemRoutes(ctx: AppContext): RouteDef[] {
+  return [
+    {
+      method: 'get',
+      path: '/healthz',
+      summary: 'Liveness: the process is up',
+      tags: ['system'],
+      responses: { '200': { description: 'Up' } },
+      handlers: [(_req, res) => void res.json({ status: 'ok' })],
+    },
+    {
+      method: 'get',
+      path: '/readyz',
+      summary: 'Readiness: the database answers',
+      tags: ['system'],
+      responses: { '200': { description: 'Ready' }, '503': { description: 'Database unavailable' } },
+      handlers: [
+        async (_req, res) => {
+          if (!(await databaseReady(ctx))) throw new AppError('database_unavailable');
+          res.json({ status: 'ready', database: 'ok' });
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/.well-known/jwks.json',
+      summary: 'Public keys that verify certificate tokens offline',
+      tags: ['certificates'],
+      responses: { '200': { description: 'JSON Web Key Set' } },
+      handlers: [
+        (_req, res) => {
+          res.setHeader('Cache-Control', 'public, max-age=300');
+          res.json({ keys: ctx.keys.certificate.publicJwks() });
+        },
+      ],
+    },
+  ];
+}

@@ -1,0 +1,90 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Express } from 'express';
+import type { Connection } from 'mongoose';
+import request from 'supertest';
+import { createApp } from '../../service/app';
+import { loadConfig, type Config } from '../../service/config';
+import type { AppContext } from '../../service/context';
+import { systemClock, type Clock } from '../../service/lib/clock';
+import { connect } from '../../service/lib/database';
+import { checkCharacter } from '../../service/lib/idnumber';
+import { loadKeys, type Keys } from '../../service/lib/keys';
+import { createLogger } from '../../service/lib/logger';
+import { buildContext } from '../../service/runtime';
+import { createStaff, createTerminal } from '../../service/accounts/accounts.service';
+import { testDatabase } from './hooks';
+
+let sharedKeys: { dir: string; keys: Keys } | undefined;
+
+/** Signing keys made once per run in a temporary folder (like development does in ./data/keys). */
+export function testKeys(): { dir: string; keys: Keys } {
+  if (!sharedKeys) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fpc-keys-'));
+    sharedKeys = { dir, keys: loadKeys(dir, true) };
+  }
+  return sharedKeys;
+}
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  const uploads = fs.mkdtempSync(path.join(os.tmpdir(), 'fpc-uploads-'));
+  return loadConfig({ NODE_ENV: 'test', KEYS_DIR: testKeys().dir, UPLOADS_DIR: uploads, DATA_DIR: os.tmpdir(), ...env });
+}
+
+export interface TestApp {
+  app: Express;
+  ctx: AppContext;
+  conn: Connection;
+  close(): Promise<void>;
+}
+
+/** A fresh app on the run's database; each test file arranges its own data. */
+export async function makeTestApp(opts: { clock?: Clock; config?: Config; dbName?: string; uri?: string } = {}): Promise<TestApp> {
+  const config = opts.config ?? testConfig();
+  const conn = await connect(opts.uri ?? testDatabase().uri, opts.dbName ?? 'fpc_test');
+  const ctx = await buildContext(config, createLogger('silent'), conn, { clock: opts.clock ?? systemClock, keys: testKeys().keys });
+  return { app: createApp(ctx), ctx, conn, close: () => conn.close() };
+}
+
+/** A valid, unique resident ID number (GB 11643) for a person of the given sex and birth year. */
+export function makeIdNumber(sex: 'male' | 'female' = 'male', birth = '1990-03-07', county = '430725'): string {
+  const seq = crypto.randomInt(0, 50) * 2 + (sex === 'male' ? 1 : 0);
+  const random = `${crypto.randomInt(0, 10)}${String(seq).padStart(2, '0')}`;
+  const first17 = `${county}${birth.replace(/-/g, '')}${random}`;
+  return first17 + checkCharacter(first17);
+}
+
+let counter = 0;
+/** Unique enough per run: a random birth date keeps ID numbers from colliding across test files. */
+export function uniqueIdNumber(sex: 'male' | 'female' = 'male', year = 1990): string {
+  counter += 1;
+  const day = crypto.randomInt(0, 365 * 5);
+  const birth = new Date(Date.UTC(year, 0, 1) + day * 86_400_000).toISOString().slice(0, 10);
+  return makeIdNumber(sex, birth, `4307${String(10 + (counter % 80)).padStart(2, '0')}`);
+}
+
+export async function registerAndLogin(app: Express, overrides: Partial<{ idNumber: string; name: string; password: string }> = {}) {
+  const body = { idNumber: overrides.idNumber ?? uniqueIdNumber(), name: overrides.name ?? '李明', phone: '13800138000', password: overrides.password ?? 'correct horse' };
+  const reg = await request(app).post('/api/v1/auth/register').send(body).expect(201);
+  const login = await request(app).post('/api/v1/auth/login').send({ idNumber: body.idNumber, password: body.password }).expect(200);
+  return { id: reg.body.id as string, idNumber: body.idNumber, token: login.body.accessToken as string, auth: `Bearer ${login.body.accessToken}` };
+}
+
+export async function staffLogin(
+  t: TestApp,
+  spec: { role: 'officer' | 'admin'; level?: 'township' | 'county'; jurisdiction?: string[] },
+) {
+  const username = `u${crypto.randomBytes(5).toString('hex')}`;
+  const password = 'officer-password-1';
+  const { id } = await createStaff(t.ctx, { username, password, name: '王芳', ...spec });
+  const login = await request(t.app).post('/api/v1/auth/login').send({ username, password }).expect(200);
+  return { id, username, token: login.body.accessToken as string, auth: `Bearer ${login.body.accessToken}` };
+}
+
+export async function terminalLogin(t: TestApp, township = '430725101') {
+  const creds = await createTerminal(t.ctx, { name: '测试终端', township });
+  const res = await request(t.app).post('/api/v1/auth/terminal-token').send(creds).expect(200);
+  return { ...creds, token: res.body.accessToken as string, auth: `Bearer ${res.body.accessToken}` };
+}
