@@ -69,7 +69,8 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push('MONGODB_URI must start with mongodb:// or mongodb+srv://');
   }
   const keysDir = path.resolve(root, str('KEYS_DIR', path.join(dataDir, 'keys')));
-  const publicBaseUrl = str('PUBLIC_BASE_URL', `http://localhost:${int('PORT', 3000, 0, 65535)}`);
+  const port = int('PORT', 3000, 0, 65535);
+  const publicBaseUrl = str('PUBLIC_BASE_URL', `http://localhost:${port}`);
   try {
     new URL(publicBaseUrl);
   } catch {
@@ -84,7 +85,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   const config: Config = {
     env: environment,
-    port: int('PORT', 3000, 0, 65535),
+    port,
     host: str('HOST', '0.0.0.0'),
     dataDir,
     uploadsDir: path.resolve(root, str('UPLOADS_DIR', './uploads')),

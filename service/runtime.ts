@@ -5,7 +5,7 @@ import { createAuthenticator } from './accounts/accounts.service';
 import type { Config } from './config';
 import type { AppContext } from './context';
 import { systemClock, type Clock } from './lib/clock';
-import { connect, resolveDatabase, type DatabaseHandle } from './lib/database';
+import { connect, external, resolveDatabase, type DatabaseHandle } from './lib/database';
 import { loadKeys, type Keys } from './lib/keys';
 import type { Logger } from './lib/logger';
 import { createModels, ensureIndexes } from './models';
@@ -37,7 +37,7 @@ export async function openDatabase(config: Config, logger: Logger, opts: { throw
     const state = JSON.parse(fs.readFileSync(dbStateFile(config), 'utf8')) as { uri: string; pid: number };
     if (processAlive(state.pid)) {
       logger.info({ database: 'running-service' }, 'database: using the one the running service started');
-      return { kind: 'uri', uri: state.uri, stop: async () => {}, restart: async () => {} };
+      return { kind: 'uri', uri: state.uri, ...external };
     }
   }
   return resolveDatabase({ dataDir: opts.throwaway ? undefined : config.dataDir, mongodbUri: config.mongodbUri, logger });

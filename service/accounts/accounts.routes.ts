@@ -1,4 +1,5 @@
 import type { AppContext } from '../context';
+import { principalOf } from '../lib/auth';
 import { limiter } from '../lib/ratelimit';
 import type { RouteDef } from '../lib/routes';
 import { registerApplicant, signIn, terminalToken } from './accounts.service';
@@ -97,6 +98,20 @@ export function accountRoutes(ctx: AppContext): RouteDef[] {
         async (req, res) => {
           res.setHeader('Cache-Control', 'no-store');
           res.json(await signIn(ctx, req.body));
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/api/v1/auth/me',
+      summary: 'Who the bearer token belongs to (role, name, level, jurisdiction or township)',
+      tags: ['accounts'],
+      auth: 'any',
+      responses: { '200': { description: 'The signed-in caller' } },
+      handlers: [
+        (req, res) => {
+          const { role, id, name, channel, level, jurisdiction, township } = principalOf(req);
+          res.json({ role, id, name, channel, level, jurisdiction, township });
         },
       ],
     },

@@ -19,8 +19,10 @@ export interface DatabaseHandle {
   uri: string;
   /** Stops the server this process started (nothing for an external URI). */
   stop(): Promise<void>;
-  /** Starts it again on the same address and data; for outage tests and operators. */
-  restart(): Promise<void>;
+  /** Stops the server but keeps its address and data (outage tests). */
+  pause(): Promise<void>;
+  /** Starts a paused server again on the same address and data. */
+  resume(): Promise<void>;
 }
 
 export interface ResolveOptions {
@@ -29,6 +31,9 @@ export interface ResolveOptions {
   mongodbUri?: string;
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
 }
+
+/** A database this process did not start: nothing to stop, pause or resume. */
+export const external = { stop: async () => {}, pause: async () => {}, resume: async () => {} };
 
 export class NoDatabaseError extends Error {
   constructor(details: string[]) {
@@ -54,7 +59,7 @@ export async function resolveDatabase(opts: ResolveOptions): Promise<DatabaseHan
   const tried: string[] = [];
   if (opts.mongodbUri) {
     logger.info({ database: 'uri' }, 'database: using MONGODB_URI');
-    return { kind: 'uri', uri: opts.mongodbUri, stop: async () => {}, restart: async () => {} };
+    return { kind: 'uri', uri: opts.mongodbUri, ...external };
   }
 
   const memory = await tryMemoryServer(opts, tried);
@@ -80,12 +85,18 @@ async function tryMemoryServer(opts: ResolveOptions, tried: string[]): Promise<D
   logger.info({ database: 'mongodb-memory-server' }, 'database: looking for a mongod (system binary, cache or download)');
   // One download attempt, not three: without network the fallback should not wait.
   process.env.MONGOMS_MAX_RETRIES ??= '1';
+  // mongodb-memory-server prints a whole stack trace with console.warn when it cannot download;
+  // our own log line below says the same in one line.
+  const warn = console.warn;
+  console.warn = () => {};
   try {
     const server = await withTimeout(
       mms.MongoMemoryServer.create({ instance: { dbPath, storageEngine: 'wiredTiger' } }),
       Number(process.env.MONGOMS_TIMEOUT_MS ?? 120_000),
       'mongod did not start in time',
-    );
+    ).finally(() => {
+      console.warn = warn;
+    });
     const uri = server.getUri();
     logger.info({ database: 'mongodb-memory-server', uri }, 'database: using a real mongod');
     return {
@@ -94,7 +105,10 @@ async function tryMemoryServer(opts: ResolveOptions, tried: string[]): Promise<D
       stop: async () => {
         await server.stop({ doCleanup: !dbPath, force: false });
       },
-      restart: async () => {
+      pause: async () => {
+        await server.stop({ doCleanup: false, force: false });
+      },
+      resume: async () => {
         await server.start(true);
       },
     };
@@ -235,8 +249,8 @@ async function tryFerretDb(opts: ResolveOptions, tried: string[]): Promise<Datab
       await stopChild();
       if (throwaway) fs.rmSync(sqliteDir, { recursive: true, force: true });
     },
-    restart: async () => {
-      await stopChild();
+    pause: stopChild,
+    resume: async () => {
       proc = await startWrapper(binary, sqliteDir, address);
     },
   };

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import type { Express } from 'express';
+import request from 'supertest';
+import { toOpenApiPath } from '../service/lib/openapi';
+import { makeTestApp, type TestApp } from './support/app';
+
+interface Layer {
+  route?: { path: string; methods: Record<string, boolean> };
+  handle?: { stack?: Layer[] };
+}
+
+/** Every method + path Express actually serves, read from its router (not from our route list). */
+function servedRoutes(app: Express): string[] {
+  const found: string[] = [];
+  const walk = (stack: Layer[]) => {
+    for (const layer of stack) {
+      if (layer.route) {
+        for (const [method, on] of Object.entries(layer.route.methods)) {
+          if (on && method !== '_all') found.push(`${method} ${layer.route.path}`);
+        }
+      } else if (layer.handle?.stack) walk(layer.handle.stack);
+    }
+  };
+  walk((app as unknown as { router: { stack: Layer[] } }).router.stack);
+  return found;
+}
+
+describe('OpenAPI document', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await makeTestApp();
+  });
+  after(() => t.close());
+
+  it('when any route is served, then the document describes it (and nothing that is not served)', async () => {
+    const doc = (await request(t.app).get('/openapi.json').expect(200)).body;
+    assert.equal(doc.openapi, '3.1.0');
+    const served = servedRoutes(t.app).filter((r) => !r.endsWith(' /openapi.json'));
+    assert.ok(served.length >= 6);
+    const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) =>
+      Object.keys(ops).map((m) => `${m} ${p}`),
+    );
+    const missing = served.map((r) => r.replace(/ (.*)$/, (_m, p: string) => ` ${toOpenApiPath(p)}`)).filter((r) => !documented.includes(r));
+    assert.deepEqual(missing, [], 'routes served but not documented');
+    for (const r of documented) assert.ok(served.some((s) => s.replace(/ (.*)$/, (_m, p: string) => ` ${toOpenApiPath(p)}`) === r), `documented but not served: ${r}`);
+  });
+
+  it('when a route takes a body, then its schema is published', async () => {
+    const doc = (await request(t.app).get('/openapi.json').expect(200)).body;
+    const schema = doc.paths['/api/v1/auth/register'].post.requestBody.content['application/json'].schema;
+    assert.equal(schema.additionalProperties, false);
+    assert.deepEqual(schema.required.sort(), ['idNumber', 'name', 'password', 'phone']);
+  });
+
+  it('serves browsable docs at /docs', async () => {
+    const res = await request(t.app).get('/docs/').expect(200);
+    assert.match(res.text, /swagger-ui/i);
+  });
+});
