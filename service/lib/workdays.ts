@@ -1,0 +1,149 @@
+import calendarData from 'chinese-days/dist/chinese-days.json';
+import { AppError } from './errors';
+
+/**
+ * Working days on the official Chinese calendar: Monday to Friday, minus statutory holidays and the
+ * weekdays given off around them, plus the weekend days declared working days (调休上班).
+ *
+ * We read the data file chinese-days ships (`dist/chinese-days.json`, built with the package)
+ * instead of calling `isWorkday`: the package parses date strings as UTC midnight and reads them back
+ * in the process's local time zone, and builds its in-memory tables the same way at load time, so
+ * on a host west of UTC both its answers and its tables are a day off (with TZ=America/New_York it
+ * calls Monday 2026-02-23, a Spring Festival day, a working day). Our dates are plain calendar
+ * strings and all arithmetic below is on UTC day numbers, so the host's time zone never matters.
+ * The test suite checks that the file and the package's functions (run at UTC+8) agree on every date.
+ *
+ * The package silently treats any year it has no data for as plain Monday to Friday, so we refuse
+ * every computation that touches such a year (`calendar_horizon`) rather than guess.
+ */
+
+export type IsoDate = string;
+
+export interface TimeLimit {
+  value: number;
+  unit: 'working_days' | 'calendar_days';
+}
+
+const holidays: Readonly<Record<string, string>> = calendarData.holidays;
+const adjustedWorkdays: Readonly<Record<string, string>> = calendarData.workdays;
+
+/**
+ * The years the data covers, taken from the data itself: every year with at least one entry (each
+ * published schedule lists New Year's Day at least). The State Council publishes a year's schedule in
+ * November or December of the year before, so the last covered year moves only when the package is
+ * upgraded; a gap in the middle would be refused too, not treated as an ordinary year.
+ */
+const coveredYears: ReadonlySet<number> = new Set(
+  [...Object.keys(holidays), ...Object.keys(adjustedWorkdays)].map((date) => Number(date.slice(0, 4))),
+);
+const firstYear = Math.min(...coveredYears);
+const lastYear = Math.max(...coveredYears);
+
+/** The first and last dates the official calendar data covers, for operators and readiness checks. */
+export function calendarHorizon(): { first: IsoDate; last: IsoDate } {
+  return { first: `${firstYear}-01-01`, last: `${lastYear}-12-31` };
+}
+
+const DAY_MS = 86_400_000;
+const CHINA_OFFSET_MS = 8 * 3_600_000;
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** The calendar date in China (UTC+8 all year: no daylight saving since 1991) at an instant. */
+export function chinaDate(at: Date): IsoDate {
+  const ms = at.getTime();
+  if (Number.isNaN(ms)) throw new RangeError('chinaDate: invalid Date');
+  return new Date(ms + CHINA_OFFSET_MS).toISOString().slice(0, 10);
+}
+
+function dayNumber(date: IsoDate): number {
+  const m = ISO_DATE.exec(date);
+  const n = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) / DAY_MS : NaN;
+  if (Number.isNaN(n) || isoDate(n) !== date) throw new RangeError(`not a calendar date (YYYY-MM-DD): ${date}`);
+  return n;
+}
+
+function isoDate(day: number): IsoDate {
+  return new Date(day * DAY_MS).toISOString().slice(0, 10);
+}
+
+function toDayNumber(at: Date | IsoDate): number {
+  return dayNumber(typeof at === 'string' ? at : chinaDate(at));
+}
+
+function requireCovered(date: IsoDate): void {
+  if (coveredYears.has(Number(date.slice(0, 4)))) return;
+  const { first, last } = calendarHorizon();
+  throw new AppError(
+    'calendar_horizon',
+    {
+      zh: `法定节假日数据只覆盖 ${first} 至 ${last}，无法计算涉及 ${date} 的期限；请升级 chinese-days 后重试`,
+      en: `The official holiday calendar covers ${first} to ${last} only; a time limit reaching ${date} cannot be computed until chinese-days is upgraded`,
+    },
+    undefined,
+    { date, horizon: { first, last } },
+  );
+}
+
+function isWorkingDayNumber(day: number): boolean {
+  const date = isoDate(day);
+  requireCovered(date);
+  if (adjustedWorkdays[date]) return true;
+  if (holidays[date]) return false;
+  const weekday = new Date(day * DAY_MS).getUTCDay();
+  return weekday !== 0 && weekday !== 6;
+}
+
+export function isWorkingDay(date: IsoDate): boolean {
+  return isWorkingDayNumber(dayNumber(date));
+}
+
+function requireCount(n: number, what: string): void {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`${what} must be a non-negative integer, got ${n}`);
+}
+
+/**
+ * The date of working day `n` counted from an acceptance: day 1 is the first working day after the
+ * acceptance date (whatever kind of day that was), and the limit ends with the end of day `n`.
+ * `n = 0` is the acceptance date itself.
+ */
+export function addWorkingDays(acceptedAt: Date | IsoDate, n: number): IsoDate {
+  requireCount(n, 'working days');
+  let day = toDayNumber(acceptedAt);
+  for (let counted = 0; counted < n; ) {
+    day += 1;
+    if (isWorkingDayNumber(day)) counted += 1;
+  }
+  return isoDate(day);
+}
+
+/** Working days after `from` up to and including `to`; 0 on the same day. */
+export function workingDaysBetween(from: Date | IsoDate, to: Date | IsoDate): number {
+  const start = toDayNumber(from);
+  const end = toDayNumber(to);
+  if (end < start) throw new RangeError(`workingDaysBetween: ${isoDate(end)} is before ${isoDate(start)}`);
+  let count = 0;
+  for (let day = start + 1; day <= end; day += 1) if (isWorkingDayNumber(day)) count += 1;
+  return count;
+}
+
+/**
+ * Day `n` counted in calendar days, day 1 being the day after acceptance. Needs no holiday data, so
+ * it has no horizon.
+ */
+export function addCalendarDays(acceptedAt: Date | IsoDate, n: number): IsoDate {
+  requireCount(n, 'calendar days');
+  return isoDate(toDayNumber(acceptedAt) + n);
+}
+
+/**
+ * The last day of a time limit, in the unit stored with it. While an application is returned for
+ * supplement its clock stands still, so the deadline moves out by the working days the pause lasted
+ * (the caller measures them with `workingDaysBetween`). For a limit in calendar days the pause is
+ * still added as working days after the calendar deadline: that is exactly the working time the
+ * authority lost, and the pause is only ever measured in working days.
+ */
+export function deadlineFor(acceptedAt: Date | IsoDate, limit: TimeLimit, pausedWorkingDays = 0): IsoDate {
+  requireCount(pausedWorkingDays, 'paused working days');
+  if (limit.unit === 'working_days') return addWorkingDays(acceptedAt, limit.value + pausedWorkingDays);
+  return addWorkingDays(addCalendarDays(acceptedAt, limit.value), pausedWorkingDays);
+}
