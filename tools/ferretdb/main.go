@@ -27,7 +27,7 @@ import (
 func main() {
 	listen := flag.String("listen-addr", "127.0.0.1:0", "TCP address to listen on")
 	dir := flag.String("sqlite-dir", "", "directory holding the SQLite databases")
-	logLevel := flag.String("log-level", "warn", "debug, info, warn or error")
+	logLevel := flag.String("log-level", "error", "debug, info, warn or error")
 	watchStdin := flag.Bool("exit-on-stdin-close", true, "stop when standard input closes")
 	flag.Parse()
 
