@@ -4,7 +4,9 @@ import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
 import { accountRoutes } from './accounts/accounts.routes';
+import { catalogueRoutes } from './catalogue/catalogue.routes';
 import type { AppContext } from './context';
+import { eligibilityRoutes } from './eligibility/eligibility.routes';
 import { errorHandler, unknownRoute } from './lib/errors';
 import { redactUrl } from './lib/logger';
 import { buildOpenApi } from './lib/openapi';
@@ -15,7 +17,7 @@ const VERSION = '0.1.0';
 
 /** Every capability's routes, in one list: the OpenAPI document is generated from it. */
 export function allRoutes(ctx: AppContext): RouteDef[] {
-  return [...systemRoutes(ctx), ...accountRoutes(ctx)];
+  return [...systemRoutes(ctx), ...accountRoutes(ctx), ...catalogueRoutes(ctx), ...eligibilityRoutes(ctx)];
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;

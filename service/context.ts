@@ -1,5 +1,6 @@
 import type { Connection } from 'mongoose';
 import type { Config } from './config';
+import type { Policy } from './eligibility/policy';
 import type { Authenticator } from './lib/auth';
 import type { Clock } from './lib/clock';
 import type { Keys } from './lib/keys';
@@ -15,4 +16,6 @@ export interface AppContext {
   keys: Keys;
   logger: Logger;
   authenticate: Authenticator;
+  /** Catalogue, forms and eligibility rule sets, loaded from schemas/ at start-up. */
+  policy: Policy;
 }

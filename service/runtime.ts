@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Connection } from 'mongoose';
 import { createAuthenticator } from './accounts/accounts.service';
 import type { Config } from './config';
+import { loadPolicy, type Policy } from './eligibility/policy';
 import type { AppContext } from './context';
 import { systemClock, type Clock } from './lib/clock';
 import { connect, external, resolveDatabase, type DatabaseHandle } from './lib/database';
@@ -47,13 +48,14 @@ export async function buildContext(
   config: Config,
   logger: Logger,
   conn: Connection,
-  overrides: { clock?: Clock; keys?: Keys } = {},
+  overrides: { clock?: Clock; keys?: Keys; policy?: Policy } = {},
 ): Promise<AppContext> {
   const models = createModels(conn);
   await ensureIndexes(models);
   const keys = overrides.keys ?? loadKeys(config.keysDir, config.env !== 'production');
   const clock = overrides.clock ?? systemClock;
-  const partial = { config, conn, models, clock, keys, logger };
+  const policy = overrides.policy ?? loadPolicy(config.schemasDir);
+  const partial = { config, conn, models, clock, keys, logger, policy };
   return { ...partial, authenticate: createAuthenticator(partial) };
 }
 

@@ -1,0 +1,54 @@
+import type { SchemaObject } from 'ajv';
+import type { Bilingual } from '../lib/i18n';
+
+/** The catalogue's shapes. The content lives in schemas/catalogue/*.json, checked at start-up. */
+
+export type TypeCode = 'birth-service' | 'rebirth-permit' | 'only-child-honour' | 'migrant-marriage';
+
+/** Display order of the catalogue. */
+export const TYPE_CODES: readonly TypeCode[] = ['birth-service', 'rebirth-permit', 'only-child-honour', 'migrant-marriage'];
+
+export interface Limit {
+  value: number;
+  unit: 'working_days' | 'calendar_days';
+}
+
+export interface StageSpec {
+  id: string;
+  level: 'township' | 'county';
+  name: Bilingual;
+  statutory: Limit;
+  committed: Limit;
+  note?: string;
+}
+
+export interface DocumentSpec {
+  kind: string;
+  name: Bilingual;
+  /** always; when: only if `when` holds for the facts; ground: only if the ground relied on lists it. */
+  required: 'always' | 'when' | 'ground';
+  /** JSON Schema over the derived facts (form under `form`), for `required: when`. */
+  when?: SchemaObject;
+  /** The `when` condition in words, for the service guide. */
+  condition?: Bilingual;
+  note?: string;
+}
+
+export interface CertificateType {
+  code: TypeCode;
+  /** Used in certificate serials like 430725-2026-RB-000123. */
+  serialCode: 'BS' | 'RB' | 'OH' | 'MM';
+  names: Bilingual;
+  summary?: Bilingual;
+  legalBasis: Bilingual[];
+  stages: StageSpec[];
+  fee: number;
+  /** migrant-marriage: 3 years; the others do not expire. */
+  validity: { years: number } | null;
+  issuingAuthority: Bilingual;
+  /** $id of the application form schema. */
+  form: string;
+  documents: DocumentSpec[];
+  steps: Bilingual[];
+  note?: string;
+}
