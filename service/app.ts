@@ -4,7 +4,11 @@ import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
 import { accountRoutes } from './accounts/accounts.routes';
+import { applicationRoutes } from './applications/applications.routes';
 import { catalogueRoutes } from './catalogue/catalogue.routes';
+import { certificateRoutes } from './certificates/certificates.routes';
+import { documentRoutes } from './documents/documents.routes';
+import { reviewRoutes } from './review/review.routes';
 import type { AppContext } from './context';
 import { eligibilityRoutes } from './eligibility/eligibility.routes';
 import { errorHandler, unknownRoute } from './lib/errors';
@@ -17,7 +21,16 @@ const VERSION = '0.1.0';
 
 /** Every capability's routes, in one list: the OpenAPI document is generated from it. */
 export function allRoutes(ctx: AppContext): RouteDef[] {
-  return [...systemRoutes(ctx), ...accountRoutes(ctx), ...catalogueRoutes(ctx), ...eligibilityRoutes(ctx)];
+  return [
+    ...systemRoutes(ctx),
+    ...accountRoutes(ctx),
+    ...catalogueRoutes(ctx),
+    ...eligibilityRoutes(ctx),
+    ...applicationRoutes(ctx),
+    ...documentRoutes(ctx),
+    ...reviewRoutes(ctx),
+    ...certificateRoutes(ctx),
+  ];
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;

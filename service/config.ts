@@ -26,6 +26,8 @@ export interface Config {
   /** log2 of scrypt's cost parameter N for new password hashes. */
   readonly passwordCostLog2: number;
   readonly seedDemoData: boolean;
+  /** clamd for malware scans: a unix socket path or host:port; absent → the built-in EICAR signature check. */
+  readonly clamd: { socketPath: string } | { host: string; port: number } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -77,6 +79,15 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`PUBLIC_BASE_URL must be an absolute URL, got "${publicBaseUrl}"`);
   }
 
+  const clamdRaw = env.CLAMD_ADDRESS?.trim();
+  let clamd: Config['clamd'];
+  if (clamdRaw) {
+    const hostPort = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(clamdRaw);
+    if (clamdRaw.startsWith('/')) clamd = { socketPath: clamdRaw };
+    else if (hostPort) clamd = { host: hostPort[1]!, port: Number(hostPort[2]) };
+    else problems.push(`CLAMD_ADDRESS must be a socket path or host:port, got "${clamdRaw}"`);
+  }
+
   if (environment === 'production') {
     if (!mongodbUri) problems.push('MONGODB_URI is required in production');
     if (!env.KEYS_DIR) problems.push('KEYS_DIR is required in production (it holds the signing keys)');
@@ -103,6 +114,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     passwordCostLog2: int('PASSWORD_COST_LOG2', environment === 'test' ? 12 : 15, 10, 20),
     seedDemoData: environment === 'development' && str('SEED_DEMO', 'true') !== 'false',
+    clamd,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

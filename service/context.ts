@@ -1,6 +1,8 @@
 import type { Connection } from 'mongoose';
 import type { Config } from './config';
 import type { Policy } from './eligibility/policy';
+import type { MalwareScanner } from './documents/scanner';
+import type { FileStore } from './documents/storage';
 import type { Authenticator } from './lib/auth';
 import type { Clock } from './lib/clock';
 import type { Keys } from './lib/keys';
@@ -18,4 +20,6 @@ export interface AppContext {
   authenticate: Authenticator;
   /** Catalogue, forms and eligibility rule sets, loaded from schemas/ at start-up. */
   policy: Policy;
+  files: FileStore;
+  scanner: MalwareScanner;
 }

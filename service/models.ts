@@ -1,10 +1,14 @@
 import type { Connection } from 'mongoose';
 import { accountModels } from './accounts/accounts.model';
+import { applicationModels } from './applications/applications.model';
+import { certificateModels } from './certificates/certificates.model';
 
 /** Every capability's models, bound to one connection (tests and the two-instance test open several). */
 export function createModels(conn: Connection) {
   return {
     ...accountModels(conn),
+    ...applicationModels(conn),
+    ...certificateModels(conn),
   };
 }
 

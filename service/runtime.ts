@@ -10,6 +10,8 @@ import { connect, external, resolveDatabase, type DatabaseHandle } from './lib/d
 import { loadKeys, type Keys } from './lib/keys';
 import type { Logger } from './lib/logger';
 import { createModels, ensureIndexes } from './models';
+import { ClamdScanner, EicarSignatureScanner, type MalwareScanner } from './documents/scanner';
+import { DiskFileStore, type FileStore } from './documents/storage';
 
 export interface Runtime {
   ctx: AppContext;
@@ -48,14 +50,17 @@ export async function buildContext(
   config: Config,
   logger: Logger,
   conn: Connection,
-  overrides: { clock?: Clock; keys?: Keys; policy?: Policy } = {},
+  overrides: { clock?: Clock; keys?: Keys; policy?: Policy; files?: FileStore; scanner?: MalwareScanner } = {},
 ): Promise<AppContext> {
   const models = createModels(conn);
   await ensureIndexes(models);
   const keys = overrides.keys ?? loadKeys(config.keysDir, config.env !== 'production');
   const clock = overrides.clock ?? systemClock;
   const policy = overrides.policy ?? loadPolicy(config.schemasDir);
-  const partial = { config, conn, models, clock, keys, logger, policy };
+  const files = overrides.files ?? new DiskFileStore(config.uploadsDir);
+  const scanner = overrides.scanner ?? (config.clamd ? new ClamdScanner(config.clamd) : new EicarSignatureScanner());
+  if (!config.clamd && config.env === 'production') logger.warn('CLAMD_ADDRESS is not set: uploads are checked only for the EICAR test signature');
+  const partial = { config, conn, models, clock, keys, logger, policy, files, scanner };
   return { ...partial, authenticate: createAuthenticator(partial) };
 }
 

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import type { Server } from 'node:http';
 import { seedDemo } from './accounts/demo';
 import { createApp } from './app';
+import { recoverIssuance } from './certificates/certificates.service';
+import { sweepOrphans } from './documents/documents.service';
 import { ConfigError, loadConfig, type Config } from './config';
 import { NoDatabaseError } from './lib/database';
 import { KeyConfigError } from './lib/keys';
@@ -27,6 +29,15 @@ async function main(): Promise<void> {
   if (database.kind !== 'uri') {
     fs.writeFileSync(dbStateFile(config), JSON.stringify({ uri: database.uri, pid: process.pid, kind: database.kind }));
   }
+  // Finish what a crash interrupted before taking new work.
+  // At start-up nothing of this process is in flight; another instance's in-flight approval would at
+  // worst lose a serial number to the conditional update, never gain a second certificate.
+  await recoverIssuance(ctx, logger, 0);
+  await sweepOrphans(ctx, logger, ctx.clock.now());
+  const housekeeping = setInterval(() => {
+    recoverIssuance(ctx, logger).catch((err: unknown) => logger.warn({ err: String(err) }, 'certificate recovery failed'));
+  }, 60_000);
+  housekeeping.unref();
   if (config.seedDemoData) {
     const lines = await seedDemo(ctx);
     logger.info('demo accounts (development only):');
@@ -47,6 +58,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info('shutting down');
+    clearInterval(housekeeping);
     const force = setTimeout(() => process.exit(code || 1), 15_000);
     force.unref();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));

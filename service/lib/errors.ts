@@ -22,6 +22,7 @@ export const PROBLEMS = {
   unsupported_media_type: { status: 415, zh: '不支持的内容类型', en: 'The content type is not supported' },
   not_eligible: { status: 422, zh: '不符合申请条件', en: 'The application meets no eligibility ground' },
   missing_documents: { status: 422, zh: '缺少必需的材料', en: 'Required documents are missing' },
+  malware_detected: { status: 422, zh: '文件未通过病毒扫描，已被拒收', en: 'The file was flagged by the malware scan and refused' },
   unprocessable: { status: 422, zh: '无法处理该请求', en: 'The request cannot be processed' },
   rate_limited: { status: 429, zh: '请求过于频繁，请稍后再试', en: 'Too many requests, try again later' },
   internal: { status: 500, zh: '服务内部错误', en: 'Internal server error' },
@@ -100,6 +101,16 @@ function translate(err: unknown): AppError | undefined {
   if (e.type === 'entity.too.large') return new AppError('payload_too_large');
   if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return new AppError('unsupported_media_type');
   if (e.type === 'request.aborted') return new AppError('bad_request', { zh: '请求被中断', en: 'The request was aborted' });
+  // multer (limits) and busboy (malformed or truncated multipart)
+  if (e.name === 'MulterError') {
+    const tooMuch = ['LIMIT_FILE_SIZE', 'LIMIT_FILE_COUNT', 'LIMIT_PART_COUNT', 'LIMIT_FIELD_COUNT', 'LIMIT_FIELD_VALUE'];
+    return tooMuch.includes(String(e.code))
+      ? new AppError('payload_too_large', { zh: `上传超出限制（${String(e.code)}）`, en: `Upload limit exceeded (${String(e.code)})` })
+      : new AppError('bad_request', { zh: `上传内容不符合要求（${String(e.code)}）`, en: `Unexpected upload content (${String(e.code)})` });
+  }
+  if (/^(Unexpected end of form|Malformed part header|Multipart: Boundary not found|Unexpected end of multipart data)/.test(e.message ?? '')) {
+    return new AppError('bad_request', { zh: '上传内容不完整或格式错误', en: 'The multipart body is truncated or malformed' });
+  }
   // mongoose / driver: the database is down or unreachable
   const name = e.name ?? '';
   if (

@@ -77,7 +77,9 @@ export function loadKeyRing(keysDir: string, purpose: KeyPurpose, generateIfMiss
 export function generateKey(keysDir: string, purpose: KeyPurpose): string {
   const dir = path.join(keysDir, purpose);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const kid = `${purpose}-${new Date().toISOString().slice(0, 10)}-${crypto.randomBytes(4).toString('hex')}`;
+  // A sortable UTC timestamp first, so that the newest key sorts last and becomes the active one.
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const kid = `${purpose}-${stamp}-${crypto.randomBytes(4).toString('hex')}`;
   const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   fs.writeFileSync(path.join(dir, `${kid}.pem`), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   return kid;

@@ -14,6 +14,8 @@ import type { Bilingual } from './i18n';
 export const ajv = new Ajv2020({
   allErrors: true,
   strict: true,
+  // `if/then: {required: [...]}` names properties defined beside the `if`, which this check rejects.
+  strictRequired: false,
   verbose: true,
   allowUnionTypes: true,
 });

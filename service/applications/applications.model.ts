@@ -1,0 +1,203 @@
+import { Schema, type Connection, type Types } from 'mongoose';
+import type { Channel, OfficerLevel, Role } from '../lib/auth';
+import type { Bilingual } from '../lib/i18n';
+import type { ApplicationStatus } from './workflow';
+
+export interface Actor {
+  id: string;
+  role: Role | 'system';
+  name: string;
+}
+
+/** One line of the append-only history: who did what, when, from which state to which, and why. */
+export interface HistoryEntry {
+  at: Date;
+  actor: Actor;
+  channel: Channel | 'system';
+  action: string;
+  from: ApplicationStatus | null;
+  to: ApplicationStatus;
+  stage?: string;
+  reason?: string;
+  missing?: string[];
+  ruleSetVersion?: string;
+}
+
+export interface StoredDocument {
+  id: string;
+  kind: string;
+  /** The client's file name, sanitised; shown to people, never used as a path. */
+  fileName: string;
+  mime: string;
+  size: number;
+  sha256: string;
+  storageId: string;
+  uploadedAt: Date;
+  uploadedBy: Actor;
+}
+
+export interface StageState {
+  id: string;
+  level: OfficerLevel;
+  name: Bilingual;
+  /** Division code whose officers work this stage: the township (9 digits) or the county (6). */
+  division: string;
+  enteredAt?: Date;
+  /** Deadlines as China calendar dates (YYYY-MM-DD, end of day), counted in the unit of the limit. */
+  statutoryDeadline?: string;
+  committedDeadline?: string;
+  decidedAt?: Date;
+}
+
+export interface IssuedCertificate {
+  serial: string;
+  verifyId: string;
+  token: string;
+  kid: string;
+  issuedAt: Date;
+  validUntil: Date | null;
+  issuerDivision: string;
+  coupleKey?: string;
+}
+
+export interface Claim {
+  officerId: string;
+  officerName: string;
+  until: Date;
+}
+
+export interface ApplicationDoc {
+  _id: Types.ObjectId;
+  number?: string;
+  type: string;
+  status: ApplicationStatus;
+  channel: 'online' | 'terminal';
+  applicantId?: string;
+  terminal?: { terminalId: string; township: string; operatorName: string; consent: { given: true; method: string; at: Date } };
+  resident: { name: string; idHash: string; idNumberEnc: string; idMasked: string };
+  form: Record<string, unknown>;
+  /** Residence division code from the form; its first 9 digits choose the township queue. */
+  division?: string;
+  ruleSetVersion?: string;
+  ground?: string;
+  stages: StageState[];
+  stageIndex: number;
+  /** Denormalised from the current stage for the queue's index: level, division, committed deadline. */
+  queueLevel?: OfficerLevel;
+  queueDivision?: string;
+  queueDeadline?: string;
+  claim?: Claim | null;
+  submittedAt?: Date;
+  returnedAt?: Date;
+  pausedWorkingDays: number;
+  missing?: string[];
+  decision?: { action: 'approve' | 'return' | 'reject'; reason?: string; by: Actor; at: Date };
+  decidedAt?: Date;
+  certificateSerial?: string;
+  /** The issued certificate, written in the same update as the approval. */
+  certificate?: IssuedCertificate | null;
+  /** Set by the winning final approval before the certificate is signed; cleared when it is stored. */
+  issuing?: { at: Date; by: Actor; reason?: string } | null;
+  documents: StoredDocument[];
+  documentCount: number;
+  history: HistoryEntry[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const actor = { id: String, role: String, name: String };
+
+const applicationSchema = new Schema(
+  {
+    number: { type: String, index: true },
+    type: { type: String, required: true },
+    status: { type: String, required: true },
+    channel: { type: String, required: true },
+    applicantId: { type: String, index: true },
+    terminal: { type: Schema.Types.Mixed },
+    resident: { name: String, idHash: String, idNumberEnc: String, idMasked: String },
+    form: { type: Schema.Types.Mixed, default: {} },
+    division: String,
+    ruleSetVersion: String,
+    ground: String,
+    stages: { type: [Schema.Types.Mixed], default: [] },
+    stageIndex: { type: Number, default: 0 },
+    queueLevel: String,
+    queueDivision: String,
+    queueDeadline: String,
+    claim: { type: Schema.Types.Mixed, default: null },
+    submittedAt: Date,
+    returnedAt: Date,
+    pausedWorkingDays: { type: Number, default: 0 },
+    missing: { type: [String], default: undefined },
+    decision: { type: Schema.Types.Mixed },
+    decidedAt: Date,
+    certificateSerial: String,
+    certificate: { type: Schema.Types.Mixed, default: null },
+    issuing: { type: Schema.Types.Mixed, default: null },
+    documentCount: { type: Number, default: 0 },
+    documents: {
+      type: [
+        {
+          _id: false,
+          id: String,
+          kind: String,
+          fileName: String,
+          mime: String,
+          size: Number,
+          sha256: String,
+          storageId: String,
+          uploadedAt: Date,
+          uploadedBy: actor,
+        },
+      ],
+      default: [],
+    },
+    history: { type: [Schema.Types.Mixed], default: [] },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  { collection: 'applications', versionKey: false, minimize: false },
+);
+// The officer queue: applications waiting at a level, inside a division prefix, by committed deadline.
+applicationSchema.index({ status: 1, queueLevel: 1, queueDivision: 1, queueDeadline: 1, _id: 1 });
+applicationSchema.index({ 'terminal.terminalId': 1, createdAt: -1 });
+applicationSchema.index({ 'resident.idHash': 1 });
+
+/** Monotonic sequences (application numbers, certificate serials): one atomic $inc each. */
+const counterSchema = new Schema({ _id: String, seq: Number }, { collection: 'counters', versionKey: false });
+
+/** Idempotency-Key records: the first response to a key is replayed for every repeat. */
+const idempotencySchema = new Schema(
+  {
+    _id: String,
+    fingerprint: String,
+    state: String,
+    status: Number,
+    body: Schema.Types.Mixed,
+    createdAt: Date,
+  },
+  { collection: 'idempotency_keys', versionKey: false },
+);
+idempotencySchema.index({ createdAt: 1 });
+
+export function applicationModels(conn: Connection) {
+  return {
+    Application: conn.model<ApplicationDoc>('Application', applicationSchema),
+    Counter: conn.model('Counter', counterSchema),
+    IdempotencyKey: conn.model('IdempotencyKey', idempotencySchema),
+  };
+}
+
+/** The next value of a named sequence, atomically (safe across instances). */
+export async function nextSequence(models: Pick<ReturnType<typeof applicationModels>, 'Counter'>, name: string): Promise<number> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      const doc = await models.Counter.findOneAndUpdate({ _id: name }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' }).lean();
+      return (doc as { seq: number }).seq;
+    } catch (err) {
+      // Two first-ever upserts of one sequence race on its _id; the loser simply increments.
+      if ((err as { code?: number }).code !== 11000 || attempt >= 3) throw err;
+    }
+  }
+}

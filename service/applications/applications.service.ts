@@ -1,0 +1,397 @@
+import { Types, type QueryFilter } from 'mongoose';
+import type { AppContext } from '../context';
+import { evaluateApplication, type EligibilityResult } from '../eligibility/eligibility.service';
+import type { Channel, Principal } from '../lib/auth';
+import { ours } from '../lib/database';
+import { AppError, notFound, type FieldProblem } from '../lib/errors';
+import type { Language } from '../lib/i18n';
+import { ID_PROBLEM_MESSAGES, maskIdForStaff, maskName, parseIdNumber } from '../lib/idnumber';
+import { decrypt, encrypt, idHash } from '../lib/personal';
+import { deadlineFor, workingDaysBetween } from '../lib/workdays';
+import { nextSequence, type Actor, type ApplicationDoc, type HistoryEntry, type StageState } from './applications.model';
+import { allowedFrom, isAllowed, type Action, type ApplicationStatus } from './workflow';
+
+type Ctx = Pick<AppContext, 'models' | 'clock' | 'keys' | 'policy'>;
+
+/** How long a kiosk may see what it filed: long enough to finish the visit, not a window into the village. */
+export const TERMINAL_WINDOW_MS = 24 * 3600 * 1000;
+
+export const actorOf = (p: Principal): Actor => ({ id: p.id, role: p.role, name: p.name });
+
+export function historyEntry(
+  ctx: Pick<AppContext, 'clock'>,
+  p: Principal | 'system',
+  action: string,
+  from: ApplicationStatus | null,
+  to: ApplicationStatus,
+  extra: Partial<HistoryEntry> = {},
+): HistoryEntry {
+  const actor: Actor = p === 'system' ? { id: 'system', role: 'system', name: '系统' } : actorOf(p);
+  const channel: Channel | 'system' = p === 'system' ? 'system' : p.channel;
+  return { at: ctx.clock.now(), actor, channel, action, from, to, ...extra };
+}
+
+/**
+ * Which applications a caller may see at all. Anything outside answers 404, never 403, so that a
+ * number or id reveals nothing about other people's cases.
+ */
+export function visibleTo(ctx: Pick<AppContext, 'clock'>, p: Principal): QueryFilter<ApplicationDoc> {
+  switch (p.role) {
+    case 'applicant':
+      return { applicantId: p.id };
+    case 'terminal':
+      return ours({ 'terminal.terminalId': p.id, createdAt: { $gte: new Date(ctx.clock.now().getTime() - TERMINAL_WINDOW_MS) } });
+    case 'officer': {
+      const prefixes = p.jurisdiction ?? [];
+      if (prefixes.length === 0) return ours({ _id: { $exists: false } });
+      return ours({
+        status: { $ne: 'draft' },
+        $or: prefixes.map((prefix) => ({ division: { $regex: `^${prefix.replace(/\D/g, '')}` } })),
+      });
+    }
+    case 'admin':
+      return ours({ status: { $ne: 'draft' } });
+  }
+}
+
+export async function loadVisible(ctx: Pick<AppContext, 'models' | 'clock'>, p: Principal, id: string): Promise<ApplicationDoc> {
+  if (!Types.ObjectId.isValid(id)) throw notFound();
+  const app = await ctx.models.Application.findOne({ $and: [{ _id: new Types.ObjectId(id) }, visibleTo(ctx, p)] } as QueryFilter<ApplicationDoc>).lean<ApplicationDoc>();
+  if (!app) throw notFound({ zh: '未找到该申请', en: 'Application not found' });
+  return app;
+}
+
+const conflict = (status: ApplicationStatus, action: Action): AppError =>
+  new AppError(
+    'conflict',
+    { zh: `申请当前状态为“${status}”，不能进行此操作`, en: `The application is ${status}; ${action} is not possible now` },
+    undefined,
+    { status },
+  );
+
+/** Form problems that matter for a draft: everything except fields not filled in yet. */
+function draftProblems(result: EligibilityResult): FieldProblem[] {
+  return result.errors.filter((e) => e.code !== 'required').map((e) => ({ path: `form.${e.path}`, code: e.code, messages: e.messages }));
+}
+
+function requireType(ctx: Ctx, type: string) {
+  const spec = ctx.policy.type(type);
+  if (!spec) {
+    throw new AppError('validation_failed', undefined, [
+      { path: 'type', code: 'enum', messages: { zh: `没有这种证件：${type}`, en: `Unknown certificate type: ${type}` } },
+    ]);
+  }
+  return spec;
+}
+
+export interface CreateInput {
+  type: string;
+  form?: Record<string, unknown>;
+  /** Terminals only: the resident the kiosk files for, the operator and the recorded consent. */
+  resident?: { idNumber: string; name: string };
+  operatorName?: string;
+  consent?: { given: true; method: 'signature' | 'fingerprint' | 'paper-form' | 'verbal-witnessed'; reference?: string };
+}
+
+export async function createApplication(ctx: Ctx, p: Principal, input: CreateInput, lang: Language): Promise<ApplicationDoc> {
+  requireType(ctx, input.type);
+  const now = ctx.clock.now();
+  const form = input.form ?? {};
+  const problems = draftProblems(evaluateApplication(ctx.policy, input.type, form, now, lang));
+  if (problems.length) throw new AppError('validation_failed', undefined, problems);
+
+  let resident: ApplicationDoc['resident'];
+  let terminal: ApplicationDoc['terminal'];
+  if (p.role === 'terminal') {
+    const missing = (['resident', 'operatorName', 'consent'] as const).filter((k) => input[k] === undefined);
+    if (missing.length) {
+      throw new AppError(
+        'validation_failed',
+        undefined,
+        missing.map((m) => ({ path: m, code: 'required', messages: { zh: `终端代办必须填写 ${m}`, en: `A terminal filing needs ${m}` } })),
+      );
+    }
+    const parsed = parseIdNumber(input.resident!.idNumber, now.toISOString().slice(0, 10));
+    if (!parsed.ok) {
+      throw new AppError('validation_failed', undefined, [{ path: 'resident.idNumber', code: 'format:cn-id-number', messages: ID_PROBLEM_MESSAGES[parsed.problem] }]);
+    }
+    const idNumber = parsed.value.normalized;
+    resident = { name: input.resident!.name.trim(), idHash: idHash(ctx.keys.idHash, idNumber), idNumberEnc: encrypt(ctx.keys.dataKey, idNumber), idMasked: maskIdForStaff(idNumber) };
+    terminal = {
+      terminalId: p.id,
+      township: p.township ?? '',
+      operatorName: input.operatorName!.trim(),
+      consent: { given: true, method: input.consent!.method, at: now, ...(input.consent!.reference ? { reference: input.consent!.reference } : {}) },
+    };
+  } else {
+    if (input.resident || input.operatorName || input.consent) {
+      throw new AppError('validation_failed', undefined, [
+        { path: 'resident', code: 'additionalProperties', messages: { zh: '只有乡镇终端代办时才填写代办信息', en: 'Only township terminals file for a resident' } },
+      ]);
+    }
+    const account = await ctx.models.Account.findById(p.id).lean();
+    if (!account?.idHash || !account.idNumberEnc || !account.idMasked) throw new AppError('forbidden');
+    resident = { name: account.name, idHash: account.idHash, idNumberEnc: account.idNumberEnc, idMasked: account.idMasked };
+  }
+
+  const doc = await ctx.models.Application.create({
+    type: input.type,
+    status: 'draft',
+    channel: p.role === 'terminal' ? 'terminal' : 'online',
+    applicantId: p.role === 'applicant' ? p.id : undefined,
+    terminal,
+    resident,
+    form,
+    division: divisionOf(form),
+    stages: [],
+    stageIndex: 0,
+    pausedWorkingDays: 0,
+    documents: [],
+    history: [historyEntry(ctx, p, 'create', null, 'draft')],
+    createdAt: now,
+    updatedAt: now,
+  });
+  return doc.toObject() as ApplicationDoc;
+}
+
+function divisionOf(form: Record<string, unknown>): string | undefined {
+  const residence = form.residence as { divisionCode?: unknown } | undefined;
+  return typeof residence?.divisionCode === 'string' ? residence.divisionCode : undefined;
+}
+
+/**
+ * The one way an application changes: a conditional update on its id, allowed source states and
+ * last-seen `updatedAt`, appending its history entry in the same write. Zero matches → 409.
+ */
+export async function transition(
+  ctx: Pick<AppContext, 'models' | 'clock'>,
+  app: ApplicationDoc,
+  action: Action,
+  set: Partial<ApplicationDoc> & Record<string, unknown>,
+  entry: HistoryEntry | undefined,
+  extraFilter: Record<string, unknown> = {},
+  unset: string[] = [],
+): Promise<ApplicationDoc> {
+  if (!isAllowed(action, app.status)) throw conflict(app.status, action);
+  const now = ctx.clock.now();
+  const update: Record<string, unknown> = { $set: { ...set, updatedAt: now } };
+  if (entry) update.$push = { history: entry };
+  if (unset.length) update.$unset = Object.fromEntries(unset.map((f) => [f, '']));
+  const updated = await ctx.models.Application.findOneAndUpdate(
+    ours({ _id: app._id, status: { $in: allowedFrom(action) }, updatedAt: app.updatedAt, ...extraFilter }),
+    update,
+    { returnDocument: 'after' },
+  ).lean<ApplicationDoc>();
+  if (!updated) {
+    const current = await ctx.models.Application.findById(app._id, { status: 1 }).lean<ApplicationDoc>();
+    throw conflict(current?.status ?? app.status, action);
+  }
+  return updated;
+}
+
+export async function updateDraft(ctx: Ctx, p: Principal, id: string, form: Record<string, unknown>, lang: Language): Promise<ApplicationDoc> {
+  const app = await loadVisible(ctx, p, id);
+  if (!isAllowed('edit', app.status)) throw conflict(app.status, 'edit');
+  const problems = draftProblems(evaluateApplication(ctx.policy, app.type, form, ctx.clock.now(), lang));
+  if (problems.length) throw new AppError('validation_failed', undefined, problems);
+  return transition(ctx, app, 'edit', { form, division: divisionOf(form) }, historyEntry(ctx, p, 'edit', app.status, app.status));
+}
+
+export async function withdraw(ctx: Ctx, p: Principal, id: string, reason: string | undefined): Promise<ApplicationDoc> {
+  const app = await loadVisible(ctx, p, id);
+  return transition(
+    ctx,
+    app,
+    'withdraw',
+    { status: 'withdrawn', claim: null },
+    historyEntry(ctx, p, 'withdraw', app.status, 'withdrawn', reason ? { reason } : {}),
+  );
+}
+
+/** Stage states for a type: the township stage handled where the applicant lives, the county one above it. */
+function plannedStages(ctx: Ctx, type: string, division: string): StageState[] {
+  return requireType(ctx, type).stages.map((s) => ({
+    id: s.id,
+    level: s.level,
+    name: s.name,
+    division: s.level === 'township' ? division.slice(0, 9) : division.slice(0, 6),
+  }));
+}
+
+/** Deadlines of a stage entered at `enteredAt`, extended by the working days the clock was paused. */
+export function stageDeadlines(ctx: Ctx, type: string, stage: StageState, enteredAt: Date, pausedWorkingDays: number) {
+  const spec = requireType(ctx, type).stages.find((s) => s.id === stage.id);
+  if (!spec) throw new Error(`stage ${stage.id} is not in the catalogue of ${type}`);
+  return {
+    statutoryDeadline: deadlineFor(enteredAt, spec.statutory, pausedWorkingDays),
+    committedDeadline: deadlineFor(enteredAt, spec.committed, pausedWorkingDays),
+  };
+}
+
+/**
+ * Submits a draft, or resubmits a returned application to the stage that returned it. The same
+ * evaluation as the public pre-check decides; then the documents its ground needs must be there.
+ */
+export async function submit(ctx: Ctx, p: Principal, id: string, lang: Language): Promise<ApplicationDoc> {
+  const app = await loadVisible(ctx, p, id);
+  const resubmission = app.status === 'returned';
+  const action: Action = resubmission ? 'resubmit' : 'submit';
+  if (!isAllowed(action, app.status)) throw conflict(app.status, action);
+  const now = ctx.clock.now();
+
+  const result = evaluateApplication(ctx.policy, app.type, app.form, now, lang);
+  if (result.errors.length) {
+    throw new AppError('unprocessable', { zh: '申请表填写不完整或有误', en: 'The application form is incomplete or invalid' },
+      result.errors.map((e) => ({ path: `form.${e.path}`, code: e.code, messages: e.messages })));
+  }
+  if (!result.eligible) {
+    throw new AppError('not_eligible', undefined, undefined, { eligibility: result });
+  }
+  const present = new Set(app.documents.map((d) => d.kind));
+  const missing = result.requiredDocuments.filter((d) => !present.has(d.kind));
+  if (missing.length) {
+    throw new AppError(
+      'missing_documents',
+      {
+        zh: `缺少材料：${missing.map((d) => d.name.zh).join('、')}`,
+        en: `Missing documents: ${missing.map((d) => d.name.en).join(', ')}`,
+      },
+      missing.map((d) => ({ path: `documents.${d.kind}`, code: 'missing', messages: { zh: `缺少：${d.name.zh}`, en: `Missing: ${d.name.en}` } })),
+      { missingDocuments: missing.map((d) => ({ kind: d.kind, name: d.name })) },
+    );
+  }
+  const division = divisionOf(app.form)!;
+
+  if (resubmission) {
+    const paused = app.pausedWorkingDays + workingDaysBetween(app.returnedAt ?? now, now);
+    const stages = app.stages.map((s) => ({ ...s }));
+    const stage = stages[app.stageIndex]!;
+    Object.assign(stage, stageDeadlines(ctx, app.type, stage, stage.enteredAt ?? now, paused));
+    return transition(
+      ctx,
+      app,
+      'resubmit',
+      {
+        status: 'pending',
+        stages,
+        pausedWorkingDays: paused,
+        ruleSetVersion: result.regime.version,
+        ground: result.ground,
+        queueLevel: stage.level,
+        queueDivision: stage.division,
+        queueDeadline: stage.committedDeadline,
+      },
+      historyEntry(ctx, p, 'resubmit', 'returned', 'pending', { stage: stage.id, ruleSetVersion: result.regime.version }),
+      {},
+      ['missing'],
+    );
+  }
+
+  const stages = plannedStages(ctx, app.type, division);
+  const first = stages[0]!;
+  first.enteredAt = now;
+  Object.assign(first, stageDeadlines(ctx, app.type, first, now, 0));
+  // The number is taken last, after every check that could refuse, so refusals leave no gaps.
+  const county = division.slice(0, 6);
+  const year = now.getUTCFullYear();
+  const seq = await nextSequence(ctx.models, `application:${county}:${year}`);
+  const number = `${county}-${year}-${String(seq).padStart(6, '0')}`;
+  return transition(
+    ctx,
+    app,
+    'submit',
+    {
+      status: 'pending',
+      number,
+      submittedAt: now,
+      stages,
+      stageIndex: 0,
+      ruleSetVersion: result.regime.version,
+      ground: result.ground,
+      queueLevel: first.level,
+      queueDivision: first.division,
+      queueDeadline: first.committedDeadline,
+    },
+    historyEntry(ctx, p, 'submit', 'draft', 'pending', { stage: first.id, ruleSetVersion: result.regime.version }),
+  );
+}
+
+export async function listOwn(
+  ctx: Ctx,
+  p: Principal,
+  q: { status?: ApplicationStatus; limit: number; before?: string },
+): Promise<ApplicationDoc[]> {
+  const filter: Record<string, unknown>[] = [visibleTo(ctx, p) as Record<string, unknown>];
+  if (q.status) filter.push({ status: q.status });
+  if (q.before && Types.ObjectId.isValid(q.before)) filter.push(ours({ _id: { $lt: new Types.ObjectId(q.before) } }));
+  return ctx.models.Application.find(ours({ $and: filter }), { history: 0 }).sort({ _id: -1 }).limit(q.limit).lean<ApplicationDoc[]>();
+}
+
+/** Public case query: a number and the ID number it was filed for; a wrong pair looks exactly like an unknown number. */
+export async function publicStatus(ctx: Ctx, number: string, idNumber: string) {
+  const parsed = parseIdNumber(idNumber, ctx.clock.now().toISOString().slice(0, 10));
+  const app = parsed.ok
+    ? await ctx.models.Application.findOne({ number, 'resident.idHash': idHash(ctx.keys.idHash, parsed.value.normalized) }).lean<ApplicationDoc>()
+    : null;
+  if (!app) throw notFound({ zh: '没有找到与该受理编号和身份证号码相符的申请', en: 'No application matches this number and ID number' });
+  const stage = app.stages[app.stageIndex];
+  const spec = ctx.policy.type(app.type);
+  return {
+    number: app.number,
+    type: app.type,
+    typeName: spec?.names,
+    status: app.status,
+    resident: maskName(app.resident.name),
+    stage: stage && !['approved', 'rejected', 'withdrawn'].includes(app.status) ? { id: stage.id, level: stage.level, name: stage.name, committedDeadline: stage.committedDeadline } : undefined,
+    submittedAt: app.submittedAt,
+    decidedAt: app.decidedAt,
+    missing: app.status === 'returned' ? app.missing : undefined,
+    certificateSerial: app.status === 'approved' ? app.certificateSerial : undefined,
+  };
+}
+
+const ID_KEY = /^idNumber$/;
+
+/** Staff screens show ID numbers inside a form as first 6 + last 4 only. */
+function maskForm(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(maskForm);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, ID_KEY.test(k) && typeof v === 'string' ? maskIdForStaff(v.toUpperCase()) : maskForm(v)]),
+    );
+  }
+  return value;
+}
+
+/** What a caller sees of an application. The resident's own screens show their own data in full. */
+export function toView(ctx: Pick<AppContext, 'keys'>, app: ApplicationDoc, p: Principal) {
+  const own = p.role === 'applicant' || p.role === 'terminal';
+  const stage = app.stages[app.stageIndex];
+  return {
+    id: app._id.toString(),
+    number: app.number ?? null,
+    type: app.type,
+    status: app.status,
+    channel: app.channel,
+    resident: {
+      name: app.resident.name,
+      idNumber: own ? decrypt(ctx.keys.dataKey, app.resident.idNumberEnc) : app.resident.idMasked,
+    },
+    terminal: app.terminal ? { terminalId: app.terminal.terminalId, township: app.terminal.township, operatorName: app.terminal.operatorName, consent: app.terminal.consent } : undefined,
+    form: own ? app.form : maskForm(app.form),
+    division: app.division ?? null,
+    ruleSetVersion: app.ruleSetVersion ?? null,
+    ground: app.ground ?? null,
+    stage: stage ? { index: app.stageIndex, ...stage } : null,
+    stages: app.stages,
+    claim: app.claim ? { officerId: app.claim.officerId, officerName: app.claim.officerName, until: app.claim.until } : null,
+    missing: app.missing ?? [],
+    decision: app.decision ? { action: app.decision.action, reason: app.decision.reason, at: app.decision.at, by: own ? { role: app.decision.by.role } : app.decision.by } : null,
+    certificateSerial: app.certificateSerial ?? null,
+    documents: app.documents.map((d) => ({ id: d.id, kind: d.kind, fileName: d.fileName, mime: d.mime, size: d.size, sha256: d.sha256, uploadedAt: d.uploadedAt })),
+    submittedAt: app.submittedAt ?? null,
+    decidedAt: app.decidedAt ?? null,
+    createdAt: app.createdAt,
+    updatedAt: app.updatedAt,
+  };
+}

@@ -1,0 +1,112 @@
+import type { AppContext } from '../context';
+import { principalOf } from '../lib/auth';
+import { limiter } from '../lib/ratelimit';
+import type { RouteDef } from '../lib/routes';
+import { certificateView, getCertificate, listOwnCertificates, revoke, verifyCertificate, verifyUrl } from './certificates.service';
+import { printableCertificate } from './print';
+import { qrPng, qrSvg } from './qr';
+
+const revokeBody = {
+  $id: 'urn:fpc:body:revoke',
+  type: 'object',
+  additionalProperties: false,
+  required: ['reason'],
+  properties: { reason: { type: 'string', minLength: 2, maxLength: 500, pattern: '\\S' } },
+};
+
+const certificate = { description: 'The certificate', schema: { type: 'object' } };
+
+export function certificateRoutes(ctx: AppContext): RouteDef[] {
+  const verifyLimit = limiter({ name: 'verify', windowMs: 60 * 1000, limit: 60 });
+  return [
+    {
+      method: 'get',
+      path: '/api/v1/certificates',
+      summary: "The signed-in applicant's certificates",
+      tags: ['certificates'],
+      auth: 'certificate:read-own',
+      responses: { '200': { description: 'Certificates', schema: { type: 'object' } } },
+      handlers: [
+        async (req, res) => {
+          const items = await listOwnCertificates(ctx, principalOf(req));
+          res.json({ items: items.map((c) => certificateView(ctx, c)) });
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/api/v1/certificates/:serial',
+      summary: 'One certificate (holder, officers in jurisdiction, admins)',
+      tags: ['certificates'],
+      auth: 'any',
+      responses: { '200': certificate },
+      handlers: [async (req, res) => void res.json(certificateView(ctx, await getCertificate(ctx, principalOf(req), String(req.params.serial))))],
+    },
+    {
+      method: 'get',
+      path: '/api/v1/certificates/:serial/qr.svg',
+      summary: 'QR code (SVG) carrying the verification URL with the signed token',
+      tags: ['certificates'],
+      auth: 'any',
+      responses: { '200': { description: 'SVG', contentType: 'image/svg+xml' } },
+      handlers: [
+        async (req, res) => {
+          const cert = await getCertificate(ctx, principalOf(req), String(req.params.serial));
+          res.type('image/svg+xml').send(await qrSvg(verifyUrl(ctx, cert)));
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/api/v1/certificates/:serial/qr.png',
+      summary: 'QR code (PNG) carrying the verification URL with the signed token',
+      tags: ['certificates'],
+      auth: 'any',
+      responses: { '200': { description: 'PNG', contentType: 'image/png' } },
+      handlers: [
+        async (req, res) => {
+          const cert = await getCertificate(ctx, principalOf(req), String(req.params.serial));
+          res.type('image/png').send(await qrPng(verifyUrl(ctx, cert)));
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/api/v1/certificates/:serial/print',
+      summary: 'Printable certificate (HTML) with its QR code',
+      tags: ['certificates'],
+      auth: 'any',
+      responses: { '200': { description: 'HTML', contentType: 'text/html' } },
+      handlers: [
+        async (req, res) => {
+          const cert = await getCertificate(ctx, principalOf(req), String(req.params.serial));
+          res.type('html').send(await printableCertificate(ctx, cert));
+        },
+      ],
+    },
+    {
+      method: 'post',
+      path: '/api/v1/certificates/:serial/revoke',
+      summary: 'Revoke a certificate (county officers and admins; reason required)',
+      tags: ['certificates'],
+      auth: 'certificate:revoke',
+      body: revokeBody,
+      responses: { '200': certificate, '409': { description: 'Already revoked' } },
+      handlers: [async (req, res) => void res.json(certificateView(ctx, await revoke(ctx, principalOf(req), String(req.params.serial), req.body.reason)))],
+    },
+    {
+      method: 'get',
+      path: '/api/v1/verify/:token',
+      summary: 'Public verification from the QR token (or a printed serial): valid, revoked, expired or invalid, with masked holder data',
+      tags: ['public'],
+      before: [verifyLimit],
+      responses: { '200': { description: 'Verdict', schema: { type: 'object', properties: { status: { enum: ['valid', 'revoked', 'expired', 'invalid'] } } } } },
+      handlers: [
+        async (req, res) => {
+          res.setHeader('Cache-Control', 'no-store');
+          res.json(await verifyCertificate(ctx, String(req.params.token)));
+        },
+      ],
+    },
+  ];
+}

@@ -1,0 +1,287 @@
+import crypto from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import { Types } from 'mongoose';
+import { nextSequence, type ApplicationDoc, type IssuedCertificate } from '../applications/applications.model';
+import { historyEntry } from '../applications/applications.service';
+import type { AppContext } from '../context';
+import { inJurisdiction, type Principal } from '../lib/auth';
+import { crashPoint } from '../lib/crash';
+import { ours } from '../lib/database';
+import { AppError, notFound } from '../lib/errors';
+import { maskName } from '../lib/idnumber';
+import type { Logger } from '../lib/logger';
+import { idHash } from '../lib/personal';
+import { chinaDate } from '../lib/workdays';
+import type { CertificateDoc } from './certificates.model';
+import { signCertificate, verifyCertificateToken, type CertificateSettings } from './signing';
+
+type Ctx = Pick<AppContext, 'models' | 'clock' | 'keys' | 'config' | 'policy'>;
+
+export const certificateSettings = (ctx: Pick<AppContext, 'config'>): CertificateSettings => ({ issuer: ctx.config.tokens.issuer, audience: 'fpc-certificate' });
+
+/** Keyed hash of a couple's two ID numbers, order-free: links their certificates without storing either number. */
+export function coupleKeyOf(ctx: Pick<AppContext, 'keys'>, form: Record<string, unknown>): string | undefined {
+  const husband = (form.husband as { idNumber?: string } | undefined)?.idNumber;
+  const wife = (form.wife as { idNumber?: string } | undefined)?.idNumber;
+  if (!husband || !wife) return undefined;
+  const pair = [idHash(ctx.keys.idHash, husband), idHash(ctx.keys.idHash, wife)].sort().join(':');
+  return crypto.createHmac('sha256', ctx.keys.idHash).update(`couple:${pair}`).digest('base64url');
+}
+
+function addYears(at: Date, years: number): Date {
+  const d = new Date(at);
+  d.setUTCFullYear(d.getUTCFullYear() + years);
+  return d;
+}
+
+/**
+ * Second half of a final approval: take a serial, sign the certificate, and write approval and
+ * certificate in one conditional update. Then record it in the register and apply interlocks.
+ * Also run by the start-up sweep for an approval a crash interrupted.
+ */
+export async function completeIssuance(ctx: Ctx, app: ApplicationDoc): Promise<ApplicationDoc> {
+  if (!app.issuing) throw new Error('completeIssuance: the decision was not reserved');
+  const spec = ctx.policy.type(app.type);
+  if (!spec) throw new Error(`unknown certificate type ${app.type}`);
+  const now = ctx.clock.now();
+  const stage = app.stages[app.stageIndex]!;
+  const issuerDivision = stage.division.padEnd(6, '0').slice(0, stage.level === 'county' ? 6 : 9);
+  const county = (app.division ?? stage.division).slice(0, 6);
+  const year = Number(chinaDate(now).slice(0, 4));
+  const seq = await nextSequence(ctx.models, `certificate:${county}:${year}:${spec.serialCode}`);
+  const serial = `${county}-${year}-${spec.serialCode}-${String(seq).padStart(6, '0')}`;
+  const validUntil = spec.validity ? addYears(now, spec.validity.years) : null;
+  const token = signCertificate(ctx.keys.certificate, certificateSettings(ctx), ctx.clock, {
+    serial,
+    type: app.type,
+    holder: maskName(app.resident.name),
+    issuedAt: now.toISOString(),
+    issuerDivision,
+    validUntil: validUntil ? validUntil.toISOString().slice(0, 10) : null,
+    applicationNumber: app.number!,
+  });
+  crashPoint('after-sign');
+  const payload = jwt.decode(token, { complete: true })!;
+  const certificate: IssuedCertificate = {
+    serial,
+    verifyId: String((payload.payload as { jti: string }).jti),
+    token,
+    kid: String(payload.header.kid),
+    issuedAt: now,
+    validUntil,
+    issuerDivision,
+    coupleKey: coupleKeyOf(ctx, app.form),
+  };
+  const by = app.issuing.by;
+  const stages = app.stages.map((s, i) => (i === app.stageIndex ? { ...s, decidedAt: now } : s));
+  const approved = await ctx.models.Application.findOneAndUpdate(
+    ours({ _id: app._id, status: 'in_review', 'issuing.at': app.issuing.at }),
+    {
+      $set: {
+        status: 'approved',
+        stages,
+        decision: { action: 'approve', reason: app.issuing.reason, by, at: app.issuing.at },
+        decidedAt: app.issuing.at,
+        certificateSerial: serial,
+        certificate,
+        claim: null,
+        issuing: null,
+        updatedAt: now,
+      },
+      $push: {
+        history: {
+          ...historyEntry(ctx, 'system', 'approve', 'in_review', 'approved', { stage: stage.id, reason: app.issuing.reason, ruleSetVersion: app.ruleSetVersion }),
+          actor: by,
+          channel: 'staff',
+          at: app.issuing.at,
+          certificateSerial: serial,
+        },
+      },
+    },
+    { returnDocument: 'after' },
+  ).lean<ApplicationDoc>();
+  if (!approved) throw new AppError('conflict', { zh: '该申请已作出决定', en: 'The application was already decided' });
+  crashPoint('after-approve');
+  await registerCertificate(ctx, approved);
+  return approved;
+}
+
+/** Adds an approved application's certificate to the register (idempotent) and applies interlocks. */
+export async function registerCertificate(ctx: Ctx, app: ApplicationDoc): Promise<void> {
+  const c = app.certificate;
+  if (!c) return;
+  try {
+    await ctx.models.Certificate.create({
+      serial: c.serial,
+      applicationId: app._id.toString(),
+      applicationNumber: app.number,
+      type: app.type,
+      verifyId: c.verifyId,
+      token: c.token,
+      kid: c.kid,
+      holderName: app.resident.name,
+      holderIdHash: app.resident.idHash,
+      holderIdMasked: app.resident.idMasked,
+      coupleKey: c.coupleKey,
+      issuerDivision: c.issuerDivision,
+      issuedAt: c.issuedAt,
+      validUntil: c.validUntil,
+      status: 'valid',
+    });
+  } catch (err) {
+    if ((err as { code?: number }).code !== 11000) throw err;
+  }
+  // A re-birth permit cancels the couple's honour certificate (they no longer have one child).
+  if (app.type === 'rebirth-permit' && c.coupleKey) {
+    await ctx.models.Certificate.updateMany(
+      { type: 'only-child-honour', coupleKey: c.coupleKey, status: 'valid' },
+      {
+        $set: {
+          status: 'revoked',
+          revokedAt: ctx.clock.now(),
+          revokeReason: `再生育证 ${c.serial} 已批准 / superseded by re-birth permit ${c.serial}`,
+          revokedBy: { id: 'system', role: 'system', name: '系统' },
+        },
+      },
+    );
+  }
+}
+
+/**
+ * Start-up recovery: finish approvals a crash interrupted (reserved but not stored) and add any
+ * missing register entries. Only reservations older than `graceMs` are touched, so an instance
+ * still busy with one is left to finish it.
+ */
+export async function recoverIssuance(ctx: Ctx, logger: Pick<Logger, 'info' | 'warn'>, graceMs = 60_000): Promise<{ completed: number; registered: number }> {
+  const cutoff = new Date(ctx.clock.now().getTime() - graceMs);
+  let completed = 0;
+  let registered = 0;
+  const stuck = await ctx.models.Application.find(ours({ status: 'in_review', 'issuing.at': { $lte: cutoff } })).lean<ApplicationDoc[]>();
+  for (const app of stuck) {
+    try {
+      await completeIssuance(ctx, app);
+      completed += 1;
+    } catch (err) {
+      logger.warn({ err: String(err), application: app._id.toString() }, 'could not complete an interrupted approval');
+    }
+  }
+  const approved = await ctx.models.Application.find({ status: 'approved' }, { _id: 1, certificateSerial: 1 }).lean<ApplicationDoc[]>();
+  for (const a of approved) {
+    if (a.certificateSerial && (await ctx.models.Certificate.exists({ serial: a.certificateSerial }))) continue;
+    const full = await ctx.models.Application.findById(a._id).lean<ApplicationDoc>();
+    if (full) {
+      await registerCertificate(ctx, full);
+      registered += 1;
+    }
+  }
+  if (completed || registered) logger.info({ completed, registered }, 'certificate recovery finished interrupted work');
+  return { completed, registered };
+}
+
+export type PublicVerdict = 'valid' | 'revoked' | 'expired' | 'invalid';
+
+function verdictOf(ctx: Pick<AppContext, 'clock'>, cert: CertificateDoc): PublicVerdict {
+  if (cert.status === 'revoked') return 'revoked';
+  if (cert.validUntil && new Date(cert.validUntil) < ctx.clock.now()) return 'expired';
+  return 'valid';
+}
+
+const TOKEN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const SERIAL = /^\d{6}-\d{4}-[A-Z]{2}-\d{6}$/;
+
+/**
+ * Public verification from what a QR code carries (the signed token) or a printed serial. The token
+ * route proves authenticity and shows masked holder data; a bare serial only tells the status.
+ */
+export async function verifyCertificate(ctx: Ctx, tokenOrSerial: string) {
+  if (TOKEN.test(tokenOrSerial)) {
+    const result = verifyCertificateToken(ctx.keys.certificate, certificateSettings(ctx), ctx.clock, tokenOrSerial);
+    if (!result.ok) return { status: 'invalid' as const, reason: result.reason };
+    const cert = await ctx.models.Certificate.findOne({ serial: result.claims.serial, verifyId: result.jti }).lean<CertificateDoc>();
+    if (!cert) return { status: 'invalid' as const, reason: 'unknown_certificate' };
+    const spec = ctx.policy.type(cert.type);
+    return {
+      status: verdictOf(ctx, cert),
+      serial: cert.serial,
+      type: cert.type,
+      typeName: spec?.names,
+      holder: maskName(cert.holderName),
+      issuedAt: cert.issuedAt,
+      validUntil: cert.validUntil,
+      issuerDivision: cert.issuerDivision,
+      issuingAuthority: spec?.issuingAuthority,
+      revokedAt: cert.revokedAt,
+    };
+  }
+  if (SERIAL.test(tokenOrSerial)) {
+    const cert = await ctx.models.Certificate.findOne({ serial: tokenOrSerial }).lean<CertificateDoc>();
+    if (!cert) return { status: 'invalid' as const, reason: 'unknown_certificate' };
+    return { status: verdictOf(ctx, cert), serial: cert.serial, type: cert.type, issuedAt: cert.issuedAt, validUntil: cert.validUntil };
+  }
+  return { status: 'invalid' as const, reason: 'malformed' };
+}
+
+/** Who may see a certificate in full: its holder, officers whose jurisdiction covers it, admins. */
+async function loadVisibleCertificate(ctx: Ctx, p: Principal, serial: string): Promise<CertificateDoc> {
+  const cert = await ctx.models.Certificate.findOne({ serial }).lean<CertificateDoc>();
+  const missing = notFound({ zh: '未找到该证件', en: 'Certificate not found' });
+  if (!cert) throw missing;
+  if (p.role === 'applicant') {
+    const app = await ctx.models.Application.findOne({ _id: new Types.ObjectId(cert.applicationId), applicantId: p.id }, { _id: 1 }).lean();
+    if (!app) throw missing;
+  } else if (p.role === 'officer') {
+    if (!inJurisdiction(p, cert.issuerDivision) && !(p.jurisdiction ?? []).some((j) => j.startsWith(cert.issuerDivision))) throw missing;
+  } else if (p.role !== 'admin') {
+    throw missing;
+  }
+  return cert;
+}
+
+export function certificateView(ctx: Pick<AppContext, 'clock' | 'config' | 'policy'>, cert: CertificateDoc) {
+  return {
+    serial: cert.serial,
+    type: cert.type,
+    typeName: ctx.policy.type(cert.type)?.names,
+    status: verdictOf(ctx, cert),
+    holder: { name: cert.holderName, idNumber: cert.holderIdMasked },
+    applicationId: cert.applicationId,
+    applicationNumber: cert.applicationNumber,
+    issuerDivision: cert.issuerDivision,
+    issuedAt: cert.issuedAt,
+    validUntil: cert.validUntil,
+    revokedAt: cert.revokedAt ?? null,
+    revokeReason: cert.revokeReason ?? null,
+    token: cert.token,
+    verifyUrl: verifyUrl(ctx, cert),
+  };
+}
+
+export const verifyUrl = (ctx: Pick<AppContext, 'config'>, cert: Pick<CertificateDoc, 'token'>): string => `${ctx.config.publicBaseUrl}/api/v1/verify/${cert.token}`;
+
+export async function getCertificate(ctx: Ctx, p: Principal, serial: string): Promise<CertificateDoc> {
+  return loadVisibleCertificate(ctx, p, serial);
+}
+
+export async function listOwnCertificates(ctx: Ctx, p: Principal): Promise<CertificateDoc[]> {
+  const apps = await ctx.models.Application.find({ applicantId: p.id, status: 'approved' }, { _id: 1 }).lean();
+  if (apps.length === 0) return [];
+  return ctx.models.Certificate.find(ours({ applicationId: { $in: apps.map((a) => a._id.toString()) } })).sort({ issuedAt: -1 }).lean<CertificateDoc[]>();
+}
+
+/** County officers and admins revoke, with a reason; the certificate's application records it. */
+export async function revoke(ctx: Ctx, p: Principal, serial: string, reason: string): Promise<CertificateDoc> {
+  if (p.role === 'officer' && p.level !== 'county') throw new AppError('forbidden', { zh: '只有县级审批人员可以注销证件', en: 'Only county officers revoke certificates' });
+  const cert = await loadVisibleCertificate(ctx, p, serial);
+  const now = ctx.clock.now();
+  const updated = await ctx.models.Certificate.findOneAndUpdate(
+    { serial: cert.serial, status: 'valid' },
+    { $set: { status: 'revoked', revokedAt: now, revokeReason: reason, revokedBy: { id: p.id, role: p.role, name: p.name } } },
+    { returnDocument: 'after' },
+  ).lean<CertificateDoc>();
+  if (!updated) throw new AppError('conflict', { zh: '该证件已被注销', en: 'The certificate is already revoked' });
+  await ctx.models.Application.updateOne(
+    { _id: new Types.ObjectId(cert.applicationId) },
+    { $push: { history: historyEntry(ctx, p, 'revoke-certificate', 'approved', 'approved', { reason, certificateSerial: serial } as never) } },
+  );
+  return updated;
+}

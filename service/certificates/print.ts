@@ -1,0 +1,40 @@
+import type { AppContext } from '../context';
+import type { CertificateDoc } from './certificates.model';
+import { verifyUrl } from './certificates.service';
+import { qrSvg } from './qr';
+
+const escapeHtml = (s: string): string =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/**
+ * A printable certificate: the holder's name and ID mask, the serial, dates, the issuing authority
+ * and the QR code that verifies it. Plain HTML with the QR inline as SVG and no scripts or inline
+ * styles, so it renders under the service's strict Content-Security-Policy.
+ */
+export async function printableCertificate(ctx: Pick<AppContext, 'config' | 'policy' | 'clock'>, cert: CertificateDoc): Promise<string> {
+  const spec = ctx.policy.type(cert.type);
+  const qr = await qrSvg(verifyUrl(ctx, cert));
+  const date = (d: Date | null | undefined): string => (d ? new Date(d).toISOString().slice(0, 10) : '长期有效 / no expiry');
+  const revoked = cert.status === 'revoked' ? `<p class="void">已注销 REVOKED ${escapeHtml(cert.revokeReason ?? '')}</p>` : '';
+  const rows: Array<[string, string]> = [
+    ['证件编号 Serial', cert.serial],
+    ['持证人 Holder', cert.holderName],
+    ['身份证号 ID number', cert.holderIdMasked],
+    ['受理编号 Application', cert.applicationNumber],
+    ['发证日期 Issued', date(cert.issuedAt)],
+    ['有效期至 Valid until', date(cert.validUntil)],
+    ['发证机关 Issued by', `${spec?.issuingAuthority.zh ?? ''} (${cert.issuerDivision})`],
+  ];
+  return `<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>${escapeHtml(spec?.names.zh ?? cert.type)} ${escapeHtml(cert.serial)}</title></head>
+<body>
+<main>
+<h1>${escapeHtml(spec?.names.zh ?? cert.type)}</h1>
+<h2>${escapeHtml(spec?.names.en ?? '')}</h2>
+${revoked}
+<table>${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>
+<figure>${qr}<figcaption>扫码核验 Scan to verify</figcaption></figure>
+<p>本证免费办理。Issued free of charge.</p>
+</main>
+</body></html>`;
+}

@@ -1,0 +1,101 @@
+import type { RequestHandler } from 'express';
+import multer from 'multer';
+import type { AppContext } from '../context';
+import { principalOf } from '../lib/auth';
+import { AppError } from '../lib/errors';
+import { limiter } from '../lib/ratelimit';
+import type { RouteDef } from '../lib/routes';
+import { acceptUpload, assertCanUpload, MAX_FILE_BYTES, openDocument, removeDocument } from './documents.service';
+import { receivedUpload, uploadEngine } from './storage';
+
+export function documentRoutes(ctx: AppContext): RouteDef[] {
+  // multer only here, never global; every limit set (its defaults are unlimited).
+  const upload = multer({
+    storage: uploadEngine(ctx.files),
+    limits: { fileSize: MAX_FILE_BYTES, files: 1, fields: 2, parts: 3, fieldNameSize: 50, fieldSize: 200, headerPairs: 20 },
+  }).single('file');
+  const uploadLimit = limiter({ name: 'upload', windowMs: 15 * 60 * 1000, limit: 120 });
+
+  const requireMultipart: RequestHandler = (req, _res, next) => {
+    if (!req.is('multipart/form-data')) {
+      throw new AppError('unsupported_media_type', { zh: '请以 multipart/form-data 上传文件', en: 'Upload with multipart/form-data' });
+    }
+    next();
+  };
+  const checkFirst: RequestHandler = async (req, _res, next) => {
+    await assertCanUpload(ctx, principalOf(req), String(req.params.id));
+    next();
+  };
+
+  return [
+    {
+      method: 'post',
+      path: '/api/v1/applications/:id/documents',
+      summary: 'Upload one document (multipart: kind + file; PDF, JPEG or PNG up to 10 MB)',
+      tags: ['documents'],
+      auth: 'application:file',
+      before: [uploadLimit],
+      rawBody: {
+        contentType: 'multipart/form-data',
+        schema: {
+          type: 'object',
+          required: ['kind', 'file'],
+          properties: { kind: { type: 'string', description: 'a document kind of the certificate type' }, file: { type: 'string', format: 'binary' } },
+        },
+      },
+      responses: { '201': { description: 'Stored document', schema: { type: 'object' } }, '413': { description: 'Too large' }, '415': { description: 'Not PDF, JPEG or PNG' } },
+      handlers: [
+        requireMultipart,
+        checkFirst,
+        upload,
+        async (req, res) => {
+          if (!req.file) {
+            throw new AppError('validation_failed', undefined, [{ path: 'file', code: 'required', messages: { zh: '请选择要上传的文件', en: 'A file is required' } }]);
+          }
+          const staged = receivedUpload(req.file);
+          const kind = typeof req.body?.kind === 'string' ? req.body.kind : '';
+          if (!/^[a-z0-9-]{1,40}$/.test(kind)) {
+            await ctx.files.remove(staged.id);
+            throw new AppError('validation_failed', undefined, [{ path: 'kind', code: 'required', messages: { zh: '请选择材料种类', en: 'kind is required' } }]);
+          }
+          const doc = await acceptUpload(ctx, principalOf(req), String(req.params.id), kind, staged);
+          res.status(201).json({ id: doc.id, kind: doc.kind, fileName: doc.fileName, mime: doc.mime, size: doc.size, sha256: doc.sha256, uploadedAt: doc.uploadedAt });
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/api/v1/applications/:id/documents/:docId',
+      summary: 'Download a document (as an attachment) — for those who may see the application',
+      tags: ['documents'],
+      auth: 'any',
+      responses: { '200': { description: 'The file', contentType: 'application/octet-stream' } },
+      handlers: [
+        async (req, res) => {
+          const { doc, stream } = await openDocument(ctx, principalOf(req), String(req.params.id), String(req.params.docId));
+          res.setHeader('Content-Type', doc.mime);
+          res.setHeader('Content-Length', String(doc.size));
+          res.setHeader('X-Content-Type-Options', 'nosniff');
+          res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
+          res.attachment(doc.fileName);
+          stream.on('error', (err) => res.destroy(err));
+          stream.pipe(res);
+        },
+      ],
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/applications/:id/documents/:docId',
+      summary: 'Delete a document while draft or returned',
+      tags: ['documents'],
+      auth: 'application:file',
+      responses: { '204': { description: 'Deleted' } },
+      handlers: [
+        async (req, res) => {
+          await removeDocument(ctx, principalOf(req), String(req.params.id), String(req.params.docId));
+          res.status(204).end();
+        },
+      ],
+    },
+  ];
+}

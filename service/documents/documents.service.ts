@@ -1,0 +1,151 @@
+import crypto from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { AppContext } from '../context';
+import { actorOf, historyEntry, loadVisible } from '../applications/applications.service';
+import type { ApplicationDoc, StoredDocument } from '../applications/applications.model';
+import { allowedFrom, isAllowed } from '../applications/workflow';
+import type { Principal } from '../lib/auth';
+import { ours } from '../lib/database';
+import { AppError, notFound } from '../lib/errors';
+import type { Logger } from '../lib/logger';
+import type { FileStore } from './storage';
+import { sniff } from './sniff';
+import type { ReceivedUpload } from './storage';
+
+type Ctx = Pick<AppContext, 'models' | 'clock' | 'files' | 'scanner' | 'policy'>;
+
+/** How many documents one application may hold (a re-birth permit needs about ten). */
+export const MAX_DOCUMENTS = 20;
+export const MAX_FILE_BYTES = 10 * 1024 * 1024;
+
+/** A client's file name made safe to show and to put in a header; never used as a path. */
+export function sanitizeFileName(name: string): string {
+  const base = name.split(/[\\/]/).pop() ?? '';
+  const clean = base
+    .normalize('NFC')
+    .replace(/[\u0000-\u001f\u007f"<>|:*?]/g, '_')
+    .replace(/^\.+/, '')
+    .trim()
+    .slice(0, 120);
+  return clean || 'document';
+}
+
+/** Checks before any byte is accepted: the application is the caller's and still editable. */
+export async function assertCanUpload(ctx: Ctx, p: Principal, id: string): Promise<ApplicationDoc> {
+  const app = await loadVisible(ctx, p, id);
+  if (!isAllowed('upload', app.status)) {
+    throw new AppError('conflict', { zh: '申请已提交，不能再上传材料', en: 'Documents can only be added while draft or returned' });
+  }
+  return app;
+}
+
+export function documentKinds(ctx: Pick<AppContext, 'policy'>, type: string): string[] {
+  return (ctx.policy.type(type)?.documents ?? []).map((d: { kind: string }) => d.kind);
+}
+
+/**
+ * Accepts one staged upload: type by content and extension, a malware scan, then the file is made
+ * permanent and referenced by the application in one conditional update. Any refusal removes the
+ * staged bytes; a crash in between leaves at most an unreferenced file, which the sweep removes.
+ */
+export async function acceptUpload(ctx: Ctx, p: Principal, id: string, kind: string, upload: ReceivedUpload): Promise<StoredDocument> {
+  try {
+    const app = await assertCanUpload(ctx, p, id);
+    if (!documentKinds(ctx, app.type).includes(kind)) {
+      throw new AppError('validation_failed', undefined, [
+        { path: 'kind', code: 'enum', messages: { zh: `此类申请没有这种材料：${kind}`, en: `No such document kind for this application: ${kind}` } },
+      ]);
+    }
+    if (upload.size === 0) throw new AppError('validation_failed', undefined, [{ path: 'file', code: 'minLength', messages: { zh: '文件是空的', en: 'The file is empty' } }]);
+    const type = sniff(upload.head, upload.originalName);
+    if (!type.ok) throw new AppError('unsupported_media_type', type.message);
+    const scan = await ctx.scanner.scan(upload.stagingPath);
+    if (!scan.clean) {
+      throw new AppError('malware_detected', undefined, undefined, { signature: scan.signature });
+    }
+
+    const now = ctx.clock.now();
+    const doc: StoredDocument = {
+      id: crypto.randomBytes(12).toString('hex'),
+      kind,
+      fileName: sanitizeFileName(upload.originalName),
+      mime: type.mediaType,
+      size: upload.size,
+      sha256: upload.sha256,
+      storageId: upload.id,
+      uploadedAt: now,
+      uploadedBy: actorOf(p),
+    };
+    await ctx.files.commit(upload.id);
+    const updated = await ctx.models.Application.findOneAndUpdate(
+      ours({ _id: app._id, status: { $in: allowedFrom('upload') }, documentCount: { $lt: MAX_DOCUMENTS } }),
+      {
+        $push: { documents: doc, history: historyEntry(ctx, p, 'upload', app.status, app.status, { reason: kind }) },
+        $inc: { documentCount: 1 },
+        $set: { updatedAt: now },
+      },
+      { returnDocument: 'after', projection: { _id: 1 } },
+    ).lean();
+    if (!updated) {
+      const current = await ctx.models.Application.findById(app._id, { status: 1, documentCount: 1 }).lean<ApplicationDoc & { documentCount: number }>();
+      if (current && (current.documentCount ?? 0) >= MAX_DOCUMENTS) {
+        throw new AppError('payload_too_large', { zh: `每份申请最多 ${MAX_DOCUMENTS} 个材料文件`, en: `At most ${MAX_DOCUMENTS} documents per application` });
+      }
+      throw new AppError('conflict', { zh: '申请状态已改变，请刷新后重试', en: 'The application changed; reload and retry' });
+    }
+    return doc;
+  } catch (err) {
+    await ctx.files.remove(upload.id);
+    throw err;
+  }
+}
+
+export async function openDocument(ctx: Ctx, p: Principal, id: string, docId: string): Promise<{ doc: StoredDocument; stream: Readable }> {
+  const app = await loadVisible(ctx, p, id);
+  const doc = app.documents.find((d) => d.id === docId);
+  if (!doc) throw notFound({ zh: '没有这个材料', en: 'No such document' });
+  return { doc, stream: await ctx.files.open(doc.storageId) };
+}
+
+export async function removeDocument(ctx: Ctx, p: Principal, id: string, docId: string): Promise<void> {
+  const app = await loadVisible(ctx, p, id);
+  const doc = app.documents.find((d) => d.id === docId);
+  if (!doc) throw notFound({ zh: '没有这个材料', en: 'No such document' });
+  if (!isAllowed('removeDocument', app.status)) {
+    throw new AppError('conflict', { zh: '申请已提交，不能删除材料', en: 'Documents can only be removed while draft or returned' });
+  }
+  const updated = await ctx.models.Application.findOneAndUpdate(
+    ours({ _id: app._id, status: { $in: allowedFrom('removeDocument') }, 'documents.id': docId }),
+    {
+      $pull: { documents: { id: docId } },
+      $push: { history: historyEntry(ctx, p, 'remove-document', app.status, app.status, { reason: doc.kind }) },
+      $inc: { documentCount: -1 },
+      $set: { updatedAt: ctx.clock.now() },
+    },
+    { projection: { _id: 1 } },
+  ).lean();
+  if (!updated) throw new AppError('conflict', { zh: '申请状态已改变，请刷新后重试', en: 'The application changed; reload and retry' });
+  await ctx.files.remove(doc.storageId);
+}
+
+/**
+ * Start-up sweep: staging files of uploads that never finished, and committed files no document
+ * references (a crash between storing and recording). Files younger than `graceMs` are left alone:
+ * another instance may be in the middle of accepting them.
+ */
+export async function sweepOrphans(ctx: Pick<AppContext, 'models' | 'files'>, logger: Pick<Logger, 'info'>, now: Date, graceMs = 15 * 60 * 1000): Promise<{ staging: number; orphans: number }> {
+  const cutoff = new Date(now.getTime() - graceMs);
+  const staging = await ctx.files.sweepStaging(cutoff);
+  let orphans = 0;
+  for await (const storageId of ctx.files.list()) {
+    const stat = await ctx.files.stat(storageId);
+    if (!stat || stat.modifiedAt > cutoff) continue;
+    if (await ctx.models.Application.exists({ 'documents.storageId': storageId })) continue;
+    await ctx.files.remove(storageId);
+    orphans += 1;
+  }
+  if (staging.length || orphans) logger.info({ staging: staging.length, orphans }, 'upload sweep removed unreferenced files');
+  return { staging: staging.length, orphans };
+}
+
+export type { FileStore };

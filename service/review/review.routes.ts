@@ -1,0 +1,94 @@
+import type { AppContext } from '../context';
+import { principalOf } from '../lib/auth';
+import type { RouteDef } from '../lib/routes';
+import { claim, decide, queue, release } from './review.service';
+
+const queueQuery = {
+  $id: 'urn:fpc:query:queue',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    type: { enum: ['birth-service', 'rebirth-permit', 'only-child-honour', 'migrant-marriage'] },
+    overdue: { enum: ['true', 'false'], description: 'only items past their committed deadline' },
+    mine: { enum: ['true', 'false'], description: 'only items I hold a claim on' },
+    limit: { type: 'string', pattern: '^([1-9]|[1-9][0-9]|100)$', description: '1–100, default 20' },
+    cursor: { type: 'string', maxLength: 200, description: 'from `next` of the previous page' },
+  },
+};
+
+const decisionBody = {
+  $id: 'urn:fpc:body:decision',
+  type: 'object',
+  additionalProperties: false,
+  required: ['action'],
+  properties: {
+    action: { enum: ['approve', 'return', 'reject'] },
+    reason: { type: 'string', minLength: 1, maxLength: 1000, pattern: '\\S' },
+    missing: { type: 'array', minItems: 1, maxItems: 30, items: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' }, description: 'return: what is missing, stated once and completely' },
+  },
+  allOf: [
+    { if: { properties: { action: { const: 'reject' } } }, then: { required: ['reason'] } },
+    { if: { properties: { action: { const: 'return' } } }, then: { required: ['reason', 'missing'] } },
+  ],
+};
+
+const empty = { $id: 'urn:fpc:body:empty-review', type: 'object', additionalProperties: false, properties: {} };
+const application = { description: 'The application', schema: { type: 'object' } };
+
+export function reviewRoutes(ctx: AppContext): RouteDef[] {
+  return [
+    {
+      method: 'get',
+      path: '/api/v1/queue',
+      summary: "The officer's queue at their level and jurisdiction, committed deadline first, with totals per type",
+      tags: ['review'],
+      auth: 'queue:read',
+      query: queueQuery,
+      responses: { '200': { description: 'A page of the queue', schema: { type: 'object' } } },
+      handlers: [
+        async (req, res) => {
+          const q = req.query as Record<string, string | undefined>;
+          res.json(
+            await queue(ctx, principalOf(req), {
+              type: q.type,
+              overdue: q.overdue === 'true',
+              mine: q.mine === 'true',
+              limit: Number(q.limit ?? 20),
+              cursor: q.cursor,
+            }),
+          );
+        },
+      ],
+    },
+    {
+      method: 'post',
+      path: '/api/v1/applications/:id/claim',
+      summary: 'Claim (or renew) a 30-minute lease on an application; one officer at a time',
+      tags: ['review'],
+      auth: 'application:review',
+      body: empty,
+      responses: { '200': application, '409': { description: 'Held by another officer' } },
+      handlers: [async (req, res) => void res.json(await claim(ctx, principalOf(req), String(req.params.id)))],
+    },
+    {
+      method: 'post',
+      path: '/api/v1/applications/:id/release',
+      summary: 'Give a claim back (an admin may break anyone’s claim)',
+      tags: ['review'],
+      auth: 'application:review',
+      body: empty,
+      responses: { '200': application, '409': { description: 'Not claimed by you' } },
+      handlers: [async (req, res) => void res.json(await release(ctx, principalOf(req), String(req.params.id)))],
+    },
+    {
+      method: 'post',
+      path: '/api/v1/applications/:id/decision',
+      summary: 'Approve, return for supplement (with what is missing) or reject (with a reason); claim holder only',
+      tags: ['review'],
+      auth: 'application:review',
+      body: decisionBody,
+      responses: { '200': application, '409': { description: 'Wrong state, or no live claim' } },
+      handlers: [async (req, res) => void res.json(await decide(ctx, principalOf(req), String(req.params.id), req.body))],
+    },
+  ];
+}

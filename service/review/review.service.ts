@@ -1,0 +1,238 @@
+import { Types } from 'mongoose';
+import type { ApplicationDoc, StageState } from '../applications/applications.model';
+import { historyEntry, stageDeadlines, toView, transition } from '../applications/applications.service';
+import { allowedFrom } from '../applications/workflow';
+import { completeIssuance } from '../certificates/certificates.service';
+import type { AppContext } from '../context';
+import { ours } from '../lib/database';
+import { AppError, notFound } from '../lib/errors';
+import type { Principal } from '../lib/auth';
+import { idHash } from '../lib/personal';
+import { chinaDate } from '../lib/workdays';
+
+type Ctx = AppContext;
+
+/** A claim is a lease: 30 minutes, renewed by claiming again; an expired lease is anyone's. */
+export const LEASE_MS = 30 * 60 * 1000;
+
+const QUEUE_STATUSES = ['pending', 'in_review'] as const;
+
+function prefixFilter(field: string, prefixes: string[]): Record<string, unknown> {
+  if (prefixes.length === 0) return { _id: { $exists: false } };
+  const clauses = prefixes.map((prefix) => ({ [field]: { $regex: `^${prefix.replace(/\D/g, '')}` } }));
+  return clauses.length === 1 ? clauses[0]! : { $or: clauses };
+}
+
+/**
+ * What an officer's queue holds: applications waiting at the officer's level whose current stage
+ * belongs to their jurisdiction. Admins (county supervisors) see every queue.
+ */
+export function queueScope(p: Principal): Record<string, unknown> {
+  const base: Record<string, unknown> = { status: { $in: [...QUEUE_STATUSES] } };
+  if (p.role === 'admin') return base;
+  return { ...base, queueLevel: p.level, ...prefixFilter('queueDivision', p.jurisdiction ?? []) };
+}
+
+async function loadInScope(ctx: Ctx, p: Principal, id: string): Promise<ApplicationDoc> {
+  if (!Types.ObjectId.isValid(id)) throw notFound();
+  const app = await ctx.models.Application.findOne(ours({ $and: [{ _id: new Types.ObjectId(id) }, queueScope(p)] })).lean<ApplicationDoc>();
+  if (!app) throw notFound({ zh: '您的待办中没有该申请', en: 'No such application in your queue' });
+  return app;
+}
+
+export interface QueueQuery {
+  type?: string;
+  overdue?: boolean;
+  mine?: boolean;
+  limit: number;
+  cursor?: string;
+}
+
+function encodeCursor(app: ApplicationDoc): string {
+  return Buffer.from(`${app.queueDeadline ?? ''}|${app._id.toString()}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { deadline: string; id: Types.ObjectId } {
+  const [deadline, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  if (deadline === undefined || !id || !Types.ObjectId.isValid(id) || !/^(\d{4}-\d{2}-\d{2})?$/.test(deadline)) {
+    throw new AppError('validation_failed', undefined, [{ path: 'cursor', code: 'format', messages: { zh: '翻页参数无效', en: 'Invalid cursor' } }]);
+  }
+  return { deadline, id: new Types.ObjectId(id) };
+}
+
+/** The officer's queue, committed deadline first, with cursor paging and totals per type. */
+export async function queue(ctx: Ctx, p: Principal, q: QueueQuery) {
+  const now = ctx.clock.now();
+  const today = chinaDate(now);
+  const scope = queueScope(p);
+  const filters: Record<string, unknown>[] = [scope];
+  if (q.type) filters.push({ type: q.type });
+  if (q.overdue) filters.push({ queueDeadline: { $lt: today } });
+  if (q.mine) filters.push({ status: 'in_review', 'claim.officerId': p.id, 'claim.until': { $gt: now } });
+  const base = filters.length === 1 ? filters[0]! : { $and: filters };
+  const page: Record<string, unknown>[] = [base];
+  if (q.cursor) {
+    const c = decodeCursor(q.cursor);
+    page.push({ $or: [{ queueDeadline: { $gt: c.deadline } }, { queueDeadline: c.deadline, _id: { $gt: c.id } }] });
+  }
+  const items = await ctx.models.Application.find(ours(page.length === 1 ? page[0]! : { $and: page }), { history: 0, form: 0 })
+    .sort({ status: 1, queueLevel: 1, queueDivision: 1, queueDeadline: 1, _id: 1 })
+    .limit(q.limit)
+    .lean<ApplicationDoc[]>();
+  // The index serves the filter; the page itself is ordered by deadline across divisions.
+  items.sort((a, b) => (a.queueDeadline ?? '').localeCompare(b.queueDeadline ?? '') || a._id.toString().localeCompare(b._id.toString()));
+  const totals = await ctx.models.Application.aggregate<{ _id: string; count: number }>([{ $match: ours(base) }, { $group: { _id: '$type', count: { $sum: 1 } } }]);
+  return {
+    items: items.map((a) => {
+      const stage = a.stages[a.stageIndex];
+      const claimed = a.status === 'in_review' && a.claim && new Date(a.claim.until) > now ? a.claim : null;
+      return {
+        id: a._id.toString(),
+        number: a.number,
+        type: a.type,
+        status: claimed ? 'in_review' : 'pending',
+        channel: a.channel,
+        resident: { name: a.resident.name, idNumber: a.resident.idMasked },
+        division: a.division,
+        stage: stage ? { id: stage.id, level: stage.level, name: stage.name } : null,
+        committedDeadline: stage?.committedDeadline ?? null,
+        statutoryDeadline: stage?.statutoryDeadline ?? null,
+        overdue: !!stage?.committedDeadline && stage.committedDeadline < today,
+        statutoryOverdue: !!stage?.statutoryDeadline && stage.statutoryDeadline < today,
+        claim: claimed ? { officerId: claimed.officerId, officerName: claimed.officerName, until: claimed.until, mine: claimed.officerId === p.id } : null,
+        submittedAt: a.submittedAt,
+        documents: a.documents.length,
+      };
+    }),
+    next: items.length === q.limit ? encodeCursor(items.at(-1)!) : null,
+    totals: Object.fromEntries(totals.map((t) => [t._id, t.count])),
+  };
+}
+
+/** Officers do not handle cases that concern themselves (回避): their own ID number in the case. */
+async function assertNotConcerned(ctx: Ctx, p: Principal, app: ApplicationDoc): Promise<void> {
+  const account = await ctx.models.Account.findById(p.id, { idHash: 1 }).lean();
+  const own = account?.idHash;
+  if (!own) return;
+  const hashes = new Set<string>([app.resident.idHash]);
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+        if (k === 'idNumber' && typeof x === 'string') hashes.add(idHash(ctx.keys.idHash, x.toUpperCase()));
+        else walk(x);
+      }
+    }
+  };
+  walk(app.form);
+  if (hashes.has(own)) {
+    throw new AppError('forbidden', { zh: '该申请涉及您本人，请回避，由其他工作人员办理', en: 'This application concerns you; another officer must handle it' });
+  }
+}
+
+function requireOfficer(p: Principal): void {
+  if (p.role !== 'officer') throw new AppError('forbidden', { zh: '只有审核人员可以办理', en: 'Only officers handle applications' });
+}
+
+export async function claim(ctx: Ctx, p: Principal, id: string) {
+  requireOfficer(p);
+  const app = await loadInScope(ctx, p, id);
+  await assertNotConcerned(ctx, p, app);
+  const now = ctx.clock.now();
+  const free = { $or: [{ claim: null }, { 'claim.until': { $lte: now } }, { 'claim.officerId': p.id }] };
+  const renewal = app.status === 'in_review' && app.claim?.officerId === p.id && new Date(app.claim.until) > now;
+  const updated = await ctx.models.Application.findOneAndUpdate(
+    ours({ _id: app._id, status: { $in: allowedFrom('claim') }, stageIndex: app.stageIndex, issuing: null, ...free }),
+    {
+      $set: { status: 'in_review', claim: { officerId: p.id, officerName: p.name, until: new Date(now.getTime() + LEASE_MS) }, updatedAt: now },
+      ...(renewal ? {} : { $push: { history: historyEntry(ctx, p, 'claim', app.status, 'in_review', { stage: app.stages[app.stageIndex]?.id }) } }),
+    },
+    { returnDocument: 'after' },
+  ).lean<ApplicationDoc>();
+  if (!updated) {
+    throw new AppError('conflict', { zh: '该申请已由其他工作人员认领', en: 'Another officer holds this application' });
+  }
+  return toView(ctx, updated, p);
+}
+
+/** The holder gives the claim back; an admin (county supervisor) may break anyone's. */
+export async function release(ctx: Ctx, p: Principal, id: string) {
+  const app = await loadInScope(ctx, p, id);
+  const holder = p.role === 'admin' ? {} : { 'claim.officerId': p.id };
+  const action = p.role === 'admin' && app.claim?.officerId !== p.id ? 'break-claim' : 'release';
+  const updated = await transition(
+    ctx,
+    app,
+    'release',
+    { status: 'pending', claim: null },
+    historyEntry(ctx, p, action, 'in_review', 'pending', app.claim ? { reason: `claim of ${app.claim.officerName}` } : {}),
+    { ...holder, issuing: null },
+  );
+  return toView(ctx, updated, p);
+}
+
+export interface DecisionInput {
+  action: 'approve' | 'return' | 'reject';
+  reason?: string;
+  missing?: string[];
+}
+
+/**
+ * Only the holder of a live claim decides, in one conditional update. A final approval first
+ * reserves the decision (`issuing`), then signs and stores the certificate together with the
+ * approval (certificates.service), so exactly one certificate follows however many requests race.
+ */
+export async function decide(ctx: Ctx, p: Principal, id: string, input: DecisionInput) {
+  requireOfficer(p);
+  const app = await loadInScope(ctx, p, id);
+  const now = ctx.clock.now();
+  const holds = { 'claim.officerId': p.id, 'claim.until': { $gt: now }, stageIndex: app.stageIndex, issuing: null };
+  const notHolder = (): AppError => new AppError('conflict', { zh: '请先认领该申请（或认领已过期）', en: 'Claim the application first (or your claim expired)' });
+  if (app.status !== 'in_review' || app.claim?.officerId !== p.id || new Date(app.claim.until) <= now) throw notHolder();
+  const stage = app.stages[app.stageIndex]!;
+  const decided: StageState = { ...stage, decidedAt: now };
+  const stages = app.stages.map((s, i) => (i === app.stageIndex ? decided : s));
+  const decision = { action: input.action, reason: input.reason, by: { id: p.id, role: p.role, name: p.name }, at: now };
+  const entryExtra = { stage: stage.id, reason: input.reason, ruleSetVersion: app.ruleSetVersion };
+
+  if (input.action === 'reject') {
+    const updated = await transition(ctx, app, 'reject', { status: 'rejected', stages, decision, decidedAt: now, claim: null }, historyEntry(ctx, p, 'reject', 'in_review', 'rejected', entryExtra), holds);
+    return toView(ctx, updated, p);
+  }
+  if (input.action === 'return') {
+    const updated = await transition(
+      ctx,
+      app,
+      'return',
+      { status: 'returned', decision, returnedAt: now, missing: input.missing ?? [], claim: null },
+      historyEntry(ctx, p, 'return', 'in_review', 'returned', { ...entryExtra, missing: input.missing }),
+      holds,
+    );
+    return toView(ctx, updated, p);
+  }
+
+  const last = app.stageIndex === app.stages.length - 1;
+  if (!last) {
+    const next = { ...app.stages[app.stageIndex + 1]!, enteredAt: now };
+    Object.assign(next, stageDeadlines(ctx, app.type, next, now, 0));
+    stages[app.stageIndex + 1] = next;
+    const updated = await transition(
+      ctx,
+      app,
+      'approve',
+      { status: 'pending', stages, stageIndex: app.stageIndex + 1, decision, claim: null, queueLevel: next.level, queueDivision: next.division, queueDeadline: next.committedDeadline },
+      historyEntry(ctx, p, 'approve', 'in_review', 'pending', { ...entryExtra, reason: input.reason ?? `${stage.id} → ${next.id}` }),
+      holds,
+    );
+    return toView(ctx, updated, p);
+  }
+
+  const reserved = await ctx.models.Application.findOneAndUpdate(
+    ours({ _id: app._id, status: 'in_review', updatedAt: app.updatedAt, ...holds }),
+    { $set: { issuing: { at: now, by: decision.by, reason: input.reason } } },
+    { returnDocument: 'after' },
+  ).lean<ApplicationDoc>();
+  if (!reserved) throw new AppError('conflict', { zh: '该申请已作出决定或状态已改变', en: 'The application was already decided or changed' });
+  const approved = await completeIssuance(ctx, reserved);
+  return toView(ctx, approved, p);
+}
