@@ -56,7 +56,7 @@ export function visibleTo(ctx: Pick<AppContext, 'clock'>, p: Principal): QueryFi
 
 export async function loadVisible(ctx: Pick<AppContext, 'models' | 'clock'>, p: Principal, id: string): Promise<ApplicationDoc> {
   if (!Types.ObjectId.isValid(id)) throw notFound();
-  const app = await ctx.models.Application.findOne({ $and: [{ _id: new Types.ObjectId(id) }, visibleTo(ctx, p)] } as QueryFilter<ApplicationDoc>).lean<ApplicationDoc>();
+  const app = await ctx.models.Application.findOne(ours({ $and: [{ _id: new Types.ObjectId(id) }, visibleTo(ctx, p)] })).lean<ApplicationDoc>();
   if (!app) throw notFound({ zh: '未找到该申请', en: 'Application not found' });
   return app;
 }

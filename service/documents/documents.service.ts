@@ -77,16 +77,15 @@ export async function acceptUpload(ctx: Ctx, p: Principal, id: string, kind: str
       uploadedBy: actorOf(p),
     };
     await ctx.files.commit(upload.id);
-    const updated = await ctx.models.Application.findOneAndUpdate(
+    const updated = await ctx.models.Application.updateOne(
       ours({ _id: app._id, status: { $in: allowedFrom('upload') }, documentCount: { $lt: MAX_DOCUMENTS } }),
       {
         $push: { documents: doc, history: historyEntry(ctx, p, 'upload', app.status, app.status, { reason: kind }) },
         $inc: { documentCount: 1 },
         $set: { updatedAt: now },
       },
-      { returnDocument: 'after', projection: { _id: 1 } },
-    ).lean();
-    if (!updated) {
+    );
+    if (updated.matchedCount !== 1) {
       const current = await ctx.models.Application.findById(app._id, { status: 1, documentCount: 1 }).lean<ApplicationDoc & { documentCount: number }>();
       if (current && (current.documentCount ?? 0) >= MAX_DOCUMENTS) {
         throw new AppError('payload_too_large', { zh: `每份申请最多 ${MAX_DOCUMENTS} 个材料文件`, en: `At most ${MAX_DOCUMENTS} documents per application` });
@@ -114,7 +113,7 @@ export async function removeDocument(ctx: Ctx, p: Principal, id: string, docId: 
   if (!isAllowed('removeDocument', app.status)) {
     throw new AppError('conflict', { zh: '申请已提交，不能删除材料', en: 'Documents can only be removed while draft or returned' });
   }
-  const updated = await ctx.models.Application.findOneAndUpdate(
+  const updated = await ctx.models.Application.updateOne(
     ours({ _id: app._id, status: { $in: allowedFrom('removeDocument') }, 'documents.id': docId }),
     {
       $pull: { documents: { id: docId } },
@@ -122,9 +121,8 @@ export async function removeDocument(ctx: Ctx, p: Principal, id: string, docId: 
       $inc: { documentCount: -1 },
       $set: { updatedAt: ctx.clock.now() },
     },
-    { projection: { _id: 1 } },
-  ).lean();
-  if (!updated) throw new AppError('conflict', { zh: '申请状态已改变，请刷新后重试', en: 'The application changed; reload and retry' });
+  );
+  if (updated.matchedCount !== 1) throw new AppError('conflict', { zh: '申请状态已改变，请刷新后重试', en: 'The application changed; reload and retry' });
   await ctx.files.remove(doc.storageId);
 }
 

@@ -291,11 +291,19 @@ export async function connect(uri: string, dbName = 'fpc'): Promise<Connection> 
 }
 
 /**
- * Marks a filter object as written by our code, not taken from a request. sanitizeFilter (on, above)
- * turns any `$` operator in a filter into a literal unless it is marked like this, so an operator
- * smuggled in from a client can never reach a query.
+ * Marks a filter as written by our code, not taken from a request. sanitizeFilter (on, above) turns
+ * any `$` operator in a filter into a literal unless the object holding it is marked like this, so
+ * an operator smuggled in from a client can never reach a query. Marks every nested operator object.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a filter of our own making fits any model
 export function ours(filter: object): mongoose.QueryFilter<any> {
-  return mongoose.trusted(filter) as mongoose.QueryFilter<any>;
+  const mark = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(mark);
+    if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+      const copy = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mark(v)]));
+      return mongoose.trusted(copy);
+    }
+    return value;
+  };
+  return mark(filter) as mongoose.QueryFilter<any>;
 }

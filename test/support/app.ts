@@ -44,7 +44,7 @@ export interface TestApp {
 export async function makeTestApp(opts: { clock?: Clock; config?: Config; dbName?: string; uri?: string } = {}): Promise<TestApp> {
   const config = opts.config ?? testConfig();
   const conn = await connect(opts.uri ?? testDatabase().uri, opts.dbName ?? 'fpc_test');
-  const ctx = await buildContext(config, createLogger('silent'), conn, { clock: opts.clock ?? systemClock, keys: testKeys().keys });
+  const ctx = await buildContext(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), conn, { clock: opts.clock ?? systemClock, keys: testKeys().keys });
   return { app: createApp(ctx), ctx, conn, close: () => conn.close() };
 }
 
