@@ -287,7 +287,62 @@ export async function connect(uri: string, dbName = 'fpc'): Promise<Connection> 
     maxPoolSize: 50,
   });
   await conn.asPromise();
+  if (await isFerretDb(conn)) conn.plugin(serializeWritesPlugin);
   return conn;
+}
+
+async function isFerretDb(conn: Connection): Promise<boolean> {
+  const info = await conn.db!.admin().command({ buildInfo: 1 });
+  return typeof info.ferretdbVersion === 'string' || Array.isArray(info.ferretdbFeatures);
+}
+
+/**
+ * FerretDB 1.24's SQLite handler applies an update in two steps, a query and then a write by _id,
+ * outside a transaction (FerretDB issue #3040): two conditional updates racing on one document can
+ * both match. MongoDB applies each single-document update atomically, which every invariant here
+ * relies on. So on FerretDB, and only there, writes to a collection are serialised inside this
+ * process; the conditional filters then decide exactly as MongoDB would. (Inserts need nothing:
+ * SQLite enforces unique indexes itself.) Consequence: two service processes must not share one
+ * FerretDB; production runs on MongoDB.
+ */
+const WRITE_OPS = ['findOneAndUpdate', 'updateOne', 'updateMany', 'replaceOne', 'findOneAndReplace', 'findOneAndDelete', 'deleteOne', 'deleteMany'] as const;
+const collectionLocks = new Map<string, Promise<void>>();
+const RELEASE = Symbol('release');
+
+async function acquire(name: string): Promise<() => void> {
+  const previous = collectionLocks.get(name) ?? Promise.resolve();
+  let release!: () => void;
+  const current = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const tail = previous.then(() => current);
+  collectionLocks.set(name, tail);
+  await previous;
+  return () => {
+    release();
+    if (collectionLocks.get(name) === tail) collectionLocks.delete(name);
+  };
+}
+
+function serializeWritesPlugin(schema: mongoose.Schema): void {
+  type Locked = mongoose.Query<unknown, unknown> & { [RELEASE]?: () => void };
+  const unlock = (q: Locked): void => {
+    q[RELEASE]?.();
+    delete q[RELEASE];
+  };
+  for (const op of WRITE_OPS) {
+    schema.pre(op, async function (this: Locked) {
+      this[RELEASE] = await acquire(this.model.collection.collectionName);
+    });
+    schema.post(op, function (this: Locked) {
+      unlock(this);
+    });
+    const onError = function (this: Locked, error: unknown, _res: unknown, next: (err?: unknown) => void) {
+      unlock(this);
+      next(error);
+    };
+    (schema.post as (op: string, fn: typeof onError) => void)(op, onError);
+  }
 }
 
 /**
