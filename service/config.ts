@@ -26,6 +26,8 @@ export interface Config {
   /** log2 of scrypt's cost parameter N for new password hashes. */
   readonly passwordCostLog2: number;
   readonly seedDemoData: boolean;
+  /** Unreferenced uploads younger than this are left alone by the sweep (another instance may be storing them). */
+  readonly uploadSweepGraceSeconds: number;
   /** clamd for malware scans: a unix socket path or host:port; absent → the built-in EICAR signature check. */
   readonly clamd: { socketPath: string } | { host: string; port: number } | undefined;
 }
@@ -115,6 +117,7 @@ export function loadConfig(env: Env = process.env): Config {
     passwordCostLog2: int('PASSWORD_COST_LOG2', environment === 'test' ? 12 : 15, 10, 20),
     seedDemoData: environment === 'development' && str('SEED_DEMO', 'true') !== 'false',
     clamd,
+    uploadSweepGraceSeconds: int('UPLOAD_SWEEP_GRACE_SECONDS', 900, 0, 86400),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   // At start-up nothing of this process is in flight; another instance's in-flight approval would at
   // worst lose a serial number to the conditional update, never gain a second certificate.
   await recoverIssuance(ctx, logger, 0);
-  await sweepOrphans(ctx, logger, ctx.clock.now());
+  await sweepOrphans(ctx, logger, ctx.clock.now(), config.uploadSweepGraceSeconds * 1000);
   const housekeeping = setInterval(() => {
     recoverIssuance(ctx, logger).catch((err: unknown) => logger.warn({ err: String(err) }, 'certificate recovery failed'));
   }, 60_000);

@@ -5,6 +5,7 @@ import { actorOf, historyEntry, loadVisible } from '../applications/applications
 import type { ApplicationDoc, StoredDocument } from '../applications/applications.model';
 import { allowedFrom, isAllowed } from '../applications/workflow';
 import type { Principal } from '../lib/auth';
+import { crashPoint } from '../lib/crash';
 import { ours } from '../lib/database';
 import { AppError, notFound } from '../lib/errors';
 import type { Logger } from '../lib/logger';
@@ -77,6 +78,7 @@ export async function acceptUpload(ctx: Ctx, p: Principal, id: string, kind: str
       uploadedBy: actorOf(p),
     };
     await ctx.files.commit(upload.id);
+    crashPoint('upload-after-commit');
     const updated = await ctx.models.Application.updateOne(
       ours({ _id: app._id, status: { $in: allowedFrom('upload') }, documentCount: { $lt: MAX_DOCUMENTS } }),
       {

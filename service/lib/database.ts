@@ -277,9 +277,10 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
  * Opens a connection that fails fast while the database is away (no command buffering, short
  * server selection), so requests answer 503 at once and the driver reconnects by itself.
  */
-export async function connect(uri: string, dbName = 'fpc'): Promise<Connection> {
+export async function connect(uri: string, dbName?: string): Promise<Connection> {
+  const fromUri = /^mongodb(?:\+srv)?:\/\/[^/]+\/([^?]+)/.exec(uri)?.[1];
   const conn = mongoose.createConnection(uri, {
-    dbName,
+    dbName: dbName ?? (fromUri ? decodeURIComponent(fromUri) : 'fpc'),
     bufferCommands: false,
     serverSelectionTimeoutMS: 2_000,
     heartbeatFrequencyMS: 2_000,
