@@ -141,6 +141,8 @@ export interface StaffInput {
   role: 'officer' | 'admin';
   level?: OfficerLevel;
   jurisdiction?: string[];
+  /** Optional: lets the review refuse cases that concern the officer personally (回避). */
+  idNumber?: string;
 }
 
 export async function createStaff(ctx: Ctx, input: StaffInput): Promise<{ id: string }> {
@@ -153,8 +155,15 @@ export async function createStaff(ctx: Ctx, input: StaffInput): Promise<{ id: st
       throw new Error('jurisdiction: one or more division codes of 6, 9 or 12 digits');
     }
   }
+  let ownIdHash: string | undefined;
+  if (input.idNumber !== undefined) {
+    const parsed = parseIdNumber(input.idNumber, today(ctx));
+    if (!parsed.ok) throw new Error(`ID number: ${ID_PROBLEM_MESSAGES[parsed.problem].en}`);
+    ownIdHash = idHash(ctx.keys.idHash, parsed.value.normalized);
+  }
   const account = await ctx.models.Account.create({
     loginKey: `user:${username}`,
+    idHash: ownIdHash,
     role: input.role,
     username,
     name: input.name,

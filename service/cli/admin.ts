@@ -12,7 +12,8 @@ const USAGE = `Usage: npm run admin -- <command> [options]
 
 Accounts (officers, admins and terminals are never self-registered):
   create-admin    --username U --name N [--password P]
-  create-officer  --username U --name N --level township|county --jurisdiction CODE[,CODE…] [--password P]
+  create-officer  --username U --name N --level township|county --jurisdiction CODE[,CODE…] [--password P] [--id-number ID]
+                  (with --id-number, the officer is kept off cases that name them)
   create-terminal --township 430725101 --name N      prints the terminal id and its one-time secret
   disable         --username U | --terminal ID        tokens stop working at once
   enable          --username U | --terminal ID
@@ -32,6 +33,7 @@ const options = {
   jurisdiction: { type: 'string' },
   township: { type: 'string' },
   terminal: { type: 'string' },
+  'id-number': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -73,6 +75,7 @@ export async function run(argv: string[], config: Config = loadConfig()): Promis
           ? {
               level: need(values, 'level') as 'township' | 'county',
               jurisdiction: need(values, 'jurisdiction').split(',').map((s) => s.trim()),
+              idNumber: values['id-number'],
             }
           : {}),
       };

@@ -17,20 +17,35 @@ export const LEASE_MS = 30 * 60 * 1000;
 
 const QUEUE_STATUSES = ['pending', 'in_review'] as const;
 
-function prefixFilter(field: string, prefixes: string[]): Record<string, unknown> {
-  if (prefixes.length === 0) return { _id: { $exists: false } };
-  const clauses = prefixes.map((prefix) => ({ [field]: { $regex: `^${prefix.replace(/\D/g, '')}` } }));
-  return clauses.length === 1 ? clauses[0]! : { $or: clauses };
-}
+/**
+ * Committed deadline first. The index {status, queueLevel, queueDivision, queueDeadline, _id}
+ * (applications.model.ts) has every filter field as an equality or $in before the sort fields, so
+ * MongoDB merges sorted index ranges instead of sorting or scanning the collection.
+ */
+export const QUEUE_SORT = { queueDeadline: 1, _id: 1 } as const;
+
+/** Length of the division code a stage of each level carries: the township (9 digits) or the county (6). */
+const STAGE_DIVISION_LENGTH = { township: 9, county: 6 } as const;
 
 /**
  * What an officer's queue holds: applications waiting at the officer's level whose current stage
- * belongs to their jurisdiction. Admins (county supervisors) see every queue.
+ * belongs to their jurisdiction. A jurisdiction code of exactly the stage's length is an equality
+ * (the index serves it); a broader one (a county code for township-level work) a prefix match.
+ * Admins (county supervisors) see every queue.
  */
 export function queueScope(p: Principal): Record<string, unknown> {
   const base: Record<string, unknown> = { status: { $in: [...QUEUE_STATUSES] } };
   if (p.role === 'admin') return base;
-  return { ...base, queueLevel: p.level, ...prefixFilter('queueDivision', p.jurisdiction ?? []) };
+  const level = p.level ?? 'township';
+  const len = STAGE_DIVISION_LENGTH[level];
+  const codes = (p.jurisdiction ?? []).map((j) => j.replace(/\D/g, ''));
+  const exact = codes.filter((c) => c.length === len);
+  const broader = codes.filter((c) => c.length < len);
+  const clauses: Record<string, unknown>[] = [];
+  if (exact.length) clauses.push({ queueDivision: { $in: exact } });
+  for (const prefix of broader) clauses.push({ queueDivision: { $regex: `^${prefix}` } });
+  if (clauses.length === 0) return { _id: { $exists: false } };
+  return { ...base, queueLevel: level, ...(clauses.length === 1 ? clauses[0] : { $or: clauses }) };
 }
 
 async function loadInScope(ctx: Ctx, p: Principal, id: string): Promise<ApplicationDoc> {
@@ -76,11 +91,9 @@ export async function queue(ctx: Ctx, p: Principal, q: QueueQuery) {
     page.push({ $or: [{ queueDeadline: { $gt: c.deadline } }, { queueDeadline: c.deadline, _id: { $gt: c.id } }] });
   }
   const items = await ctx.models.Application.find(ours(page.length === 1 ? page[0]! : { $and: page }), { history: 0, form: 0 })
-    .sort({ status: 1, queueLevel: 1, queueDivision: 1, queueDeadline: 1, _id: 1 })
+    .sort(QUEUE_SORT)
     .limit(q.limit)
     .lean<ApplicationDoc[]>();
-  // The index serves the filter; the page itself is ordered by deadline across divisions.
-  items.sort((a, b) => (a.queueDeadline ?? '').localeCompare(b.queueDeadline ?? '') || a._id.toString().localeCompare(b._id.toString()));
   const totals = await ctx.models.Application.aggregate<{ _id: string; count: number }>([{ $match: ours(base) }, { $group: { _id: '$type', count: { $sum: 1 } } }]);
   return {
     items: items.map((a) => {

@@ -74,7 +74,7 @@ export async function registerAndLogin(app: Express, overrides: Partial<{ idNumb
 
 export async function staffLogin(
   t: TestApp,
-  spec: { role: 'officer' | 'admin'; level?: 'township' | 'county'; jurisdiction?: string[] },
+  spec: { role: 'officer' | 'admin'; level?: 'township' | 'county'; jurisdiction?: string[]; idNumber?: string },
 ) {
   const username = `u${crypto.randomBytes(5).toString('hex')}`;
   const password = 'officer-password-1';

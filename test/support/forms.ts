@@ -1,4 +1,6 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Express } from 'express';
 import request from 'supertest';
 import { checkCharacter } from '../../service/lib/idnumber';
@@ -65,4 +67,68 @@ export async function submittedApplication(app: Express, auth: string, type: str
   }
   const submitted = await request(app).post(`/api/v1/applications/${created.body.id}/submit`).set('Authorization', auth).send({}).expect(200);
   return submitted.body as { id: string; number: string; status: string; [k: string]: unknown };
+}
+
+/** Every file under a folder, recursively, as paths relative to it (sorted); [] if it does not exist. */
+export function filesUnder(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .sort();
+}
+
+export const sha256 = (bytes: Buffer): string => crypto.createHash('sha256').update(bytes).digest('hex');
+
+/** The documents birth-service always asks for (schemas/catalogue/birth-service.json). */
+export const BIRTH_SERVICE_KINDS = ['marriage-certificate', 'id-card-husband', 'id-card-wife', 'household-register', 'photo'] as const;
+
+/** Creates a draft and answers its view. */
+export async function draft(app: Express, auth: string, type: string, form: Form, extra: Form = {}) {
+  const res = await request(app).post('/api/v1/applications').set('Authorization', auth).send({ type, form, ...extra }).expect(201);
+  return res.body as { id: string; status: string; [k: string]: unknown };
+}
+
+/** Uploads one file of a kind to an application; the response is returned unchecked. */
+export function upload(app: Express, auth: string, id: string, kind: string, bytes: Buffer = PDF, filename = `${kind}.pdf`, contentType = 'application/pdf') {
+  return request(app)
+    .post(`/api/v1/applications/${id}/documents`)
+    .set('Authorization', auth)
+    .field('kind', kind)
+    .attach('file', bytes, { filename, contentType });
+}
+
+/** A birth-service draft with every required document uploaded, ready to submit. */
+export async function readyBirthService(app: Express, auth: string, form: Form = birthServiceForm(), extra: Form = {}) {
+  const created = await draft(app, auth, 'birth-service', form, extra);
+  for (const kind of BIRTH_SERVICE_KINDS) await upload(app, auth, created.id, kind).expect(201);
+  return created;
+}
+
+/** A terminal filing's extra fields: the resident, the operator and the recorded consent. */
+export function terminalFiling(idNumber: string, name = '李秀英') {
+  return { resident: { idNumber, name }, operatorName: '陈干事', consent: { given: true, method: 'paper-form', reference: 'CF-2026-0001' } };
+}
+
+/** Only-child honour under regime D (ground D-OH1): one joint child born before 2016, pledge given. */
+export function honourForm(husbandId = personId('male', '1980-02-02'), wifeId = personId('female', '1982-03-03')): Form {
+  return {
+    residence: { divisionCode: '430725101201' },
+    husband: { name: '刘刚', idNumber: husbandId, residentType: 'urban' },
+    wife: { name: '陈红', idNumber: wifeId, residentType: 'urban' },
+    marriage: { date: '2005-06-01', kind: 'first' },
+    children: [child('2010-03-03')],
+    pledge: true,
+  };
+}
+
+/** Floating-population certificate under regime D: an unmarried woman of 30 leaving for Guangdong. */
+export function migrantForm(): Form {
+  return {
+    residence: { divisionCode: '430725101201' },
+    applicant: { name: '王芳', idNumber: personId('female', '1996-04-04'), residentType: 'rural' },
+    maritalStatus: 'unmarried',
+    destination: { address: '广东省东莞市' },
+    plannedAbsenceDays: 90,
+  };
 }
