@@ -8,10 +8,12 @@ import type { AppContext } from './context';
 import { systemClock, type Clock } from './lib/clock';
 import { connect, external, resolveDatabase, type DatabaseHandle } from './lib/database';
 import { loadKeys, type Keys } from './lib/keys';
+import { loadCalendarSupplements } from './lib/workdays';
 import type { Logger } from './lib/logger';
 import { createModels, ensureIndexes } from './models';
 import { ClamdScanner, EicarSignatureScanner, type MalwareScanner } from './documents/scanner';
 import { DiskFileStore, type FileStore } from './documents/storage';
+import { LogNotifier, type Notifier } from './notifications/notifier';
 
 export interface Runtime {
   ctx: AppContext;
@@ -50,8 +52,9 @@ export async function buildContext(
   config: Config,
   logger: Logger,
   conn: Connection,
-  overrides: { clock?: Clock; keys?: Keys; policy?: Policy; files?: FileStore; scanner?: MalwareScanner } = {},
+  overrides: { clock?: Clock; keys?: Keys; policy?: Policy; files?: FileStore; scanner?: MalwareScanner; notifier?: Notifier } = {},
 ): Promise<AppContext> {
+  loadCalendarSupplements(path.join(config.schemasDir, 'calendar'));
   const models = createModels(conn);
   await ensureIndexes(models);
   const keys = overrides.keys ?? loadKeys(config.keysDir, config.env !== 'production');
@@ -60,7 +63,8 @@ export async function buildContext(
   const files = overrides.files ?? new DiskFileStore(config.uploadsDir);
   const scanner = overrides.scanner ?? (config.clamd ? new ClamdScanner(config.clamd) : new EicarSignatureScanner());
   if (!config.clamd && config.env === 'production') logger.warn('CLAMD_ADDRESS is not set: uploads are checked only for the EICAR test signature');
-  const partial = { config, conn, models, clock, keys, logger, policy, files, scanner };
+  const notifier = overrides.notifier ?? new LogNotifier(logger);
+  const partial = { config, conn, models, clock, keys, logger, policy, files, scanner, notifier };
   return { ...partial, authenticate: createAuthenticator(partial) };
 }
 

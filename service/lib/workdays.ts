@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import calendarData from 'chinese-days/dist/chinese-days.json';
 import { AppError } from './errors';
 
@@ -24,20 +26,80 @@ export interface TimeLimit {
   unit: 'working_days' | 'calendar_days';
 }
 
-const holidays: Readonly<Record<string, string>> = calendarData.holidays;
-const adjustedWorkdays: Readonly<Record<string, string>> = calendarData.workdays;
+const holidays: Record<string, string> = { ...calendarData.holidays };
+const adjustedWorkdays: Record<string, string> = { ...calendarData.workdays };
 
 /**
  * The years the data covers, taken from the data itself: every year with at least one entry (each
  * published schedule lists New Year's Day at least). The State Council publishes a year's schedule in
  * November or December of the year before, so the last covered year moves only when the package is
- * upgraded; a gap in the middle would be refused too, not treated as an ordinary year.
+ * upgraded or an operator adds the year's schedule (`loadCalendarSupplements`); a gap in the middle
+ * would be refused too, not treated as an ordinary year.
  */
-const coveredYears: ReadonlySet<number> = new Set(
+const coveredYears = new Set<number>(
   [...Object.keys(holidays), ...Object.keys(adjustedWorkdays)].map((date) => Number(date.slice(0, 4))),
 );
-const firstYear = Math.min(...coveredYears);
-const lastYear = Math.max(...coveredYears);
+let firstYear = Math.min(...coveredYears);
+let lastYear = Math.max(...coveredYears);
+
+/** Back to the package's data alone (tests that load supplements restore the shared tables). */
+export function resetCalendarSupplements(): void {
+  for (const table of [holidays, adjustedWorkdays]) for (const date of Object.keys(table)) delete table[date];
+  Object.assign(holidays, calendarData.holidays);
+  Object.assign(adjustedWorkdays, calendarData.workdays);
+  coveredYears.clear();
+  for (const date of [...Object.keys(holidays), ...Object.keys(adjustedWorkdays)]) coveredYears.add(Number(date.slice(0, 4)));
+  firstYear = Math.min(...coveredYears);
+  lastYear = Math.max(...coveredYears);
+}
+
+export interface CalendarSupplement {
+  year: number;
+  /** The State Council notice the dates come from, for the auditor. */
+  source: string;
+  /** Days off: date → name of the holiday. */
+  holidays: Record<string, string>;
+  /** Weekend days declared working days: date → the holiday they make up for. */
+  workdays: Record<string, string>;
+}
+
+/**
+ * Adds whole years of the official schedule from `<dir>/<year>.json` files, so that a bureau can
+ * keep computing deadlines once the State Council has published next year's schedule and before a
+ * chinese-days release carries it. A file replaces the package's data for its year. Every date must
+ * lie in the file's year; a bad file stops start-up with its name.
+ */
+export function loadCalendarSupplements(dir: string): number[] {
+  if (!fs.existsSync(dir)) return [];
+  const loaded: number[] = [];
+  for (const file of fs.readdirSync(dir).filter((f) => /^\d{4}\.json$/.test(f)).sort()) {
+    const full = path.join(dir, file);
+    const data = JSON.parse(fs.readFileSync(full, 'utf8')) as CalendarSupplement;
+    const year = Number(file.slice(0, 4));
+    const problems: string[] = [];
+    if (data.year !== year) problems.push(`"year" must be ${year}`);
+    if (typeof data.source !== 'string' || data.source.trim() === '') problems.push('"source" must name the State Council notice');
+    for (const key of ['holidays', 'workdays'] as const) {
+      const table = data[key];
+      if (!table || typeof table !== 'object') problems.push(`"${key}" must be an object of date → name`);
+      else
+        for (const [date, name] of Object.entries(table)) {
+          if (!ISO_DATE.test(date) || isoDate(dayNumberUnchecked(date)) !== date || Number(date.slice(0, 4)) !== year) problems.push(`${key}: ${date} is not a date in ${year}`);
+          if (typeof name !== 'string') problems.push(`${key}: ${date} needs a name`);
+        }
+    }
+    if (Object.keys(data.holidays ?? {}).length === 0) problems.push('"holidays" is empty (every year has New Year\'s Day)');
+    if (problems.length) throw new Error(`calendar supplement ${full}: ${problems.join('; ')}`);
+    for (const table of [holidays, adjustedWorkdays]) for (const date of Object.keys(table)) if (date.startsWith(`${year}-`)) delete table[date];
+    Object.assign(holidays, data.holidays);
+    Object.assign(adjustedWorkdays, data.workdays);
+    coveredYears.add(year);
+    loaded.push(year);
+  }
+  firstYear = Math.min(...coveredYears);
+  lastYear = Math.max(...coveredYears);
+  return loaded;
+}
 
 /** The first and last dates the official calendar data covers, for operators and readiness checks. */
 export function calendarHorizon(): { first: IsoDate; last: IsoDate } {
@@ -53,6 +115,11 @@ export function chinaDate(at: Date): IsoDate {
   const ms = at.getTime();
   if (Number.isNaN(ms)) throw new RangeError('chinaDate: invalid Date');
   return new Date(ms + CHINA_OFFSET_MS).toISOString().slice(0, 10);
+}
+
+function dayNumberUnchecked(date: IsoDate): number {
+  const m = ISO_DATE.exec(date);
+  return m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) / DAY_MS : NaN;
 }
 
 function dayNumber(date: IsoDate): number {
@@ -76,8 +143,8 @@ function requireCovered(date: IsoDate): void {
   throw new AppError(
     'calendar_horizon',
     {
-      zh: `法定节假日数据只覆盖 ${first} 至 ${last}，无法计算涉及 ${date} 的期限；请升级 chinese-days 后重试`,
-      en: `The official holiday calendar covers ${first} to ${last} only; a time limit reaching ${date} cannot be computed until chinese-days is upgraded`,
+      zh: `法定节假日数据只覆盖 ${first} 至 ${last}，无法计算涉及 ${date} 的期限；请在 schemas/calendar/ 中加入国务院公布的该年度节假日安排，或升级 chinese-days 后重试`,
+      en: `The official holiday calendar covers ${first} to ${last} only; a time limit reaching ${date} cannot be computed until the year's official schedule is added to schemas/calendar/ or chinese-days is upgraded`,
     },
     undefined,
     { date, horizon: { first, last } },
