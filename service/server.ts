@@ -2,11 +2,13 @@ import fs from 'node:fs';
 import type { Server } from 'node:http';
 import { seedDemo } from './accounts/demo';
 import { createApp } from './app';
+import { calendarStatus } from './system/system.routes';
 import { recoverIssuance } from './certificates/certificates.service';
 import { sweepOrphans } from './documents/documents.service';
 import { ConfigError, loadConfig, type Config } from './config';
 import { NoDatabaseError } from './lib/database';
 import { KeyConfigError } from './lib/keys';
+import { startNotificationWorker } from './notifications/notifications.service';
 import { createLogger } from './lib/logger';
 import { dbStateFile, startRuntime } from './runtime';
 
@@ -38,6 +40,9 @@ async function main(): Promise<void> {
     recoverIssuance(ctx, logger).catch((err: unknown) => logger.warn({ err: String(err) }, 'certificate recovery failed'));
   }, 60_000);
   housekeeping.unref();
+  const stopNotifications = startNotificationWorker(ctx);
+  const calendar = calendarStatus(ctx.clock.now());
+  if (calendar.warning) logger.warn({ calendar }, `holiday calendar ends ${calendar.coversUntil}: ${calendar.warning}`);
   if (config.seedDemoData) {
     const lines = await seedDemo(ctx);
     logger.info('demo accounts (development only):');
@@ -59,6 +64,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info('shutting down');
     clearInterval(housekeeping);
+    stopNotifications();
     const force = setTimeout(() => process.exit(code || 1), 15_000);
     force.unref();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));

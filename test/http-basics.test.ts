@@ -14,8 +14,10 @@ describe('HTTP basics', () => {
     assert.equal(res.body.status, 'ok');
   });
 
-  it('when the database answers, then /readyz answers 200', async () => {
-    await request(t.app).get('/readyz').expect(200);
+  it('when the database answers, then /readyz answers 200 and tells how far the holiday calendar reaches', async () => {
+    const res = await request(t.app).get('/readyz').expect(200);
+    assert.match(res.body.calendar.coversUntil, /^\d{4}-12-31$/);
+    assert.equal(typeof res.body.calendar.daysLeft, 'number');
   });
 
   it('when a request carries an X-Request-Id, then the response echoes it; otherwise one is made', async () => {

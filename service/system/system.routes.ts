@@ -1,6 +1,21 @@
 import type { AppContext } from '../context';
 import type { RouteDef } from '../lib/routes';
 import { AppError } from '../lib/errors';
+import { calendarHorizon, chinaDate } from '../lib/workdays';
+
+/**
+ * How far the official holiday calendar reaches. Deadlines beyond it are refused, so an operator
+ * must add next year's schedule before the longest time limit crosses into it (about 30 days).
+ */
+export function calendarStatus(now: Date): { coversUntil: string; daysLeft: number; warning?: string } {
+  const { last } = calendarHorizon();
+  const daysLeft = Math.round((Date.parse(`${last}T00:00:00Z`) - Date.parse(`${chinaDate(now)}T00:00:00Z`)) / 86_400_000);
+  return {
+    coversUntil: last,
+    daysLeft,
+    ...(daysLeft < 45 ? { warning: 'add next year’s official holiday schedule to schemas/calendar/ (see its README) before deadlines cross the horizon' } : {}),
+  };
+}
 
 /** Is the database answering? A ping with a short deadline, so a hung server reads as down. */
 export async function databaseReady(ctx: Pick<AppContext, 'conn'>): Promise<boolean> {
@@ -36,7 +51,7 @@ export function systemRoutes(ctx: AppContext): RouteDef[] {
       handlers: [
         async (_req, res) => {
           if (!(await databaseReady(ctx))) throw new AppError('database_unavailable');
-          res.json({ status: 'ready', database: 'ok' });
+          res.json({ status: 'ready', database: 'ok', calendar: calendarStatus(ctx.clock.now()) });
         },
       ],
     },
