@@ -81,7 +81,10 @@ const statusQuery = {
 const application = { description: 'The application', schema: { type: 'object' } };
 
 export function applicationRoutes(ctx: AppContext): RouteDef[] {
-  const statusLimit = limiter({ name: 'status', windowMs: 15 * 60 * 1000, limit: 30 });
+  // Per address and number: one resident checking again and again at the kiosk does not use up the
+  // village's lookups; per address overall: nobody walks through the numbers.
+  const statusPerNumber = limiter({ name: 'status', windowMs: 15 * 60 * 1000, limit: 20, keyOf: (req) => String(req.query.number ?? '') });
+  const statusPerAddress = limiter({ name: 'status-ip', windowMs: 15 * 60 * 1000, limit: 300 });
   return [
     {
       method: 'post',
@@ -207,7 +210,7 @@ export function applicationRoutes(ctx: AppContext): RouteDef[] {
       path: '/api/v1/status',
       summary: 'Public case query by application number and ID number (masked data only; rate-limited)',
       tags: ['public'],
-      before: [statusLimit],
+      before: [statusPerAddress, statusPerNumber],
       query: statusQuery,
       responses: { '200': { description: 'Status, stage and dates', schema: { type: 'object' } }, '404': { description: 'No such pair' } },
       handlers: [

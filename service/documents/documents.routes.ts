@@ -14,7 +14,9 @@ export function documentRoutes(ctx: AppContext): RouteDef[] {
     storage: uploadEngine(ctx.files),
     limits: { fileSize: MAX_FILE_BYTES, files: 1, fields: 2, parts: 3, fieldNameSize: 50, fieldSize: 200, headerPairs: 20 },
   }).single('file');
-  const uploadLimit = limiter({ name: 'upload', windowMs: 15 * 60 * 1000, limit: 120 });
+  // Keyed by the signed-in caller (after authentication), so a busy kiosk is limited per terminal
+  // and one resident's account per account, not everyone behind one address together.
+  const uploadLimit = limiter({ name: 'upload', windowMs: 15 * 60 * 1000, limit: 200, keyOf: (req) => req.principal?.id });
 
   const requireMultipart: RequestHandler = (req, _res, next) => {
     if (!req.is('multipart/form-data')) {
@@ -34,7 +36,6 @@ export function documentRoutes(ctx: AppContext): RouteDef[] {
       summary: 'Upload one document (multipart: kind + file; PDF, JPEG or PNG up to 10 MB)',
       tags: ['documents'],
       auth: 'application:file',
-      before: [uploadLimit],
       rawBody: {
         contentType: 'multipart/form-data',
         schema: {
@@ -45,6 +46,7 @@ export function documentRoutes(ctx: AppContext): RouteDef[] {
       },
       responses: { '201': { description: 'Stored document', schema: { type: 'object' } }, '413': { description: 'Too large' }, '415': { description: 'Not PDF, JPEG or PNG' } },
       handlers: [
+        uploadLimit,
         requireMultipart,
         checkFirst,
         upload,
