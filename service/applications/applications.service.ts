@@ -7,7 +7,7 @@ import { AppError, notFound, type FieldProblem } from '../lib/errors';
 import type { Language } from '../lib/i18n';
 import { ID_PROBLEM_MESSAGES, maskIdForStaff, maskName, parseIdNumber } from '../lib/idnumber';
 import { decrypt, encrypt, idHash } from '../lib/personal';
-import { deadlineFor, workingDaysBetween } from '../lib/workdays';
+import { chinaDate, deadlineFor, workingDaysBetween } from '../lib/workdays';
 import { nextSequence, type Actor, type ApplicationDoc, type HistoryEntry, type StageState } from './applications.model';
 import { allowedFrom, isAllowed, type Action, type ApplicationStatus } from './workflow';
 
@@ -66,7 +66,8 @@ const conflict = (status: ApplicationStatus, action: Action): AppError =>
     'conflict',
     { zh: `申请当前状态为“${status}”，不能进行此操作`, en: `The application is ${status}; ${action} is not possible now` },
     undefined,
-    { status },
+    // Not `status`: that key is the problem's HTTP status and would overwrite this one.
+    { currentStatus: status },
   );
 
 /** Form problems that matter for a draft: everything except fields not filled in yet. */
@@ -293,7 +294,8 @@ export async function submit(ctx: Ctx, p: Principal, id: string, lang: Language)
   Object.assign(first, stageDeadlines(ctx, app.type, first, now, 0));
   // The number is taken last, after every check that could refuse, so refusals leave no gaps.
   const county = division.slice(0, 6);
-  const year = now.getUTCFullYear();
+  // The year of acceptance in China: 00:30 on 1 January Beijing time is still 31 December in UTC.
+  const year = chinaDate(now).slice(0, 4);
   const seq = await nextSequence(ctx.models, `application:${county}:${year}`);
   const number = `${county}-${year}-${String(seq).padStart(6, '0')}`;
   return transition(

@@ -46,7 +46,10 @@ export async function idempotent(
 
   let outcome: Outcome;
   try {
-    outcome = await work();
+    const first = await work();
+    // Kept exactly as it goes over the wire, so a replay answers byte for byte the same: stored as
+    // is, `undefined` fields would come back as null and dates as Date objects.
+    outcome = { status: first.status, body: JSON.parse(JSON.stringify(first.body ?? null)) };
   } catch (err) {
     await IdempotencyKey.deleteOne({ _id: id, state: 'pending' });
     throw err;

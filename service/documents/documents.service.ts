@@ -115,13 +115,14 @@ export async function removeDocument(ctx: Ctx, p: Principal, id: string, docId: 
   if (!isAllowed('removeDocument', app.status)) {
     throw new AppError('conflict', { zh: '申请已提交，不能删除材料', en: 'Documents can only be removed while draft or returned' });
   }
+  // The remaining list is written whole, guarded by what was read: FerretDB ignores a $pull by
+  // condition (it matches whole elements only), and the guard keeps a concurrent upload.
+  const remaining = app.documents.filter((d) => d.id !== docId);
   const updated = await ctx.models.Application.updateOne(
-    ours({ _id: app._id, status: { $in: allowedFrom('removeDocument') }, 'documents.id': docId }),
+    ours({ _id: app._id, status: { $in: allowedFrom('removeDocument') }, updatedAt: app.updatedAt, documentCount: app.documentCount, 'documents.id': docId }),
     {
-      $pull: { documents: { id: docId } },
       $push: { history: historyEntry(ctx, p, 'remove-document', app.status, app.status, { reason: doc.kind }) },
-      $inc: { documentCount: -1 },
-      $set: { updatedAt: ctx.clock.now() },
+      $set: { documents: remaining, documentCount: remaining.length, updatedAt: ctx.clock.now() },
     },
   );
   if (updated.matchedCount !== 1) throw new AppError('conflict', { zh: '申请状态已改变，请刷新后重试', en: 'The application changed; reload and retry' });
