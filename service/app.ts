@@ -7,8 +7,10 @@ import { accountRoutes } from './accounts/accounts.routes';
 import { applicationRoutes } from './applications/applications.routes';
 import { catalogueRoutes } from './catalogue/catalogue.routes';
 import { certificateRoutes } from './certificates/certificates.routes';
+import { complaintRoutes } from './complaints/complaints.routes';
 import { documentRoutes } from './documents/documents.routes';
 import { reviewRoutes } from './review/review.routes';
+import { statsRoutes } from './stats/stats.routes';
 import type { AppContext } from './context';
 import { eligibilityRoutes } from './eligibility/eligibility.routes';
 import { errorHandler, unknownRoute } from './lib/errors';
@@ -30,6 +32,8 @@ export function allRoutes(ctx: AppContext): RouteDef[] {
     ...documentRoutes(ctx),
     ...reviewRoutes(ctx),
     ...certificateRoutes(ctx),
+    ...complaintRoutes(ctx),
+    ...statsRoutes(ctx),
   ];
 }
 

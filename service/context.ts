@@ -8,6 +8,7 @@ import type { Clock } from './lib/clock';
 import type { Keys } from './lib/keys';
 import type { Logger } from './lib/logger';
 import type { Models } from './models';
+import type { Notifier } from './notifications/notifier';
 
 /** What the capabilities are built from; tests swap the clock, keys and stores. */
 export interface AppContext {
@@ -22,4 +23,6 @@ export interface AppContext {
   policy: Policy;
   files: FileStore;
   scanner: MalwareScanner;
+  /** Delivers messages to applicants from the outbox (development: writes them to the log). */
+  notifier: Notifier;
 }

@@ -2,6 +2,9 @@ import type { Connection } from 'mongoose';
 import { accountModels } from './accounts/accounts.model';
 import { applicationModels } from './applications/applications.model';
 import { certificateModels } from './certificates/certificates.model';
+import { complaintModels } from './complaints/complaints.model';
+import { notificationModels } from './notifications/notifications.model';
+import { ensureStatsIndexes } from './stats/stats.service';
 
 /** Every capability's models, bound to one connection (tests and the two-instance test open several). */
 export function createModels(conn: Connection) {
@@ -9,6 +12,8 @@ export function createModels(conn: Connection) {
     ...accountModels(conn),
     ...applicationModels(conn),
     ...certificateModels(conn),
+    ...complaintModels(conn),
+    ...notificationModels(conn),
   };
 }
 
@@ -17,4 +22,5 @@ export type Models = ReturnType<typeof createModels>;
 /** Creates the indexes the code relies on (unique keys, queue order); safe to run at every start. */
 export async function ensureIndexes(models: Models): Promise<void> {
   for (const model of Object.values(models)) await model.createIndexes();
+  await ensureStatsIndexes(models);
 }

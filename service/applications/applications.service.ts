@@ -8,6 +8,7 @@ import type { Language } from '../lib/i18n';
 import { ID_PROBLEM_MESSAGES, maskIdForStaff, maskName, parseIdNumber } from '../lib/idnumber';
 import { decrypt, encrypt, idHash } from '../lib/personal';
 import { chinaDate, deadlineFor, workingDaysBetween } from '../lib/workdays';
+import { enqueueNotification } from '../notifications/notifications.service';
 import { nextSequence, type Actor, type ApplicationDoc, type HistoryEntry, type StageState } from './applications.model';
 import { allowedFrom, isAllowed, type Action, type ApplicationStatus } from './workflow';
 
@@ -165,7 +166,7 @@ function divisionOf(form: Record<string, unknown>): string | undefined {
  * last-seen `updatedAt`, appending its history entry in the same write. Zero matches → 409.
  */
 export async function transition(
-  ctx: Pick<AppContext, 'models' | 'clock'>,
+  ctx: Pick<AppContext, 'models' | 'clock' | 'policy'>,
   app: ApplicationDoc,
   action: Action,
   set: Partial<ApplicationDoc> & Record<string, unknown>,
@@ -187,6 +188,7 @@ export async function transition(
     const current = await ctx.models.Application.findById(app._id, { status: 1 }).lean<ApplicationDoc>();
     throw conflict(current?.status ?? app.status, action);
   }
+  if (entry) await enqueueNotification(ctx, updated);
   return updated;
 }
 

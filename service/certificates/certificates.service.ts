@@ -6,6 +6,7 @@ import { historyEntry } from '../applications/applications.service';
 import type { AppContext } from '../context';
 import { inJurisdiction, type Principal } from '../lib/auth';
 import { crashPoint } from '../lib/crash';
+import { enqueueNotification } from '../notifications/notifications.service';
 import { ours } from '../lib/database';
 import { AppError, notFound } from '../lib/errors';
 import { maskName } from '../lib/idnumber';
@@ -102,6 +103,7 @@ export async function completeIssuance(ctx: Ctx, app: ApplicationDoc): Promise<A
   ).lean<ApplicationDoc>();
   if (!approved) throw new AppError('conflict', { zh: '该申请已作出决定', en: 'The application was already decided' });
   crashPoint('after-approve');
+  await enqueueNotification(ctx, approved);
   await registerCertificate(ctx, approved);
   return approved;
 }

@@ -1,0 +1,140 @@
+import { Types } from 'mongoose';
+import type { ApplicationDoc, HistoryEntry } from '../applications/applications.model';
+import { actorOf, historyEntry, loadVisible } from '../applications/applications.service';
+import { isAllowed } from '../applications/workflow';
+import type { AppContext } from '../context';
+import { inJurisdiction, type Principal } from '../lib/auth';
+import { ours } from '../lib/database';
+import { AppError, notFound } from '../lib/errors';
+import { chinaDate, deadlineFor, type TimeLimit } from '../lib/workdays';
+import { enqueueComplaintAnswered } from '../notifications/notifications.service';
+import type { ComplaintDoc } from './complaints.model';
+
+type Ctx = Pick<AppContext, 'models' | 'clock' | 'policy' | 'logger'>;
+
+/**
+ * How long the bureau gives itself to answer a complaint: 5 working days, day 1 being the first
+ * working day after filing (the same counting as the application time limits). It is the county's
+ * own service promise, not a statutory figure; change it here and the statistics follow.
+ */
+export const COMPLAINT_RESPONSE_LIMIT: TimeLimit = { value: 5, unit: 'working_days' };
+
+const missingComplaint = () => notFound({ zh: '未找到该投诉', en: 'Complaint not found' });
+
+/**
+ * Appends a line to the application's history without touching its state or `updatedAt` (a
+ * complaint is not a transition, and must not make an officer's concurrent decision fail). The
+ * filter pins the status the entry names, so from/to are never stale; a change in between retries.
+ */
+async function appendHistory(ctx: Ctx, applicationId: string, build: (status: ApplicationDoc['status']) => HistoryEntry): Promise<void> {
+  const _id = new Types.ObjectId(applicationId);
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    const current = await ctx.models.Application.findById(_id, { status: 1 }).lean<Pick<ApplicationDoc, 'status'>>();
+    if (!current) return;
+    const done = await ctx.models.Application.updateOne({ _id, status: current.status }, { $push: { history: build(current.status) } });
+    if (done.matchedCount === 1) return;
+  }
+  throw new AppError('conflict', { zh: '申请状态正在变化，请稍后重试', en: 'The application is changing; try again shortly' });
+}
+
+export async function fileComplaint(ctx: Ctx, p: Principal, applicationId: string, text: string): Promise<ComplaintDoc> {
+  const app = await loadVisible(ctx, p, applicationId);
+  if (!isAllowed('complain', app.status)) {
+    throw new AppError('conflict', { zh: '草稿尚未提交，不能投诉', en: 'A draft that was never submitted cannot be complained about' }, undefined, { status: app.status });
+  }
+  const now = ctx.clock.now();
+  const complaint = await ctx.models.Complaint.create({
+    applicationId: app._id.toString(),
+    applicationNumber: app.number,
+    type: app.type,
+    division: app.division ?? '',
+    recipient: app.applicantId ? { applicantId: app.applicantId } : { terminalId: app.terminal?.terminalId, township: app.terminal?.township },
+    filedBy: actorOf(p),
+    channel: p.channel,
+    text,
+    status: 'open',
+    createdAt: now,
+    responseDeadline: deadlineFor(now, COMPLAINT_RESPONSE_LIMIT),
+  });
+  const id = complaint._id.toString();
+  await appendHistory(ctx, applicationId, (status) => historyEntry(ctx, p, 'complain', status, status, { reason: text, complaintId: id } as Partial<HistoryEntry>));
+  return complaint.toObject() as ComplaintDoc;
+}
+
+/** A complaint is visible to whoever may see its application (owner, kiosk, officers of the area, admins). */
+async function loadVisibleComplaint(ctx: Ctx, p: Principal, id: string): Promise<ComplaintDoc> {
+  if (!Types.ObjectId.isValid(id)) throw missingComplaint();
+  const complaint = await ctx.models.Complaint.findById(new Types.ObjectId(id)).lean<ComplaintDoc>();
+  if (!complaint) throw missingComplaint();
+  await loadVisible(ctx, p, complaint.applicationId).catch(() => {
+    throw missingComplaint();
+  });
+  return complaint;
+}
+
+export const getComplaint = loadVisibleComplaint;
+
+export async function listForApplication(ctx: Ctx, p: Principal, applicationId: string): Promise<ComplaintDoc[]> {
+  const app = await loadVisible(ctx, p, applicationId);
+  return ctx.models.Complaint.find({ applicationId: app._id.toString() }).sort({ createdAt: 1 }).lean<ComplaintDoc[]>();
+}
+
+function jurisdictionFilter(p: Principal): Record<string, unknown> {
+  if (p.role === 'admin') return {};
+  const prefixes = (p.jurisdiction ?? []).map((j) => j.replace(/\D/g, '')).filter(Boolean);
+  if (prefixes.length === 0) return { _id: { $exists: false } };
+  return { $or: prefixes.map((prefix) => ({ division: { $regex: `^${prefix}` } })) };
+}
+
+/** Officers' list: complaints about applications in their jurisdiction, earliest response deadline first. */
+export async function listComplaints(ctx: Ctx, p: Principal, q: { status: 'open' | 'answered'; limit: number }): Promise<ComplaintDoc[]> {
+  return ctx.models.Complaint.find(ours({ $and: [{ status: q.status }, jurisdictionFilter(p)] }))
+    .sort({ status: 1, responseDeadline: 1, _id: 1 })
+    .limit(q.limit)
+    .lean<ComplaintDoc[]>();
+}
+
+/** An officer of the application's area answers once; the answer counts as on time up to the end of the deadline day. */
+export async function answerComplaint(ctx: Ctx, p: Principal, id: string, text: string): Promise<ComplaintDoc> {
+  if (!Types.ObjectId.isValid(id)) throw missingComplaint();
+  const complaint = await ctx.models.Complaint.findById(new Types.ObjectId(id)).lean<ComplaintDoc>();
+  if (!complaint || !inJurisdiction(p, complaint.division)) throw missingComplaint();
+  const now = ctx.clock.now();
+  const answered = await ctx.models.Complaint.findOneAndUpdate(
+    { _id: complaint._id, status: 'open' },
+    {
+      $set: {
+        status: 'answered',
+        answer: { text, by: actorOf(p), at: now },
+        answeredAt: now,
+        answeredOnTime: chinaDate(now) <= complaint.responseDeadline,
+      },
+    },
+    { returnDocument: 'after' },
+  ).lean<ComplaintDoc>();
+  if (!answered) throw new AppError('conflict', { zh: '该投诉已答复', en: 'The complaint was already answered' });
+  await appendHistory(ctx, complaint.applicationId, (status) =>
+    historyEntry(ctx, p, 'complaint-answered', status, status, { reason: text, complaintId: id } as Partial<HistoryEntry>),
+  );
+  await enqueueComplaintAnswered(ctx, answered);
+  return answered;
+}
+
+/** What a caller sees: residents see the answer, not which officer wrote it. */
+export function complaintView(ctx: Pick<AppContext, 'clock'>, c: ComplaintDoc, p: Principal) {
+  const own = p.role === 'applicant' || p.role === 'terminal';
+  return {
+    id: c._id.toString(),
+    applicationId: c.applicationId,
+    applicationNumber: c.applicationNumber ?? null,
+    type: c.type,
+    status: c.status,
+    text: c.text,
+    filedBy: own ? { role: c.filedBy.role } : c.filedBy,
+    createdAt: c.createdAt,
+    responseDeadline: c.responseDeadline,
+    overdue: c.status === 'open' && c.responseDeadline < chinaDate(ctx.clock.now()),
+    answer: c.answer ? { text: c.answer.text, at: c.answer.at, by: own ? { role: c.answer.by.role } : c.answer.by } : null,
+    answeredOnTime: c.answeredOnTime ?? null,
+  };
+}

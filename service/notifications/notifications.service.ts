@@ -1,0 +1,269 @@
+import crypto from 'node:crypto';
+import type { ApplicationDoc, HistoryEntry } from '../applications/applications.model';
+import type { ComplaintDoc } from '../complaints/complaints.model';
+import type { AppContext } from '../context';
+import { ours } from '../lib/database';
+import type { Logger } from '../lib/logger';
+import type { NotificationDoc, NotificationEvent, Recipient } from './notifications.model';
+
+/**
+ * The transactional outbox for messages to applicants.
+ *
+ * - Enqueue: right after a transition commits, one record whose `_id` is derived from the history
+ *   entry (`<application id>:<action>:<instant>`) or the complaint (`complaint:<id>:answered`).
+ *   A repeat of the same event is a duplicate key and changes nothing.
+ * - Crash between the transition and the enqueue: the catch-up sweep re-derives the records from
+ *   the applications' history (and the answered complaints) of the last day, with the same keys,
+ *   so a lost enqueue is made good and an existing one is not doubled.
+ * - Dispatch: a dispatcher claims one due record with a conditional update (state + lease), so two
+ *   dispatchers never hold the same record; it delivers, then marks it delivered. A failure puts
+ *   the record back with exponential backoff; after MAX_ATTEMPTS it is parked as `dead` for an
+ *   operator. A dispatcher that dies mid-delivery leaves a lease that expires and the record is
+ *   tried again: that window (delivered but not yet marked) is the only way a message can go out
+ *   twice, and the outbox key travels with the message so a gateway can drop the repeat.
+ */
+
+type NotifyCtx = Pick<AppContext, 'models' | 'clock' | 'policy'> & { logger?: Pick<Logger, 'warn'> };
+type DispatchCtx = Pick<AppContext, 'models' | 'clock' | 'notifier'> & { logger?: Pick<Logger, 'warn' | 'info'> };
+
+export const LEASE_MS = 60_000;
+/** Shorter than the lease, so a slow gateway cannot make two dispatchers hold one message. */
+export const DELIVERY_TIMEOUT_MS = 20_000;
+export const MAX_ATTEMPTS = 10;
+const BACKOFF_BASE_MS = 30_000;
+const BACKOFF_MAX_MS = 3_600_000;
+/** How far back the catch-up sweep looks; it runs every minute, so a day is ample. */
+export const SWEEP_WINDOW_MS = 24 * 3_600_000;
+
+/** Wait before attempt `attempts + 1`: 30 s, 1 min, 2 min, … capped at an hour. */
+export const backoffMs = (attempts: number): number => Math.min(BACKOFF_BASE_MS * 2 ** Math.max(0, attempts - 1), BACKOFF_MAX_MS);
+
+interface Draft {
+  key: string;
+  event: NotificationEvent;
+  text: string;
+}
+
+function recipientOf(app: Pick<ApplicationDoc, 'applicantId' | 'terminal'>): Recipient {
+  if (app.applicantId) return { applicantId: app.applicantId };
+  if (app.terminal) return { terminalId: app.terminal.terminalId, township: app.terminal.township };
+  return {};
+}
+
+const typeName = (ctx: Pick<AppContext, 'policy'>, type: string): string => ctx.policy.type(type)?.names.zh ?? type;
+
+/** The message a history entry calls for, if the applicant should hear about it. */
+export function messageFor(ctx: Pick<AppContext, 'policy'>, app: ApplicationDoc, entry: HistoryEntry): Draft | undefined {
+  const name = typeName(ctx, app.type);
+  const number = app.number ?? '';
+  const stage = app.stages.find((s) => s.id === entry.stage) ?? app.stages[app.stageIndex];
+  const key = `${app._id.toString()}:${entry.action}:${new Date(entry.at).toISOString()}`;
+  switch (entry.action) {
+    case 'submit':
+      return {
+        key,
+        event: 'submitted',
+        text: `您的${name}申请已受理，受理编号 ${number}。下一步：等待${stage?.name.zh ?? ''}审核，承诺于 ${stage?.committedDeadline ?? ''} 前办结；可凭受理编号和身份证号码查询进度。`,
+      };
+    case 'resubmit':
+      return {
+        key,
+        event: 'resubmitted',
+        text: `您补正后的${name}申请（受理编号 ${number}）已重新提交。下一步：等待${stage?.name.zh ?? ''}审核，承诺于 ${stage?.committedDeadline ?? ''} 前办结。`,
+      };
+    case 'return':
+      return {
+        key,
+        event: 'returned',
+        text: `您的${name}申请（受理编号 ${number}）需要补正：${(entry.missing ?? []).join('、')}。说明：${entry.reason ?? ''}。下一步：请登录本系统或到乡镇便民服务中心补齐后重新提交；补正期间办理时限暂停计算。`,
+      };
+    case 'reject':
+      return {
+        key,
+        event: 'rejected',
+        text: `您的${name}申请（受理编号 ${number}）未获批准，理由：${entry.reason ?? ''}。下一步：如有异议，可在本系统提出投诉，或依法申请行政复议、提起行政诉讼。`,
+      };
+    case 'approve': {
+      if (entry.to !== 'approved') return undefined;
+      const serial = (entry as HistoryEntry & { certificateSerial?: string }).certificateSerial ?? app.certificateSerial ?? '';
+      return {
+        key,
+        event: 'approved',
+        text: `您的${name}申请（受理编号 ${number}）已批准，证件编号 ${serial}。下一步：登录本系统下载或打印电子证件，或到乡镇便民服务中心领取；证件可扫描二维码验证。`,
+      };
+    }
+    default:
+      return undefined;
+  }
+}
+
+interface Owner {
+  applicationId: string;
+  applicationNumber?: string;
+  recipient: Recipient;
+}
+
+const ownerOf = (app: Pick<ApplicationDoc, '_id' | 'number' | 'applicantId' | 'terminal'>): Owner => ({
+  applicationId: app._id.toString(),
+  applicationNumber: app.number,
+  recipient: recipientOf(app),
+});
+
+/** Inserts the record unless its key is already there; true when this call created it. */
+async function insertOnce(ctx: Pick<AppContext, 'models' | 'clock'>, owner: Owner, draft: Draft): Promise<boolean> {
+  const now = ctx.clock.now();
+  try {
+    await ctx.models.Notification.create({ _id: draft.key, event: draft.event, ...owner, text: draft.text, state: 'pending', attempts: 0, nextAttemptAt: now, createdAt: now });
+    return true;
+  } catch (err) {
+    if ((err as { code?: number }).code === 11000) return false;
+    throw err;
+  }
+}
+
+/**
+ * Called once after every committed transition with the application as it now stands: its last
+ * history entry is the one just written. A failure here must not undo or hide the transition the
+ * caller already made, so it is logged and the catch-up sweep enqueues the message later.
+ */
+export async function enqueueNotification(ctx: NotifyCtx, app: ApplicationDoc): Promise<void> {
+  const entry = app.history.at(-1);
+  const draft = entry && messageFor(ctx, app, entry);
+  if (!draft) return;
+  await insertOnce(ctx, ownerOf(app), draft).catch((err: unknown) => {
+    ctx.logger?.warn({ err: String(err), notification: draft.key }, 'could not enqueue a notification; the sweep will retry');
+  });
+}
+
+function complaintDraft(ctx: Pick<AppContext, 'policy'>, complaint: ComplaintDoc): Draft {
+  return {
+    key: `complaint:${complaint._id.toString()}:answered`,
+    event: 'complaint-answered',
+    text: `您就${typeName(ctx, complaint.type)}申请（受理编号 ${complaint.applicationNumber ?? ''}）提出的投诉已答复：${complaint.answer?.text ?? ''}。下一步：登录本系统查看答复；如仍有异议，可向县卫生健康局反映。`,
+  };
+}
+
+const complaintOwner = (c: ComplaintDoc): Owner => ({ applicationId: c.applicationId, applicationNumber: c.applicationNumber, recipient: c.recipient });
+
+export async function enqueueComplaintAnswered(ctx: NotifyCtx, complaint: ComplaintDoc): Promise<void> {
+  const draft = complaintDraft(ctx, complaint);
+  await insertOnce(ctx, complaintOwner(complaint), draft).catch((err: unknown) => {
+    ctx.logger?.warn({ err: String(err), notification: draft.key }, 'could not enqueue a notification; the sweep will retry');
+  });
+}
+
+/**
+ * Re-derives the outbox from what happened since `since`: every notifiable history entry of the
+ * applications changed since then, and every complaint answered since then. Reads a projection of
+ * the few fields the messages need, one document at a time.
+ */
+export async function sweepMissedNotifications(ctx: NotifyCtx, since: Date): Promise<number> {
+  let created = 0;
+  const apps = ctx.models.Application.find(ours({ updatedAt: { $gte: since }, submittedAt: { $exists: true } }), {
+    number: 1,
+    type: 1,
+    applicantId: 1,
+    terminal: 1,
+    stages: 1,
+    stageIndex: 1,
+    certificateSerial: 1,
+    history: 1,
+  })
+    .lean<ApplicationDoc[]>()
+    .cursor();
+  for await (const app of apps as AsyncIterable<ApplicationDoc>) {
+    for (const entry of app.history) {
+      if (new Date(entry.at) < since) continue;
+      const draft = messageFor(ctx, app, entry);
+      if (draft && (await insertOnce(ctx, ownerOf(app), draft))) created += 1;
+    }
+  }
+  const answered = ctx.models.Complaint.find(ours({ status: 'answered', answeredAt: { $gte: since } })).lean<ComplaintDoc[]>().cursor();
+  for await (const complaint of answered as AsyncIterable<ComplaintDoc>) {
+    const draft = complaintDraft(ctx, complaint);
+    if (await insertOnce(ctx, complaintOwner(complaint), draft)) created += 1;
+  }
+  return created;
+}
+
+/** Takes one due record for this dispatcher: a pending one whose time has come, or one whose lease expired. */
+async function claimNext(ctx: DispatchCtx, owner: string): Promise<NotificationDoc | null> {
+  const now = ctx.clock.now();
+  return ctx.models.Notification.findOneAndUpdate(
+    ours({ $or: [{ state: 'pending', nextAttemptAt: { $lte: now } }, { state: 'sending', leaseUntil: { $lte: now } }] }),
+    { $set: { state: 'sending', leaseOwner: owner, leaseUntil: new Date(now.getTime() + LEASE_MS) }, $inc: { attempts: 1 } },
+    { sort: { nextAttemptAt: 1 }, returnDocument: 'after' },
+  ).lean<NotificationDoc>();
+}
+
+function withTimeout(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`delivery timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Delivers what is due, one record at a time, until nothing is due or `limit` records were handled. */
+export async function dispatchDue(ctx: DispatchCtx, opts: { owner?: string; limit?: number } = {}): Promise<{ delivered: number; failed: number }> {
+  const owner = opts.owner ?? crypto.randomUUID();
+  const limit = opts.limit ?? 100;
+  let delivered = 0;
+  let failed = 0;
+  for (let handled = 0; handled < limit; handled += 1) {
+    const record = await claimNext(ctx, owner);
+    if (!record) break;
+    const mine = { _id: record._id, state: 'sending' as const, leaseOwner: owner };
+    try {
+      await withTimeout(ctx.notifier.deliver({ key: record._id, recipient: record.recipient, text: record.text }), DELIVERY_TIMEOUT_MS);
+    } catch (err) {
+      failed += 1;
+      const now = ctx.clock.now();
+      const dead = record.attempts >= MAX_ATTEMPTS;
+      await ctx.models.Notification.updateOne(mine, {
+        $set: {
+          state: dead ? 'dead' : 'pending',
+          nextAttemptAt: new Date(now.getTime() + backoffMs(record.attempts)),
+          leaseOwner: null,
+          leaseUntil: null,
+          lastError: String(err instanceof Error ? err.message : err).slice(0, 500),
+        },
+      });
+      if (dead) ctx.logger?.warn({ notification: record._id, attempts: record.attempts }, 'notification given up after repeated failures');
+      continue;
+    }
+    delivered += 1;
+    const marked = await ctx.models.Notification.updateOne(mine, {
+      $set: { state: 'delivered', deliveredAt: ctx.clock.now(), leaseOwner: null, leaseUntil: null, lastError: null },
+    });
+    if (marked.matchedCount !== 1) ctx.logger?.warn({ notification: record._id }, 'delivered after its lease expired; it may be sent again');
+  }
+  return { delivered, failed };
+}
+
+/** Runs the sweep at start and every minute, and the dispatcher every few seconds; returns a stop function. */
+export function startNotificationWorker(ctx: NotifyCtx & DispatchCtx & { logger: Logger }, intervalMs = 3_000): () => void {
+  const owner = crypto.randomUUID();
+  let busy = false;
+  let lastSweep = 0;
+  const tick = async (): Promise<void> => {
+    if (busy) return;
+    busy = true;
+    try {
+      if (Date.now() - lastSweep >= 60_000) {
+        lastSweep = Date.now();
+        const created = await sweepMissedNotifications(ctx, new Date(ctx.clock.now().getTime() - SWEEP_WINDOW_MS));
+        if (created) ctx.logger.info({ created }, 'notification sweep enqueued messages a crash had lost');
+      }
+      await dispatchDue(ctx, { owner });
+    } catch (err) {
+      ctx.logger.warn({ err: String(err) }, 'notification worker failed; will retry');
+    } finally {
+      busy = false;
+    }
+  };
+  void tick();
+  const timer = setInterval(() => void tick(), intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
