@@ -275,14 +275,15 @@ describe('Review: queue, claims, decisions and certificates', function () {
     const clock = new FixedClock('2026-11-02T02:00:00Z');
     const c = await makeTestApp({ clock, dbName: `fpc_queue_${process.pid}` });
     try {
-      const officer = await staffLogin(c, { role: 'officer', level: 'township', jurisdiction: ['430725101'] });
-      const applicant = await registerAndLogin(c.app);
       const ids: string[] = [];
       for (let i = 0; i < 5; i += 1) {
+        // Tokens live an hour on this clock: each day's resident signs in that day.
+        const applicant = await registerAndLogin(c.app);
         ids.push((await submittedApplication(c.app, applicant.auth, i % 2 ? 'migrant-marriage' : 'birth-service', i % 2 ? migrantForm() : birthServiceForm())).id);
         clock.advance(24 * 3600 * 1000);
       }
       clock.set('2026-11-20T02:00:00Z');
+      const officer = await staffLogin(c, { role: 'officer', level: 'township', jurisdiction: ['430725101'] });
       const all: Array<{ id: string; committedDeadline: string; overdue: boolean }> = [];
       let cursor: string | null = null;
       do {
