@@ -75,7 +75,11 @@ export interface ApplicationDoc {
   applicantId?: string;
   terminal?: { terminalId: string; township: string; operatorName: string; consent: { given: true; method: string; at: Date } };
   resident: { name: string; idHash: string; idNumberEnc: string; idMasked: string };
-  form: Record<string, unknown>;
+  /**
+   * The form, sealed (AES-256-GCM with the data key): it holds ID numbers, children's data and
+   * disability appraisals, sensitive personal information under PIPL. Read it with `formOf`.
+   */
+  formSealed: string;
   /** Residence division code from the form; its first 9 digits choose the township queue. */
   division?: string;
   ruleSetVersion?: string;
@@ -116,7 +120,7 @@ const applicationSchema = new Schema(
     applicantId: { type: String, index: true },
     terminal: { type: Schema.Types.Mixed },
     resident: { name: String, idHash: String, idNumberEnc: String, idMasked: String },
-    form: { type: Schema.Types.Mixed, default: {} },
+    formSealed: { type: String, required: true },
     division: String,
     ruleSetVersion: String,
     ground: String,

@@ -6,7 +6,7 @@ import { ours } from '../lib/database';
 import { AppError, notFound, type FieldProblem } from '../lib/errors';
 import type { Language } from '../lib/i18n';
 import { ID_PROBLEM_MESSAGES, maskIdForStaff, maskName, parseIdNumber } from '../lib/idnumber';
-import { decrypt, encrypt, idHash } from '../lib/personal';
+import { decrypt, encrypt, idHash, openJson, sealJson } from '../lib/personal';
 import { chinaDate, deadlineFor, workingDaysBetween } from '../lib/workdays';
 import { enqueueNotification } from '../notifications/notifications.service';
 import { nextSequence, type Actor, type ApplicationDoc, type HistoryEntry, type StageState } from './applications.model';
@@ -18,6 +18,10 @@ type Ctx = Pick<AppContext, 'models' | 'clock' | 'keys' | 'policy'>;
 export const TERMINAL_WINDOW_MS = 24 * 3600 * 1000;
 
 export const actorOf = (p: Principal): Actor => ({ id: p.id, role: p.role, name: p.name });
+
+/** The application's form, opened from its sealed form. */
+export const formOf = (ctx: Pick<AppContext, 'keys'>, app: Pick<ApplicationDoc, 'formSealed'>): Record<string, unknown> =>
+  openJson<Record<string, unknown>>(ctx.keys.dataKey, app.formSealed);
 
 export function historyEntry(
   ctx: Pick<AppContext, 'clock'>,
@@ -143,7 +147,7 @@ export async function createApplication(ctx: Ctx, p: Principal, input: CreateInp
     applicantId: p.role === 'applicant' ? p.id : undefined,
     terminal,
     resident,
-    form,
+    formSealed: sealJson(ctx.keys.dataKey, form),
     division: divisionOf(form),
     stages: [],
     stageIndex: 0,
@@ -197,7 +201,7 @@ export async function updateDraft(ctx: Ctx, p: Principal, id: string, form: Reco
   if (!isAllowed('edit', app.status)) throw conflict(app.status, 'edit');
   const problems = draftProblems(evaluateApplication(ctx.policy, app.type, form, ctx.clock.now(), lang));
   if (problems.length) throw new AppError('validation_failed', undefined, problems);
-  return transition(ctx, app, 'edit', { form, division: divisionOf(form) }, historyEntry(ctx, p, 'edit', app.status, app.status));
+  return transition(ctx, app, 'edit', { formSealed: sealJson(ctx.keys.dataKey, form), division: divisionOf(form) }, historyEntry(ctx, p, 'edit', app.status, app.status));
 }
 
 export async function withdraw(ctx: Ctx, p: Principal, id: string, reason: string | undefined): Promise<ApplicationDoc> {
@@ -242,7 +246,8 @@ export async function submit(ctx: Ctx, p: Principal, id: string, lang: Language)
   if (!isAllowed(action, app.status)) throw conflict(app.status, action);
   const now = ctx.clock.now();
 
-  const result = evaluateApplication(ctx.policy, app.type, app.form, now, lang);
+  const form = formOf(ctx, app);
+  const result = evaluateApplication(ctx.policy, app.type, form, now, lang);
   if (result.errors.length) {
     throw new AppError('unprocessable', { zh: '申请表填写不完整或有误', en: 'The application form is incomplete or invalid' },
       result.errors.map((e) => ({ path: `form.${e.path}`, code: e.code, messages: e.messages })));
@@ -263,7 +268,7 @@ export async function submit(ctx: Ctx, p: Principal, id: string, lang: Language)
       { missingDocuments: missing.map((d) => ({ kind: d.kind, name: d.name })) },
     );
   }
-  const division = divisionOf(app.form)!;
+  const division = divisionOf(form)!;
 
   if (resubmission) {
     const paused = app.pausedWorkingDays + workingDaysBetween(app.returnedAt ?? now, now);
@@ -382,7 +387,7 @@ export function toView(ctx: Pick<AppContext, 'keys'>, app: ApplicationDoc, p: Pr
       idNumber: own ? decrypt(ctx.keys.dataKey, app.resident.idNumberEnc) : app.resident.idMasked,
     },
     terminal: app.terminal ? { terminalId: app.terminal.terminalId, township: app.terminal.township, operatorName: app.terminal.operatorName, consent: app.terminal.consent } : undefined,
-    form: own ? app.form : maskForm(app.form),
+    form: own ? formOf(ctx, app) : maskForm(formOf(ctx, app)),
     division: app.division ?? null,
     ruleSetVersion: app.ruleSetVersion ?? null,
     ground: app.ground ?? null,

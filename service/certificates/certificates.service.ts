@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { Types } from 'mongoose';
 import { nextSequence, type ApplicationDoc, type IssuedCertificate } from '../applications/applications.model';
-import { historyEntry } from '../applications/applications.service';
+import { formOf, historyEntry } from '../applications/applications.service';
 import type { AppContext } from '../context';
 import { inJurisdiction, type Principal } from '../lib/auth';
 import { crashPoint } from '../lib/crash';
@@ -71,7 +71,7 @@ export async function completeIssuance(ctx: Ctx, app: ApplicationDoc): Promise<A
     issuedAt: now,
     validUntil,
     issuerDivision,
-    coupleKey: coupleKeyOf(ctx, app.form),
+    coupleKey: coupleKeyOf(ctx, formOf(ctx, app)),
   };
   const by = app.issuing.by;
   const stages = app.stages.map((s, i) => (i === app.stageIndex ? { ...s, decidedAt: now } : s));

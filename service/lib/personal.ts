@@ -15,6 +15,10 @@ export function encrypt(key: Buffer, plain: string): string {
   return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.');
 }
 
+/** A JSON value sealed with AES-256-GCM (forms carry health data and children's data: PIPL sensitive). */
+export const sealJson = (key: Buffer, value: unknown): string => encrypt(key, JSON.stringify(value));
+export const openJson = <T>(key: Buffer, sealed: string): T => JSON.parse(decrypt(key, sealed)) as T;
+
 export function decrypt(key: Buffer, sealed: string): string {
   const [version, iv, tag, body] = sealed.split('.');
   if (version !== 'v1' || !iv || !tag || body === undefined) throw new Error('unknown ciphertext format');

@@ -1,6 +1,6 @@
 import { Types } from 'mongoose';
 import type { ApplicationDoc, StageState } from '../applications/applications.model';
-import { historyEntry, stageDeadlines, toView, transition } from '../applications/applications.service';
+import { formOf, historyEntry, stageDeadlines, toView, transition } from '../applications/applications.service';
 import { allowedFrom } from '../applications/workflow';
 import { completeIssuance } from '../certificates/certificates.service';
 import type { AppContext } from '../context';
@@ -90,7 +90,7 @@ export async function queue(ctx: Ctx, p: Principal, q: QueueQuery) {
     const c = decodeCursor(q.cursor);
     page.push({ $or: [{ queueDeadline: { $gt: c.deadline } }, { queueDeadline: c.deadline, _id: { $gt: c.id } }] });
   }
-  const items = await ctx.models.Application.find(ours(page.length === 1 ? page[0]! : { $and: page }), { history: 0, form: 0 })
+  const items = await ctx.models.Application.find(ours(page.length === 1 ? page[0]! : { $and: page }), { history: 0, formSealed: 0 })
     .sort(QUEUE_SORT)
     .limit(q.limit)
     .lean<ApplicationDoc[]>();
@@ -137,7 +137,7 @@ async function assertNotConcerned(ctx: Ctx, p: Principal, app: ApplicationDoc): 
       }
     }
   };
-  walk(app.form);
+  walk(formOf(ctx, app));
   if (hashes.has(own)) {
     throw new AppError('forbidden', { zh: '该申请涉及您本人，请回避，由其他工作人员办理', en: 'This application concerns you; another officer must handle it' });
   }
