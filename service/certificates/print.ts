@@ -13,7 +13,8 @@ const escapeHtml = (s: string): string =>
  */
 export async function printableCertificate(ctx: Pick<AppContext, 'config' | 'policy' | 'clock'>, cert: CertificateDoc): Promise<string> {
   const spec = ctx.policy.type(cert.type);
-  const qr = await qrSvg(verifyUrl(ctx, cert));
+  // About 6 cm on paper: large enough for a phone camera, small enough to sit beside the text.
+  const qr = (await qrSvg(verifyUrl(ctx, cert))).replace('<svg ', '<svg width="228" height="228" role="img" aria-label="QR" ');
   const date = (d: Date | null | undefined): string => (d ? new Date(d).toISOString().slice(0, 10) : '长期有效 / no expiry');
   const revoked = cert.status === 'revoked' ? `<p class="void">已注销 REVOKED ${escapeHtml(cert.revokeReason ?? '')}</p>` : '';
   const rows: Array<[string, string]> = [
