@@ -1,0 +1,596 @@
+/**
+ * `npm run bench`: speed and memory of the service as RATIOS against a bare baseline measured on
+ * the same machine in the same run (the fastify/benchmarks method). Load comes from autocannon in
+ * this process; the service runs in a forked child (bench/server.ts) on a throwaway database
+ * resolved as `npm test` resolves one (MONGODB_URI, else a mongod, else FerretDB over SQLite).
+ * A and B runs alternate (ABBA…), and every figure is a median over rounds. Misses are reported,
+ * never turned into a failing exit code. See bench/results/README.md for the settings.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Types, type Connection } from 'mongoose';
+import type { ApplicationDoc } from '../service/applications/applications.model';
+import type { CertificateDoc } from '../service/certificates/certificates.model';
+import type { Principal } from '../service/lib/auth';
+import { connect, ours, resolveDatabase, type DatabaseHandle } from '../service/lib/database';
+import { checkCharacter } from '../service/lib/idnumber';
+import { loadKeys } from '../service/lib/keys';
+import { createModels } from '../service/models';
+import { QUEUE_SORT, queueScope } from '../service/review/review.service';
+import { birthServiceForm, PDF } from '../test/support/forms';
+import { api, envInt, envList, fmt, measure, median, nextIp, startServer, streamUpload, table, type BenchServer, type LoadResult } from './lib';
+import { OFFICER_TOWNSHIP, queueSeed } from './shapes';
+
+/* ---------- settings (all overridable by environment) ---------- */
+
+const S = {
+  duration: envInt('BENCH_DURATION', 5),
+  rounds: envInt('BENCH_ROUNDS', 5),
+  connections: envInt('BENCH_CONNECTIONS', 10),
+  warmup: envInt('BENCH_WARMUP', 2),
+  submitMaxPerRun: envInt('BENCH_SUBMIT_MAX', 20_000),
+  certificates: envInt('BENCH_CERTIFICATES', 2_000),
+  queueSizes: [] as number[],
+  queueMine: 0,
+  queueOpenFraction: Number(process.env.BENCH_QUEUE_OPEN_FRACTION ?? 0.05),
+  queueConnections: envInt('BENCH_QUEUE_CONNECTIONS', 1),
+  queueMinResponses: envInt('BENCH_QUEUE_MIN_RESPONSES', 5),
+  queueMaxSeconds: envInt('BENCH_QUEUE_MAX_SECONDS', 120),
+  seedBatch: envInt('BENCH_SEED_BATCH', 1_000),
+  uploads: envInt('BENCH_UPLOADS', 20),
+  uploadBytes: envInt('BENCH_UPLOAD_BYTES', 10_000_000),
+  uploadRounds: envInt('BENCH_UPLOAD_ROUNDS', 3),
+  only: (process.env.BENCH_ONLY ?? 'submit,verify,queue,upload').split(',').map((s) => s.trim()),
+};
+
+const DB_NAMES = { submit: 'fpc_bench_submit', verify: 'fpc_bench_verify', upload: 'fpc_bench_upload', queue: (n: number) => `fpc_bench_queue_${n}` };
+const KINDS = ['marriage-certificate', 'id-card-husband', 'id-card-wife', 'household-register', 'photo'];
+
+const log = (msg: string): void => console.log(`  ${msg}`);
+
+/* ---------- shared steps ---------- */
+
+function idNumber(): string {
+  const birth = new Date(Date.UTC(1985, 0, 1) + crypto.randomInt(0, 365 * 10) * 86_400_000).toISOString().slice(0, 10).replace(/-/g, '');
+  const first17 = `430725${birth}${String(crypto.randomInt(0, 1000)).padStart(3, '0')}`;
+  return first17 + checkCharacter(first17);
+}
+
+async function applicant(server: BenchServer): Promise<string> {
+  const body = { idNumber: idNumber(), name: '李明', phone: '13800138000', password: 'correct horse battery' };
+  await api(server.real, 'POST', '/api/v1/auth/register', { body, expect: 201 });
+  const login = await api<{ accessToken: string }>(server.real, 'POST', '/api/v1/auth/login', { body: { idNumber: body.idNumber, password: body.password }, expect: 200 });
+  return `Bearer ${login.accessToken}`;
+}
+
+async function officer(server: BenchServer): Promise<string> {
+  const creds = (await server.call('staff', { spec: { role: 'officer', level: 'township', jurisdiction: [OFFICER_TOWNSHIP] } })) as { username: string; password: string };
+  const login = await api<{ accessToken: string }>(server.real, 'POST', '/api/v1/auth/login', { body: creds, expect: 200 });
+  return `Bearer ${login.accessToken}`;
+}
+
+async function readyDraft(server: BenchServer, auth: string): Promise<string> {
+  const created = await api<{ id: string }>(server.real, 'POST', '/api/v1/applications', { auth, body: { type: 'birth-service', form: birthServiceForm() }, expect: 201 });
+  for (const kind of KINDS) {
+    const form = new FormData();
+    form.append('kind', kind);
+    form.append('file', new Blob([PDF], { type: 'application/pdf' }), `${kind}.pdf`);
+    await api(server.real, 'POST', `/api/v1/applications/${created.id}/documents`, { auth, form, expect: 201 });
+  }
+  return created.id;
+}
+
+async function insertBatched(conn: Connection, collection: string, docs: Iterable<Record<string, unknown>>, batch = S.seedBatch): Promise<number> {
+  let buffer: Record<string, unknown>[] = [];
+  let n = 0;
+  for (const doc of docs) {
+    buffer.push(doc);
+    if (buffer.length >= batch) {
+      await conn.db!.collection(collection).insertMany(buffer, { ordered: false });
+      n += buffer.length;
+      buffer = [];
+    }
+  }
+  if (buffer.length) {
+    await conn.db!.collection(collection).insertMany(buffer, { ordered: false });
+    n += buffer.length;
+  }
+  return n;
+}
+
+/** Runs A and B `rounds` times, alternating which goes first (ABBA…), after one warm-up each. */
+async function interleaved(label: [string, string], a: () => Promise<LoadResult>, b: () => Promise<LoadResult>, warm?: [() => Promise<LoadResult>, () => Promise<LoadResult>]) {
+  if (warm) {
+    await warm[0]();
+    await warm[1]();
+  }
+  const A: LoadResult[] = [];
+  const B: LoadResult[] = [];
+  const show = (name: string, r: LoadResult): void =>
+    log(`${name.padEnd(22)} ${fmt(r.rps, r.rps < 10 ? 1 : 0).padStart(7)} req/s  p50 ${fmt(r.p50, 1).padStart(7)} ms  ok ${r.ok}${r.non2xx ? `  non-2xx ${r.non2xx} ${JSON.stringify(r.codes)}` : ''}${r.errors ? `  errors ${r.errors}` : ''}${r.drain && r.drain > 0.5 ? `  (server drained for ${fmt(r.drain, 1)} s after)` : ''}`);
+  for (let i = 0; i < S.rounds; i += 1) {
+    const order: [string, () => Promise<LoadResult>, LoadResult[]][] = [
+      [label[0], a, A],
+      [label[1], b, B],
+    ];
+    if (i % 2 === 1) order.reverse();
+    for (const [name, run, into] of order) {
+      const r = await run();
+      into.push(r);
+      show(`round ${i + 1} ${name}`, r);
+    }
+  }
+  return { A, B };
+}
+
+const sum = (rs: LoadResult[], k: 'non2xx' | 'errors'): number => rs.reduce((t, r) => t + r[k], 0);
+
+interface Row {
+  scenario: string;
+  baselineLabel: string;
+  baseline: number;
+  realLabel: string;
+  real: number;
+  ratio: number;
+  target: string;
+  /** null: the target does not apply to this database (the queue target is for MongoDB). */
+  pass: boolean | null;
+  note?: string;
+}
+
+/* ---------- 1. submission ---------- */
+
+async function submission(uri: string, keysDir: string): Promise<{ row: Row; detail: Record<string, unknown> }> {
+  console.log('\n[1] Submission: POST /api/v1/applications/:id/submit vs bare insertOne');
+  const server = await startServer(uri, DB_NAMES.submit, keysDir);
+  const conn = await connect(uri, DB_NAMES.submit);
+  try {
+    const auth = await applicant(server);
+    const templateId = await readyDraft(server, auth);
+    const template = await createModels(conn).Application.findById(templateId).lean<ApplicationDoc>();
+    if (!template) throw new Error('template draft not found');
+    // The template itself goes through the real endpoint once: the flow works before it is timed.
+    const first = await api<{ status: string; number: string }>(server.real, 'POST', `/api/v1/applications/${templateId}/submit`, { auth, body: {}, expect: 200 });
+    log(`flow check: draft with ${template.documents.length} documents submitted → ${first.status} ${first.number}`);
+
+    /** Copies of the ready draft (new _id), inserted directly; returns their ids in order. */
+    const drafts = async (n: number): Promise<string[]> => {
+      const ids: string[] = [];
+      function* gen() {
+        for (let i = 0; i < n; i += 1) {
+          const _id = new Types.ObjectId();
+          ids.push(_id.toString());
+          yield { ...template, _id } as unknown as Record<string, unknown>;
+        }
+      }
+      await insertBatched(conn, 'applications', gen());
+      return ids;
+    };
+    const C = S.connections;
+    const realRun = async (maxRequests: number, duration: number): Promise<LoadResult> => {
+      const ids = await drafts(maxRequests + 2 * C + 10);
+      let next = 0;
+      const r = await measure(server, {
+        url: server.real,
+        connections: C,
+        duration,
+        maxRequests,
+        method: 'POST',
+        headers: { Authorization: auth, 'Content-Type': 'application/json' },
+        body: '{}',
+        setupRequest: (req) => ({ ...req, path: `/api/v1/applications/${ids[Math.min(next++, ids.length - 1)]}/submit` }),
+      });
+      // Every run starts from the same collection: its drafts (submitted or not) are removed again.
+      await conn.db!.collection('applications').deleteMany({ _id: { $in: ids.map((id) => new Types.ObjectId(id)) } });
+      return r;
+    };
+    const bareRun = async (maxRequests: number, duration: number): Promise<LoadResult> => {
+      const r = await measure(server, { url: `${server.bare}/bare/applications/submit`, connections: C, duration, maxRequests, method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+      await conn.db!.collection('bare_applications').deleteMany({});
+      return r;
+    };
+
+    // Size each run's pool of drafts from a short warm-up: twice what the real endpoint managed.
+    const warm = await realRun(200, S.warmup);
+    await bareRun(200, S.warmup);
+    const perRun = Math.min(S.submitMaxPerRun, Math.max(200, Math.ceil(warm.rps * S.duration * 2)));
+    log(`warm-up: real ${fmt(warm.rps)} req/s → ${perRun} drafts per real run (BENCH_SUBMIT_MAX ${S.submitMaxPerRun}), ${C} connections`);
+    // The baseline needs no pool: it runs the whole duration (bounded by BENCH_SUBMIT_MAX in count).
+    const { A, B } = await interleaved(['bare insertOne', 'real submit'], () => bareRun(S.submitMaxPerRun, S.duration), () => realRun(perRun, S.duration));
+    const baseline = median(A.map((r) => r.rps));
+    const real = median(B.map((r) => r.rps));
+    const ratio = real / baseline;
+    const capped = B.filter((r) => r.ok >= perRun).length;
+    return {
+      row: {
+        scenario: 'Submission',
+        baselineLabel: 'bare insertOne req/s',
+        baseline,
+        realLabel: 'POST …/submit req/s',
+        real,
+        ratio,
+        target: '≥ 0.50×',
+        pass: ratio >= 0.5,
+        note: capped ? `${capped} real run(s) used their whole pool of ${perRun} drafts before ${S.duration} s` : undefined,
+      },
+      detail: { perRunDrafts: perRun, connections: C, baseline: A, real: B, realNon2xx: sum(B, 'non2xx'), baselineNon2xx: sum(A, 'non2xx') },
+    };
+  } finally {
+    await conn.close();
+    await server.stop();
+  }
+}
+
+/* ---------- 2. verification ---------- */
+
+async function verification(uri: string, keysDir: string): Promise<{ row: Row; detail: Record<string, unknown> }> {
+  console.log('\n[2] Verification: GET /api/v1/verify/:token vs bare findOne by serial');
+  const server = await startServer(uri, DB_NAMES.verify, keysDir);
+  const conn = await connect(uri, DB_NAMES.verify);
+  try {
+    const auth = await applicant(server);
+    const id = await readyDraft(server, auth);
+    await api(server.real, 'POST', `/api/v1/applications/${id}/submit`, { auth, body: {}, expect: 200 });
+    const off = await officer(server);
+    await api(server.real, 'POST', `/api/v1/applications/${id}/claim`, { auth: off, body: {}, expect: 200 });
+    const approved = await api<{ status: string; certificateSerial: string }>(server.real, 'POST', `/api/v1/applications/${id}/decision`, { auth: off, body: { action: 'approve', reason: '材料齐全' }, expect: 200 });
+    const serial = approved.certificateSerial;
+    const cert = await api<{ token: string }>(server.real, 'GET', `/api/v1/certificates/${serial}`, { auth });
+    const check = await api<{ status: string }>(server.real, 'GET', `/api/v1/verify/${cert.token}`);
+    log(`flow check: ${approved.status} → certificate ${serial}, verify says "${check.status}"`);
+    if (check.status !== 'valid') throw new Error(`verification of a fresh certificate answered ${check.status}`);
+
+    // The register holds other certificates too, so the lookup is not on a one-document collection.
+    const real = await createModels(conn).Certificate.findOne({ serial }).lean<CertificateDoc>();
+    function* fillers() {
+      for (let i = 0; i < S.certificates; i += 1) {
+        yield { ...real!, _id: new Types.ObjectId(), serial: `430799-2025-BS-${String(i + 1).padStart(6, '0')}`, verifyId: crypto.randomBytes(16).toString('hex'), applicationId: new Types.ObjectId().toString(), applicationNumber: `430799-2025-${String(i + 1).padStart(6, '0')}` } as unknown as Record<string, unknown>;
+      }
+    }
+    await insertBatched(conn, 'certificates', fillers());
+    log(`register: ${S.certificates + 1} certificates; every request names a new client address (X-Forwarded-For, 1 trusted hop) so the 60/min per-address limit counts per client`);
+
+    const C = S.connections;
+    const perClient = (req: { headers?: Record<string, string> }) => ({ ...req, headers: { ...(req.headers ?? {}), 'X-Forwarded-For': nextIp() } });
+    const realRun = (duration: number) => measure(server, { url: `${server.real}/api/v1/verify/${cert.token}`, connections: C, duration, setupRequest: perClient });
+    const bareRun = (duration: number) => measure(server, { url: `${server.bare}/bare/verify/${serial}`, connections: C, duration, setupRequest: perClient });
+    const { A, B } = await interleaved(['bare findOne', 'real verify'], () => bareRun(S.duration), () => realRun(S.duration), [() => bareRun(S.warmup), () => realRun(S.warmup)]);
+    const baseline = median(A.map((r) => r.rps));
+    const realRps = median(B.map((r) => r.rps));
+    const ratio = realRps / baseline;
+    const refused = sum(B, 'non2xx');
+    return {
+      row: {
+        scenario: 'Verification',
+        baselineLabel: 'bare findOne req/s',
+        baseline,
+        realLabel: 'GET /verify/:token req/s',
+        real: realRps,
+        ratio,
+        target: '≥ 0.70×',
+        pass: ratio >= 0.7,
+        note: refused ? `${refused} non-2xx answers from the real endpoint (not counted as throughput)` : undefined,
+      },
+      detail: { certificates: S.certificates + 1, connections: C, baseline: A, real: B },
+    };
+  } finally {
+    await conn.close();
+    await server.stop();
+  }
+}
+
+/* ---------- 3. officer queue ---------- */
+
+function planStages(node: unknown): string {
+  if (!node || typeof node !== 'object') return '';
+  const n = node as Record<string, unknown>;
+  const children = [n.inputStage, ...((n.inputStages as unknown[]) ?? []), n.queryPlan].filter(Boolean);
+  const inner = children.map(planStages).filter(Boolean);
+  const name = typeof n.stage === 'string' ? n.stage : '';
+  if (!name) return inner.join(', ');
+  return inner.length ? `${name}(${inner.join(', ')})` : name;
+}
+
+function findKey(obj: unknown, key: string, depth = 0): unknown {
+  if (!obj || typeof obj !== 'object' || depth > 12) return undefined;
+  const o = obj as Record<string, unknown>;
+  if (key in o) return o[key];
+  for (const v of Object.values(o)) {
+    const found = findKey(v, key, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+async function explainQueue(conn: Connection, kind: string): Promise<Record<string, unknown>> {
+  const models = createModels(conn);
+  const principal = { role: 'officer', id: new Types.ObjectId().toString(), name: 'bench', channel: 'staff', level: 'township', jurisdiction: [OFFICER_TOWNSHIP] } as Principal;
+  const filter = queueScope(principal);
+  const findExplain = (await models.Application.find(ours(filter), { history: 0, form: 0 }).sort(QUEUE_SORT).limit(20).explain('executionStats')) as unknown;
+  const aggExplain = (await models.Application.aggregate([{ $match: ours(filter) }, { $group: { _id: '$type', count: { $sum: 1 } } }]).explain('executionStats')) as unknown;
+  const summary = (e: unknown) => {
+    const plan = findKey(e, 'winningPlan');
+    const stats = findKey(e, 'executionStats') as Record<string, unknown> | undefined;
+    return {
+      winningPlan: plan ? planStages(plan) : undefined,
+      nReturned: stats?.nReturned,
+      totalKeysExamined: stats?.totalKeysExamined,
+      totalDocsExamined: stats?.totalDocsExamined,
+      // FerretDB's explain reports these instead of a MongoDB plan tree.
+      filterPushdown: findKey(e, 'filterPushdown'),
+      sortPushdown: findKey(e, 'sortPushdown'),
+      limitPushdown: findKey(e, 'limitPushdown'),
+      ferretdbPlan: kind === 'ferretdb' ? JSON.stringify(findKey(e, 'queryPlanner') ?? e).slice(0, 300) : undefined,
+    };
+  };
+  return { find: summary(findExplain), totals: summary(aggExplain) };
+}
+
+async function officerQueue(uri: string, keysDir: string, kind: string): Promise<{ row: Row; detail: Record<string, unknown> }> {
+  const [s1, s2] = S.queueSizes as [number, number];
+  console.log(`\n[3] Officer queue: GET /api/v1/queue latency at ${s1} vs ${s2} applications`);
+  log(`model: the officer's own open work is ${S.queueMine} applications at both sizes; the rest is other townships' open work (${S.queueOpenFraction * 100}%) and decided history`);
+  const sides: { size: number; server: BenchServer; conn: Connection; auth: string; explain: Record<string, unknown>; seedSeconds: number; total: number }[] = [];
+  try {
+    for (const size of [s1, s2]) {
+      const conn = await connect(uri, DB_NAMES.queue(size));
+      await conn.db!.dropDatabase();
+      const t0 = performance.now();
+      const n = await insertBatched(conn, 'applications', queueSeed(size, Math.min(S.queueMine, size), S.queueOpenFraction) as Iterable<Record<string, unknown>>);
+      const seedSeconds = (performance.now() - t0) / 1000;
+      const server = await startServer(uri, DB_NAMES.queue(size), keysDir); // builds the indexes (ensureIndexes)
+      const auth = await officer(server);
+      const page = await api<{ items: unknown[]; totals?: Record<string, number> | { type: string; count: number }[] }>(server.real, 'GET', '/api/v1/queue', { auth });
+      const total = Array.isArray(page.totals) ? page.totals.reduce((t, x) => t + x.count, 0) : Object.values(page.totals ?? {}).reduce((t, x) => t + Number(x), 0);
+      const explain = await explainQueue(conn, kind);
+      log(`size ${size}: seeded ${n} in ${fmt(seedSeconds, 1)} s; officer's queue holds ${total}, first page ${page.items.length}`);
+      const fe = explain.find as Record<string, unknown>;
+      const te = explain.totals as Record<string, unknown>;
+      if (kind === 'ferretdb') {
+        log(`  explain: FerretDB — filterPushdown ${String(fe.filterPushdown)}, sortPushdown ${String(fe.sortPushdown)}, SQLite plan ${String(fe.ferretdbPlan).replace(/.*detail=([^"]*)".*/, '$1')}: no index pushdown, every queue query reads the whole collection`);
+      } else {
+        log(`  explain page:   ${String(fe.winningPlan)}  keys ${String(fe.totalKeysExamined)} docs ${String(fe.totalDocsExamined)} returned ${String(fe.nReturned)}`);
+        log(`  explain totals: ${String(te.winningPlan)}  keys ${String(te.totalKeysExamined)} docs ${String(te.totalDocsExamined)}`);
+      }
+      sides.push({ size, server, conn, auth, explain, seedSeconds, total });
+    }
+    const C = S.queueConnections;
+    const run = (i: number, duration: number) => () =>
+      measure(sides[i]!.server, {
+        url: `${sides[i]!.server.real}/api/v1/queue`,
+        connections: C,
+        duration,
+        minResponses: S.queueMinResponses,
+        maxSeconds: S.queueMaxSeconds,
+        headers: { Authorization: sides[i]!.auth },
+      });
+    const { A, B } = await interleaved([`queue @${s1}`, `queue @${s2}`], run(0, S.duration), run(1, S.duration), [run(0, S.warmup), run(1, S.warmup)]);
+    const p1 = median(A.map((r) => r.p50));
+    const p2 = median(B.map((r) => r.p50));
+    const ratio = p2 / p1;
+    const plans = sides.map((s) => String((s.explain.find as Record<string, unknown>).winningPlan ?? ''));
+    const collscan = plans.some((p) => /COLLSCAN/.test(p));
+    return {
+      row: {
+        scenario: 'Officer queue',
+        baselineLabel: `p50 ms @${s1}`,
+        baseline: p1,
+        realLabel: `p50 ms @${s2}`,
+        real: p2,
+        ratio,
+        target: '≤ 1.50× (MongoDB)',
+        pass: kind === 'ferretdb' ? null : ratio <= 1.5 && !collscan,
+        note:
+          kind === 'ferretdb'
+            ? 'FerretDB: no index pushdown, so this ratio is a collection-scan ratio and says nothing about MongoDB'
+            : `plan ${plans.join(' | ')}${collscan ? ' — COLLSCAN: not index-bound' : ''}`,
+      },
+      detail: {
+        sizes: [s1, s2],
+        officerQueue: sides.map((s) => s.total),
+        seedSeconds: sides.map((s) => s.seedSeconds),
+        explain: Object.fromEntries(sides.map((s) => [s.size, s.explain])),
+        connections: C,
+        small: A,
+        large: B,
+        rpsSmall: median(A.map((r) => r.rps)),
+        rpsLarge: median(B.map((r) => r.rps)),
+      },
+    };
+  } finally {
+    for (const s of sides) {
+      await s.conn.close();
+      await s.server.stop();
+    }
+  }
+}
+
+/* ---------- 4. upload memory ---------- */
+
+async function uploadMemory(uri: string, keysDir: string): Promise<{ row: Row; detail: Record<string, unknown> }> {
+  const mb = S.uploadBytes / 1e6;
+  console.log(`\n[4] Upload memory: ${S.uploads} × ${mb} MB concurrently to POST /api/v1/applications/:id/documents vs bare pipe to /dev/null`);
+  log('each burst runs in a freshly started server after one warm-up upload, so no burst inherits memory another one left');
+  type Burst = { growthMB: number; baselineMB: number; peakMB: number; seconds: number; MBps: number; statuses: Record<number, number>; samples: number };
+  let auth = '';
+  const ids: string[] = [];
+  let warmId = '';
+  {
+    const server = await startServer(uri, DB_NAMES.upload, keysDir);
+    try {
+      auth = await applicant(server);
+      const create = async () => (await api<{ id: string }>(server.real, 'POST', '/api/v1/applications', { auth, body: { type: 'birth-service', form: birthServiceForm() }, expect: 201 })).id;
+      for (let i = 0; i < S.uploads; i += 1) ids.push(await create());
+      warmId = await create();
+    } finally {
+      await server.stop();
+    }
+  }
+  const burst = async (real: boolean, round: number): Promise<Burst> => {
+    const server = await startServer(uri, DB_NAMES.upload, keysDir);
+    try {
+      const kind = KINDS[round % KINDS.length]!;
+      const one = (id: string) =>
+        real ? streamUpload(`${server.real}/api/v1/applications/${id}/documents`, { auth, kind, size: S.uploadBytes }) : streamUpload(`${server.bare}/bare/upload`, { kind, size: S.uploadBytes });
+      const warm = await one(warmId);
+      if (warm.status !== 201) throw new Error(`warm-up upload answered ${warm.status}: ${warm.body.slice(0, 200)}`);
+      const start = (await server.call('mem-start')) as { baseline: number };
+      const t0 = performance.now();
+      const results = await Promise.all(ids.map(one));
+      const seconds = (performance.now() - t0) / 1000;
+      const mem = (await server.call('mem-stop')) as { baseline: number; peak: number; samples: number };
+      const statuses: Record<number, number> = {};
+      for (const r of results) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+      const bad = results.find((r) => r.status !== 201);
+      if (bad) log(`  an upload answered ${bad.status}: ${bad.body.slice(0, 200)}`);
+      return {
+        growthMB: (mem.peak - start.baseline) / 1048576,
+        baselineMB: start.baseline / 1048576,
+        peakMB: mem.peak / 1048576,
+        seconds,
+        MBps: (ids.length * S.uploadBytes) / 1e6 / seconds,
+        statuses,
+        samples: mem.samples,
+      };
+    } finally {
+      await server.stop();
+    }
+  };
+  const bare: Burst[] = [];
+  const real: Burst[] = [];
+  for (let i = 0; i < S.uploadRounds; i += 1) {
+    const order: [boolean, Burst[]][] = i % 2 === 0 ? [[false, bare], [true, real]] : [[true, real], [false, bare]];
+    for (const [isReal, into] of order) {
+      const b = await burst(isReal, i);
+      into.push(b);
+      log(`round ${i + 1} ${(isReal ? 'real upload' : 'bare pipe').padEnd(12)} rss ${fmt(b.baselineMB)} → peak ${fmt(b.peakMB)} MB: +${fmt(b.growthMB, 1)} MB in ${fmt(b.seconds, 2)} s (${fmt(b.MBps)} MB/s) ${JSON.stringify(b.statuses)}`);
+    }
+  }
+  const worstReal = Math.max(...real.map((b) => b.growthMB));
+  const medBare = median(bare.map((b) => b.growthMB));
+  const medReal = median(real.map((b) => b.growthMB));
+  const allStored = real.every((b) => b.statuses[201] === S.uploads);
+  return {
+    row: {
+      scenario: 'Upload memory',
+      baselineLabel: 'bare pipe RSS growth MB',
+      baseline: medBare,
+      realLabel: 'real upload RSS growth MB (worst)',
+      real: worstReal,
+      ratio: NaN,
+      target: '< 64 MB',
+      pass: worstReal < 64 && allStored,
+      note: `median real growth ${fmt(medReal, 1)} MB; throughput real ${fmt(median(real.map((b) => b.MBps)))} MB/s vs bare ${fmt(median(bare.map((b) => b.MBps)))} MB/s${allStored ? '' : '; NOT every upload was stored (see statuses)'}`,
+    },
+    detail: { uploads: S.uploads, bytes: S.uploadBytes, bare, real, medianRealGrowthMB: medReal },
+  };
+}
+
+/* ---------- main ---------- */
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  console.log(`fpc benchmarks — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GB, node ${process.version}`);
+  const quiet = { info: (o: object, m?: string) => (process.env.DEBUG_DB ? console.log(m, o) : undefined), warn: (o: object, m?: string) => console.warn(`  ${m ?? JSON.stringify(o)}`), error: console.error };
+  const database: DatabaseHandle = await resolveDatabase({ mongodbUri: process.env.MONGODB_URI, logger: quiet });
+  const kind = database.kind;
+  // FerretDB reads every document of the collection for each queue request (about 1 ms per
+  // document on a 2-core machine, growing linearly), so its default sizes finish in minutes.
+  S.queueSizes = envList('BENCH_QUEUE_SIZES', kind === 'ferretdb' ? [200, 2_000] : [10_000, 1_000_000]);
+  S.queueMine = envInt('BENCH_QUEUE_MINE', Math.min(200, Math.floor(S.queueSizes[0]! / 2)));
+  const dbNote =
+    kind === 'ferretdb'
+      ? 'FerretDB 1.24 over SQLite: no index pushdown (queries scan), writes serialised per collection in-process. Absolute numbers and the queue ratio say little about MongoDB; run with MONGODB_URI (or a mongod) and BENCH_QUEUE_SIZES=10000,1000000 for the real check.'
+      : kind === 'uri'
+        ? 'MongoDB from MONGODB_URI (databases fpc_bench_* are created and dropped)'
+        : 'MongoDB (mongod started by mongodb-memory-server)';
+  console.log(`database: ${kind} — ${dbNote}`);
+  console.log(
+    `settings: ${S.rounds} rounds × ${S.duration} s per side (warm-up ${S.warmup} s), ${S.connections} connections; queue sizes ${S.queueSizes.join(' / ')}, ${S.queueConnections} connections; uploads ${S.uploads} × ${S.uploadBytes} B × ${S.uploadRounds} rounds`,
+  );
+
+  const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fpc-bench-keys-'));
+  loadKeys(keysDir, true);
+  const rows: Row[] = [];
+  const details: Record<string, unknown> = {};
+  const dropAll = async () => {
+    const conn = await connect(database.uri, 'fpc_bench_submit');
+    try {
+      for (const name of [DB_NAMES.submit, DB_NAMES.verify, DB_NAMES.upload, ...S.queueSizes.map(DB_NAMES.queue)]) await conn.useDb(name).dropDatabase();
+    } finally {
+      await conn.close();
+    }
+  };
+  try {
+    await dropAll();
+    const scenarios: [string, () => Promise<{ row: Row; detail: Record<string, unknown> }>][] = [
+      ['submit', () => submission(database.uri, keysDir)],
+      ['verify', () => verification(database.uri, keysDir)],
+      ['queue', () => officerQueue(database.uri, keysDir, kind)],
+      ['upload', () => uploadMemory(database.uri, keysDir)],
+    ];
+    for (const [name, run] of scenarios) {
+      if (!S.only.includes(name)) continue;
+      try {
+        const { row, detail } = await run();
+        rows.push(row);
+        details[name] = detail;
+      } catch (err) {
+        console.error(`  ${name} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+        details[name] = { error: err instanceof Error ? err.message : String(err) };
+      }
+    }
+    await dropAll().catch(() => undefined);
+  } finally {
+    await database.stop();
+    fs.rmSync(keysDir, { recursive: true, force: true });
+  }
+
+  const header = ['scenario', 'baseline', 'real', 'ratio', 'target', 'result'];
+  const body = rows.map((r) => [
+    r.scenario,
+    `${fmt(r.baseline, r.baseline < 100 ? 1 : 0)} ${r.baselineLabel}`,
+    `${fmt(r.real, r.real < 100 ? 1 : 0)} ${r.realLabel}`,
+    Number.isFinite(r.ratio) ? `${fmt(r.ratio, 2)}×` : '—',
+    r.target,
+    r.pass === null ? 'n/a (FerretDB)' : r.pass ? 'pass' : 'MISS',
+  ]);
+  console.log(`\nResults (database: ${kind}; medians of ${S.rounds} interleaved rounds${kind === 'ferretdb' ? '; FerretDB — see the note above before reading the ratios' : ''})\n`);
+  console.log(table([header, ...body]));
+  for (const r of rows) if (r.note) console.log(`  ${r.scenario}: ${r.note}`);
+  const seconds = (performance.now() - started) / 1000;
+  console.log(`\ntook ${fmt(seconds)} s`);
+
+  const out = path.join(__dirname, 'results', 'latest.json');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(
+    out,
+    `${JSON.stringify(
+      {
+        at: new Date().toISOString(),
+        machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` },
+        database: { kind, note: dbNote },
+        settings: S,
+        results: rows,
+        details,
+        seconds,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  console.log(`written ${path.relative(process.cwd(), out)}`);
+}
+
+main()
+  .catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    // Everything is stopped by now; a driver socket lingering in keep-alive must not hold the run.
+    setTimeout(() => process.exit(), 5_000).unref();
+  });
