@@ -358,6 +358,17 @@ describe('Applications: drafts, both channels, submission, numbers and deadlines
       assert.equal(await counter(), seq + 1);
     });
 
+    it('when a draft is submitted twice at once without a key (a double click), then both get one answer and exactly one number is used', async () => {
+      const applicant = await registerAndLogin(t.app);
+      const ready = await readyBirthService(t.app, applicant.auth);
+      const seq = await counter();
+      const [a, b] = await Promise.all([0, 1].map(() => post(`/api/v1/applications/${ready.id}/submit`, applicant.auth)));
+      assert.deepEqual([a!.status, b!.status], [200, 200]);
+      assert.equal(a!.body.number, b!.body.number);
+      assert.equal(await counter(), seq + 1, 'no number was lost to the loser');
+      assert.equal((await stored(ready.id))?.history.filter((h) => h.action === 'submit').length, 1);
+    });
+
     it('when two creates share one Idempotency-Key at once, then one application exists and both get it; the key with another body is 422', async () => {
       const applicant = await registerAndLogin(t.app);
       const form = birthServiceForm();

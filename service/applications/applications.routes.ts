@@ -165,10 +165,17 @@ export function applicationRoutes(ctx: AppContext): RouteDef[] {
         async (req, res) => {
           const p = principalOf(req);
           const id = String(req.params.id);
-          const out = await idempotent(ctx, req, p, `submit:${id}`, async () => ({
-            status: 200,
-            body: toView(ctx, await submit(ctx, p, id, languageOf(req)), p),
-          }));
+          // Without a key, the revision being submitted is the key: two clicks on one draft get one
+          // outcome and take one number, instead of a 409 for the second after it took a number too.
+          const current = await loadVisible(ctx, p, id);
+          const out = await idempotent(
+            ctx,
+            req,
+            p,
+            `submit:${id}`,
+            async () => ({ status: 200, body: toView(ctx, await submit(ctx, p, id, languageOf(req)), p) }),
+            `revision-${new Date(current.updatedAt).getTime()}`,
+          );
           res.status(out.status).json(out.body);
         },
       ],

@@ -24,8 +24,10 @@ export async function idempotent(
   principal: Principal,
   operation: string,
   work: () => Promise<Outcome>,
+  /** Used when the client sent no key, e.g. the revision being submitted: a double click then replays too. */
+  implicitKey?: string,
 ): Promise<Outcome> {
-  const key = req.get('Idempotency-Key');
+  const key = req.get('Idempotency-Key') ?? implicitKey;
   if (key === undefined) return work();
   if (!KEY.test(key)) {
     throw new AppError('bad_request', { zh: 'Idempotency-Key 格式无效（1–128 个字母、数字或 _ . : -）', en: 'Idempotency-Key must be 1–128 of A-Z a-z 0-9 _ . : -' });
