@@ -2,7 +2,7 @@ import { Types, type QueryFilter } from 'mongoose';
 import type { AppContext } from '../context';
 import { evaluateApplication, type EligibilityResult } from '../eligibility/eligibility.service';
 import type { Channel, Principal } from '../lib/auth';
-import { ours } from '../lib/database';
+import { findByIdInScope, ours } from '../lib/database';
 import { AppError, notFound, type FieldProblem } from '../lib/errors';
 import type { Language } from '../lib/i18n';
 import { ID_PROBLEM_MESSAGES, maskIdForStaff, maskName, parseIdNumber } from '../lib/idnumber';
@@ -61,7 +61,7 @@ export function visibleTo(ctx: Pick<AppContext, 'clock'>, p: Principal): QueryFi
 
 export async function loadVisible(ctx: Pick<AppContext, 'models' | 'clock'>, p: Principal, id: string): Promise<ApplicationDoc> {
   if (!Types.ObjectId.isValid(id)) throw notFound();
-  const app = await ctx.models.Application.findOne(ours({ $and: [{ _id: new Types.ObjectId(id) }, visibleTo(ctx, p)] })).lean<ApplicationDoc>();
+  const app = await findByIdInScope<ApplicationDoc>(ctx.models.Application, new Types.ObjectId(id), visibleTo(ctx, p));
   if (!app) throw notFound({ zh: '未找到该申请', en: 'Application not found' });
   return app;
 }

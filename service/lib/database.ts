@@ -4,7 +4,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import mongoose, { type Connection } from 'mongoose';
+import mongoose, { type Connection, type Types } from 'mongoose';
+import sift from 'sift';
 import type { Logger } from './logger';
 import { projectRoot } from './paths';
 
@@ -362,4 +363,15 @@ export function ours(filter: object): mongoose.QueryFilter<any> {
     return value;
   };
   return mark(filter) as mongoose.QueryFilter<any>;
+}
+
+/**
+ * Loads one document by _id and admits it only if it matches `scope` (the caller's visibility),
+ * evaluated in memory with sift, the matcher Mongoose itself uses, so the scope filter keeps one
+ * meaning. Equivalent to findOne({$and: [{_id}, scope]}) on MongoDB (both use the _id index), and
+ * far cheaper on FerretDB, which pushes a filter down to SQLite only when it is `_id` alone.
+ */
+export async function findByIdInScope<T>(model: mongoose.Model<T>, id: Types.ObjectId, scope: object): Promise<T | null> {
+  const doc = await model.findById(id).lean<T>();
+  return doc && sift(scope as Record<string, unknown>)(doc) ? doc : null;
 }

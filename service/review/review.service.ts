@@ -4,7 +4,7 @@ import { formOf, historyEntry, stageDeadlines, toView, transition } from '../app
 import { allowedFrom } from '../applications/workflow';
 import { completeIssuance } from '../certificates/certificates.service';
 import type { AppContext } from '../context';
-import { ours } from '../lib/database';
+import { findByIdInScope, ours } from '../lib/database';
 import { AppError, notFound } from '../lib/errors';
 import type { Principal } from '../lib/auth';
 import { idHash } from '../lib/personal';
@@ -50,7 +50,7 @@ export function queueScope(p: Principal): Record<string, unknown> {
 
 async function loadInScope(ctx: Ctx, p: Principal, id: string): Promise<ApplicationDoc> {
   if (!Types.ObjectId.isValid(id)) throw notFound();
-  const app = await ctx.models.Application.findOne(ours({ $and: [{ _id: new Types.ObjectId(id) }, queueScope(p)] })).lean<ApplicationDoc>();
+  const app = await findByIdInScope<ApplicationDoc>(ctx.models.Application, new Types.ObjectId(id), queueScope(p));
   if (!app) throw notFound({ zh: '您的待办中没有该申请', en: 'No such application in your queue' });
   return app;
 }
