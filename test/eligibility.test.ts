@@ -19,6 +19,15 @@ type Form = Record<string, any>;
 type Child = Record<string, unknown>;
 const child = (birthDate: string, extra: Child = {}): Child => ({ sex: 'male', birthDate, alive: true, origin: 'joint', ...extra });
 const appraisal = (fitForAnotherBirth: boolean) => ({ appraised: true, appraisalBody: 'city', cannotBecomeNormalLabourer: true, fitForAnotherBirth });
+/** Appraised, but found able to grow into a normal labourer: not disabled. */
+const notDisabled = { appraised: true, appraisalBody: 'city', cannotBecomeNormalLabourer: false, fitForAnotherBirth: true };
+const sibling = (extra: Record<string, boolean> = {}) => ({ rural: true, canBearChildren: false, adopted: false, ...extra });
+/** A rural remarried couple who each brought one child (born 2008 and 2009) and have none together. */
+const remarriedWithTwo = (wifeChild: Child, husbandChild: Child) => (f: Form) => {
+  rural(f);
+  f.marriage = { date: '2012-01-01', kind: 'remarriage' };
+  f.children = [child('2008-01-01', { origin: 'wife_prior', ...wifeChild }), child('2009-01-01', { origin: 'husband_prior', ...husbandChild })];
+};
 
 /** An urban couple, married in 2004, wife born 1984, with one joint son born 2005. */
 function couple(patch: (f: Form) => void = () => {}, ground?: string): Form {
@@ -39,6 +48,7 @@ const rural = (f: Form) => {
 };
 
 const A_DAY = new Date('2010-03-01T10:00:00+08:00');
+const B_DAY = new Date('2015-03-01T10:00:00+08:00');
 const D_DAY = new Date('2024-03-01T10:00:00+08:00');
 
 const judge = (type: string, form: Form, at: Date, lang: 'zh' | 'en' = 'en'): EligibilityResult => evaluateApplication(policy, type, form, at, lang);
@@ -113,6 +123,81 @@ const cases: Case[] = [
     pass: migrant('female', '1980-01-01', 30), fail: migrant('female', '1980-01-01', 29) },
   { rule: 'A-MM0', type: 'migrant-marriage', at: new Date('2005-03-01T10:00:00+08:00'), why: 'he is 50, not 49',
     pass: migrant('male', '1955-03-02', 60), fail: migrant('male', '1955-03-01', 60) },
+  // Regime B (2014-01-23 amendment, 单独二孩), permit for an additional child: the changed grounds first.
+  { rule: 'B4', type: 'rebirth-permit', at: B_DAY, why: 'neither spouse is an only child',
+    pass: couple((f) => (f.husband.isOnlyChild = true), 'B4'),
+    fail: couple((f) => ((f.husband.isOnlyChild = false), (f.wife.isOnlyChild = false)), 'B4') },
+  { rule: 'B4', type: 'rebirth-permit', at: B_DAY, why: 'the only-child wife already has two joint children',
+    pass: couple((f) => (f.wife.isOnlyChild = true), 'B4'),
+    fail: couple((f) => ((f.wife.isOnlyChild = true), f.children.push(child('2007-01-01'))), 'B4') },
+  { rule: 'B-R3', type: 'rebirth-permit', at: B_DAY, why: 'the grade is grade-7, below grade-6',
+    pass: couple((f) => (rural(f), (f.husband.disabledSoldierGrade = 'grade-6')), 'B-R3'),
+    fail: couple((f) => (rural(f), (f.husband.disabledSoldierGrade = 'grade-7')), 'B-R3') },
+  { rule: 'B-R3', type: 'rebirth-permit', at: B_DAY, why: 'the grade is given on the old scale (2B), which B no longer names',
+    pass: couple((f) => (rural(f), (f.wife.disabledSoldierGrade = 'grade-1')), 'B-R3'),
+    fail: couple((f) => (rural(f), (f.wife.disabledSoldierGrade = '2B')), 'B-R3') },
+  { rule: 'B-R3', type: 'rebirth-permit', at: B_DAY, why: 'the martyr\'s only child lives in town',
+    pass: couple((f) => (rural(f), (f.wife.isMartyrsOnlyChild = true)), 'B-R3'),
+    fail: couple((f) => (rural(f), (f.wife.isMartyrsOnlyChild = true), (f.wife.residentType = 'urban')), 'B-R3') },
+  { rule: 'B-R5', type: 'rebirth-permit', at: B_DAY, why: 'one of the siblings is urban',
+    pass: couple((f) => (rural(f), (f.husband.siblings = [sibling(), sibling()])), 'B-R5'),
+    fail: couple((f) => (rural(f), (f.husband.siblings = [sibling(), sibling({ rural: false })])), 'B-R5') },
+  { rule: 'B-R5', type: 'rebirth-permit', at: B_DAY, why: 'the sibling is marked adopted',
+    pass: couple((f) => (rural(f), (f.wife.siblings = [sibling()])), 'B-R5'),
+    fail: couple((f) => (rural(f), (f.wife.siblings = [sibling({ adopted: true })])), 'B-R5') },
+  { rule: 'B-R5', type: 'rebirth-permit', at: B_DAY, why: 'one sibling can bear children',
+    pass: couple((f) => (rural(f), (f.wife.siblings = [sibling()])), 'B-R5'),
+    fail: couple((f) => (rural(f), (f.wife.siblings = [sibling(), sibling({ canBearChildren: true })])), 'B-R5') },
+  { rule: 'B-R6', type: 'rebirth-permit', at: B_DAY, why: 'the husband\'s child is appraised as able to grow into a normal labourer',
+    pass: couple(remarriedWithTwo({ disability: appraisal(true) }, { disability: appraisal(true) }), 'B-R6'),
+    fail: couple(remarriedWithTwo({ disability: appraisal(true) }, { disability: notDisabled }), 'B-R6') },
+  { rule: 'B-R6', type: 'rebirth-permit', at: B_DAY, why: 'it is a reconciliation, not a remarriage',
+    pass: couple(remarriedWithTwo({ disability: appraisal(true) }, { disability: appraisal(true) }), 'B-R6'),
+    fail: couple((f) => (remarriedWithTwo({ disability: appraisal(true) }, { disability: appraisal(true) })(f), (f.marriage.kind = 'reconciliation')), 'B-R6') },
+  { rule: 'B-R6', type: 'rebirth-permit', at: B_DAY, why: 'the wife lives in town',
+    pass: couple(remarriedWithTwo({ disability: appraisal(true) }, { disability: appraisal(true) }), 'B-R6'),
+    fail: couple((f) => (remarriedWithTwo({ disability: appraisal(true) }, { disability: appraisal(true) })(f), (f.wife.residentType = 'urban')), 'B-R6') },
+  { rule: 'B-R6', type: 'rebirth-permit', at: B_DAY, why: 'they already have a joint child',
+    pass: couple(remarriedWithTwo({ disability: appraisal(true) }, { disability: appraisal(true) }), 'B-R6'),
+    fail: couple((f) => (remarriedWithTwo({ disability: appraisal(true) }, { disability: appraisal(true) })(f), f.children.push(child('2013-01-01'))), 'B-R6') },
+  // Regime B, the grounds kept from A.
+  { rule: 'B1', type: 'rebirth-permit', at: B_DAY, why: 'the appraisal says fit to reproduce: no',
+    pass: couple((f) => (f.children = [child('2005-01-01', { disability: appraisal(true) })]), 'B1'),
+    fail: couple((f) => (f.children = [child('2005-01-01', { disability: appraisal(false) })]), 'B1') },
+  { rule: 'B2', type: 'rebirth-permit', at: B_DAY, why: 'they also have a child of their own',
+    pass: couple((f) => (f.children = [child('2005-01-01', { origin: 'adopted' })]), 'B2'),
+    fail: couple((f) => (f.children = [child('2005-01-01', { origin: 'adopted' }), child('2006-01-01')]), 'B2') },
+  { rule: 'B3', type: 'rebirth-permit', at: B_DAY, why: 'both spouses brought a child',
+    pass: couple((f) => ((f.marriage.kind = 'remarriage'), (f.children = [child('2005-01-01', { origin: 'wife_prior' })])), 'B3'),
+    fail: couple((f) => ((f.marriage.kind = 'remarriage'), (f.children = [child('2005-01-01', { origin: 'wife_prior' }), child('2003-01-01', { origin: 'husband_prior' })])), 'B3') },
+  { rule: 'B5', type: 'rebirth-permit', at: B_DAY, why: 'the child is not settled in the mainland',
+    pass: couple((f) => ((f.husband.returnedOverseas = true), (f.wife.returnedOverseas = true), (f.children[0].settledInMainland = true)), 'B5'),
+    fail: couple((f) => ((f.husband.returnedOverseas = true), (f.wife.returnedOverseas = true), (f.children[0].settledInMainland = false)), 'B5') },
+  { rule: 'B-R1', type: 'rebirth-permit', at: B_DAY, why: 'the child is a boy',
+    pass: couple((f) => (rural(f), (f.children[0].sex = 'female')), 'B-R1'),
+    fail: couple(rural, 'B-R1') },
+  { rule: 'B-R2', type: 'rebirth-permit', at: B_DAY, why: 'the husband is urban',
+    pass: couple((f) => (rural(f), (f.wife.isTwoGenerationOnlyChild = true)), 'B-R2'),
+    fail: couple((f) => (rural(f), (f.wife.isTwoGenerationOnlyChild = true), (f.husband.residentType = 'urban')), 'B-R2') },
+  { rule: 'B-R4', type: 'rebirth-permit', at: B_DAY, why: 'the husband did not marry into the family',
+    pass: couple((f) => (rural(f), (f.marriage.uxorilocal = true)), 'B-R4'),
+    fail: couple((f) => (rural(f), (f.marriage.uxorilocal = false)), 'B-R4') },
+  { rule: 'B-E1', type: 'rebirth-permit', at: B_DAY, why: 'they do not live in an ethnic township',
+    pass: couple((f) => ((f.residence.ethnicTownship = true), (f.husband.ethnicity = '土家族'), (f.wife.ethnicity = '苗族'), (f.husband.residentType = 'rural')), 'B-E1'),
+    fail: couple((f) => ((f.residence.ethnicTownship = false), (f.husband.ethnicity = '土家族'), (f.wife.ethnicity = '苗族'), (f.husband.residentType = 'rural')), 'B-E1') },
+  { rule: 'B-MARRIED', type: 'rebirth-permit', at: B_DAY, why: 'the marriage is registered after the application date',
+    pass: couple((f) => (f.husband.isOnlyChild = true), 'B4'),
+    fail: couple((f) => ((f.husband.isOnlyChild = true), (f.marriage.date = '2015-03-02')), 'B4') },
+  { rule: 'B-SPACING', type: 'rebirth-permit', at: B_DAY, why: 'the mother is 24, not 25',
+    pass: couple((f) => ((f.husband.isOnlyChild = true), (f.wife.idNumber = id('female', '1990-01-01')), (f.marriage.date = '2009-06-01'), (f.children = [child('2010-01-01')])), 'B4'),
+    fail: couple((f) => ((f.husband.isOnlyChild = true), (f.wife.idNumber = id('female', '1990-06-01')), (f.marriage.date = '2009-06-01'), (f.children = [child('2010-01-01')])), 'B4') },
+  // Regime B, the other types.
+  { rule: 'B-BS1', type: 'birth-service', at: B_DAY, why: 'they already have one child',
+    pass: couple((f) => (f.children = [])), fail: couple() },
+  { rule: 'B-OH1', type: 'only-child-honour', at: B_DAY, why: 'two joint children instead of one',
+    pass: couple((f) => (f.pledge = true)), fail: couple((f) => ((f.pledge = true), f.children.push(child('2007-01-01')))) },
+  { rule: 'B-MM1', type: 'migrant-marriage', at: B_DAY, why: 'she leaves for 29 days, not 30',
+    pass: migrant('female', '1980-01-01', 30), fail: migrant('female', '1980-01-01', 29) },
   // Regime D (from 2021-05-31).
   { rule: 'D-BS1', type: 'birth-service', at: D_DAY, why: 'three children instead of two',
     pass: couple((f) => f.children.push(child('2012-01-01'))),
@@ -142,7 +227,7 @@ function migrant(sex: 'male' | 'female', birth: string, days: number): Form {
   };
 }
 
-describe('eligibility rules of regimes A and D (table-driven)', () => {
+describe('eligibility rules of regimes A, B and D (table-driven)', () => {
   for (const c of cases) {
     it(`${c.rule} (${c.type}): when the facts fit, then it is met; when ${c.why}, then it is not`, () => {
       const pass = judge(c.type, c.pass, c.at);
@@ -157,10 +242,11 @@ describe('eligibility rules of regimes A and D (table-driven)', () => {
     });
   }
 
-  it('covers every ground and requirement of regimes A and D', () => {
+  it('covers every ground and requirement of regimes A, B and D', () => {
     const tested = new Set(cases.map((c) => c.rule));
-    for (const version of ['A-2002.1', 'D-2021.1']) {
-      const ruleSet = policy.ruleSets.find((r) => r.version === version)!;
+    for (const version of ['A-2002.1', 'B-2014.1', 'D-2021.1']) {
+      const ruleSet = policy.ruleSets.find((r) => r.version === version);
+      assert.ok(ruleSet, `rule set ${version} is loaded`);
       for (const rules of Object.values(ruleSet.types)) {
         for (const r of [...rules.requirements, ...rules.grounds]) assert.ok(tested.has(r.id), `${r.id} has a table case`);
       }
@@ -179,6 +265,34 @@ describe('evaluating an application', () => {
     assert.equal(d.regime.id, 'D');
     assert.equal(d.eligible, true);
     assert.equal(d.ground, 'D-BS1');
+  });
+
+  it('when only the husband is an only child, then by date alone regime A (2013) refuses a second child and regime B (2015) allows it', () => {
+    // The same facts; the claimed ground is named in each regime's own terms (A4 and B4).
+    const facts = (f: Form) => ((f.husband.isOnlyChild = true), (f.wife.isOnlyChild = false));
+    const a = judge('rebirth-permit', couple(facts, 'A4'), new Date('2013-06-01T10:00:00+08:00'));
+    assert.deepEqual(a.errors, []);
+    assert.equal(a.regime.version, 'A-2002.1');
+    assert.equal(entry(a, 'A4').met, false);
+    assert.deepEqual(a.grounds.filter((g) => g.kind === 'ground' && g.met), [], 'no ground of A fits');
+    assert.equal(a.eligible, false);
+    const b = judge('rebirth-permit', couple(facts, 'B4'), B_DAY);
+    assert.deepEqual(b.errors, []);
+    assert.equal(b.regime.version, 'B-2014.1');
+    assert.equal(entry(b, 'B4').met, true);
+    assert.equal(b.eligible, true);
+    assert.equal(b.ground, 'B4');
+    assert.ok(entry(b, 'B4').citation.includes('2014年1月23日修正'));
+  });
+
+  it('when the day is 2014-01-22, 2014-01-23, 2015-12-31 or 2016-01-01 in Beijing, then regimes A, B, B and C apply: no gap, no overlap', () => {
+    const at = (day: string) => new Date(`${day}T00:30:00+08:00`);
+    for (const type of ['birth-service', 'rebirth-permit', 'only-child-honour', 'migrant-marriage']) {
+      const form = type === 'migrant-marriage' ? migrant('female', '1980-01-01', 30) : couple();
+      const regimes = ['2014-01-22', '2014-01-23', '2015-12-31', '2016-01-01'].map((day) => judge(type, form, at(day)).regime);
+      assert.deepEqual(regimes.map((r) => r.id), ['A', 'B', 'B', 'C'], type);
+      assert.deepEqual([regimes[1]!.effectiveFrom, regimes[1]!.effectiveTo], ['2014-01-23', '2015-12-31']);
+    }
   });
 
   it('when the application is made late on 2021-05-30 UTC but on 2021-05-31 in Beijing, then regime D applies', () => {
