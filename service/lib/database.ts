@@ -326,22 +326,6 @@ async function acquire(name: string): Promise<() => void> {
   };
 }
 
-/**
- * FerretDB pushes a filter down to SQLite only when it is `_id` alone; anything more reads the whole
- * collection. A conditional update on one document ({_id, status, updatedAt, …}) is therefore
- * checked here, under the collection's lock, against the document read by _id (with sift, the
- * matcher Mongoose uses), and sent as `{_id}` if it matches or as a filter that matches nothing if
- * it does not. Holding the lock, nothing else in this process writes in between, so the outcome is
- * the one the full filter would have had.
- */
-async function narrowToId(query: mongoose.Query<unknown, unknown>): Promise<void> {
-  const filter = query.getFilter() as Record<string, unknown>;
-  const id = filter._id;
-  if (Object.keys(filter).length < 2 || !(id instanceof mongoose.Types.ObjectId) || query.getOptions().upsert) return;
-  const doc = await query.model.findById(id).lean();
-  query.setQuery(doc && sift(filter)(doc) ? { _id: id } : { _id: new mongoose.Types.ObjectId() });
-}
-
 function serializeWritesPlugin(schema: mongoose.Schema): void {
   type Locked = mongoose.Query<unknown, unknown> & { [RELEASE]?: () => void };
   const unlock = (q: Locked): void => {
@@ -351,7 +335,6 @@ function serializeWritesPlugin(schema: mongoose.Schema): void {
   for (const op of WRITE_OPS) {
     schema.pre(op, async function (this: Locked) {
       this[RELEASE] = await acquire(this.model.collection.collectionName);
-      await narrowToId(this);
     });
     schema.post(op, function (this: Locked) {
       unlock(this);
