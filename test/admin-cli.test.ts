@@ -40,6 +40,18 @@ describe('Admin command-line tool', function () {
     assert.equal(res.body.role, 'terminal');
   });
 
+  it('when staff and terminals are listed, then each shows role, scope and state but never a secret', async () => {
+    const username = `lst${crypto.randomBytes(4).toString('hex')}`;
+    await run(['create-officer', '--username', username, '--name', '钱进', '--level', 'township', '--jurisdiction', '430725101', '--password', 'listed-password-1'], config());
+    await run(['disable', '--username', username], config());
+    const out = await run(['list'], config());
+    const line = out.split('\n').find((l) => l.includes(username));
+    assert.ok(line);
+    assert.match(line, /officer\/township\s+430725101\s+钱进\s+DISABLED/);
+    assert.match(out, /terminals:/);
+    assert.doesNotMatch(out, /listed-password-1|scrypt\$/);
+  });
+
   it('when the input is wrong, then it refuses with a clear message and creates nothing', async () => {
     const before = await t.ctx.models.Account.countDocuments();
     await assert.rejects(run(['create-officer', '--username', 'abc', '--name', 'x', '--level', 'village', '--jurisdiction', '430725'], config()), /level/);

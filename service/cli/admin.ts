@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createStaff, createTerminal, setDisabled } from '../accounts/accounts.service';
 import { loadConfig, type Config } from '../config';
+import { ours } from '../lib/database';
 import { generateKey, loadSecret, type KeyPurpose } from '../lib/keys';
 import { createLogger } from '../lib/logger';
 import { startRuntime, type Runtime } from '../runtime';
@@ -17,6 +18,7 @@ Accounts (officers, admins and terminals are never self-registered):
   create-terminal --township 430725101 --name N      prints the terminal id and its one-time secret
   disable         --username U | --terminal ID        tokens stop working at once
   enable          --username U | --terminal ID
+  list                                                 officers, admins and terminals (never secrets)
 
 Keys (in KEYS_DIR, default ./data/keys):
   new-key access|certificate    adds a signing key and makes it active; old keys keep verifying
@@ -92,6 +94,19 @@ export async function run(argv: string[], config: Config = loadConfig()): Promis
       const ok = await withRuntime(config, (rt) => setDisabled(rt.ctx, who, command === 'disable'));
       if (!ok) throw new UsageError('no such account or terminal');
       return `${command}d ${who.terminalId ?? who.username}`;
+    }
+    case 'list': {
+      return withRuntime(config, async (rt) => {
+        const staff = await rt.ctx.models.Account.find(ours({ role: { $in: ['officer', 'admin'] } }), { passwordHash: 0 }).sort({ username: 1 }).lean();
+        const terminals = await rt.ctx.models.Terminal.find({}, { secretHash: 0 }).sort({ terminalId: 1 }).lean();
+        const state = (disabled: boolean): string => (disabled ? 'DISABLED' : 'active');
+        return [
+          'staff:',
+          ...staff.map((a) => `  ${a.username}  ${a.role}${a.level ? `/${a.level}` : ''}  ${(a.jurisdiction ?? []).join(',') || '*'}  ${a.name}  ${state(a.disabled)}`),
+          'terminals:',
+          ...terminals.map((t) => `  ${t.terminalId}  township ${t.township}  ${t.name}  ${state(t.disabled)}`),
+        ].join('\n');
+      });
     }
     case 'new-key': {
       if (arg !== 'access' && arg !== 'certificate') throw new UsageError('new-key takes access or certificate');
