@@ -1,6 +1,7 @@
 import type { Connection } from 'mongoose';
 import { accountModels } from './accounts/accounts.model';
 import { applicationModels } from './applications/applications.model';
+import { auditModels } from './audit/audit.model';
 import { certificateModels } from './certificates/certificates.model';
 import { complaintModels } from './complaints/complaints.model';
 import { notificationModels } from './notifications/notifications.model';
@@ -11,6 +12,7 @@ export function createModels(conn: Connection) {
   return {
     ...accountModels(conn),
     ...applicationModels(conn),
+    ...auditModels(conn),
     ...certificateModels(conn),
     ...complaintModels(conn),
     ...notificationModels(conn),

@@ -3,6 +3,7 @@ import { principalOf } from '../lib/auth';
 import { languageOf } from '../lib/i18n';
 import { limiter } from '../lib/ratelimit';
 import type { RouteDef } from '../lib/routes';
+import { accessLog, recordAccess } from '../audit/audit.service';
 import { STATUSES } from './workflow';
 import { idempotent } from './idempotency';
 import { createApplication, listOwn, loadVisible, publicStatus, submit, toView, updateDraft, withdraw } from './applications.service';
@@ -134,7 +135,9 @@ export function applicationRoutes(ctx: AppContext): RouteDef[] {
       handlers: [
         async (req, res) => {
           const p = principalOf(req);
-          res.json(toView(ctx, await loadVisible(ctx, p, String(req.params.id)), p));
+          const app = await loadVisible(ctx, p, String(req.params.id));
+          await recordAccess(ctx, req, p, app._id.toString(), 'view');
+          res.json(toView(ctx, app, p));
         },
       ],
     },
@@ -206,9 +209,24 @@ export function applicationRoutes(ctx: AppContext): RouteDef[] {
         async (req, res) => {
           const p = principalOf(req);
           const app = await loadVisible(ctx, p, String(req.params.id));
+          await recordAccess(ctx, req, p, app._id.toString(), 'history');
           const own = p.role === 'applicant' || p.role === 'terminal';
           const items = app.history.map((h) => ({ ...h, actor: own && h.actor.role !== p.role ? { role: h.actor.role } : h.actor }));
           res.json({ id: app._id.toString(), number: app.number ?? null, items });
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/api/v1/applications/:id/access-log',
+      summary: 'Which staff opened this application, its history or its documents, and when (admins)',
+      tags: ['applications'],
+      auth: 'audit:read',
+      responses: { '200': { description: 'Reads by staff, oldest first', schema: { type: 'object' } } },
+      handlers: [
+        async (req, res) => {
+          const app = await loadVisible(ctx, principalOf(req), String(req.params.id));
+          res.json({ id: app._id.toString(), number: app.number ?? null, items: await accessLog(ctx, app._id.toString()) });
         },
       ],
     },

@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import multer from 'multer';
 import type { AppContext } from '../context';
+import { recordAccess } from '../audit/audit.service';
 import { principalOf } from '../lib/auth';
 import { AppError } from '../lib/errors';
 import { limiter } from '../lib/ratelimit';
@@ -74,7 +75,14 @@ export function documentRoutes(ctx: AppContext): RouteDef[] {
       responses: { '200': { description: 'The file', contentType: 'application/octet-stream' } },
       handlers: [
         async (req, res) => {
-          const { doc, stream } = await openDocument(ctx, principalOf(req), String(req.params.id), String(req.params.docId));
+          const p = principalOf(req);
+          const { doc, stream } = await openDocument(ctx, p, String(req.params.id), String(req.params.docId));
+          try {
+            await recordAccess(ctx, req, p, String(req.params.id), 'download', doc.kind);
+          } catch (err) {
+            stream.destroy();
+            throw err;
+          }
           res.setHeader('Content-Type', doc.mime);
           res.setHeader('Content-Length', String(doc.size));
           res.setHeader('X-Content-Type-Options', 'nosniff');

@@ -37,6 +37,7 @@ export const RIGHTS = {
   'stats:read': ['officer', 'admin'],
   'complaint:answer': ['officer', 'admin'],
   'account:manage': ['admin'],
+  'audit:read': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Right = keyof typeof RIGHTS;
