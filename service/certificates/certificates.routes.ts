@@ -16,6 +16,11 @@ const revokeBody = {
 
 const certificate = { description: 'The certificate', schema: { type: 'object' } };
 
+const QR_FORMATS = [
+  { ext: 'svg', contentType: 'image/svg+xml', render: qrSvg },
+  { ext: 'png', contentType: 'image/png', render: qrPng },
+] as const;
+
 export function certificateRoutes(ctx: AppContext): RouteDef[] {
   const verifyLimit = limiter({ name: 'verify', windowMs: 60 * 1000, limit: 60 });
   return [
@@ -42,34 +47,22 @@ export function certificateRoutes(ctx: AppContext): RouteDef[] {
       responses: { '200': certificate },
       handlers: [async (req, res) => void res.json(certificateView(ctx, await getCertificate(ctx, principalOf(req), String(req.params.serial))))],
     },
-    {
-      method: 'get',
-      path: '/api/v1/certificates/:serial/qr.svg',
-      summary: 'QR code (SVG) carrying the verification URL with the signed token',
-      tags: ['certificates'],
-      auth: 'any',
-      responses: { '200': { description: 'SVG', contentType: 'image/svg+xml' } },
-      handlers: [
-        async (req, res) => {
-          const cert = await getCertificate(ctx, principalOf(req), String(req.params.serial));
-          res.type('image/svg+xml').send(await qrSvg(verifyUrl(ctx, cert)));
-        },
-      ],
-    },
-    {
-      method: 'get',
-      path: '/api/v1/certificates/:serial/qr.png',
-      summary: 'QR code (PNG) carrying the verification URL with the signed token',
-      tags: ['certificates'],
-      auth: 'any',
-      responses: { '200': { description: 'PNG', contentType: 'image/png' } },
-      handlers: [
-        async (req, res) => {
-          const cert = await getCertificate(ctx, principalOf(req), String(req.params.serial));
-          res.type('image/png').send(await qrPng(verifyUrl(ctx, cert)));
-        },
-      ],
-    },
+    ...QR_FORMATS.map(
+      ({ ext, contentType, render }): RouteDef => ({
+        method: 'get',
+        path: `/api/v1/certificates/:serial/qr.${ext}`,
+        summary: `QR code (${ext.toUpperCase()}) carrying the verification URL with the signed token`,
+        tags: ['certificates'],
+        auth: 'any',
+        responses: { '200': { description: ext.toUpperCase(), contentType } },
+        handlers: [
+          async (req, res) => {
+            const cert = await getCertificate(ctx, principalOf(req), String(req.params.serial));
+            res.type(contentType).send(await render(verifyUrl(ctx, cert)));
+          },
+        ],
+      }),
+    ),
     {
       method: 'get',
       path: '/api/v1/certificates/:serial/print',
