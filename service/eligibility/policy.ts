@@ -71,18 +71,12 @@ export class PolicyError extends Error {
   }
 }
 
-interface RuleFile {
+/** A rules file as written: the rule set's header, plus its shared conditions and raw rules. */
+type RuleFile = Omit<RuleSet, 'types' | 'file'> & {
   $id: string;
-  regime: string;
-  version: string;
-  name: Bilingual;
-  effectiveFrom: string;
-  effectiveTo: string | null;
-  note?: string;
-  counting: Counting;
   $defs?: Record<string, SchemaObject>;
   types: Partial<Record<TypeCode, { notice?: Bilingual; requirements?: RawRule[]; grounds: RawRule[] }>>;
-}
+};
 type RawRule = Omit<Rule, 'test' | 'documents'> & { when: SchemaObject; documents?: string[] };
 
 function jsonFiles(dir: string): string[] {
