@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type { Server } from 'node:http';
 import { seedDemo } from './accounts/demo';
 import { createApp } from './app';
+import { purgeIdempotencyKeys } from './applications/idempotency';
 import { calendarStatus } from './system/system.routes';
 import { recoverIssuance } from './certificates/certificates.service';
 import { sweepOrphans } from './documents/documents.service';
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
   await sweepOrphans(ctx, logger, ctx.clock.now(), config.uploadSweepGraceSeconds * 1000);
   const housekeeping = setInterval(() => {
     recoverIssuance(ctx, logger).catch((err: unknown) => logger.warn({ err: String(err) }, 'certificate recovery failed'));
+    purgeIdempotencyKeys(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'idempotency clean-up failed'));
   }, 60_000);
   housekeeping.unref();
   const stopNotifications = startNotificationWorker(ctx);

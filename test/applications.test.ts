@@ -4,6 +4,7 @@ import request from 'supertest';
 import { ours } from '../service/lib/database';
 import { FixedClock } from '../service/lib/clock';
 import { formOf } from '../service/applications/applications.service';
+import { purgeIdempotencyKeys } from '../service/applications/idempotency';
 import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, uniqueIdNumber, type TestApp } from './support/app';
 import {
   BIRTH_SERVICE_KINDS,
@@ -367,6 +368,19 @@ describe('Applications: drafts, both channels, submission, numbers and deadlines
       assert.equal(a!.body.number, b!.body.number);
       assert.equal(await counter(), seq + 1, 'no number was lost to the loser');
       assert.equal((await stored(ready.id))?.history.filter((h) => h.action === 'submit').length, 1);
+    });
+
+    it('when an idempotency record is older than a day and finished, then the clean-up removes it and keeps the rest', async () => {
+      const now = t.ctx.clock.now().getTime();
+      const ids = [`old-done-${now}`, `old-pending-${now}`, `new-done-${now}`];
+      await t.ctx.models.IdempotencyKey.create([
+        { _id: ids[0], fingerprint: 'f', state: 'done', status: 200, body: {}, createdAt: new Date(now - 25 * 3600_000) },
+        { _id: ids[1], fingerprint: 'f', state: 'pending', createdAt: new Date(now - 25 * 3600_000) },
+        { _id: ids[2], fingerprint: 'f', state: 'done', status: 200, body: {}, createdAt: new Date(now - 3600_000) },
+      ]);
+      assert.ok((await purgeIdempotencyKeys(t.ctx)) >= 1);
+      const left = (await t.ctx.models.IdempotencyKey.find(ours({ _id: { $in: ids } })).lean()).map((r) => r._id).sort();
+      assert.deepEqual(left, [ids[2], ids[1]].sort());
     });
 
     it('when two creates share one Idempotency-Key at once, then one application exists and both get it; the key with another body is 422', async () => {

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { Request } from 'express';
 import type { AppContext } from '../context';
 import type { Principal } from '../lib/auth';
+import { ours } from '../lib/database';
 import { AppError } from '../lib/errors';
 
 export interface Outcome {
@@ -75,4 +76,17 @@ async function replay(ctx: Pick<AppContext, 'models'>, id: string, fingerprint: 
     if (Date.now() > deadline) throw new AppError('conflict', { zh: '相同的请求仍在处理中', en: 'The same request is still being processed' });
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** How long a client may repeat a request and get the first answer back. */
+export const IDEMPOTENCY_RETENTION_MS = 24 * 3600 * 1000;
+
+/**
+ * Removes finished idempotency records older than the retention (no TTL index: outside the portable
+ * subset). Pending ones stay: their request may still be running or its client retrying.
+ */
+export async function purgeIdempotencyKeys(ctx: Pick<AppContext, 'models' | 'clock'>): Promise<number> {
+  const cutoff = new Date(ctx.clock.now().getTime() - IDEMPOTENCY_RETENTION_MS);
+  const result = await ctx.models.IdempotencyKey.deleteMany(ours({ state: 'done', createdAt: { $lt: cutoff } }));
+  return result.deletedCount;
 }
