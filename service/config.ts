@@ -28,6 +28,8 @@ export interface Config {
   readonly seedDemoData: boolean;
   /** Unreferenced uploads younger than this are left alone by the sweep (another instance may be storing them). */
   readonly uploadSweepGraceSeconds: number;
+  /** Where rate-limit counters live: this process's memory, or the database (shared by all instances). */
+  readonly rateLimitStore: 'memory' | 'database';
   /** clamd for malware scans: a unix socket path or host:port; absent → the built-in EICAR signature check. */
   readonly clamd: { socketPath: string } | { host: string; port: number } | undefined;
 }
@@ -90,6 +92,9 @@ export function loadConfig(env: Env = process.env): Config {
     else problems.push(`CLAMD_ADDRESS must be a socket path or host:port, got "${clamdRaw}"`);
   }
 
+  const rateLimitStore = str('RATE_LIMIT_STORE', 'memory');
+  if (rateLimitStore !== 'memory' && rateLimitStore !== 'database') problems.push(`RATE_LIMIT_STORE must be memory or database, got "${rateLimitStore}"`);
+
   if (environment === 'production') {
     if (!mongodbUri) problems.push('MONGODB_URI is required in production');
     if (!env.KEYS_DIR) problems.push('KEYS_DIR is required in production (it holds the signing keys)');
@@ -118,6 +123,7 @@ export function loadConfig(env: Env = process.env): Config {
     seedDemoData: environment === 'development' && str('SEED_DEMO', 'true') !== 'false',
     clamd,
     uploadSweepGraceSeconds: int('UPLOAD_SWEEP_GRACE_SECONDS', 900, 0, 86400),
+    rateLimitStore: rateLimitStore === 'database' ? 'database' : 'memory',
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

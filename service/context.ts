@@ -4,6 +4,7 @@ import type { Policy } from './eligibility/policy';
 import type { MalwareScanner } from './documents/scanner';
 import type { FileStore } from './documents/storage';
 import type { Authenticator } from './lib/auth';
+import type { CounterStores } from './lib/ratelimit';
 import type { Clock } from './lib/clock';
 import type { Keys } from './lib/keys';
 import type { Logger } from './lib/logger';
@@ -22,6 +23,8 @@ export interface AppContext {
   /** Catalogue, forms and eligibility rule sets, loaded from schemas/ at start-up. */
   policy: Policy;
   files: FileStore;
+  /** Shared rate-limit counters (RATE_LIMIT_STORE=database); absent: per-process memory. */
+  counterStores?: CounterStores;
   scanner: MalwareScanner;
   /** Delivers messages to applicants from the outbox (development: writes them to the log). */
   notifier: Notifier;

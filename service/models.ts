@@ -2,6 +2,7 @@ import type { Connection } from 'mongoose';
 import { accountModels } from './accounts/accounts.model';
 import { applicationModels } from './applications/applications.model';
 import { auditModels } from './audit/audit.model';
+import { rateLimitModels } from './lib/ratelimit.model';
 import { certificateModels } from './certificates/certificates.model';
 import { complaintModels } from './complaints/complaints.model';
 import { notificationModels } from './notifications/notifications.model';
@@ -13,6 +14,7 @@ export function createModels(conn: Connection) {
     ...accountModels(conn),
     ...applicationModels(conn),
     ...auditModels(conn),
+    ...rateLimitModels(conn),
     ...certificateModels(conn),
     ...complaintModels(conn),
     ...notificationModels(conn),

@@ -8,6 +8,7 @@ import type { AppContext } from './context';
 import { systemClock, type Clock } from './lib/clock';
 import { connect, external, resolveDatabase, type DatabaseHandle } from './lib/database';
 import { loadKeys, type Keys } from './lib/keys';
+import { DatabaseCounterStore } from './lib/ratelimit';
 import { loadCalendarSupplements } from './lib/workdays';
 import type { Logger } from './lib/logger';
 import { createModels, ensureIndexes } from './models';
@@ -64,7 +65,8 @@ export async function buildContext(
   const scanner = overrides.scanner ?? (config.clamd ? new ClamdScanner(config.clamd) : new EicarSignatureScanner());
   if (!config.clamd && config.env === 'production') logger.warn('CLAMD_ADDRESS is not set: uploads are checked only for the EICAR test signature');
   const notifier = overrides.notifier ?? new LogNotifier(logger);
-  const partial = { config, conn, models, clock, keys, logger, policy, files, scanner, notifier };
+  const counterStores = config.rateLimitStore === 'database' ? () => new DatabaseCounterStore(models.RateCounter, clock) : undefined;
+  const partial = { config, conn, models, clock, keys, logger, policy, files, scanner, notifier, counterStores };
   return { ...partial, authenticate: createAuthenticator(partial) };
 }
 

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { seedDemo } from './accounts/demo';
 import { createApp } from './app';
 import { purgeIdempotencyKeys } from './applications/idempotency';
+import { purgeRateCounters } from './lib/ratelimit';
 import { calendarStatus } from './system/system.routes';
 import { recoverIssuance } from './certificates/certificates.service';
 import { sweepOrphans } from './documents/documents.service';
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
   const housekeeping = setInterval(() => {
     recoverIssuance(ctx, logger).catch((err: unknown) => logger.warn({ err: String(err) }, 'certificate recovery failed'));
     purgeIdempotencyKeys(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'idempotency clean-up failed'));
+    purgeRateCounters(ctx.models.RateCounter, ctx.clock.now()).catch((err: unknown) => logger.warn({ err: String(err) }, 'rate-limit clean-up failed'));
   }, 60_000);
   housekeeping.unref();
   const stopNotifications = startNotificationWorker(ctx);

@@ -9,7 +9,7 @@ import { createApp } from '../service/app';
 import { FixedClock } from '../service/lib/clock';
 import { generateKey, loadKeyRing } from '../service/lib/keys';
 import { signToken } from '../service/lib/tokens';
-import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, uniqueIdNumber, type TestApp } from './support/app';
+import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, testConfig, uniqueIdNumber, type TestApp } from './support/app';
 
 const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
 
@@ -246,5 +246,33 @@ describe('Accounts and access tokens', () => {
       await request(rotatedApp).get('/api/v1/auth/me').set('Authorization', `Bearer ${oldToken}`).expect(200);
       await app2.close();
     });
+  });
+});
+
+describe('Rate limits shared by instances (RATE_LIMIT_STORE=database)', () => {
+  it('when failed sign-ins are spread over two instances, then they count together; with memory counters they would not', async () => {
+    const dbName = `fpc_rl_${process.pid}`;
+    const shared = () => makeTestApp({ dbName, config: testConfig({ RATE_LIMIT_STORE: 'database' }) });
+    const [a, b] = await Promise.all([shared(), shared()]);
+    const [m1, m2] = await Promise.all([makeTestApp({ dbName }), makeTestApp({ dbName })]);
+    try {
+      const idNumber = uniqueIdNumber();
+      const fail = (app: TestApp) => request(app.app).post('/api/v1/auth/login').send({ idNumber, password: 'wrong guess' });
+      for (let i = 0; i < 5; i += 1) {
+        assert.equal((await fail(a)).status, 401);
+        assert.equal((await fail(b)).status, 401);
+      }
+      assert.equal((await fail(a)).status, 429, 'the 11th failure, wherever it lands, is refused');
+      assert.equal((await fail(b)).status, 429);
+      assert.ok((await a.ctx.models.RateCounter.countDocuments()) > 0);
+
+      for (let i = 0; i < 6; i += 1) {
+        assert.equal((await fail(m1)).status, 401);
+        assert.equal((await fail(m2)).status, 401);
+      }
+    } finally {
+      await a.conn.db!.dropDatabase();
+      await Promise.all([a, b, m1, m2].map((x) => x.close()));
+    }
   });
 });

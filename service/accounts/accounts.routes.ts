@@ -56,15 +56,16 @@ const FIFTEEN_MINUTES = 15 * 60 * 1000;
 
 export function accountRoutes(ctx: AppContext): RouteDef[] {
   // Per address and login name: a mistyping neighbour at the same kiosk does not lock the village
-  // out. Per login name across addresses: slows a distributed guess at one account.
+  // out; per address overall: one address cannot guess through many accounts. No limit per login
+  // name alone: it would let anyone lock a resident out by failing on purpose.
   const perAddressAndName = limiter({
     name: 'login',
     windowMs: FIFTEEN_MINUTES,
     limit: 10,
     keyOf: (req) => String(req.body?.idNumber ?? req.body?.username ?? req.body?.terminalId ?? ''),
-  });
-  const perAddress = limiter({ name: 'login-ip', windowMs: FIFTEEN_MINUTES, limit: 300 });
-  const registerLimit = limiter({ name: 'register', windowMs: FIFTEEN_MINUTES, limit: 30 });
+  }, ctx.counterStores);
+  const perAddress = limiter({ name: 'login-ip', windowMs: FIFTEEN_MINUTES, limit: 300 }, ctx.counterStores);
+  const registerLimit = limiter({ name: 'register', windowMs: FIFTEEN_MINUTES, limit: 30 }, ctx.counterStores);
 
   return [
     {

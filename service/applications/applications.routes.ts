@@ -84,8 +84,8 @@ const application = { description: 'The application', schema: { type: 'object' }
 export function applicationRoutes(ctx: AppContext): RouteDef[] {
   // Per address and number: one resident checking again and again at the kiosk does not use up the
   // village's lookups; per address overall: nobody walks through the numbers.
-  const statusPerNumber = limiter({ name: 'status', windowMs: 15 * 60 * 1000, limit: 20, keyOf: (req) => String(req.query.number ?? '') });
-  const statusPerAddress = limiter({ name: 'status-ip', windowMs: 15 * 60 * 1000, limit: 300 });
+  const statusPerNumber = limiter({ name: 'status', windowMs: 15 * 60 * 1000, limit: 20, keyOf: (req) => String(req.query.number ?? '') }, ctx.counterStores);
+  const statusPerAddress = limiter({ name: 'status-ip', windowMs: 15 * 60 * 1000, limit: 300 }, ctx.counterStores);
   return [
     {
       method: 'post',

@@ -22,7 +22,7 @@ const QR_FORMATS = [
 ] as const;
 
 export function certificateRoutes(ctx: AppContext): RouteDef[] {
-  const verifyLimit = limiter({ name: 'verify', windowMs: 60 * 1000, limit: 60 });
+  const verifyLimit = limiter({ name: 'verify', windowMs: 60 * 1000, limit: 60 }, ctx.counterStores);
   return [
     {
       method: 'get',

@@ -17,7 +17,7 @@ export function documentRoutes(ctx: AppContext): RouteDef[] {
   }).single('file');
   // Keyed by the signed-in caller (after authentication), so a busy kiosk is limited per terminal
   // and one resident's account per account, not everyone behind one address together.
-  const uploadLimit = limiter({ name: 'upload', windowMs: 15 * 60 * 1000, limit: 200, keyOf: (req) => req.principal?.id });
+  const uploadLimit = limiter({ name: 'upload', windowMs: 15 * 60 * 1000, limit: 200, keyOf: (req) => req.principal?.id }, ctx.counterStores);
 
   const requireMultipart: RequestHandler = (req, _res, next) => {
     if (!req.is('multipart/form-data')) {

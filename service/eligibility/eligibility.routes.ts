@@ -38,7 +38,7 @@ const result = {
 export const ELIGIBILITY_CHECKS_PER_MINUTE = 60;
 
 export function eligibilityRoutes(ctx: AppContext): RouteDef[] {
-  const perAddress = limiter({ name: 'eligibility-check', windowMs: 60_000, limit: ELIGIBILITY_CHECKS_PER_MINUTE });
+  const perAddress = limiter({ name: 'eligibility-check', windowMs: 60_000, limit: ELIGIBILITY_CHECKS_PER_MINUTE }, ctx.counterStores);
   return [
     {
       method: 'post',
