@@ -30,6 +30,8 @@ export interface Config {
   readonly uploadSweepGraceSeconds: number;
   /** Where rate-limit counters live: this process's memory, or the database (shared by all instances). */
   readonly rateLimitStore: 'memory' | 'database';
+  /** Where notifications go (the SMS gateway's adapter); absent: they are written to the log. */
+  readonly notifyWebhook: { url: string; secret: string } | undefined;
   /** clamd for malware scans: a unix socket path or host:port; absent → the built-in EICAR signature check. */
   readonly clamd: { socketPath: string } | { host: string; port: number } | undefined;
 }
@@ -95,6 +97,12 @@ export function loadConfig(env: Env = process.env): Config {
   const rateLimitStore = str('RATE_LIMIT_STORE', 'memory');
   if (rateLimitStore !== 'memory' && rateLimitStore !== 'database') problems.push(`RATE_LIMIT_STORE must be memory or database, got "${rateLimitStore}"`);
 
+  const webhookUrl = env.NOTIFY_WEBHOOK_URL?.trim() || undefined;
+  if (webhookUrl) {
+    if (!/^https?:\/\//.test(webhookUrl)) problems.push('NOTIFY_WEBHOOK_URL must be an http(s) URL');
+    if ((env.NOTIFY_WEBHOOK_SECRET ?? '').length < 16) problems.push('NOTIFY_WEBHOOK_SECRET (16+ characters) is required with NOTIFY_WEBHOOK_URL');
+  }
+
   if (environment === 'production') {
     if (!mongodbUri) problems.push('MONGODB_URI is required in production');
     if (!env.KEYS_DIR) problems.push('KEYS_DIR is required in production (it holds the signing keys)');
@@ -124,6 +132,7 @@ export function loadConfig(env: Env = process.env): Config {
     clamd,
     uploadSweepGraceSeconds: int('UPLOAD_SWEEP_GRACE_SECONDS', 900, 0, 86400),
     rateLimitStore: rateLimitStore === 'database' ? 'database' : 'memory',
+    notifyWebhook: webhookUrl ? { url: webhookUrl, secret: env.NOTIFY_WEBHOOK_SECRET ?? '' } : undefined,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Connection } from 'mongoose';
+import { Types, type Connection } from 'mongoose';
 import { createAuthenticator } from './accounts/accounts.service';
 import type { Config } from './config';
 import { loadPolicy, type Policy } from './eligibility/policy';
@@ -14,7 +14,8 @@ import type { Logger } from './lib/logger';
 import { createModels, ensureIndexes } from './models';
 import { ClamdScanner, EicarSignatureScanner, type MalwareScanner } from './documents/scanner';
 import { DiskFileStore, type FileStore } from './documents/storage';
-import { LogNotifier, type Notifier } from './notifications/notifier';
+import { DELIVERY_TIMEOUT_MS } from './notifications/notifications.service';
+import { LogNotifier, WebhookNotifier, type Notifier } from './notifications/notifier';
 
 export interface Runtime {
   ctx: AppContext;
@@ -64,7 +65,15 @@ export async function buildContext(
   const files = overrides.files ?? new DiskFileStore(config.uploadsDir);
   const scanner = overrides.scanner ?? (config.clamd ? new ClamdScanner(config.clamd) : new EicarSignatureScanner());
   if (!config.clamd && config.env === 'production') logger.warn('CLAMD_ADDRESS is not set: uploads are checked only for the EICAR test signature');
-  const notifier = overrides.notifier ?? new LogNotifier(logger);
+  const notifier =
+    overrides.notifier ??
+    (config.notifyWebhook
+      ? new WebhookNotifier({
+          ...config.notifyWebhook,
+          timeoutMs: DELIVERY_TIMEOUT_MS - 1_000,
+          phoneOf: async (id) => (Types.ObjectId.isValid(id) ? ((await models.Account.findById(id, { phone: 1 }).lean())?.phone ?? undefined) : undefined),
+        })
+      : new LogNotifier(logger));
   const counterStores = config.rateLimitStore === 'database' ? () => new DatabaseCounterStore(models.RateCounter, clock) : undefined;
   const partial = { config, conn, models, clock, keys, logger, policy, files, scanner, notifier, counterStores };
   return { ...partial, authenticate: createAuthenticator(partial) };
