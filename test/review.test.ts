@@ -57,6 +57,13 @@ describe('Review: queue, claims, decisions and certificates', function () {
     const offline = jwt.verify(token, crypto.createPublicKey({ key: jwk, format: 'jwk' }), { algorithms: ['ES256'] }) as jwt.JwtPayload;
     assert.equal(offline.serial, serial);
 
+    // The permit was issued by the county: officers see it only when the family lives in their area.
+    await request(t.app).get(`/api/v1/certificates/${serial}`).set('Authorization', township.auth).expect(200);
+    const elsewhere = await staffLogin(t, { role: 'officer', level: 'township', jurisdiction: ['430725102'] });
+    await request(t.app).get(`/api/v1/certificates/${serial}`).set('Authorization', elsewhere.auth).expect(404);
+    const kiosk = await terminalLogin(t);
+    await request(t.app).get(`/api/v1/certificates/${serial}`).set('Authorization', kiosk.auth).expect(404);
+
     const admin = await staffLogin(t, { role: 'admin' });
     await post(`/api/v1/certificates/${serial}/revoke`, admin.auth, { reason: '弄虚作假' }).expect(200);
     const revoked = await request(t.app).get(`/api/v1/verify/${token}`).expect(200);

@@ -21,6 +21,7 @@ export interface HistoryEntry {
   reason?: string;
   missing?: string[];
   ruleSetVersion?: string;
+  certificateSerial?: string;
 }
 
 export interface StoredDocument {

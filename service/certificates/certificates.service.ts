@@ -2,9 +2,9 @@ import crypto from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { Types } from 'mongoose';
 import { nextSequence, type ApplicationDoc, type IssuedCertificate } from '../applications/applications.model';
-import { formOf, historyEntry } from '../applications/applications.service';
+import { formOf, historyEntry, loadVisible } from '../applications/applications.service';
 import type { AppContext } from '../context';
-import { inJurisdiction, type Principal } from '../lib/auth';
+import type { Principal } from '../lib/auth';
 import { crashPoint } from '../lib/crash';
 import { enqueueNotification } from '../notifications/notifications.service';
 import { ours } from '../lib/database';
@@ -46,7 +46,7 @@ export async function completeIssuance(ctx: Ctx, app: ApplicationDoc): Promise<A
   if (!spec) throw new Error(`unknown certificate type ${app.type}`);
   const now = ctx.clock.now();
   const stage = app.stages[app.stageIndex]!;
-  const issuerDivision = stage.division.padEnd(6, '0').slice(0, stage.level === 'county' ? 6 : 9);
+  const issuerDivision = stage.division;
   const county = (app.division ?? stage.division).slice(0, 6);
   const year = Number(chinaDate(now).slice(0, 4));
   const seq = await nextSequence(ctx.models, `certificate:${county}:${year}:${spec.serialCode}`);
@@ -224,17 +224,19 @@ export async function verifyCertificate(ctx: Ctx, tokenOrSerial: string) {
 }
 
 /** Who may see a certificate in full: its holder, officers whose jurisdiction covers it, admins. */
+/**
+ * Who may see a certificate in full: whoever may see its application (the holder, officers whose
+ * jurisdiction covers the applicant's residence, admins), except kiosks.
+ */
 async function loadVisibleCertificate(ctx: Ctx, p: Principal, serial: string): Promise<CertificateDoc> {
-  const cert = await ctx.models.Certificate.findOne({ serial }).lean<CertificateDoc>();
   const missing = notFound({ zh: '未找到该证件', en: 'Certificate not found' });
+  const cert = p.role === 'terminal' ? null : await ctx.models.Certificate.findOne({ serial }).lean<CertificateDoc>();
   if (!cert) throw missing;
-  if (p.role === 'applicant') {
-    const app = await ctx.models.Application.findOne({ _id: new Types.ObjectId(cert.applicationId), applicantId: p.id }, { _id: 1 }).lean();
-    if (!app) throw missing;
-  } else if (p.role === 'officer') {
-    if (!inJurisdiction(p, cert.issuerDivision) && !(p.jurisdiction ?? []).some((j) => j.startsWith(cert.issuerDivision))) throw missing;
-  } else if (p.role !== 'admin') {
-    throw missing;
+  try {
+    await loadVisible(ctx, p, cert.applicationId);
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'not_found') throw missing;
+    throw err;
   }
   return cert;
 }
@@ -283,7 +285,7 @@ export async function revoke(ctx: Ctx, p: Principal, serial: string, reason: str
   if (!updated) throw new AppError('conflict', { zh: '该证件已被注销', en: 'The certificate is already revoked' });
   await ctx.models.Application.updateOne(
     { _id: new Types.ObjectId(cert.applicationId) },
-    { $push: { history: historyEntry(ctx, p, 'revoke-certificate', 'approved', 'approved', { reason, certificateSerial: serial } as never) } },
+    { $push: { history: historyEntry(ctx, p, 'revoke-certificate', 'approved', 'approved', { reason, certificateSerial: serial }) } },
   );
   return updated;
 }

@@ -40,7 +40,7 @@ async function appendHistory(ctx: Ctx, applicationId: string, build: (status: Ap
 export async function fileComplaint(ctx: Ctx, p: Principal, applicationId: string, text: string): Promise<ComplaintDoc> {
   const app = await loadVisible(ctx, p, applicationId);
   if (!isAllowed('complain', app.status)) {
-    throw new AppError('conflict', { zh: '草稿尚未提交，不能投诉', en: 'A draft that was never submitted cannot be complained about' }, undefined, { status: app.status });
+    throw new AppError('conflict', { zh: '草稿尚未提交，不能投诉', en: 'A draft that was never submitted cannot be complained about' }, undefined, { currentStatus: app.status });
   }
   const now = ctx.clock.now();
   const complaint = await ctx.models.Complaint.create({

@@ -9,7 +9,6 @@ import { crashPoint } from '../lib/crash';
 import { ours } from '../lib/database';
 import { AppError, notFound } from '../lib/errors';
 import type { Logger } from '../lib/logger';
-import type { FileStore } from './storage';
 import { sniff } from './sniff';
 import type { ReceivedUpload } from './storage';
 
@@ -149,4 +148,3 @@ export async function sweepOrphans(ctx: Pick<AppContext, 'models' | 'files'>, lo
   return { staging: staging.length, orphans };
 }
 
-export type { FileStore };

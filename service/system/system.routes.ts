@@ -21,14 +21,19 @@ export function calendarStatus(now: Date): { coversUntil: string; daysLeft: numb
 export async function databaseReady(ctx: Pick<AppContext, 'conn'>): Promise<boolean> {
   const db = ctx.conn.db;
   if (ctx.conn.readyState !== 1 || !db) return false;
+  let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
       db.command({ ping: 1 }),
-      new Promise((_, reject) => setTimeout(() => reject(new Error('ping timeout')), 1500).unref()),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('ping timeout')), 1500);
+      }),
     ]);
     return true;
   } catch {
     return false;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
