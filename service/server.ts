@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { seedDemo } from './accounts/demo';
 import { createApp } from './app';
 import { purgeIdempotencyKeys } from './applications/idempotency';
+import { recomputeProvisionalDeadlines } from './applications/applications.service';
 import { purgeRateCounters } from './lib/ratelimit';
 import { calendarStatus } from './system/system.routes';
 import { recoverIssuance } from './certificates/certificates.service';
@@ -38,7 +39,9 @@ async function main(): Promise<void> {
   // worst lose a serial number to the conditional update, never gain a second certificate.
   await recoverIssuance(ctx, logger, 0);
   await sweepOrphans(ctx, logger, ctx.clock.now(), config.uploadSweepGraceSeconds * 1000);
+  await recomputeProvisionalDeadlines(ctx);
   const housekeeping = setInterval(() => {
+    recomputeProvisionalDeadlines(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'deadline recomputation failed'));
     recoverIssuance(ctx, logger).catch((err: unknown) => logger.warn({ err: String(err) }, 'certificate recovery failed'));
     purgeIdempotencyKeys(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'idempotency clean-up failed'));
     purgeRateCounters(ctx.models.RateCounter, ctx.clock.now()).catch((err: unknown) => logger.warn({ err: String(err) }, 'rate-limit clean-up failed'));

@@ -483,21 +483,6 @@ describe('Applications: deadlines on the official calendar', function () {
     assert.equal(db?.stages[0]?.statutoryDeadline, '2026-03-12');
   });
 
-  it('when a deadline would fall after 2026-12-31, then 503 calendar_horizon, still a draft and no number taken', async () => {
-    // Thursday 2026-12-24: ten working days reach into January 2027, which the calendar data lacks.
-    clock.set('2026-12-24T02:00:00Z');
-    const applicant = await registerAndLogin(t.app);
-    const ready = await readyBirthService(t.app, applicant.auth);
-    const before = await t.ctx.models.Application.findById(ready.id).lean();
-    const counter = await t.ctx.models.Counter.findById('application:430725:2026').lean();
-
-    const res = await request(t.app).post(`/api/v1/applications/${ready.id}/submit`).set('Authorization', applicant.auth).send({}).expect(503);
-    assert.equal(res.body.code, 'calendar_horizon');
-    assert.equal(res.body.horizon.last, '2026-12-31');
-    assert.deepEqual(await t.ctx.models.Application.findById(ready.id).lean(), before);
-    assert.deepEqual(await t.ctx.models.Counter.findById('application:430725:2026').lean(), counter);
-  });
-
   it('when an application is accepted just after midnight on New Year in China, then its number carries the new year', async () => {
     // 2025-12-31T16:30Z is 2026-01-01 00:30 in China: the application belongs to 2026.
     clock.set('2025-12-31T16:30:00Z');

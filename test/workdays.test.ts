@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { AppError } from '../service/lib/errors';
 import {
   addCalendarDays,
   addWorkingDays,
   calendarHorizon,
   chinaDate,
+  deadlineDetail,
   deadlineFor,
   isWorkingDay,
+  provisionalBetween,
   workingDaysBetween,
 } from '../service/lib/workdays';
 
@@ -19,9 +20,6 @@ import {
  * - 2026 Spring Festival: off Sun 15 Feb – Mon 23 Feb; working Sat 14 Feb and Sat 28 Feb.
  * - 2026 National Day: off Thu 1 Oct – Wed 7 Oct; working Sun 20 Sep and Sat 10 Oct.
  */
-function refusedForHorizon(fn: () => unknown): void {
-  assert.throws(fn, (err: unknown) => err instanceof AppError && err.code === 'calendar_horizon' && err.status === 503);
-}
 
 describe('working days on the official calendar', () => {
   it('when an instant is late evening UTC, then its China date is the next day', () => {
@@ -112,33 +110,31 @@ describe('working days on the official calendar', () => {
     assert.throws(() => workingDaysBetween('2025-02-01', '2025-01-31'), RangeError);
   });
 
-  it('when a computation reaches past the last year of data, then it is refused, never guessed', () => {
+  it('when a computation reaches past the last year of data, then it counts Monday to Friday and says it is provisional', () => {
     const { first, last } = calendarHorizon();
     assert.match(last, /^\d{4}-12-31$/);
     assert.ok(Number(last.slice(0, 4)) >= 2026, `chinese-days covers ${first} to ${last}`);
     const nextYear = Number(last.slice(0, 4)) + 1;
-    refusedForHorizon(() => isWorkingDay(`${nextYear}-01-04`));
-    // The last week of the last year still computes; one more working day needs the next year.
+    // The first Monday of the next year is a plain working day, the Sunday before it is not.
+    const firstMonday = [1, 2, 3, 4, 5, 6, 7].map((d) => `${nextYear}-01-0${d}`).find((d) => new Date(`${d}T00:00:00Z`).getUTCDay() === 1)!;
+    assert.equal(isWorkingDay(firstMonday), true);
+    assert.equal(provisionalBetween(last, firstMonday), true);
+    assert.equal(provisionalBetween(`${last.slice(0, 4)}-06-01`, last), false);
     if (last === '2026-12-31') {
-      assert.equal(addWorkingDays('2026-12-24', 4), '2026-12-30'); // Fri 25, Mon 28, Tue 29, Wed 30
-      refusedForHorizon(() => addWorkingDays('2026-12-28', 10));
+      // The last week of 2026 is official data; 2027 is counted Mon–Fri: Fri 25, Mon 28, Tue 29, Wed 30,
+      // Thu 31, then Fri 1 Jan 2027 (New Year's Day, but unknown to us), Mon 4, Tue 5, Wed 6, Thu 7.
+      assert.equal(addWorkingDays('2026-12-24', 4), '2026-12-30');
+      assert.deepEqual(deadlineDetail('2026-12-24', { value: 4, unit: 'working_days' }), { date: '2026-12-30', provisional: false });
+      assert.deepEqual(deadlineDetail('2026-12-24', { value: 10, unit: 'working_days' }), { date: '2027-01-07', provisional: true });
+      assert.equal(workingDaysBetween('2026-12-31', '2027-01-08'), 6);
     }
-    refusedForHorizon(() => addWorkingDays(last, 1));
-    refusedForHorizon(() => workingDaysBetween(last, `${nextYear}-01-10`));
-    const error = (() => {
-      try {
-        addWorkingDays(last, 1);
-      } catch (err) {
-        return err as AppError;
-      }
-    })();
-    assert.ok(error?.detail?.en.includes(last) && error.detail.zh.includes(last));
   });
 
-  it('when a computation reaches before the first year of data, then it is refused too', () => {
+  it('when a computation reaches before the first year of data, then it is provisional too', () => {
     const { first } = calendarHorizon();
-    refusedForHorizon(() => isWorkingDay('2003-12-31'));
     assert.equal(first, '2004-01-01');
+    assert.equal(provisionalBetween('2003-12-31', '2004-01-05'), true);
+    assert.equal(isWorkingDay('2003-12-31'), true); // a Wednesday
   });
 
   it('when given something that is not a calendar date or count, then it throws instead of guessing', () => {

@@ -22,6 +22,8 @@ export interface HistoryEntry {
   missing?: string[];
   ruleSetVersion?: string;
   certificateSerial?: string;
+  /** For a deadline recomputation: the stage's deadlines before, as the official calendar counts them, and as kept. */
+  deadlines?: Record<'before' | 'counted' | 'after', { statutory?: string; committed?: string }>;
 }
 
 export interface StoredDocument {
@@ -47,6 +49,8 @@ export interface StageState {
   /** Deadlines as China calendar dates (YYYY-MM-DD, end of day), counted in the unit of the limit. */
   statutoryDeadline?: string;
   committedDeadline?: string;
+  /** Counted over a year without official holiday data (Monday to Friday); recomputed when it arrives. */
+  provisional?: boolean;
   decidedAt?: Date;
 }
 
@@ -91,6 +95,8 @@ export interface ApplicationDoc {
   queueLevel?: OfficerLevel;
   queueDivision?: string;
   queueDeadline?: string;
+  /** The current stage's deadlines are provisional: the recomputation sweep looks for these. */
+  deadlineProvisional?: boolean;
   claim?: Claim | null;
   submittedAt?: Date;
   returnedAt?: Date;
@@ -130,6 +136,7 @@ const applicationSchema = new Schema(
     queueLevel: String,
     queueDivision: String,
     queueDeadline: String,
+    deadlineProvisional: Boolean,
     claim: { type: Schema.Types.Mixed, default: null },
     submittedAt: Date,
     returnedAt: Date,

@@ -7,7 +7,7 @@ import { AppError, notFound, type FieldProblem } from '../lib/errors';
 import type { Language } from '../lib/i18n';
 import { ID_PROBLEM_MESSAGES, maskIdForStaff, maskName, parseIdNumber } from '../lib/idnumber';
 import { decrypt, encrypt, idHash, openJson, sealJson } from '../lib/personal';
-import { chinaDate, deadlineFor, workingDaysBetween } from '../lib/workdays';
+import { chinaDate, deadlineDetail, workingDaysBetween } from '../lib/workdays';
 import { enqueueNotification } from '../notifications/notifications.service';
 import { nextSequence, type Actor, type ApplicationDoc, type HistoryEntry, type StageState } from './applications.model';
 import { allowedFrom, isAllowed, type Action, type ApplicationStatus } from './workflow';
@@ -225,14 +225,21 @@ function plannedStages(ctx: Ctx, type: string, division: string): StageState[] {
   }));
 }
 
-/** Deadlines of a stage entered at `enteredAt`, extended by the working days the clock was paused. */
-export function stageDeadlines(ctx: Ctx, type: string, stage: StageState, enteredAt: Date, pausedWorkingDays: number) {
-  const spec = requireType(ctx, type).stages.find((s) => s.id === stage.id);
+/**
+ * Deadlines of a stage entered at `enteredAt`, extended by the working days the clock was paused.
+ * `provisional` when they were counted over a year the official holiday data does not cover yet.
+ */
+export function stageDeadlines(ctx: Pick<AppContext, 'policy'>, type: string, stage: StageState, enteredAt: Date, pausedWorkingDays: number) {
+  const spec = ctx.policy.type(type)?.stages.find((s) => s.id === stage.id);
   if (!spec) throw new Error(`stage ${stage.id} is not in the catalogue of ${type}`);
-  return {
-    statutoryDeadline: deadlineFor(enteredAt, spec.statutory, pausedWorkingDays),
-    committedDeadline: deadlineFor(enteredAt, spec.committed, pausedWorkingDays),
-  };
+  const statutory = deadlineDetail(enteredAt, spec.statutory, pausedWorkingDays);
+  const committed = deadlineDetail(enteredAt, spec.committed, pausedWorkingDays);
+  return { statutoryDeadline: statutory.date, committedDeadline: committed.date, provisional: statutory.provisional || committed.provisional };
+}
+
+/** The denormalised fields the officer queue reads, from the stage an application now waits in. */
+export function queueFields(stage: StageState) {
+  return { queueLevel: stage.level, queueDivision: stage.division, queueDeadline: stage.committedDeadline, deadlineProvisional: stage.provisional === true };
 }
 
 /**
@@ -285,9 +292,7 @@ export async function submit(ctx: Ctx, p: Principal, id: string, lang: Language)
         pausedWorkingDays: paused,
         ruleSetVersion: result.regime.version,
         ground: result.ground,
-        queueLevel: stage.level,
-        queueDivision: stage.division,
-        queueDeadline: stage.committedDeadline,
+        ...queueFields(stage),
       },
       historyEntry(ctx, p, 'resubmit', 'returned', 'pending', { stage: stage.id, ruleSetVersion: result.regime.version }),
       {},
@@ -317,9 +322,7 @@ export async function submit(ctx: Ctx, p: Principal, id: string, lang: Language)
       stageIndex: 0,
       ruleSetVersion: result.regime.version,
       ground: result.ground,
-      queueLevel: first.level,
-      queueDivision: first.division,
-      queueDeadline: first.committedDeadline,
+      ...queueFields(first),
     },
     historyEntry(ctx, p, 'submit', 'draft', 'pending', { stage: first.id, ruleSetVersion: result.regime.version }),
   );
@@ -351,7 +354,7 @@ export async function publicStatus(ctx: Ctx, number: string, idNumber: string) {
     typeName: spec?.names,
     status: app.status,
     resident: maskName(app.resident.name),
-    stage: stage && !['approved', 'rejected', 'withdrawn'].includes(app.status) ? { id: stage.id, level: stage.level, name: stage.name, committedDeadline: stage.committedDeadline } : undefined,
+    stage: stage && !['approved', 'rejected', 'withdrawn'].includes(app.status) ? { id: stage.id, level: stage.level, name: stage.name, committedDeadline: stage.committedDeadline, provisional: stage.provisional === true } : undefined,
     submittedAt: app.submittedAt,
     decidedAt: app.decidedAt,
     missing: app.status === 'returned' ? app.missing : undefined,
@@ -393,6 +396,7 @@ export function toView(ctx: Pick<AppContext, 'keys'>, app: ApplicationDoc, p: Pr
     ground: app.ground ?? null,
     stage: stage ? { index: app.stageIndex, ...stage } : null,
     stages: app.stages,
+    deadlineProvisional: app.deadlineProvisional === true,
     claim: app.claim ? { officerId: app.claim.officerId, officerName: app.claim.officerName, until: app.claim.until } : null,
     missing: app.missing ?? [],
     decision: app.decision ? { action: app.decision.action, reason: app.decision.reason, at: app.decision.at, by: own ? { role: app.decision.by.role } : app.decision.by } : null,
@@ -403,4 +407,57 @@ export function toView(ctx: Pick<AppContext, 'keys'>, app: ApplicationDoc, p: Pr
     createdAt: app.createdAt,
     updatedAt: app.updatedAt,
   };
+}
+
+/**
+ * Recounts provisional deadlines once the official schedule of their years is known (a new
+ * `schemas/calendar/<year>.json` or chinese-days release). A recount can move a date later (new
+ * holidays) or earlier (weekend days declared working days); the resident was promised the old date,
+ * so a date never moves earlier than what was promised: the later of the two stands, and the history
+ * records both. Runs at start-up and with the housekeeping; returns how many cases changed.
+ */
+export async function recomputeProvisionalDeadlines(ctx: Ctx & Partial<Pick<AppContext, 'logger'>>): Promise<number> {
+  const open = await ctx.models.Application.find(ours({ deadlineProvisional: true }), { formSealed: 0, history: 0, documents: 0 }).lean<ApplicationDoc[]>();
+  let changed = 0;
+  for (const app of open) {
+    const stage = app.stages[app.stageIndex];
+    if (!isAllowed('recomputeDeadline', app.status) || !stage?.enteredAt) {
+      await ctx.models.Application.updateOne(ours({ _id: app._id, updatedAt: app.updatedAt }), { $set: { deadlineProvisional: false } });
+      continue;
+    }
+    const fresh = stageDeadlines(ctx, app.type, stage, new Date(stage.enteredAt), app.pausedWorkingDays);
+    const later = (promised: string | undefined, counted: string): string => (promised && promised > counted ? promised : counted);
+    const next: StageState = {
+      ...stage,
+      statutoryDeadline: later(stage.statutoryDeadline, fresh.statutoryDeadline),
+      committedDeadline: later(stage.committedDeadline, fresh.committedDeadline),
+      provisional: fresh.provisional,
+    };
+    const moved = next.statutoryDeadline !== stage.statutoryDeadline || next.committedDeadline !== stage.committedDeadline;
+    if (!moved && fresh.provisional) continue;
+    const stages = app.stages.map((s, i) => (i === app.stageIndex ? next : s));
+    const entry = historyEntry(ctx, 'system', 'recompute-deadline', app.status, app.status, {
+      stage: stage.id,
+      reason: fresh.provisional ? '按已公布的节假日安排重新计算期限（部分年份仍为暂定）' : '按国务院公布的节假日安排重新计算期限（不早于已承诺的日期）',
+      deadlines: {
+        before: { statutory: stage.statutoryDeadline, committed: stage.committedDeadline },
+        counted: { statutory: fresh.statutoryDeadline, committed: fresh.committedDeadline },
+        after: { statutory: next.statutoryDeadline, committed: next.committedDeadline },
+      },
+    });
+    try {
+      await transition(ctx, app, 'recomputeDeadline', { stages, ...queueFields(next) }, entry);
+      changed += 1;
+    } catch (err) {
+      // The case moved meanwhile (claimed, decided, withdrawn): the next sweep sees it as it is now.
+      if (!(err instanceof AppError && err.code === 'conflict')) throw err;
+    }
+  }
+  if (changed) ctx.logger?.info({ changed }, 'provisional deadlines recomputed on the official calendar');
+  return changed;
+}
+
+/** Open cases whose current deadline is still provisional, for readiness and the operator. */
+export async function countProvisionalDeadlines(ctx: Pick<AppContext, 'models'>): Promise<number> {
+  return ctx.models.Application.countDocuments(ours({ deadlineProvisional: true, status: { $in: allowedFrom('recomputeDeadline') } }));
 }

@@ -19,6 +19,8 @@ export const ACTIONS = {
   approveFinal: { from: ['in_review'], to: 'approved' },
   return: { from: ['in_review'], to: 'returned' },
   reject: { from: ['in_review'], to: 'rejected' },
+  /** The official calendar reached a provisional deadline's year: recount it (never earlier). */
+  recomputeDeadline: { from: ['pending', 'in_review', 'returned'] },
   complain: { from: ['pending', 'in_review', 'returned', 'approved', 'rejected', 'withdrawn'] },
 } as const satisfies Record<string, { from: readonly ApplicationStatus[]; to?: ApplicationStatus }>;
 

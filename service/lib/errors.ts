@@ -27,11 +27,6 @@ export const PROBLEMS = {
   rate_limited: { status: 429, zh: '请求过于频繁，请稍后再试', en: 'Too many requests, try again later' },
   internal: { status: 500, zh: '服务内部错误', en: 'Internal server error' },
   database_unavailable: { status: 503, zh: '数据库暂时不可用，请稍后再试', en: 'The database is unavailable, try again later' },
-  calendar_horizon: {
-    status: 503,
-    zh: '法定节假日数据未覆盖该期限，请管理员更新节假日日历',
-    en: 'The deadline falls beyond the official holiday calendar data; an operator must update it',
-  },
 } as const satisfies Record<string, { status: number } & Bilingual>;
 
 export type ProblemCode = keyof typeof PROBLEMS;

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import calendarData from 'chinese-days/dist/chinese-days.json';
-import { AppError } from './errors';
 
 /**
  * Working days on the official Chinese calendar: Monday to Friday, minus statutory holidays and the
@@ -15,8 +14,10 @@ import { AppError } from './errors';
  * strings and all arithmetic below is on UTC day numbers, so the host's time zone never matters.
  * The test suite checks that the file and the package's functions (run at UTC+8) agree on every date.
  *
- * The package silently treats any year it has no data for as plain Monday to Friday, so we refuse
- * every computation that touches such a year (`calendar_horizon`) rather than guess.
+ * The package silently treats any year it has no data for as plain Monday to Friday. We do the same
+ * (a resident is never refused because our calendar ends), but say so: `provisionalBetween` tells
+ * whether a range touched such a year, the deadline is stored as provisional, and it is recomputed
+ * once the year's official schedule is added (`recomputeProvisionalDeadlines` in applications).
  */
 
 export type IsoDate = string;
@@ -137,23 +138,19 @@ function toDayNumber(at: Date | IsoDate): number {
   return dayNumber(typeof at === 'string' ? at : chinaDate(at));
 }
 
-function requireCovered(date: IsoDate): void {
-  if (coveredYears.has(Number(date.slice(0, 4)))) return;
-  const { first, last } = calendarHorizon();
-  throw new AppError(
-    'calendar_horizon',
-    {
-      zh: `法定节假日数据只覆盖 ${first} 至 ${last}，无法计算涉及 ${date} 的期限；请在 schemas/calendar/ 中加入国务院公布的该年度节假日安排，或升级 chinese-days 后重试`,
-      en: `The official holiday calendar covers ${first} to ${last} only; a time limit reaching ${date} cannot be computed until the year's official schedule is added to schemas/calendar/ or chinese-days is upgraded`,
-    },
-    undefined,
-    { date, horizon: { first, last } },
-  );
+/**
+ * Did counting from `from` to `to` touch a year the official data does not cover? Such a year was
+ * counted Monday to Friday, so a deadline computed over it is provisional.
+ */
+export function provisionalBetween(from: Date | IsoDate, to: Date | IsoDate): boolean {
+  const first = Number(isoDate(toDayNumber(from)).slice(0, 4));
+  const last = Number(isoDate(toDayNumber(to)).slice(0, 4));
+  for (let year = Math.min(first, last); year <= Math.max(first, last); year += 1) if (!coveredYears.has(year)) return true;
+  return false;
 }
 
 function isWorkingDayNumber(day: number): boolean {
   const date = isoDate(day);
-  requireCovered(date);
   if (adjustedWorkdays[date]) return true;
   if (holidays[date]) return false;
   const weekday = new Date(day * DAY_MS).getUTCDay();
@@ -213,4 +210,10 @@ export function deadlineFor(acceptedAt: Date | IsoDate, limit: TimeLimit, paused
   requireCount(pausedWorkingDays, 'paused working days');
   if (limit.unit === 'working_days') return addWorkingDays(acceptedAt, limit.value + pausedWorkingDays);
   return addWorkingDays(addCalendarDays(acceptedAt, limit.value), pausedWorkingDays);
+}
+
+/** A deadline and whether it was counted over a year without official data (then provisional). */
+export function deadlineDetail(acceptedAt: Date | IsoDate, limit: TimeLimit, pausedWorkingDays = 0): { date: IsoDate; provisional: boolean } {
+  const date = deadlineFor(acceptedAt, limit, pausedWorkingDays);
+  return { date, provisional: provisionalBetween(acceptedAt, date) };
 }

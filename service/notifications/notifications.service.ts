@@ -92,6 +92,16 @@ export function messageFor(ctx: Pick<AppContext, 'policy'>, app: ApplicationDoc,
         text: `您的${name}申请（受理编号 ${number}）已批准，证件编号 ${serial}。下一步：登录本系统下载或打印电子证件，或到乡镇便民服务中心领取；证件可扫描二维码验证。`,
       };
     }
+    case 'recompute-deadline': {
+      const before = entry.deadlines?.before.committed;
+      const after = entry.deadlines?.after.committed;
+      if (!after || after === before) return undefined;
+      return {
+        key,
+        event: 'deadline-changed',
+        text: `您的${name}申请（受理编号 ${number}）按国务院公布的节假日安排重新计算办理期限，承诺办结日期由 ${before ?? ''} 顺延至 ${after}。`,
+      };
+    }
     default:
       return undefined;
   }

@@ -1,6 +1,6 @@
 import { Types } from 'mongoose';
 import type { ApplicationDoc, StageState } from '../applications/applications.model';
-import { formOf, historyEntry, stageDeadlines, toView, transition } from '../applications/applications.service';
+import { formOf, historyEntry, queueFields, stageDeadlines, toView, transition } from '../applications/applications.service';
 import { allowedFrom } from '../applications/workflow';
 import { completeIssuance } from '../certificates/certificates.service';
 import type { AppContext } from '../context';
@@ -110,6 +110,7 @@ export async function queue(ctx: Ctx, p: Principal, q: QueueQuery) {
         stage: stage ? { id: stage.id, level: stage.level, name: stage.name } : null,
         committedDeadline: stage?.committedDeadline ?? null,
         statutoryDeadline: stage?.statutoryDeadline ?? null,
+        deadlineProvisional: stage?.provisional === true,
         overdue: !!stage?.committedDeadline && stage.committedDeadline < today,
         statutoryOverdue: !!stage?.statutoryDeadline && stage.statutoryDeadline < today,
         claim: claimed ? { officerId: claimed.officerId, officerName: claimed.officerName, until: claimed.until, mine: claimed.officerId === p.id } : null,
@@ -233,7 +234,7 @@ export async function decide(ctx: Ctx, p: Principal, id: string, input: Decision
       ctx,
       app,
       'approve',
-      { status: 'pending', stages, stageIndex: app.stageIndex + 1, decision, claim: null, queueLevel: next.level, queueDivision: next.division, queueDeadline: next.committedDeadline },
+      { status: 'pending', stages, stageIndex: app.stageIndex + 1, decision, claim: null, ...queueFields(next) },
       historyEntry(ctx, p, 'approve', 'in_review', 'pending', { ...entryExtra, reason: input.reason ?? `${stage.id} → ${next.id}` }),
       holds,
     );

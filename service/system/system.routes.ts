@@ -2,10 +2,11 @@ import type { AppContext } from '../context';
 import type { RouteDef } from '../lib/routes';
 import { AppError } from '../lib/errors';
 import { calendarHorizon, chinaDate } from '../lib/workdays';
+import { countProvisionalDeadlines } from '../applications/applications.service';
 
 /**
- * How far the official holiday calendar reaches. Deadlines beyond it are refused, so an operator
- * must add next year's schedule before the longest time limit crosses into it (about 30 days).
+ * How far the official holiday calendar reaches. Deadlines beyond it are counted Monday to Friday
+ * and marked provisional until an operator adds next year's schedule (schemas/calendar/README.md).
  */
 export function calendarStatus(now: Date): { coversUntil: string; daysLeft: number; warning?: string } {
   const { last } = calendarHorizon();
@@ -15,6 +16,19 @@ export function calendarStatus(now: Date): { coversUntil: string; daysLeft: numb
     daysLeft,
     ...(daysLeft < 45 ? { warning: 'add next year’s official holiday schedule to schemas/calendar/ (see its README) before deadlines cross the horizon' } : {}),
   };
+}
+
+/** Readiness is polled often; the count of provisional deadlines is a scan, so it is kept a minute. */
+const PROVISIONAL_COUNT_TTL_MS = 60_000;
+const provisionalCounts = new WeakMap<object, { at: number; count: number }>();
+
+async function provisionalDeadlines(ctx: Pick<AppContext, 'models' | 'clock'>): Promise<number> {
+  const now = ctx.clock.now().getTime();
+  const cached = provisionalCounts.get(ctx.models);
+  if (cached && now - cached.at < PROVISIONAL_COUNT_TTL_MS && now >= cached.at) return cached.count;
+  const count = await countProvisionalDeadlines(ctx);
+  provisionalCounts.set(ctx.models, { at: now, count });
+  return count;
 }
 
 /** Is the database answering? A ping with a short deadline, so a hung server reads as down. */
@@ -56,7 +70,8 @@ export function systemRoutes(ctx: AppContext): RouteDef[] {
       handlers: [
         async (_req, res) => {
           if (!(await databaseReady(ctx))) throw new AppError('database_unavailable');
-          res.json({ status: 'ready', database: 'ok', calendar: calendarStatus(ctx.clock.now()) });
+          const calendar = calendarStatus(ctx.clock.now());
+          res.json({ status: 'ready', database: 'ok', calendar: { ...calendar, provisionalDeadlines: await provisionalDeadlines(ctx) } });
         },
       ],
     },
