@@ -26,6 +26,10 @@ export interface Config {
   /** log2 of scrypt's cost parameter N for new password hashes. */
   readonly passwordCostLog2: number;
   readonly seedDemoData: boolean;
+  /** A `pending` idempotency record older than this belongs to a dead request; a retry takes it over. */
+  readonly idempotencyTakeoverSeconds: number;
+  /** How long a kiosk sees what it filed (list and case): long enough to finish the visit, at most an hour. */
+  readonly terminalWindowSeconds: number;
   /** Unreferenced uploads younger than this are left alone by the sweep (another instance may be storing them). */
   readonly uploadSweepGraceSeconds: number;
   /** Where rate-limit counters live: this process's memory, or the database (shared by all instances). */
@@ -114,7 +118,9 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     host: str('HOST', '0.0.0.0'),
     dataDir,
-    uploadsDir: path.resolve(root, str('UPLOADS_DIR', './uploads')),
+    // Under DATA_DIR by default: two instances started from one checkout with their own DATA_DIR must
+    // not share (and sweep) one folder of uploads.
+    uploadsDir: path.resolve(root, str('UPLOADS_DIR', path.join(dataDir, 'uploads'))),
     schemasDir: path.resolve(root, str('SCHEMAS_DIR', './schemas')),
     keysDir,
     mongodbUri,
@@ -131,6 +137,8 @@ export function loadConfig(env: Env = process.env): Config {
     seedDemoData: environment === 'development' && str('SEED_DEMO', 'true') !== 'false',
     clamd,
     uploadSweepGraceSeconds: int('UPLOAD_SWEEP_GRACE_SECONDS', 900, 0, 86400),
+    idempotencyTakeoverSeconds: int('IDEMPOTENCY_TAKEOVER_SECONDS', 120, 1, 3600),
+    terminalWindowSeconds: int('TERMINAL_WINDOW_SECONDS', 3600, 60, 3600),
     rateLimitStore: rateLimitStore === 'database' ? 'database' : 'memory',
     notifyWebhook: webhookUrl ? { url: webhookUrl, secret: env.NOTIFY_WEBHOOK_SECRET ?? '' } : undefined,
   };

@@ -8,6 +8,7 @@ import type { AppContext } from './context';
 import { systemClock, type Clock } from './lib/clock';
 import { connect, external, resolveDatabase, type DatabaseHandle } from './lib/database';
 import { loadKeys, type Keys } from './lib/keys';
+import { decrypt } from './lib/personal';
 import { DatabaseCounterStore } from './lib/ratelimit';
 import { loadCalendarSupplements } from './lib/workdays';
 import type { Logger } from './lib/logger';
@@ -71,7 +72,11 @@ export async function buildContext(
       ? new WebhookNotifier({
           ...config.notifyWebhook,
           timeoutMs: DELIVERY_TIMEOUT_MS - 1_000,
-          phoneOf: async (id) => (Types.ObjectId.isValid(id) ? ((await models.Account.findById(id, { phone: 1 }).lean())?.phone ?? undefined) : undefined),
+          phoneOf: async (id) => {
+            if (!Types.ObjectId.isValid(id)) return undefined;
+            const sealed = (await models.Account.findById(id, { phoneEnc: 1 }).lean())?.phoneEnc;
+            return sealed ? decrypt(keys.dataKey, sealed) : undefined;
+          },
         })
       : new LogNotifier(logger));
   const counterStores = config.rateLimitStore === 'database' ? () => new DatabaseCounterStore(models.RateCounter, clock) : undefined;

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { Server } from 'node:http';
 import { seedDemo } from './accounts/demo';
+import { purgeEndedSessions } from './accounts/accounts.service';
 import { createApp } from './app';
 import { purgeIdempotencyKeys } from './applications/idempotency';
 import { recomputeProvisionalDeadlines } from './applications/applications.service';
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
   const housekeeping = setInterval(() => {
     recomputeProvisionalDeadlines(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'deadline recomputation failed'));
     recoverIssuance(ctx, logger).catch((err: unknown) => logger.warn({ err: String(err) }, 'certificate recovery failed'));
+    purgeEndedSessions(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'session clean-up failed'));
     purgeIdempotencyKeys(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'idempotency clean-up failed'));
     purgeRateCounters(ctx.models.RateCounter, ctx.clock.now()).catch((err: unknown) => logger.warn({ err: String(err) }, 'rate-limit clean-up failed'));
   }, 60_000);

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
-import { createAuthenticator, setDisabled } from '../service/accounts/accounts.service';
+import { createAuthenticator, purgeEndedSessions, setDisabled } from '../service/accounts/accounts.service';
 import { createApp } from '../service/app';
 import { FixedClock } from '../service/lib/clock';
 import { generateKey, loadKeyRing } from '../service/lib/keys';
@@ -25,7 +25,8 @@ describe('Accounts and access tokens', () => {
     return auth === undefined ? r : r.set('Authorization', auth);
   };
   const settings = () => t.ctx.config.tokens;
-  const claimsFor = (sub: string) => ({ typ: 'access', sub, role: 'applicant' });
+  // A well-formed session id, so that each forged token below is refused for its one flaw only.
+  const claimsFor = (sub: string) => ({ typ: 'access', sub, role: 'applicant', sid: `test-${sub}` });
 
   describe('registration and sign-in', () => {
     it('when a resident registers with a valid ID number, then 201 and the number is stored only as hash, ciphertext and mask', async () => {
@@ -226,6 +227,38 @@ describe('Accounts and access tokens', () => {
       const term = await terminalLogin(t);
       assert.ok(await setDisabled(t.ctx, { terminalId: term.terminalId }, true));
       await expectInvalid(term.auth);
+    });
+  });
+
+  describe('signing out', () => {
+    it('when a resident signs out, then that token stops at once and Clear-Site-Data is sent; another session goes on', async () => {
+      const applicant = await registerAndLogin(t.app);
+      const other = await request(t.app).post('/api/v1/auth/login').send({ idNumber: applicant.idNumber, password: 'correct horse' }).expect(200);
+      const res = await request(t.app).post('/api/v1/auth/logout').set('Authorization', applicant.auth).send({}).expect(204);
+      assert.match(String(res.headers['clear-site-data']), /"cookies"/);
+      assert.equal((await me(applicant.auth).expect(401)).body.code, 'invalid_token');
+      await me(`Bearer ${other.body.accessToken}`).expect(200);
+    });
+
+    it('when a resident signs out everywhere, then every earlier token stops; a new sign-in works', async () => {
+      const applicant = await registerAndLogin(t.app);
+      const other = await request(t.app).post('/api/v1/auth/login').send({ idNumber: applicant.idNumber, password: 'correct horse' }).expect(200);
+      await request(t.app).post('/api/v1/auth/logout').set('Authorization', applicant.auth).send({ everywhere: true }).expect(204);
+      await me(applicant.auth).expect(401);
+      await me(`Bearer ${other.body.accessToken}`).expect(401);
+      const fresh = await request(t.app).post('/api/v1/auth/login').send({ idNumber: applicant.idNumber, password: 'correct horse' }).expect(200);
+      await me(`Bearer ${fresh.body.accessToken}`).expect(200);
+    });
+
+    it('when a kiosk signs out, then its token stops', async () => {
+      const kiosk = await terminalLogin(t);
+      await request(t.app).post('/api/v1/auth/logout').set('Authorization', kiosk.auth).send({}).expect(204);
+      await me(kiosk.auth).expect(401);
+    });
+
+    it('when ended sessions have expired anyway, then the clean-up forgets them', async () => {
+      await t.ctx.models.EndedSession.create({ _id: `old-${Date.now()}`, until: new Date(Date.now() - 1000) });
+      assert.ok((await purgeEndedSessions(t.ctx)) >= 1);
     });
   });
 

@@ -55,8 +55,8 @@ describe('Deadlines past the holiday calendar: provisional, never a refusal', fu
     const stored = await t.ctx.models.Application.findById(ready.id).lean();
     assert.equal(stored?.deadlineProvisional, true);
 
-    const status = await request(t.app).post('/api/v1/status').send({ number: res.body.number, idNumber: applicant.idNumber });
-    if (status.status === 200) assert.equal(status.body.stage.provisional, true);
+    const status = await request(t.app).post('/api/v1/status').send({ number: res.body.number, idNumber: applicant.idNumber }).expect(200);
+    assert.equal(status.body.stage.provisional, true);
 
     const officer = await staffLogin(t, { role: 'officer', level: 'township', jurisdiction: ['430725101'] });
     const queue = await request(t.app).get('/api/v1/queue').set('Authorization', officer.auth).expect(200);

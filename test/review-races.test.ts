@@ -3,7 +3,8 @@ import { Types } from 'mongoose';
 import request from 'supertest';
 import type { ApplicationDoc } from '../service/applications/applications.model';
 import { makeTestApp, registerAndLogin, staffLogin, type TestApp } from './support/app';
-import { birthServiceForm, submittedApplication } from './support/forms';
+import { chinaDate } from '../service/lib/workdays';
+import { birthServiceForm, readyBirthService, submittedApplication } from './support/forms';
 
 /**
  * Races: many requests at once on one application. Each scenario runs several rounds; exactly one
@@ -78,6 +79,63 @@ describe('Review races', function () {
       assert.equal(app!.claim!.officerId, winner.id);
       assert.equal(app!.history.filter((h) => h.action === 'claim').length, 1);
     }
+  });
+
+  const seqOf = async (name: string): Promise<number> => ((await t.ctx.models.Counter.findById(name).lean()) as { seq?: number } | null)?.seq ?? 0;
+
+  it(`when ${CONCURRENCY} submits of one draft race with different keys, then one wins and exactly one number is taken (${ROUNDS} rounds)`, async () => {
+    const counter = `application:430725:${chinaDate(new Date()).slice(0, 4)}`;
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const ready = await readyBirthService(t.app, applicant.auth);
+      const before = await seqOf(counter);
+      const responses = await Promise.all(
+        Array.from({ length: CONCURRENCY }, (_, i) =>
+          request(t.app).post(`/api/v1/applications/${ready.id}/submit`).set('Authorization', applicant.auth).set('Idempotency-Key', `race-${round}-${i}`).send({}),
+        ),
+      );
+      const statuses = responses.map((r) => r.status);
+      assert.equal(statuses.filter((s) => s === 200).length, 1, JSON.stringify(statuses));
+      assert.ok(statuses.every((s) => s === 200 || s === 409), JSON.stringify(statuses));
+      assert.equal(await seqOf(counter), before + 1, 'no number went to a loser');
+      const app = await t.ctx.models.Application.findById(ready.id).lean<ApplicationDoc>();
+      assert.equal(Number(app!.number!.slice(-6)), before + 1);
+      assert.equal(app!.history.filter((h) => h.action === 'submit').length, 1);
+    }
+  });
+
+  it(`when an approval races a withdrawal, then one of them wins whole: no serial taken by the loser, no issuing left behind (${ROUNDS * 2} rounds)`, async () => {
+    const serials = `certificate:430725:${chinaDate(new Date()).slice(0, 4)}:BS`;
+    for (let round = 0; round < ROUNDS * 2; round += 1) {
+      const id = await claimedApplication();
+      const before = await seqOf(serials);
+      const [approve, withdraw] = await Promise.all([
+        request(t.app).post(`/api/v1/applications/${id}/decision`).set('Authorization', officer.auth).send({ action: 'approve', reason: '同意' }),
+        request(t.app).post(`/api/v1/applications/${id}/withdraw`).set('Authorization', applicant.auth).send({ reason: '不办了' }),
+      ]);
+      assert.deepEqual([approve.status, withdraw.status].sort(), [200, 409], `${approve.status}/${withdraw.status}`);
+      const app = await t.ctx.models.Application.findById(id).lean<ApplicationDoc>();
+      assert.equal(app!.issuing ?? null, null, 'no issuing reservation is left');
+      if (approve.status === 200) {
+        assert.equal(app!.status, 'approved');
+        assert.equal(await seqOf(serials), before + 1);
+        assert.equal(await t.ctx.models.Certificate.countDocuments({ applicationId: id }), 1);
+      } else {
+        assert.equal(app!.status, 'withdrawn');
+        assert.equal(await seqOf(serials), before, 'the withdrawn case took no serial');
+        assert.equal(await t.ctx.models.Certificate.countDocuments({ applicationId: id }), 0);
+      }
+    }
+  });
+
+  it(`when one officer sends ${CONCURRENCY} claims at once, then all succeed and the history has one claim line`, async () => {
+    const sub = await submittedApplication(t.app, applicant.auth, 'birth-service', birthServiceForm());
+    const responses = await Promise.all(
+      Array.from({ length: CONCURRENCY }, () => request(t.app).post(`/api/v1/applications/${sub.id}/claim`).set('Authorization', officer.auth).send({})),
+    );
+    assert.ok(responses.every((r) => r.status === 200), JSON.stringify(responses.map((r) => r.status)));
+    const app = await t.ctx.models.Application.findById(sub.id).lean<ApplicationDoc>();
+    assert.equal(app!.claim!.officerId, officer.id);
+    assert.equal(app!.history.filter((h) => h.action === 'claim').length, 1);
   });
 
   /**

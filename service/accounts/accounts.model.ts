@@ -8,17 +8,23 @@ const accountSchema = new Schema(
   {
     loginKey: { type: String, required: true, unique: true },
     role: { type: String, required: true, enum: ['applicant', 'officer', 'admin'] },
-    name: { type: String, required: true },
+    /** Staff: their name in clear (they act in office). Applicants: sealed, with a mask. */
+    name: { type: String },
+    nameSealed: { type: String },
+    nameMasked: { type: String },
     username: { type: String },
     /** Applicants: keyed hash, AES-GCM ciphertext and staff mask of the ID number. */
     idHash: { type: String, index: true },
     idNumberEnc: { type: String },
     idMasked: { type: String },
-    phone: { type: String },
+    /** Applicants' mobile number, sealed (AES-256-GCM); read only to send them messages. */
+    phoneEnc: { type: String },
     passwordHash: { type: String, required: true },
     level: { type: String, enum: ['township', 'county'] },
     jurisdiction: { type: [String], default: undefined },
     disabled: { type: Boolean, required: true, default: false },
+    /** "Sign out everywhere": tokens issued before this instant are refused. */
+    tokensValidAfter: { type: Date },
     createdAt: { type: Date, required: true },
   },
   { collection: 'accounts', versionKey: false },
@@ -32,10 +38,17 @@ const terminalSchema = new Schema(
     township: { type: String, required: true },
     secretHash: { type: String, required: true },
     disabled: { type: Boolean, required: true, default: false },
+    tokensValidAfter: { type: Date },
     createdAt: { type: Date, required: true },
   },
   { collection: 'terminals', versionKey: false },
 );
+
+/**
+ * Sessions ended by signing out, until their tokens would have expired anyway: `_id` is the token's
+ * session id, so the check on every request is one lookup by _id in a collection that stays small.
+ */
+const endedSessionSchema = new Schema({ _id: String, until: { type: Date, required: true } }, { collection: 'ended_sessions', versionKey: false });
 
 export type AccountDoc = InferSchemaType<typeof accountSchema> & { _id: import('mongoose').Types.ObjectId };
 export type TerminalDoc = InferSchemaType<typeof terminalSchema> & { _id: import('mongoose').Types.ObjectId };
@@ -44,5 +57,6 @@ export function accountModels(conn: Connection) {
   return {
     Account: conn.model('Account', accountSchema),
     Terminal: conn.model('Terminal', terminalSchema),
+    EndedSession: conn.model('EndedSession', endedSessionSchema),
   };
 }

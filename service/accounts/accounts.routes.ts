@@ -2,7 +2,7 @@ import type { AppContext } from '../context';
 import { principalOf } from '../lib/auth';
 import { limiter } from '../lib/ratelimit';
 import type { RouteDef } from '../lib/routes';
-import { registerApplicant, signIn, terminalToken } from './accounts.service';
+import { registerApplicant, signIn, signOut, terminalToken } from './accounts.service';
 
 const password = { type: 'string', minLength: 8, maxLength: 128 } as const;
 
@@ -17,6 +17,13 @@ const registerBody = {
     phone: { type: 'string', format: 'cn-mobile' },
     password,
   },
+};
+
+const logoutBody = {
+  $id: 'urn:fpc:body:logout',
+  type: 'object',
+  additionalProperties: false,
+  properties: { everywhere: { type: 'boolean', description: 'Also end every other session of this account' } },
 };
 
 const loginBody = {
@@ -99,6 +106,22 @@ export function accountRoutes(ctx: AppContext): RouteDef[] {
         async (req, res) => {
           res.setHeader('Cache-Control', 'no-store');
           res.json(await signIn(ctx, req.body));
+        },
+      ],
+    },
+    {
+      method: 'post',
+      path: '/api/v1/auth/logout',
+      summary: 'Sign out: this token stops at once; `everywhere: true` stops every token of the account issued until now',
+      tags: ['accounts'],
+      auth: 'any',
+      body: logoutBody,
+      responses: { '204': { description: 'Signed out (Clear-Site-Data asks the browser to forget what it kept)' } },
+      handlers: [
+        async (req, res) => {
+          await signOut(ctx, principalOf(req), req.body?.everywhere === true);
+          res.setHeader('Clear-Site-Data', '"cache", "cookies", "storage"');
+          res.status(204).end();
         },
       ],
     },

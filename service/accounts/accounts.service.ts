@@ -3,10 +3,11 @@ import type { Request } from 'express';
 import { Types } from 'mongoose';
 import type { AppContext } from '../context';
 import type { Authenticator, OfficerLevel, Principal, Role } from '../lib/auth';
+import { ours } from '../lib/database';
 import { AppError } from '../lib/errors';
 import { ID_PROBLEM_MESSAGES, maskIdForStaff, parseIdNumber } from '../lib/idnumber';
 import { dummyHash, hashPassword, verifyPassword } from '../lib/passwords';
-import { encrypt, idHash } from '../lib/personal';
+import { encrypt, idHash, openName, sealName } from '../lib/personal';
 import { signToken, TokenError, verifyToken } from '../lib/tokens';
 
 type Ctx = Pick<AppContext, 'config' | 'models' | 'clock' | 'keys'>;
@@ -43,19 +44,22 @@ export async function registerApplicant(
   const account = await ctx.models.Account.create({
     loginKey,
     role: 'applicant',
-    name: input.name.trim(),
+    ...sealName(ctx.keys.dataKey, input.name),
     idHash: hash,
     idNumberEnc: encrypt(ctx.keys.dataKey, idNumber),
     idMasked: maskIdForStaff(idNumber),
-    phone: input.phone,
+    phoneEnc: encrypt(ctx.keys.dataKey, input.phone),
     passwordHash: await hashPassword(input.password, ctx.config.passwordCostLog2),
     createdAt: ctx.clock.now(),
   });
-  return { id: account._id.toString(), name: account.name, idMasked: account.idMasked ?? '' };
+  return { id: account._id.toString(), name: input.name.trim(), idMasked: account.idMasked ?? '' };
 }
 
 function issueAccessToken(ctx: Ctx, sub: string, role: Role, extra: Record<string, unknown>, ttl: number): TokenResponse {
-  const accessToken = signToken(ctx.keys.access, ctx.config.tokens, ctx.clock, { typ: 'access', sub, role, ...extra }, ttl);
+  // `sid` names the session (sign-out ends it); `iatMs` orders it against "sign out everywhere"
+  // to the millisecond, where `iat` has whole seconds only.
+  const session = { sid: crypto.randomBytes(16).toString('base64url'), iatMs: ctx.clock.now().getTime() };
+  const accessToken = signToken(ctx.keys.access, ctx.config.tokens, ctx.clock, { typ: 'access', sub, role, ...session, ...extra }, ttl);
   return { accessToken, tokenType: 'Bearer', expiresIn: ttl, role };
 }
 
@@ -110,19 +114,25 @@ export function createAuthenticator(ctx: Ctx): Authenticator {
       if (err instanceof TokenError) throw new AppError('invalid_token');
       throw err;
     }
+    const sid = typeof claims.sid === 'string' ? claims.sid : undefined;
+    const issuedMs = typeof claims.iatMs === 'number' ? claims.iatMs : (claims.iat ?? 0) * 1000;
+    if (!sid || (await ctx.models.EndedSession.exists({ _id: sid }))) throw new AppError('invalid_token');
+    const session = { id: sid, expiresAt: new Date((claims.exp ?? 0) * 1000) };
+    const signedOut = (v: { tokensValidAfter?: Date | null }): boolean => !!v.tokensValidAfter && issuedMs < new Date(v.tokensValidAfter).getTime();
     if (claims.role === 'terminal') {
       const terminal = await ctx.models.Terminal.findOne({ terminalId: claims.sub }).lean();
-      if (!terminal || terminal.disabled) throw new AppError('invalid_token');
-      return { role: 'terminal', id: terminal.terminalId, name: terminal.name, channel: 'terminal', township: terminal.township };
+      if (!terminal || terminal.disabled || signedOut(terminal)) throw new AppError('invalid_token');
+      return { role: 'terminal', id: terminal.terminalId, name: terminal.name, channel: 'terminal', township: terminal.township, session };
     }
     if (!Types.ObjectId.isValid(claims.sub)) throw new AppError('invalid_token');
     const account = await ctx.models.Account.findById(claims.sub).lean();
-    if (!account || account.disabled || account.role !== claims.role) throw new AppError('invalid_token');
+    if (!account || account.disabled || account.role !== claims.role || signedOut(account)) throw new AppError('invalid_token');
     const principal: Principal = {
       role: account.role as Role,
       id: account._id.toString(),
-      name: account.name,
+      name: openName(ctx.keys.dataKey, account),
       channel: account.role === 'applicant' ? 'online' : 'staff',
+      session,
     };
     if (account.role === 'officer') {
       principal.level = account.level as OfficerLevel;
@@ -130,6 +140,29 @@ export function createAuthenticator(ctx: Ctx): Authenticator {
     }
     return principal;
   };
+}
+
+/**
+ * Signing out: this session's token stops at once; with `everywhere`, every token of the account
+ * (or kiosk) issued until now stops too.
+ */
+export async function signOut(ctx: Ctx, p: Principal, everywhere: boolean): Promise<void> {
+  const now = ctx.clock.now();
+  if (p.session) {
+    try {
+      await ctx.models.EndedSession.create({ _id: p.session.id, until: p.session.expiresAt });
+    } catch (err) {
+      if ((err as { code?: number }).code !== 11000) throw err;
+    }
+  }
+  if (!everywhere) return;
+  if (p.role === 'terminal') await ctx.models.Terminal.updateOne({ terminalId: p.id }, { $set: { tokensValidAfter: now } });
+  else await ctx.models.Account.updateOne({ _id: new Types.ObjectId(p.id) }, { $set: { tokensValidAfter: now } });
+}
+
+/** Ended sessions whose tokens have expired anyway are forgotten. */
+export async function purgeEndedSessions(ctx: Pick<AppContext, 'models' | 'clock'>): Promise<number> {
+  return (await ctx.models.EndedSession.deleteMany(ours({ until: { $lt: ctx.clock.now() } }))).deletedCount;
 }
 
 /* Staff and terminals: created by the command-line tool, never by self-registration. */

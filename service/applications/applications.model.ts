@@ -74,12 +74,15 @@ export interface Claim {
 export interface ApplicationDoc {
   _id: Types.ObjectId;
   number?: string;
+  /** The short code on the receipt that opens the public case query with the number. */
+  accessCode?: { hash: string; sealed: string };
   type: string;
   status: ApplicationStatus;
   channel: 'online' | 'terminal';
   applicantId?: string;
   terminal?: { terminalId: string; township: string; operatorName: string; consent: { given: true; method: string; at: Date } };
-  resident: { name: string; idHash: string; idNumberEnc: string; idMasked: string };
+  /** The resident the case is filed for: name sealed (with a mask), ID number by keyed hash, sealed and masked. */
+  resident: { nameSealed?: string; nameMasked?: string; /** before names were sealed */ name?: string; idHash: string; idNumberEnc: string; idMasked: string };
   /**
    * The form, sealed (AES-256-GCM with the data key): it holds ID numbers, children's data and
    * disability appraisals, sensitive personal information under PIPL. Read it with `formOf`.
@@ -107,6 +110,8 @@ export interface ApplicationDoc {
   certificateSerial?: string;
   /** The issued certificate, written in the same update as the approval. */
   certificate?: IssuedCertificate | null;
+  /** Set by the submission that won this draft while it takes its number; removed with the submission. */
+  submitting?: { at: Date } | null;
   /** Set by the winning final approval before the certificate is signed; cleared when it is stored. */
   issuing?: { at: Date; by: Actor; reason?: string } | null;
   documents: StoredDocument[];
@@ -121,12 +126,13 @@ const actor = { id: String, role: String, name: String };
 const applicationSchema = new Schema(
   {
     number: { type: String, index: true },
+    accessCode: { type: Schema.Types.Mixed },
     type: { type: String, required: true },
     status: { type: String, required: true },
     channel: { type: String, required: true },
     applicantId: { type: String, index: true },
     terminal: { type: Schema.Types.Mixed },
-    resident: { name: String, idHash: String, idNumberEnc: String, idMasked: String },
+    resident: { name: String, nameSealed: String, nameMasked: String, idHash: String, idNumberEnc: String, idMasked: String },
     formSealed: { type: String, required: true },
     division: String,
     ruleSetVersion: String,
@@ -147,6 +153,7 @@ const applicationSchema = new Schema(
     certificateSerial: String,
     certificate: { type: Schema.Types.Mixed, default: null },
     issuing: { type: Schema.Types.Mixed, default: null },
+    submitting: { type: Schema.Types.Mixed },
     documentCount: { type: Number, default: 0 },
     documents: {
       type: [
@@ -179,14 +186,17 @@ applicationSchema.index({ 'resident.idHash': 1 });
 /** Monotonic sequences (application numbers, certificate serials): one atomic $inc each. */
 const counterSchema = new Schema({ _id: String, seq: Number }, { collection: 'counters', versionKey: false });
 
-/** Idempotency-Key records: the first response to a key is replayed for every repeat. */
+/**
+ * Idempotency-Key records: the first outcome (status and resource id) is replayed for every repeat.
+ * No response body is kept: it would hold personal data in clear.
+ */
 const idempotencySchema = new Schema(
   {
     _id: String,
     fingerprint: String,
     state: String,
     status: Number,
-    body: Schema.Types.Mixed,
+    resourceId: String,
     createdAt: Date,
   },
   { collection: 'idempotency_keys', versionKey: false },

@@ -1,14 +1,16 @@
 import type { AppContext } from '../context';
+import { idHash } from '../lib/personal';
 import { principalOf } from '../lib/auth';
 import { languageOf } from '../lib/i18n';
 import { limiter } from '../lib/ratelimit';
 import type { RouteDef } from '../lib/routes';
 import { accessLog, recordAccess } from '../audit/audit.service';
+import { formInBody } from '../eligibility/eligibility.routes';
 import { STATUSES } from './workflow';
 import { idempotent } from './idempotency';
-import { createApplication, listOwn, loadVisible, publicStatus, submit, toView, updateDraft, withdraw } from './applications.service';
+import { checkDraftForm, createApplication, listOwn, loadVisible, publicStatus, submit, toView, updateDraft, withdraw } from './applications.service';
 
-const form = { type: 'object', maxProperties: 30, description: 'The form of the certificate type (see its form schema in the service guide)' } as const;
+const form = formInBody;
 
 const createBody = {
   $id: 'urn:fpc:body:create-application',
@@ -68,14 +70,16 @@ const listQuery = {
   },
 };
 
-const statusQuery = {
-  $id: 'urn:fpc:query:status',
+const statusBody = {
+  $id: 'urn:fpc:body:status',
   type: 'object',
   additionalProperties: false,
-  required: ['number', 'idNumber'],
+  required: ['number'],
+  oneOf: [{ required: ['idNumber'] }, { required: ['accessCode'] }],
   properties: {
     number: { type: 'string', pattern: '^\\d{6}-\\d{4}-\\d{6}$', description: 'Application number, e.g. 430725-2026-000123' },
     idNumber: { type: 'string', maxLength: 18, description: 'ID number of the resident the application was filed for' },
+    accessCode: { type: 'string', maxLength: 12, description: 'The access code on the receipt or confirmation, e.g. K7M3-Q9TD' },
   },
 };
 
@@ -84,7 +88,14 @@ const application = { description: 'The application', schema: { type: 'object' }
 export function applicationRoutes(ctx: AppContext): RouteDef[] {
   // Per address and number: one resident checking again and again at the kiosk does not use up the
   // village's lookups; per address overall: nobody walks through the numbers.
-  const statusPerNumber = limiter({ name: 'status', windowMs: 15 * 60 * 1000, limit: 20, keyOf: (req) => String(req.query.number ?? '') }, ctx.counterStores);
+  // Per address and number, and per address and ID number (by its keyed hash: the counters must not
+  // hold it in clear): one resident checking again and again at the kiosk does not use up the
+  // village's lookups; per address overall: nobody walks through the numbers or the ID numbers.
+  const statusPerNumber = limiter({ name: 'status', windowMs: 15 * 60 * 1000, limit: 20, keyOf: (req) => String(req.body?.number ?? '') }, ctx.counterStores);
+  const statusPerIdNumber = limiter(
+    { name: 'status-id', windowMs: 15 * 60 * 1000, limit: 20, keyOf: (req) => (typeof req.body?.idNumber === 'string' ? idHash(ctx.keys.idHash, req.body.idNumber.trim().toUpperCase()) : undefined) },
+    ctx.counterStores,
+  );
   const statusPerAddress = limiter({ name: 'status-ip', windowMs: 15 * 60 * 1000, limit: 300 }, ctx.counterStores);
   return [
     {
@@ -98,10 +109,15 @@ export function applicationRoutes(ctx: AppContext): RouteDef[] {
       handlers: [
         async (req, res) => {
           const p = principalOf(req);
-          const out = await idempotent(ctx, req, p, 'create', async () => ({
-            status: 201,
-            body: toView(ctx, await createApplication(ctx, p, req.body, languageOf(req)), p),
-          }));
+          const lang = languageOf(req);
+          // Only validated input is fingerprinted: a form that could never be valid is refused first.
+          checkDraftForm(ctx, req.body.type, req.body.form ?? {}, lang);
+          const out = await idempotent(
+            ctx,
+            { req, principal: p, operation: 'create', input: req.body },
+            async () => ({ status: 201, resourceId: (await createApplication(ctx, p, req.body, lang))._id.toString() }),
+            async (id) => toView(ctx, await loadVisible(ctx, p, id), p),
+          );
           res.status(out.status).json(out.body);
         },
       ],
@@ -109,7 +125,7 @@ export function applicationRoutes(ctx: AppContext): RouteDef[] {
     {
       method: 'get',
       path: '/api/v1/applications',
-      summary: "The caller's own applications (a terminal: what it filed in the last 24 hours), newest first",
+      summary: "The caller's own applications (a terminal: what it filed in the last hour, TERMINAL_WINDOW_SECONDS, with masked ID numbers and no forms), newest first",
       tags: ['applications'],
       auth: 'application:read-own',
       query: listQuery,
@@ -120,7 +136,7 @@ export function applicationRoutes(ctx: AppContext): RouteDef[] {
           const q = req.query as { status?: (typeof STATUSES)[number]; limit?: string; before?: string };
           const limit = Number(q.limit ?? 20);
           const items = await listOwn(ctx, p, { status: q.status, limit, before: q.before });
-          const views = items.map((a) => toView(ctx, { ...a, history: [] }, p));
+          const views = items.map((a) => toView(ctx, { ...a, history: [] }, p, true));
           res.json({ items: views, next: items.length === limit ? items.at(-1)!._id.toString() : null });
         },
       ],
@@ -173,11 +189,9 @@ export function applicationRoutes(ctx: AppContext): RouteDef[] {
           const current = await loadVisible(ctx, p, id);
           const out = await idempotent(
             ctx,
-            req,
-            p,
-            `submit:${id}`,
-            async () => ({ status: 200, body: toView(ctx, await submit(ctx, p, id, languageOf(req)), p) }),
-            `revision-${new Date(current.updatedAt).getTime()}`,
+            { req, principal: p, operation: `submit:${id}`, input: req.body, implicitKey: `revision-${new Date(current.updatedAt).getTime()}` },
+            async () => ({ status: 200, resourceId: (await submit(ctx, p, id, languageOf(req)))._id.toString() }),
+            async (resourceId) => toView(ctx, await loadVisible(ctx, p, resourceId), p),
           );
           res.status(out.status).json(out.body);
         },
@@ -231,18 +245,19 @@ export function applicationRoutes(ctx: AppContext): RouteDef[] {
       ],
     },
     {
-      method: 'get',
+      method: 'post',
       path: '/api/v1/status',
-      summary: 'Public case query by application number and ID number (masked data only; rate-limited)',
+      summary: 'Public case query (办件查询) by application number and the ID number or the access code on the receipt; masked data only; rate-limited. A POST: an ID number never travels in a URL.',
       tags: ['public'],
-      before: [statusPerAddress, statusPerNumber],
-      query: statusQuery,
+      before: [statusPerAddress],
+      body: statusBody,
       responses: { '200': { description: 'Status, stage and dates', schema: { type: 'object' } }, '404': { description: 'No such pair' } },
       handlers: [
+        statusPerNumber,
+        statusPerIdNumber,
         async (req, res) => {
-          const q = req.query as { number: string; idNumber: string };
           res.setHeader('Cache-Control', 'no-store');
-          res.json(await publicStatus(ctx, q.number, q.idNumber));
+          res.json(await publicStatus(ctx, req.body));
         },
       ],
     },

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { Types, type QueryFilter } from 'mongoose';
 import type { AppContext } from '../context';
 import { evaluateApplication, type EligibilityResult } from '../eligibility/eligibility.service';
@@ -6,18 +7,23 @@ import { findByIdInScope, ours } from '../lib/database';
 import { AppError, notFound, type FieldProblem } from '../lib/errors';
 import type { Language } from '../lib/i18n';
 import { ID_PROBLEM_MESSAGES, maskIdForStaff, maskName, parseIdNumber } from '../lib/idnumber';
-import { decrypt, encrypt, idHash, openJson, sealJson } from '../lib/personal';
+import { decrypt, encrypt, idHash, openJson, openName, sealJson, sealName } from '../lib/personal';
 import { chinaDate, deadlineDetail, workingDaysBetween } from '../lib/workdays';
 import { enqueueNotification } from '../notifications/notifications.service';
 import { nextSequence, type Actor, type ApplicationDoc, type HistoryEntry, type StageState } from './applications.model';
 import { allowedFrom, isAllowed, type Action, type ApplicationStatus } from './workflow';
 
-type Ctx = Pick<AppContext, 'models' | 'clock' | 'keys' | 'policy'>;
+type Ctx = Pick<AppContext, 'models' | 'clock' | 'keys' | 'policy' | 'config'>;
 
-/** How long a kiosk may see what it filed: long enough to finish the visit, not a window into the village. */
-export const TERMINAL_WINDOW_MS = 24 * 3600 * 1000;
+/**
+ * A submission reserves its draft while it takes a number; a reservation older than this belongs to
+ * a request whose process died, and the next submit takes it over.
+ */
+const SUBMIT_RESERVATION_MS = 60_000;
 
-export const actorOf = (p: Principal): Actor => ({ id: p.id, role: p.role, name: p.name });
+
+/** Who did it, for the history: staff and kiosks by name, a resident by the masked name only. */
+export const actorOf = (p: Principal): Actor => ({ id: p.id, role: p.role, name: p.role === 'applicant' ? maskName(p.name) : p.name });
 
 /** The application's form, opened from its sealed form. */
 export const formOf = (ctx: Pick<AppContext, 'keys'>, app: Pick<ApplicationDoc, 'formSealed'>): Record<string, unknown> =>
@@ -40,12 +46,12 @@ export function historyEntry(
  * Which applications a caller may see at all. Anything outside answers 404, never 403, so that a
  * number or id reveals nothing about other people's cases.
  */
-export function visibleTo(ctx: Pick<AppContext, 'clock'>, p: Principal): QueryFilter<ApplicationDoc> {
+export function visibleTo(ctx: Pick<AppContext, 'clock' | 'config'>, p: Principal): QueryFilter<ApplicationDoc> {
   switch (p.role) {
     case 'applicant':
       return { applicantId: p.id };
     case 'terminal':
-      return ours({ 'terminal.terminalId': p.id, createdAt: { $gte: new Date(ctx.clock.now().getTime() - TERMINAL_WINDOW_MS) } });
+      return ours({ 'terminal.terminalId': p.id, createdAt: { $gte: new Date(ctx.clock.now().getTime() - ctx.config.terminalWindowSeconds * 1000) } });
     case 'officer': {
       const prefixes = p.jurisdiction ?? [];
       if (prefixes.length === 0) return ours({ _id: { $exists: false } });
@@ -59,7 +65,7 @@ export function visibleTo(ctx: Pick<AppContext, 'clock'>, p: Principal): QueryFi
   }
 }
 
-export async function loadVisible(ctx: Pick<AppContext, 'models' | 'clock'>, p: Principal, id: string): Promise<ApplicationDoc> {
+export async function loadVisible(ctx: Pick<AppContext, 'models' | 'clock' | 'config'>, p: Principal, id: string): Promise<ApplicationDoc> {
   if (!Types.ObjectId.isValid(id)) throw notFound();
   const app = await findByIdInScope<ApplicationDoc>(ctx.models.Application, new Types.ObjectId(id), visibleTo(ctx, p));
   if (!app) throw notFound({ zh: '未找到该申请', en: 'Application not found' });
@@ -80,7 +86,7 @@ function draftProblems(result: EligibilityResult): FieldProblem[] {
   return result.errors.filter((e) => e.code !== 'required').map((e) => ({ path: `form.${e.path}`, code: e.code, messages: e.messages }));
 }
 
-function requireType(ctx: Ctx, type: string) {
+function requireType(ctx: Pick<AppContext, 'policy'>, type: string) {
   const spec = ctx.policy.type(type);
   if (!spec) {
     throw new AppError('validation_failed', undefined, [
@@ -99,12 +105,17 @@ export interface CreateInput {
   consent?: { given: true; method: 'signature' | 'fingerprint' | 'paper-form' | 'verbal-witnessed'; reference?: string };
 }
 
+/** Refuses a form that could never become an application of this type (fields not filled in yet are fine). */
+export function checkDraftForm(ctx: Pick<AppContext, 'policy' | 'clock'>, type: string, form: Record<string, unknown>, lang: Language): void {
+  requireType(ctx, type);
+  const problems = draftProblems(evaluateApplication(ctx.policy, type, form, ctx.clock.now(), lang));
+  if (problems.length) throw new AppError('validation_failed', undefined, problems);
+}
+
 export async function createApplication(ctx: Ctx, p: Principal, input: CreateInput, lang: Language): Promise<ApplicationDoc> {
-  requireType(ctx, input.type);
   const now = ctx.clock.now();
   const form = input.form ?? {};
-  const problems = draftProblems(evaluateApplication(ctx.policy, input.type, form, now, lang));
-  if (problems.length) throw new AppError('validation_failed', undefined, problems);
+  checkDraftForm(ctx, input.type, form, lang);
 
   let resident: ApplicationDoc['resident'];
   let terminal: ApplicationDoc['terminal'];
@@ -122,7 +133,7 @@ export async function createApplication(ctx: Ctx, p: Principal, input: CreateInp
       throw new AppError('validation_failed', undefined, [{ path: 'resident.idNumber', code: 'format:cn-id-number', messages: ID_PROBLEM_MESSAGES[parsed.problem] }]);
     }
     const idNumber = parsed.value.normalized;
-    resident = { name: input.resident!.name.trim(), idHash: idHash(ctx.keys.idHash, idNumber), idNumberEnc: encrypt(ctx.keys.dataKey, idNumber), idMasked: maskIdForStaff(idNumber) };
+    resident = { ...sealName(ctx.keys.dataKey, input.resident!.name), idHash: idHash(ctx.keys.idHash, idNumber), idNumberEnc: encrypt(ctx.keys.dataKey, idNumber), idMasked: maskIdForStaff(idNumber) };
     terminal = {
       terminalId: p.id,
       township: p.township ?? '',
@@ -137,7 +148,7 @@ export async function createApplication(ctx: Ctx, p: Principal, input: CreateInp
     }
     const account = await ctx.models.Account.findById(p.id).lean();
     if (!account?.idHash || !account.idNumberEnc || !account.idMasked) throw new AppError('forbidden');
-    resident = { name: account.name, idHash: account.idHash, idNumberEnc: account.idNumberEnc, idMasked: account.idMasked };
+    resident = { ...sealName(ctx.keys.dataKey, p.name), idHash: account.idHash, idNumberEnc: account.idNumberEnc, idMasked: account.idMasked };
   }
 
   const doc = await ctx.models.Application.create({
@@ -166,6 +177,14 @@ function divisionOf(form: Record<string, unknown>): string | undefined {
 }
 
 /**
+ * `updatedAt` is the revision every compare-and-set checks, so each change must move it, even when
+ * two changes fall in the same millisecond (or a test's clock stands still).
+ */
+export function nextRevision(ctx: Pick<AppContext, 'clock'>, app: Pick<ApplicationDoc, 'updatedAt'>): Date {
+  return new Date(Math.max(ctx.clock.now().getTime(), new Date(app.updatedAt).getTime() + 1));
+}
+
+/**
  * The one way an application changes: a conditional update on its id, allowed source states and
  * last-seen `updatedAt`, appending its history entry in the same write. Zero matches → 409.
  */
@@ -179,8 +198,7 @@ export async function transition(
   unset: string[] = [],
 ): Promise<ApplicationDoc> {
   if (!isAllowed(action, app.status)) throw conflict(app.status, action);
-  const now = ctx.clock.now();
-  const update: Record<string, unknown> = { $set: { ...set, updatedAt: now } };
+  const update: Record<string, unknown> = { $set: { ...set, updatedAt: nextRevision(ctx, app) } };
   if (entry) update.$push = { history: entry };
   if (unset.length) update.$unset = Object.fromEntries(unset.map((f) => [f, '']));
   const updated = await ctx.models.Application.findOneAndUpdate(
@@ -206,12 +224,19 @@ export async function updateDraft(ctx: Ctx, p: Principal, id: string, form: Reco
 
 export async function withdraw(ctx: Ctx, p: Principal, id: string, reason: string | undefined): Promise<ApplicationDoc> {
   const app = await loadVisible(ctx, p, id);
+  // An approval being issued is a decision already taken: too late to withdraw.
+  const issuing = (): AppError =>
+    new AppError('conflict', { zh: '该申请已获批准，正在制发证件，不能撤回', en: 'The application has been approved and its certificate is being issued; it cannot be withdrawn' }, undefined, {
+      currentStatus: app.status,
+    });
+  if (app.issuing) throw issuing();
   return transition(
     ctx,
     app,
     'withdraw',
     { status: 'withdrawn', claim: null },
     historyEntry(ctx, p, 'withdraw', app.status, 'withdrawn', reason ? { reason } : {}),
+    { issuing: null },
   );
 }
 
@@ -304,7 +329,12 @@ export async function submit(ctx: Ctx, p: Principal, id: string, lang: Language)
   const first = stages[0]!;
   first.enteredAt = now;
   Object.assign(first, stageDeadlines(ctx, app.type, first, now, 0));
-  // The number is taken last, after every check that could refuse, so refusals leave no gaps.
+  // The number is taken last, after every check that could refuse, and only by the request that won
+  // this revision of the draft (a bare compare-and-set), so neither refusals nor the losers of a
+  // race leave gaps; only a crash between the two writes can.
+  const won = await transition(ctx, app, 'submit', { submitting: { at: now } }, undefined, {
+    $or: [{ submitting: null }, { 'submitting.at': { $lte: new Date(now.getTime() - SUBMIT_RESERVATION_MS) } }],
+  });
   const county = division.slice(0, 6);
   // The year of acceptance in China: 00:30 on 1 January Beijing time is still 31 December in UTC.
   const year = chinaDate(now).slice(0, 4);
@@ -312,11 +342,12 @@ export async function submit(ctx: Ctx, p: Principal, id: string, lang: Language)
   const number = `${county}-${year}-${String(seq).padStart(6, '0')}`;
   return transition(
     ctx,
-    app,
+    won,
     'submit',
     {
       status: 'pending',
       number,
+      accessCode: sealAccessCode(ctx, newAccessCode()),
       submittedAt: now,
       stages,
       stageIndex: 0,
@@ -325,6 +356,8 @@ export async function submit(ctx: Ctx, p: Principal, id: string, lang: Language)
       ...queueFields(first),
     },
     historyEntry(ctx, p, 'submit', 'draft', 'pending', { stage: first.id, ruleSetVersion: result.regime.version }),
+    {},
+    ['submitting'],
   );
 }
 
@@ -339,13 +372,38 @@ export async function listOwn(
   return ctx.models.Application.find(ours({ $and: filter }), { history: 0 }).sort({ _id: -1 }).limit(q.limit).lean<ApplicationDoc[]>();
 }
 
-/** Public case query: a number and the ID number it was filed for; a wrong pair looks exactly like an unknown number. */
-export async function publicStatus(ctx: Ctx, number: string, idNumber: string) {
-  const parsed = parseIdNumber(idNumber, ctx.clock.now().toISOString().slice(0, 10));
-  const app = parsed.ok
-    ? await ctx.models.Application.findOne({ number, 'resident.idHash': idHash(ctx.keys.idHash, parsed.value.normalized) }).lean<ApplicationDoc>()
-    : null;
-  if (!app) throw notFound({ zh: '没有找到与该受理编号和身份证号码相符的申请', en: 'No application matches this number and ID number' });
+/** Letters and digits nobody confuses on a slip of paper or a phone keypad (no 0/O, 1/I/L). */
+const ACCESS_CODE_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
+
+/** A short random code for the receipt (8 characters, 39 bits): with the number, it opens the public case query. */
+export function newAccessCode(): string {
+  const chars = Array.from({ length: 8 }, () => ACCESS_CODE_ALPHABET[crypto.randomInt(ACCESS_CODE_ALPHABET.length)]);
+  return `${chars.slice(0, 4).join('')}-${chars.slice(4).join('')}`;
+}
+
+const normalizeAccessCode = (code: string): string => code.toUpperCase().replace(/[^0-9A-Z]/g, '');
+
+/** Kept sealed for the resident's own screens and receipt, and by keyed hash for the lookup. */
+const sealAccessCode = (ctx: Pick<AppContext, 'keys'>, code: string) => ({
+  hash: idHash(ctx.keys.idHash, `access-code:${normalizeAccessCode(code)}`),
+  sealed: encrypt(ctx.keys.dataKey, code),
+});
+
+/**
+ * Public case query: a number with the ID number it was filed for, or with its access code. A wrong
+ * pair looks exactly like an unknown number. What was missing for a returned case is not shown here
+ * (the resident sees it signed in): only the state, the stage and the dates.
+ */
+export async function publicStatus(ctx: Ctx, q: { number: string; idNumber?: string; accessCode?: string }) {
+  const app = await ctx.models.Application.findOne({ number: q.number }).lean<ApplicationDoc>();
+  let matches = false;
+  if (app && q.idNumber !== undefined) {
+    const parsed = parseIdNumber(q.idNumber, chinaDate(ctx.clock.now()));
+    matches = parsed.ok && app.resident.idHash === idHash(ctx.keys.idHash, parsed.value.normalized);
+  } else if (app?.accessCode && q.accessCode !== undefined) {
+    matches = app.accessCode.hash === idHash(ctx.keys.idHash, `access-code:${normalizeAccessCode(q.accessCode)}`);
+  }
+  if (!app || !matches) throw notFound({ zh: '没有找到与该受理编号和身份证号码（或查询码）相符的申请', en: 'No application matches this number and ID number (or access code)' });
   const stage = app.stages[app.stageIndex];
   const spec = ctx.policy.type(app.type);
   return {
@@ -353,11 +411,10 @@ export async function publicStatus(ctx: Ctx, number: string, idNumber: string) {
     type: app.type,
     typeName: spec?.names,
     status: app.status,
-    resident: maskName(app.resident.name),
+    resident: app.resident.nameMasked ?? maskName(app.resident.name ?? ''),
     stage: stage && !['approved', 'rejected', 'withdrawn'].includes(app.status) ? { id: stage.id, level: stage.level, name: stage.name, committedDeadline: stage.committedDeadline, provisional: stage.provisional === true } : undefined,
     submittedAt: app.submittedAt,
     decidedAt: app.decidedAt,
-    missing: app.status === 'returned' ? app.missing : undefined,
     certificateSerial: app.status === 'approved' ? app.certificateSerial : undefined,
   };
 }
@@ -375,29 +432,35 @@ function maskForm(value: unknown): unknown {
   return value;
 }
 
-/** What a caller sees of an application. The resident's own screens show their own data in full. */
-export function toView(ctx: Pick<AppContext, 'keys'>, app: ApplicationDoc, p: Principal) {
+/**
+ * What a caller sees of an application. The resident's own screens show their own data in full; a
+ * kiosk's list (`listing`) shows masked ID numbers and no form, since the next villager stands at the
+ * same screen. Residents and kiosks learn an officer's role, never who.
+ */
+export function toView(ctx: Pick<AppContext, 'keys'>, app: ApplicationDoc, p: Principal, listing = false) {
   const own = p.role === 'applicant' || p.role === 'terminal';
+  const full = p.role === 'applicant' || (p.role === 'terminal' && !listing);
   const stage = app.stages[app.stageIndex];
   return {
     id: app._id.toString(),
     number: app.number ?? null,
+    accessCode: full && app.accessCode ? decrypt(ctx.keys.dataKey, app.accessCode.sealed) : undefined,
     type: app.type,
     status: app.status,
     channel: app.channel,
     resident: {
-      name: app.resident.name,
-      idNumber: own ? decrypt(ctx.keys.dataKey, app.resident.idNumberEnc) : app.resident.idMasked,
+      name: openName(ctx.keys.dataKey, app.resident),
+      idNumber: full ? decrypt(ctx.keys.dataKey, app.resident.idNumberEnc) : app.resident.idMasked,
     },
     terminal: app.terminal ? { terminalId: app.terminal.terminalId, township: app.terminal.township, operatorName: app.terminal.operatorName, consent: app.terminal.consent } : undefined,
-    form: own ? formOf(ctx, app) : maskForm(formOf(ctx, app)),
+    form: full ? formOf(ctx, app) : own ? undefined : maskForm(formOf(ctx, app)),
     division: app.division ?? null,
     ruleSetVersion: app.ruleSetVersion ?? null,
     ground: app.ground ?? null,
     stage: stage ? { index: app.stageIndex, ...stage } : null,
     stages: app.stages,
     deadlineProvisional: app.deadlineProvisional === true,
-    claim: app.claim ? { officerId: app.claim.officerId, officerName: app.claim.officerName, until: app.claim.until } : null,
+    claim: !app.claim ? null : own ? { role: 'officer' as const, until: app.claim.until } : { officerId: app.claim.officerId, officerName: app.claim.officerName, until: app.claim.until },
     missing: app.missing ?? [],
     decision: app.decision ? { action: app.decision.action, reason: app.decision.reason, at: app.decision.at, by: own ? { role: app.decision.by.role } : app.decision.by } : null,
     certificateSerial: app.certificateSerial ?? null,

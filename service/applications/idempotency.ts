@@ -2,66 +2,89 @@ import crypto from 'node:crypto';
 import type { Request } from 'express';
 import type { AppContext } from '../context';
 import type { Principal } from '../lib/auth';
+import { crashPoint } from '../lib/crash';
 import { ours } from '../lib/database';
 import { AppError } from '../lib/errors';
 
+/**
+ * What a replay needs of the first outcome: its status and the resource it made or changed. The
+ * body is rendered again from the resource on every replay, so no response (with its ID numbers and
+ * form) is ever stored in the idempotency records.
+ */
 export interface Outcome {
   status: number;
-  body: unknown;
+  resourceId: string;
 }
 
 const KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
 const WAIT_MS = 10_000;
 
+export interface IdempotentRequest {
+  req: Request;
+  principal: Principal;
+  operation: string;
+  /** The validated input the outcome depends on; fingerprinted, so the same key with other input is refused. */
+  input: unknown;
+  /** Used when the client sent no key, e.g. the revision being submitted: a double click then replays too. */
+  implicitKey?: string;
+}
+
 /**
  * Runs `work` once per Idempotency-Key (per caller and operation) and replays its first outcome for
  * every repeat, even a concurrent one: the first request inserts a `pending` record (unique _id),
  * the others wait for it to finish. A failed first attempt removes its record so the client may
- * retry. The same key with a different body is refused.
+ * retry. A `pending` record older than `config.idempotencyTakeoverSeconds` belongs to a request that
+ * died with its process (a crash, a kill during a deploy): the next retry takes it over with one
+ * conditional update instead of waiting for it for ever.
  */
-export async function idempotent(
-  ctx: Pick<AppContext, 'models' | 'clock'>,
-  req: Request,
-  principal: Principal,
-  operation: string,
+type Ctx = Pick<AppContext, 'models' | 'clock' | 'config'>;
+
+export async function idempotent<T>(
+  ctx: Ctx,
+  r: IdempotentRequest,
   work: () => Promise<Outcome>,
-  /** Used when the client sent no key, e.g. the revision being submitted: a double click then replays too. */
-  implicitKey?: string,
-): Promise<Outcome> {
-  const key = req.get('Idempotency-Key') ?? implicitKey;
-  if (key === undefined) return work();
+  render: (resourceId: string) => Promise<T>,
+): Promise<{ status: number; body: T }> {
+  const key = r.req.get('Idempotency-Key') ?? r.implicitKey;
+  const run = async (): Promise<{ status: number; body: T }> => {
+    const outcome = await work();
+    return { status: outcome.status, body: await render(outcome.resourceId) };
+  };
+  if (key === undefined) return run();
   if (!KEY.test(key)) {
     throw new AppError('bad_request', { zh: 'Idempotency-Key 格式无效（1–128 个字母、数字或 _ . : -）', en: 'Idempotency-Key must be 1–128 of A-Z a-z 0-9 _ . : -' });
   }
-  const id = `${principal.role}:${principal.id}:${operation}:${key}`;
+  const id = `${r.principal.role}:${r.principal.id}:${r.operation}:${key}`;
   const fingerprint = crypto
     .createHash('sha256')
-    .update(`${req.method} ${req.originalUrl.split('?')[0]} ${JSON.stringify(req.body ?? null)}`)
+    .update(`${r.req.method} ${r.req.originalUrl.split('?')[0]} ${JSON.stringify(r.input ?? null)}`)
     .digest('base64url');
   const { IdempotencyKey } = ctx.models;
 
+  let attemptAt = ctx.clock.now();
   try {
-    await IdempotencyKey.create({ _id: id, fingerprint, state: 'pending', createdAt: ctx.clock.now() });
+    await IdempotencyKey.create({ _id: id, fingerprint, state: 'pending', createdAt: attemptAt });
   } catch (err) {
     if ((err as { code?: number }).code !== 11000) throw err;
-    return replay(ctx, id, fingerprint);
+    const taken = await waitOrTakeOver(ctx, id, fingerprint);
+    if ('status' in taken) return { status: taken.status, body: await render(taken.resourceId) };
+    attemptAt = taken.attemptAt;
   }
+  crashPoint('idempotency-after-pending');
 
   let outcome: Outcome;
   try {
-    const first = await work();
-    // Kept exactly as it goes over the wire, so a replay answers byte for byte the same: stored as
-    // is, `undefined` fields would come back as null and dates as Date objects.
-    outcome = { status: first.status, body: JSON.parse(JSON.stringify(first.body ?? null)) };
+    outcome = await work();
   } catch (err) {
-    await IdempotencyKey.deleteOne({ _id: id, state: 'pending' });
+    await IdempotencyKey.deleteOne({ _id: id, state: 'pending', createdAt: attemptAt });
     throw err;
   }
-  await IdempotencyKey.updateOne({ _id: id }, { $set: { state: 'done', status: outcome.status, body: outcome.body } });
-  return outcome;
+  await IdempotencyKey.updateOne({ _id: id }, { $set: { state: 'done', status: outcome.status, resourceId: outcome.resourceId } });
+  return { status: outcome.status, body: await render(outcome.resourceId) };
 }
 
-async function replay(ctx: Pick<AppContext, 'models'>, id: string, fingerprint: string): Promise<Outcome> {
+/** Waits for the first request's outcome; takes the record over when that request is long dead. */
+async function waitOrTakeOver(ctx: Ctx, id: string, fingerprint: string): Promise<Outcome | { attemptAt: Date }> {
   const deadline = Date.now() + WAIT_MS;
   for (;;) {
     const record = await ctx.models.IdempotencyKey.findById(id).lean();
@@ -72,7 +95,17 @@ async function replay(ctx: Pick<AppContext, 'models'>, id: string, fingerprint: 
         en: 'This Idempotency-Key was already used for a different request',
       });
     }
-    if (record.state === 'done') return { status: record.status as number, body: record.body };
+    if (record.state === 'done') return { status: record.status as number, resourceId: String(record.resourceId) };
+    const now = ctx.clock.now();
+    if (record.createdAt && now.getTime() - new Date(record.createdAt).getTime() > ctx.config.idempotencyTakeoverSeconds * 1000) {
+      const taken = await ctx.models.IdempotencyKey.findOneAndUpdate(
+        ours({ _id: id, state: 'pending', createdAt: record.createdAt }),
+        { $set: { createdAt: now } },
+        { returnDocument: 'after' },
+      ).lean();
+      if (taken) return { attemptAt: now };
+      continue;
+    }
     if (Date.now() > deadline) throw new AppError('conflict', { zh: '相同的请求仍在处理中', en: 'The same request is still being processed' });
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -82,11 +115,11 @@ async function replay(ctx: Pick<AppContext, 'models'>, id: string, fingerprint: 
 export const IDEMPOTENCY_RETENTION_MS = 24 * 3600 * 1000;
 
 /**
- * Removes finished idempotency records older than the retention (no TTL index: outside the portable
- * subset). Pending ones stay: their request may still be running or its client retrying.
+ * Removes idempotency records older than the retention (no TTL index: outside the portable subset),
+ * finished ones and pending ones alike: a pending record that old belongs to a request long dead.
  */
 export async function purgeIdempotencyKeys(ctx: Pick<AppContext, 'models' | 'clock'>): Promise<number> {
   const cutoff = new Date(ctx.clock.now().getTime() - IDEMPOTENCY_RETENTION_MS);
-  const result = await ctx.models.IdempotencyKey.deleteMany(ours({ state: 'done', createdAt: { $lt: cutoff } }));
+  const result = await ctx.models.IdempotencyKey.deleteMany(ours({ createdAt: { $lt: cutoff } }));
   return result.deletedCount;
 }

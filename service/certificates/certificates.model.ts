@@ -18,7 +18,11 @@ export interface CertificateDoc {
   verifyId: string;
   token: string;
   kid: string;
-  holderName: string;
+  /** The holder's name sealed (AES-256-GCM), with the mask public verification shows. */
+  holderNameSealed?: string;
+  holderNameMasked?: string;
+  /** Before names were sealed. */
+  holderName?: string;
   holderIdHash: string;
   holderIdMasked: string;
   /** Keyed hash of the couple's two ID numbers: links a re-birth permit to the honour certificate it cancels. */
@@ -41,7 +45,9 @@ const certificateSchema = new Schema(
     verifyId: { type: String, required: true, unique: true },
     token: { type: String, required: true },
     kid: { type: String, required: true },
-    holderName: { type: String, required: true },
+    holderName: { type: String },
+    holderNameSealed: { type: String },
+    holderNameMasked: { type: String },
     holderIdHash: { type: String, required: true, index: true },
     holderIdMasked: { type: String, required: true },
     coupleKey: { type: String, index: true },

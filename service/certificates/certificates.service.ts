@@ -11,7 +11,7 @@ import { ours } from '../lib/database';
 import { AppError, notFound } from '../lib/errors';
 import { maskName } from '../lib/idnumber';
 import type { Logger } from '../lib/logger';
-import { idHash } from '../lib/personal';
+import { encrypt, idHash, openName } from '../lib/personal';
 import { chinaDate } from '../lib/workdays';
 import type { CertificateDoc } from './certificates.model';
 import { signCertificate, verifyCertificateToken, type CertificateSettings } from './signing';
@@ -55,7 +55,7 @@ export async function completeIssuance(ctx: Ctx, app: ApplicationDoc): Promise<A
   const token = signCertificate(ctx.keys.certificate, certificateSettings(ctx), ctx.clock, {
     serial,
     type: app.type,
-    holder: maskName(app.resident.name),
+    holder: app.resident.nameMasked ?? maskName(app.resident.name ?? ''),
     issuedAt: now.toISOString(),
     issuerDivision,
     validUntil: validUntil ? validUntil.toISOString().slice(0, 10) : null,
@@ -121,7 +121,8 @@ export async function registerCertificate(ctx: Ctx, app: ApplicationDoc): Promis
       verifyId: c.verifyId,
       token: c.token,
       kid: c.kid,
-      holderName: app.resident.name,
+      holderNameSealed: app.resident.nameSealed ?? encrypt(ctx.keys.dataKey, app.resident.name ?? ''),
+      holderNameMasked: app.resident.nameMasked ?? maskName(app.resident.name ?? ''),
       holderIdHash: app.resident.idHash,
       holderIdMasked: app.resident.idMasked,
       coupleKey: c.coupleKey,
@@ -207,7 +208,7 @@ export async function verifyCertificate(ctx: Ctx, tokenOrSerial: string) {
       serial: cert.serial,
       type: cert.type,
       typeName: spec?.names,
-      holder: maskName(cert.holderName),
+      holder: cert.holderNameMasked ?? maskName(cert.holderName ?? ''),
       issuedAt: cert.issuedAt,
       validUntil: cert.validUntil,
       issuerDivision: cert.issuerDivision,
@@ -241,13 +242,17 @@ async function loadVisibleCertificate(ctx: Ctx, p: Principal, serial: string): P
   return cert;
 }
 
-export function certificateView(ctx: Pick<AppContext, 'clock' | 'config' | 'policy'>, cert: CertificateDoc) {
+/** The holder's name in clear, for the holder and staff. */
+export const holderNameOf = (ctx: Pick<AppContext, 'keys'>, cert: CertificateDoc): string =>
+  openName(ctx.keys.dataKey, { nameSealed: cert.holderNameSealed, name: cert.holderName });
+
+export function certificateView(ctx: Pick<AppContext, 'clock' | 'config' | 'policy' | 'keys'>, cert: CertificateDoc) {
   return {
     serial: cert.serial,
     type: cert.type,
     typeName: ctx.policy.type(cert.type)?.names,
     status: verdictOf(ctx, cert),
-    holder: { name: cert.holderName, idNumber: cert.holderIdMasked },
+    holder: { name: holderNameOf(ctx, cert), idNumber: cert.holderIdMasked },
     applicationId: cert.applicationId,
     applicationNumber: cert.applicationNumber,
     issuerDivision: cert.issuerDivision,

@@ -1,6 +1,6 @@
 import type { AppContext } from '../context';
 import type { CertificateDoc } from './certificates.model';
-import { verifyUrl } from './certificates.service';
+import { holderNameOf, verifyUrl } from './certificates.service';
 import { qrSvg } from './qr';
 
 const escapeHtml = (s: string): string =>
@@ -11,7 +11,7 @@ const escapeHtml = (s: string): string =>
  * and the QR code that verifies it. Plain HTML with the QR inline as SVG and no scripts or inline
  * styles, so it renders under the service's strict Content-Security-Policy.
  */
-export async function printableCertificate(ctx: Pick<AppContext, 'config' | 'policy' | 'clock'>, cert: CertificateDoc): Promise<string> {
+export async function printableCertificate(ctx: Pick<AppContext, 'config' | 'policy' | 'clock' | 'keys'>, cert: CertificateDoc): Promise<string> {
   const spec = ctx.policy.type(cert.type);
   // About 6 cm on paper: large enough for a phone camera, small enough to sit beside the text.
   const qr = (await qrSvg(verifyUrl(ctx, cert))).replace('<svg ', '<svg width="228" height="228" role="img" aria-label="QR" ');
@@ -19,7 +19,7 @@ export async function printableCertificate(ctx: Pick<AppContext, 'config' | 'pol
   const revoked = cert.status === 'revoked' ? `<p class="void">已注销 REVOKED ${escapeHtml(cert.revokeReason ?? '')}</p>` : '';
   const rows: Array<[string, string]> = [
     ['证件编号 Serial', cert.serial],
-    ['持证人 Holder', cert.holderName],
+    ['持证人 Holder', holderNameOf(ctx, cert)],
     ['身份证号 ID number', cert.holderIdMasked],
     ['受理编号 Application', cert.applicationNumber],
     ['发证日期 Issued', date(cert.issuedAt)],

@@ -10,7 +10,7 @@ import { chinaDate, deadlineFor, type TimeLimit } from '../lib/workdays';
 import { enqueueComplaintAnswered } from '../notifications/notifications.service';
 import type { ComplaintDoc } from './complaints.model';
 
-type Ctx = Pick<AppContext, 'models' | 'clock' | 'policy' | 'logger'>;
+type Ctx = Pick<AppContext, 'models' | 'clock' | 'policy' | 'logger' | 'config'>;
 
 /**
  * How long the bureau gives itself to answer a complaint: 5 working days, day 1 being the first

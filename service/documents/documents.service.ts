@@ -12,7 +12,7 @@ import type { Logger } from '../lib/logger';
 import { sniff } from './sniff';
 import type { ReceivedUpload } from './storage';
 
-type Ctx = Pick<AppContext, 'models' | 'clock' | 'files' | 'scanner' | 'policy'>;
+type Ctx = Pick<AppContext, 'models' | 'clock' | 'files' | 'scanner' | 'policy' | 'config'>;
 
 /** How many documents one application may hold (a re-birth permit needs about ten). */
 export const MAX_DOCUMENTS = 20;

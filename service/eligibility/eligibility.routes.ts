@@ -5,14 +5,22 @@ import { limiter } from '../lib/ratelimit';
 import type { RouteDef } from '../lib/routes';
 import { evaluateApplication } from './eligibility.service';
 
+/**
+ * A form in a request body, bounded before its type's form schema looks at it (which is as strict
+ * for the public pre-check as for a submission): the same fragment everywhere a form is sent.
+ */
+export const formInBody = {
+  type: 'object',
+  maxProperties: 30,
+  description: "The application form of this type (see the type's form schema in the service guide)",
+} as const;
+
 const checkBody = {
   $id: 'urn:fpc:body:eligibility-check',
   type: 'object',
   additionalProperties: false,
   required: ['form'],
-  properties: {
-    form: { type: 'object', description: "The application form of this type (see the type's form schema)" },
-  },
+  properties: { form: formInBody },
 };
 
 const result = {

@@ -18,6 +18,8 @@ export interface Principal {
   jurisdiction?: string[];
   /** Terminals: the township they stand in. */
   township?: string;
+  /** The signed-in session the token belongs to, so that signing out can end it. */
+  session?: { id: string; expiresAt: Date };
 }
 
 /**

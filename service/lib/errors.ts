@@ -38,6 +38,21 @@ export interface FieldProblem {
   messages: Bilingual;
 }
 
+/** An answer lists at most this many field problems; one more line counts the rest. */
+export const MAX_FIELD_PROBLEMS = 20;
+
+export const moreProblems = (n: number): FieldProblem => ({
+  path: '(more)',
+  code: 'more',
+  messages: { zh: `另有 ${n} 处问题未列出，请先改正以上各项`, en: `${n} more problems not listed; correct the ones above first` },
+});
+
+/** The first MAX_FIELD_PROBLEMS, and a count of the rest. */
+export function capProblems(errors: FieldProblem[]): FieldProblem[] {
+  if (errors.length <= MAX_FIELD_PROBLEMS + 1) return errors;
+  return [...errors.slice(0, MAX_FIELD_PROBLEMS), moreProblems(errors.length - MAX_FIELD_PROBLEMS)];
+}
+
 export class AppError extends Error {
   readonly status: number;
   constructor(
@@ -81,7 +96,7 @@ export function problemBody(req: Request, err: AppError): ProblemBody {
     instance: req.originalUrl.split('?')[0] ?? req.originalUrl,
     requestId: req.id === undefined ? undefined : String(req.id),
     ...(err.errors
-      ? { errors: err.errors.map((e) => ({ path: e.path, code: e.code, message: pickLanguage(req, e.messages), messages: e.messages })) }
+      ? { errors: capProblems(err.errors).map((e) => ({ path: e.path, code: e.code, message: pickLanguage(req, e.messages), messages: e.messages })) }
       : {}),
   };
 }

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { maskName } from './idnumber';
 
 /**
  * ID numbers are high-risk personal information: stored encrypted (AES-256-GCM), looked up by a
@@ -13,6 +14,19 @@ export function encrypt(key: Buffer, plain: string): string {
   const cipher = crypto.createCipheriv('aes-256-gcm', key, iv);
   const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
   return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.');
+}
+
+/** A resident's name as stored: sealed, with the masked form public screens and history lines show. */
+export interface SealedName {
+  nameSealed: string;
+  nameMasked: string;
+}
+
+export const sealName = (key: Buffer, name: string): SealedName => ({ nameSealed: encrypt(key, name.trim()), nameMasked: maskName(name) });
+
+/** The name in clear, from a sealed record (or one stored before names were sealed). */
+export function openName(key: Buffer, v: { nameSealed?: string | null; name?: string | null }): string {
+  return v.nameSealed ? decrypt(key, v.nameSealed) : (v.name ?? '');
 }
 
 /** A JSON value sealed with AES-256-GCM (forms carry health data and children's data: PIPL sensitive). */

@@ -2,7 +2,7 @@ import Ajv2020, { type ErrorObject, type SchemaObject, type ValidateFunction } f
 import addFormats from 'ajv-formats';
 import localize from 'ajv-i18n';
 import type { RequestHandler } from 'express';
-import { AppError, type FieldProblem } from './errors';
+import { AppError, MAX_FIELD_PROBLEMS, moreProblems, type FieldProblem } from './errors';
 import { ID_PROBLEM_MESSAGES, parseIdNumber } from './idnumber';
 import type { Bilingual } from './i18n';
 
@@ -58,15 +58,19 @@ function specialMessage(e: ErrorObject): Bilingual | undefined {
   return undefined;
 }
 
-/** ajv errors as field problems, in both languages. */
+/**
+ * ajv errors as field problems, in both languages: the first `MAX_FIELD_PROBLEMS`, then one line
+ * counting the rest, so that a body with thousands of bad keys costs neither a stalled event loop
+ * (messages are made only for the ones listed) nor a megabyte of answer.
+ */
 export function toFieldProblems(errors: ErrorObject[] | null | undefined): FieldProblem[] {
   if (!errors) return [];
-  const zh = errors.map((e) => ({ ...e }));
+  const all = errors.filter((e) => e.keyword !== 'if' && e.keyword !== 'anyOf' && e.keyword !== 'oneOf');
+  const listed = all.slice(0, MAX_FIELD_PROBLEMS);
+  const zh = listed.map((e) => ({ ...e }));
   localize.zh(zh);
-  return errors
-    .filter((e) => e.keyword !== 'if' && e.keyword !== 'anyOf' && e.keyword !== 'oneOf')
-    .map((e) => {
-      const i = errors.indexOf(e);
+  const problems = listed
+    .map((e, i) => {
       const special = specialMessage(e);
       const path = fieldPath(e);
       return {
@@ -75,6 +79,9 @@ export function toFieldProblems(errors: ErrorObject[] | null | undefined): Field
         messages: special ?? { zh: `${path}：${zh[i]?.message ?? '无效'}`, en: `${path}: ${e.message ?? 'invalid'}` },
       };
     });
+  const more = all.length - listed.length;
+  if (more > 0) problems.push(moreProblems(more));
+  return problems;
 }
 
 const compiled = new WeakMap<object, ValidateFunction>();

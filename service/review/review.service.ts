@@ -1,13 +1,13 @@
 import { Types } from 'mongoose';
 import type { ApplicationDoc, StageState } from '../applications/applications.model';
-import { formOf, historyEntry, queueFields, stageDeadlines, toView, transition } from '../applications/applications.service';
+import { formOf, historyEntry, nextRevision, queueFields, stageDeadlines, toView, transition } from '../applications/applications.service';
 import { allowedFrom } from '../applications/workflow';
 import { completeIssuance } from '../certificates/certificates.service';
 import type { AppContext } from '../context';
 import { findByIdInScope, ours } from '../lib/database';
 import { AppError, notFound } from '../lib/errors';
 import type { Principal } from '../lib/auth';
-import { idHash } from '../lib/personal';
+import { idHash, openName } from '../lib/personal';
 import { chinaDate } from '../lib/workdays';
 
 type Ctx = AppContext;
@@ -105,7 +105,7 @@ export async function queue(ctx: Ctx, p: Principal, q: QueueQuery) {
         type: a.type,
         status: claimed ? 'in_review' : 'pending',
         channel: a.channel,
-        resident: { name: a.resident.name, idNumber: a.resident.idMasked },
+        resident: { name: openName(ctx.keys.dataKey, a.resident), idNumber: a.resident.idMasked },
         division: a.division,
         stage: stage ? { id: stage.id, level: stage.level, name: stage.name } : null,
         committedDeadline: stage?.committedDeadline ?? null,
@@ -155,18 +155,21 @@ export async function claim(ctx: Ctx, p: Principal, id: string) {
   const now = ctx.clock.now();
   const free = { $or: [{ claim: null }, { 'claim.until': { $lte: now } }, { 'claim.officerId': p.id }] };
   const renewal = app.status === 'in_review' && app.claim?.officerId === p.id && new Date(app.claim.until) > now;
+  // On the revision read: of several concurrent claims by the same officer one writes the history
+  // line; the others find the claim already theirs and answer with it.
   const updated = await ctx.models.Application.findOneAndUpdate(
-    ours({ _id: app._id, status: { $in: allowedFrom('claim') }, stageIndex: app.stageIndex, issuing: null, ...free }),
+    ours({ _id: app._id, status: { $in: allowedFrom('claim') }, stageIndex: app.stageIndex, issuing: null, updatedAt: app.updatedAt, ...free }),
     {
-      $set: { status: 'in_review', claim: { officerId: p.id, officerName: p.name, until: new Date(now.getTime() + LEASE_MS) }, updatedAt: now },
+      $set: { status: 'in_review', claim: { officerId: p.id, officerName: p.name, until: new Date(now.getTime() + LEASE_MS) }, updatedAt: nextRevision(ctx, app) },
       ...(renewal ? {} : { $push: { history: historyEntry(ctx, p, 'claim', app.status, 'in_review', { stage: app.stages[app.stageIndex]?.id }) } }),
     },
     { returnDocument: 'after' },
   ).lean<ApplicationDoc>();
-  if (!updated) {
-    throw new AppError('conflict', { zh: '该申请已由其他工作人员认领', en: 'Another officer holds this application' });
-  }
-  return toView(ctx, updated, p);
+  if (updated) return toView(ctx, updated, p);
+  const current = await loadInScope(ctx, p, id);
+  const mine = current.status === 'in_review' && current.claim?.officerId === p.id && new Date(current.claim.until) > now && current.stageIndex === app.stageIndex;
+  if (mine) return toView(ctx, current, p);
+  throw new AppError('conflict', { zh: '该申请已由其他工作人员认领', en: 'Another officer holds this application' });
 }
 
 /** The holder gives the claim back; an admin (county supervisor) may break anyone's. */
@@ -243,7 +246,8 @@ export async function decide(ctx: Ctx, p: Principal, id: string, input: Decision
 
   const reserved = await ctx.models.Application.findOneAndUpdate(
     ours({ _id: app._id, status: 'in_review', updatedAt: app.updatedAt, ...holds }),
-    { $set: { issuing: { at: now, by: decision.by, reason: input.reason } } },
+    // The reservation moves the revision, so a withdrawal read before it can no longer win.
+    { $set: { issuing: { at: now, by: decision.by, reason: input.reason }, updatedAt: nextRevision(ctx, app) } },
     { returnDocument: 'after' },
   ).lean<ApplicationDoc>();
   if (!reserved) throw new AppError('conflict', { zh: '该申请已作出决定或状态已改变', en: 'The application was already decided or changed' });

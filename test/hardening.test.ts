@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import { FixedClock } from '../service/lib/clock';
+import { redactUrl } from '../service/lib/logger';
+import { makeTestApp, staffLogin, terminalLogin, type TestApp } from './support/app';
+import { BIRTH_SERVICE_KINDS, birthServiceForm, personId, terminalFiling, upload } from './support/forms';
+
+describe('Hardening: personal data stays sealed, bounded answers, what residents and kiosks see', function () {
+  this.timeout(60_000);
+  const clock = new FixedClock('2026-03-10T02:00:00Z');
+  let t: TestApp;
+  before(async () => {
+    t = await makeTestApp({ clock, dbName: 'fpc_hardening' });
+    await t.conn.dropDatabase();
+  });
+  after(async () => {
+    await t.conn.dropDatabase();
+    await t.close();
+  });
+
+  /** Every stored document of every collection, as the database holds it. */
+  async function rawDump(): Promise<string> {
+    const db = t.conn.db!;
+    const parts: string[] = [];
+    for (const { name } of await db.listCollections().toArray()) {
+      for (const doc of await db.collection(name).find().toArray()) parts.push(`${name}: ${JSON.stringify(doc)}`);
+    }
+    return parts.join('\n');
+  }
+
+  it('when a resident registers, drafts with a key, uploads, submits with a key and a kiosk files too, then no collection holds an ID number, a name or a phone number in clear', async () => {
+    const own = personId('male', '1989-04-04');
+    const wife = personId('female', '1991-02-02');
+    const names = { applicant: '欧阳明远', wife: '司马婉清', kioskResident: '上官秋水' };
+    const phone = '13912345678';
+    await request(t.app).post('/api/v1/auth/register').send({ idNumber: own, name: names.applicant, phone, password: 'correct horse' }).expect(201);
+    const login = await request(t.app).post('/api/v1/auth/login').send({ idNumber: own, password: 'correct horse' }).expect(200);
+    const auth = `Bearer ${login.body.accessToken}`;
+    const form = { ...birthServiceForm(), husband: { name: names.applicant, idNumber: own, residentType: 'rural' }, wife: { name: names.wife, idNumber: wife, residentType: 'rural' } };
+    const created = await request(t.app).post('/api/v1/applications').set('Authorization', auth).set('Idempotency-Key', 'scan-create').send({ type: 'birth-service', form }).expect(201);
+    assert.equal(created.body.resident.name, names.applicant, 'the resident still sees their own name');
+    for (const kind of BIRTH_SERVICE_KINDS) await upload(t.app, auth, created.body.id, kind).expect(201);
+    const submitted = await request(t.app).post(`/api/v1/applications/${created.body.id}/submit`).set('Authorization', auth).set('Idempotency-Key', 'scan-submit').send({}).expect(200);
+    // A replay re-renders the view from the application: same answer, nothing kept in the key's record.
+    const replay = await request(t.app).post(`/api/v1/applications/${created.body.id}/submit`).set('Authorization', auth).set('Idempotency-Key', 'scan-submit').send({}).expect(200);
+    assert.equal(replay.body.number, submitted.body.number);
+    assert.equal(replay.body.form.wife.idNumber, wife);
+
+    const kiosk = await terminalLogin(t);
+    const kioskId = personId('female', '1993-03-03');
+    await request(t.app)
+      .post('/api/v1/applications')
+      .set('Authorization', kiosk.auth)
+      .set('Idempotency-Key', 'scan-kiosk')
+      .send({ type: 'birth-service', form: birthServiceForm(), ...terminalFiling(kioskId, names.kioskResident) })
+      .expect(201);
+
+    const dump = await rawDump();
+    for (const id of [own, wife, kioskId]) assert.ok(!dump.includes(id) && !dump.includes(id.slice(6, 14) + id.slice(14)), `ID number ${id.slice(0, 6)}… is stored in clear`);
+    for (const name of Object.values(names)) assert.ok(!dump.includes(name), `the name ${name[0]}… is stored in clear`);
+    assert.ok(!dump.includes(phone), 'the phone number is stored in clear');
+    assert.match(dump, /idempotency_keys: .*"resourceId"/, 'the idempotency records are there, holding only ids');
+  });
+
+  it('when query parameter names are percent-encoded or oddly cased, then the logged URL still hides their values', () => {
+    assert.equal(redactUrl('/api/v1/status?%69dNumber=430725198001010019&number=1'), '/api/v1/status?idNumber=%5Bredacted%5D&number=1');
+    assert.doesNotMatch(redactUrl('/x?IDNUMBER=430725198001010019'), /430725198001010019/);
+    assert.doesNotMatch(redactUrl('/x?phone=13800138000&a=1&phone=13900000000'), /138|139/);
+    assert.equal(redactUrl('/api/v1/queue?limit=20'), '/api/v1/queue?limit=20');
+  });
+
+  it('when an officer holds the case, then the resident sees that it is in review, not who holds it', async () => {
+    const kiosk = await terminalLogin(t);
+    const resident = personId('female', '1992-06-06');
+    const created = await request(t.app).post('/api/v1/applications').set('Authorization', kiosk.auth).send({ type: 'birth-service', form: birthServiceForm(), ...terminalFiling(resident) }).expect(201);
+    for (const kind of BIRTH_SERVICE_KINDS) await upload(t.app, kiosk.auth, created.body.id, kind).expect(201);
+    await request(t.app).post(`/api/v1/applications/${created.body.id}/submit`).set('Authorization', kiosk.auth).send({}).expect(200);
+    const officer = await staffLogin(t, { role: 'officer', level: 'township', jurisdiction: ['430725101'] });
+    const claimed = await request(t.app).post(`/api/v1/applications/${created.body.id}/claim`).set('Authorization', officer.auth).send({}).expect(200);
+    assert.equal(claimed.body.claim.officerId, officer.id, 'the officer sees the claim in full');
+
+    const seen = await request(t.app).get(`/api/v1/applications/${created.body.id}`).set('Authorization', kiosk.auth).expect(200);
+    assert.equal(seen.body.status, 'in_review');
+    assert.deepEqual(Object.keys(seen.body.claim).sort(), ['role', 'until']);
+    assert.ok(!JSON.stringify(seen.body).includes(officer.id));
+    const history = await request(t.app).get(`/api/v1/applications/${created.body.id}/history`).set('Authorization', kiosk.auth).expect(200);
+    assert.ok(!JSON.stringify(history.body).includes(officer.id));
+  });
+
+  it('when a kiosk lists what it filed, then ID numbers are masked, no form is shown, and only the last hour is there', async () => {
+    const kiosk = await terminalLogin(t);
+    const earlier = personId('male', '1980-08-08');
+    await request(t.app).post('/api/v1/applications').set('Authorization', kiosk.auth).send({ type: 'birth-service', form: birthServiceForm(), ...terminalFiling(earlier) }).expect(201);
+    clock.advance(61 * 60_000);
+    // A new day's token for the same kiosk (terminal tokens live 15 minutes).
+    const again = await request(t.app).post('/api/v1/auth/terminal-token').send({ terminalId: kiosk.terminalId, secret: kiosk.secret }).expect(200);
+    const auth = `Bearer ${again.body.accessToken}`;
+    const resident = personId('male', '1981-09-09');
+    await request(t.app).post('/api/v1/applications').set('Authorization', auth).send({ type: 'birth-service', form: birthServiceForm(), ...terminalFiling(resident) }).expect(201);
+    const list = await request(t.app).get('/api/v1/applications').set('Authorization', auth).expect(200);
+    assert.equal(list.body.items.length, 1, 'the filing of an hour ago is out of the window');
+    const [item] = list.body.items;
+    assert.equal(item.resident.idNumber, `${resident.slice(0, 6)}********${resident.slice(-4)}`);
+    assert.equal(item.form, undefined);
+    assert.ok(!JSON.stringify(list.body).includes(resident));
+  });
+
+  it('when a form carries thousands of unknown keys, then the answer lists 20 problems and counts the rest, quickly', async () => {
+    const husband: Record<string, string> = { name: '张伟', idNumber: personId('male', '1990-05-01'), residentType: 'rural' };
+    for (let i = 0; i < 3000; i += 1) husband[`x${i}`] = 'y';
+    const form = { ...birthServiceForm(), husband };
+    const started = process.hrtime.bigint();
+    const res = await request(t.app).post('/api/v1/certificate-types/birth-service/eligibility-check').send({ form }).expect(400);
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    assert.ok(res.body.errors.length <= 21, `${res.body.errors.length} errors listed`);
+    const more = res.body.errors.at(-1);
+    assert.equal(more.code, 'more');
+    assert.ok(JSON.stringify(res.body).length < 20_000, `${JSON.stringify(res.body).length} bytes`);
+    assert.ok(ms < 5_000, `took ${ms} ms`);
+
+    const wide: Record<string, number> = {};
+    for (let i = 0; i < 40; i += 1) wide[`k${i}`] = i;
+    const tooWide = await request(t.app).post('/api/v1/certificate-types/birth-service/eligibility-check').send({ form: wide }).expect(400);
+    assert.equal(tooWide.body.errors[0].path, 'form');
+    assert.equal(tooWide.body.errors[0].code, 'maxProperties');
+  });
+
+  it('when a deeply nested body comes with an Idempotency-Key, then 400 and nothing stored', async () => {
+    const kiosk = await terminalLogin(t);
+    const deep = `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`;
+    const before = await t.ctx.models.IdempotencyKey.countDocuments();
+    const res = await request(t.app)
+      .post('/api/v1/applications')
+      .set('Authorization', kiosk.auth)
+      .set('Idempotency-Key', 'deep-1')
+      .set('Content-Type', 'application/json')
+      .send(`{"type":"birth-service","form":{"residence":${deep}}}`);
+    assert.equal(res.status, 400, JSON.stringify(res.body).slice(0, 300));
+    assert.equal(await t.ctx.models.IdempotencyKey.countDocuments(), before);
+  });
+});
