@@ -20,6 +20,11 @@ describe('Configuration', () => {
     assert.equal(c.port, 8081);
     assert.equal(c.dataDir, '/tmp/fpc-x');
     assert.equal(c.keysDir, '/tmp/fpc-x/keys');
+    // Uploads live with the instance's data: two instances started from one checkout do not share (and sweep) one folder.
+    assert.equal(c.uploadsDir, '/tmp/fpc-x/uploads');
+    assert.equal(loadConfig({ DATA_DIR: '/tmp/fpc-x', UPLOADS_DIR: '/srv/uploads' }).uploadsDir, '/srv/uploads');
+    assert.equal(c.terminalWindowSeconds, 3600);
+    assert.throws(() => loadConfig({ TERMINAL_WINDOW_SECONDS: '86400' }), /TERMINAL_WINDOW_SECONDS/);
   });
 
   it('when values are bad, then every problem is named at once', () => {

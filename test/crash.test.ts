@@ -108,6 +108,40 @@ describe('Crash consistency', function () {
     await assertInvariants();
   });
 
+  it('when the process dies holding an Idempotency-Key, then a retry after the takeover time creates the application once', async () => {
+    const applicant = await registerAndLogin(t.app);
+    const body = JSON.stringify({ type: 'birth-service', form: birthServiceForm() });
+    const send = (url: string) =>
+      fetch(`${url}/api/v1/applications`, {
+        method: 'POST',
+        headers: { Authorization: applicant.auth, 'Content-Type': 'application/json', 'Idempotency-Key': 'crash-create-1' },
+        body,
+      });
+    const doomed = await startServer({ ...env, FPC_CRASH_POINT: 'idempotency-after-pending' });
+    const attempt = await send(doomed.url).then(
+      (r) => r.status,
+      () => 'connection lost',
+    );
+    assert.equal(attempt, 'connection lost');
+    await doomed.exited;
+    const left = await t.ctx.models.IdempotencyKey.findOne({ _id: `applicant:${applicant.id}:create:crash-create-1` }).lean();
+    assert.equal(left?.state, 'pending', 'the crash left the key pending');
+
+    const server = await startServer({ ...env, IDEMPOTENCY_TAKEOVER_SECONDS: '1' });
+    try {
+      await new Promise((r) => setTimeout(r, 1_200));
+      const first = await send(server.url);
+      assert.equal(first.status, 201, 'the retry is not blocked for ever');
+      const created = (await first.json()) as { id: string };
+      const again = await send(server.url);
+      assert.equal(again.status, 201);
+      assert.equal(((await again.json()) as { id: string }).id, created.id, 'a further retry replays the same application');
+      assert.equal(await t.ctx.models.Application.countDocuments({ applicantId: applicant.id }), 1);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('when the process dies after storing an upload but before recording it, then the restart sweep removes the orphan file', async () => {
     const applicant = await registerAndLogin(t.app);
     const created = await request(t.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(201);

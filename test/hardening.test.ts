@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { createApp } from '../service/app';
+import { buildContext } from '../service/runtime';
+import { filesUnder } from './support/forms';
 import request from 'supertest';
 import { FixedClock } from '../service/lib/clock';
 import { redactUrl } from '../service/lib/logger';
-import { makeTestApp, staffLogin, terminalLogin, type TestApp } from './support/app';
+import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, testConfig, testKeys, type TestApp } from './support/app';
 import { BIRTH_SERVICE_KINDS, birthServiceForm, personId, terminalFiling, upload } from './support/forms';
 
 describe('Hardening: personal data stays sealed, bounded answers, what residents and kiosks see', function () {
@@ -137,5 +143,119 @@ describe('Hardening: personal data stays sealed, bounded answers, what residents
       .send(`{"type":"birth-service","form":{"residence":${deep}}}`);
     assert.equal(res.status, 400, JSON.stringify(res.body).slice(0, 300));
     assert.equal(await t.ctx.models.IdempotencyKey.countDocuments(), before);
+  });
+
+  it('when a name is only invisible or direction-override characters, then 400 and no account', async () => {
+    for (const name of ['\u202E\u202D', '\u200B\u200B', '张\u202E伟', '   ', '123']) {
+      const idNumber = personId('male', '1988-08-08');
+      const res = await request(t.app).post('/api/v1/auth/register').send({ idNumber, name, phone: '13800138000', password: 'correct horse' });
+      assert.equal(res.status, 400, `${JSON.stringify(name)} → ${res.status}`);
+      assert.equal(res.body.errors[0].path, 'name');
+    }
+    const form = { ...birthServiceForm(), wife: { name: '\u2066\u2069', idNumber: personId('female', '1992-01-01'), residentType: 'rural' } };
+    const check = await request(t.app).post('/api/v1/certificate-types/birth-service/eligibility-check').send({ form }).expect(400);
+    assert.equal(check.body.errors[0].path, 'form.wife.name');
+  });
+
+  it('when a file name is Chinese, then it comes back intact; when it hides its direction or has no letters, then 400 and no file kept', async () => {
+    const applicant = await registerAndLogin(t.app);
+    const created = await request(t.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(201);
+    const ok = await upload(t.app, applicant.auth, created.body.id, 'marriage-certificate', undefined, '结婚证 扫描件.pdf').expect(201);
+    assert.equal(ok.body.fileName, '结婚证 扫描件.pdf');
+    const listed = await request(t.app).get(`/api/v1/applications/${created.body.id}`).set('Authorization', applicant.auth).expect(200);
+    assert.equal(listed.body.documents[0].fileName, '结婚证 扫描件.pdf');
+    const before = filesUnder(t.ctx.config.uploadsDir);
+    for (const name of ['\u202Efdp.exe', '\u200B.pdf']) {
+      const res = await upload(t.app, applicant.auth, created.body.id, 'photo', undefined, name);
+      assert.equal(res.status, 400, `${JSON.stringify(name)} → ${res.status}`);
+    }
+    assert.deepEqual(filesUnder(t.ctx.config.uploadsDir), before);
+  });
+
+  it('when a client drops an upload half-way, then the log has one quiet line and no error with a stack', async () => {
+    const lines: Array<{ level: number; msg: string; err?: unknown }> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const ctx = await buildContext(testConfig(), logger, t.conn, { clock, keys: testKeys().keys });
+    const server = createApp(ctx).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const applicant = await registerAndLogin(t.app);
+      const created = await request(t.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(201);
+      await new Promise<void>((resolve) => {
+        const req = http.request({
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: `/api/v1/applications/${created.body.id}/documents`,
+          headers: { Authorization: applicant.auth, 'Content-Type': 'multipart/form-data; boundary=XYZ', 'Content-Length': '100000' },
+        });
+        req.on('error', () => resolve());
+        req.write('--XYZ\r\nContent-Disposition: form-data; name="kind"\r\n\r\nphoto\r\n--XYZ\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4 partial');
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 200);
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      assert.ok(lines.some((l) => l.msg === 'client aborted the request' && l.level === 30), JSON.stringify(lines.map((l) => l.msg)));
+      assert.ok(!lines.some((l) => l.msg === 'unhandled error'), 'not logged as an unhandled error');
+    } finally {
+      server.close();
+    }
+  });
+
+  describe('quotas per account', () => {
+    it('when a resident has 8 open drafts, then a ninth is refused with 429 and nothing is stored; withdrawing one makes room', async () => {
+      const applicant = await registerAndLogin(t.app);
+      const create = () => request(t.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: birthServiceForm() });
+      const ids: string[] = [];
+      for (let i = 0; i < 8; i += 1) ids.push((await create().expect(201)).body.id);
+      const refused = await create().expect(429);
+      assert.equal(refused.body.code, 'rate_limited');
+      assert.match(refused.body.message.zh, /草稿/);
+      assert.equal(await t.ctx.models.Application.countDocuments({ applicantId: applicant.id }), 8);
+      await request(t.app).post(`/api/v1/applications/${ids[0]}/withdraw`).set('Authorization', applicant.auth).send({}).expect(200);
+      await create().expect(201);
+    });
+
+    it('when one account creates more than 30 drafts in an hour, then 429', async () => {
+      const applicant = await registerAndLogin(t.app);
+      for (let i = 0; i < 30; i += 1) {
+        const made = await request(t.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(201);
+        await request(t.app).post(`/api/v1/applications/${made.body.id}/withdraw`).set('Authorization', applicant.auth).send({}).expect(200);
+      }
+      const res = await request(t.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(429);
+      assert.equal(res.body.code, 'rate_limited');
+      // Another resident is not affected.
+      const other = await registerAndLogin(t.app);
+      await request(t.app).post('/api/v1/applications').set('Authorization', other.auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(201);
+    });
+
+    it('when a resident\'s documents together would pass 200 MB, then the upload is 413 and its bytes are not kept', async () => {
+      const applicant = await registerAndLogin(t.app);
+      const created = await request(t.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(201);
+      // What earlier uploads would have left: documents of 200 MB less 10 bytes recorded on another case of the same resident.
+      const big = { id: 'x', kind: 'photo', fileName: 'a.pdf', mime: 'application/pdf', size: 200 * 1024 * 1024 - 10, sha256: 'x', storageId: 'gone', uploadedAt: new Date(), uploadedBy: { id: applicant.id, role: 'applicant', name: '李*' } };
+      const other = await request(t.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(201);
+      await t.ctx.models.Application.updateOne({ _id: other.body.id }, { $set: { documents: [big], documentCount: 1 } });
+      const before = filesUnder(t.ctx.config.uploadsDir);
+      const res = await upload(t.app, applicant.auth, created.body.id, 'photo').expect(413);
+      assert.equal(res.body.code, 'payload_too_large');
+      assert.deepEqual(filesUnder(t.ctx.config.uploadsDir), before);
+      assert.equal((await t.ctx.models.Application.findById(created.body.id).lean())!.documents.length, 0);
+    });
+
+    it('when an application has 5 complaints, then a sixth is 429 and not stored', async () => {
+      const kiosk = await terminalLogin(t);
+      const created = await request(t.app).post('/api/v1/applications').set('Authorization', kiosk.auth).send({ type: 'birth-service', form: birthServiceForm(), ...terminalFiling(personId('female', '1990-10-10')) }).expect(201);
+      for (const kind of BIRTH_SERVICE_KINDS) await upload(t.app, kiosk.auth, created.body.id, kind).expect(201);
+      await request(t.app).post(`/api/v1/applications/${created.body.id}/submit`).set('Authorization', kiosk.auth).send({}).expect(200);
+      const complain = () => request(t.app).post(`/api/v1/applications/${created.body.id}/complaints`).set('Authorization', kiosk.auth).send({ text: '办理太慢' });
+      for (let i = 0; i < 5; i += 1) await complain().expect(201);
+      const res = await complain().expect(429);
+      assert.equal(res.body.code, 'rate_limited');
+      assert.equal(await t.ctx.models.Complaint.countDocuments({ applicationId: created.body.id }), 5);
+    });
   });
 });

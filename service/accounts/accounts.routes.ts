@@ -13,7 +13,7 @@ const registerBody = {
   required: ['idNumber', 'name', 'phone', 'password'],
   properties: {
     idNumber: { type: 'string', format: 'cn-id-number', description: '18-character resident ID number (GB 11643-1999)' },
-    name: { type: 'string', minLength: 1, maxLength: 40, pattern: '\\S' },
+    name: { type: 'string', minLength: 1, maxLength: 40, pattern: '\\S', format: 'display-text' },
     phone: { type: 'string', format: 'cn-mobile' },
     password,
   },

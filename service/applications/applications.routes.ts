@@ -25,9 +25,9 @@ const createBody = {
       description: 'Terminals only: the resident the kiosk files for',
       additionalProperties: false,
       required: ['idNumber', 'name'],
-      properties: { idNumber: { type: 'string', maxLength: 18 }, name: { type: 'string', minLength: 1, maxLength: 40, pattern: '\\S' } },
+      properties: { idNumber: { type: 'string', maxLength: 18 }, name: { type: 'string', minLength: 1, maxLength: 40, pattern: '\\S', format: 'display-text' } },
     },
-    operatorName: { type: 'string', minLength: 1, maxLength: 40, pattern: '\\S', description: 'Terminals only: the staff member at the kiosk' },
+    operatorName: { type: 'string', minLength: 1, maxLength: 40, pattern: '\\S', format: 'display-text', description: 'Terminals only: the staff member at the kiosk' },
     consent: {
       type: 'object',
       description: "Terminals only: how the resident consented to the kiosk filing on their behalf",
@@ -96,6 +96,7 @@ export function applicationRoutes(ctx: AppContext): RouteDef[] {
     { name: 'status-id', windowMs: 15 * 60 * 1000, limit: 20, keyOf: (req) => (typeof req.body?.idNumber === 'string' ? idHash(ctx.keys.idHash, req.body.idNumber.trim().toUpperCase()) : undefined) },
     ctx.counterStores,
   );
+  const draftsPerAccount = limiter({ name: 'create-draft', windowMs: 3600 * 1000, limit: 30, keyOf: (req) => req.principal?.id }, ctx.counterStores);
   const statusPerAddress = limiter({ name: 'status-ip', windowMs: 15 * 60 * 1000, limit: 300 }, ctx.counterStores);
   return [
     {
@@ -105,8 +106,9 @@ export function applicationRoutes(ctx: AppContext): RouteDef[] {
       tags: ['applications'],
       auth: 'application:file',
       body: createBody,
-      responses: { '201': application },
+      responses: { '201': application, '429': { description: 'Too many drafts created this hour, or too many open drafts' } },
       handlers: [
+        draftsPerAccount,
         async (req, res) => {
           const p = principalOf(req);
           const lang = languageOf(req);

@@ -11,7 +11,7 @@ import { decrypt, encrypt, idHash, openJson, openName, sealJson, sealName } from
 import { chinaDate, deadlineDetail, workingDaysBetween } from '../lib/workdays';
 import { enqueueNotification } from '../notifications/notifications.service';
 import { nextSequence, type Actor, type ApplicationDoc, type HistoryEntry, type StageState } from './applications.model';
-import { allowedFrom, isAllowed, type Action, type ApplicationStatus } from './workflow';
+import { allowedFrom, isAllowed, STATUS_LABELS, type Action, type ApplicationStatus } from './workflow';
 
 type Ctx = Pick<AppContext, 'models' | 'clock' | 'keys' | 'policy' | 'config'>;
 
@@ -75,7 +75,7 @@ export async function loadVisible(ctx: Pick<AppContext, 'models' | 'clock' | 'co
 const conflict = (status: ApplicationStatus, action: Action): AppError =>
   new AppError(
     'conflict',
-    { zh: `申请当前状态为“${status}”，不能进行此操作`, en: `The application is ${status}; ${action} is not possible now` },
+    { zh: `申请当前状态为“${STATUS_LABELS[status].zh}”，不能进行此操作`, en: `The application is ${STATUS_LABELS[status].en}; ${action} is not possible now` },
     undefined,
     // Not `status`: that key is the problem's HTTP status and would overwrite this one.
     { currentStatus: status },
@@ -112,10 +112,20 @@ export function checkDraftForm(ctx: Pick<AppContext, 'policy' | 'clock'>, type: 
   if (problems.length) throw new AppError('validation_failed', undefined, problems);
 }
 
+/** Open drafts one account (or kiosk) may keep: enough for every type twice, not a store for junk. */
+export const MAX_OPEN_DRAFTS = 8;
+
 export async function createApplication(ctx: Ctx, p: Principal, input: CreateInput, lang: Language): Promise<ApplicationDoc> {
   const now = ctx.clock.now();
   const form = input.form ?? {};
   checkDraftForm(ctx, input.type, form, lang);
+  const mine = p.role === 'terminal' ? { 'terminal.terminalId': p.id } : { applicantId: p.id };
+  if ((await ctx.models.Application.countDocuments({ ...mine, status: 'draft' })) >= MAX_OPEN_DRAFTS) {
+    throw new AppError('rate_limited', {
+      zh: `未提交的草稿已有 ${MAX_OPEN_DRAFTS} 份；请先提交或撤回其中的草稿`,
+      en: `There are already ${MAX_OPEN_DRAFTS} unsubmitted drafts; submit or withdraw one first`,
+    });
+  }
 
   let resident: ApplicationDoc['resident'];
   let terminal: ApplicationDoc['terminal'];

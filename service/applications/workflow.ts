@@ -34,5 +34,16 @@ export function isAllowed(action: Action, status: ApplicationStatus): boolean {
   return (ACTIONS[action].from as readonly ApplicationStatus[]).includes(status);
 }
 
+/** Each state as residents and officers read it (messages never show our codes). */
+export const STATUS_LABELS: Record<ApplicationStatus, { zh: string; en: string }> = {
+  draft: { zh: '草稿', en: 'a draft' },
+  pending: { zh: '待审核', en: 'waiting for review' },
+  in_review: { zh: '审核中', en: 'in review' },
+  returned: { zh: '退回补正', en: 'returned for supplement' },
+  approved: { zh: '已批准', en: 'approved' },
+  rejected: { zh: '不予批准', en: 'rejected' },
+  withdrawn: { zh: '已撤回', en: 'withdrawn' },
+};
+
 /** States in which nothing will happen any more. */
 export const FINAL: readonly ApplicationStatus[] = ['approved', 'rejected', 'withdrawn'];

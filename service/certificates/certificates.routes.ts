@@ -90,10 +90,10 @@ export function certificateRoutes(ctx: AppContext): RouteDef[] {
     {
       method: 'get',
       path: '/api/v1/verify/:token',
-      summary: 'Public verification from the QR token (or a printed serial): valid, revoked, expired or invalid, with masked holder data',
+      summary: 'Public verification from the QR token: valid, revoked, expired or invalid, with masked holder data. A bare printed serial answers only `exists` or `invalid`.',
       tags: ['public'],
       before: [verifyLimit],
-      responses: { '200': { description: 'Verdict', schema: { type: 'object', properties: { status: { enum: ['valid', 'revoked', 'expired', 'invalid'] } } } } },
+      responses: { '200': { description: 'Verdict', schema: { type: 'object', properties: { status: { enum: ['valid', 'revoked', 'expired', 'invalid', 'exists'] } } } } },
       handlers: [
         async (req, res) => {
           res.setHeader('Cache-Control', 'no-store');

@@ -217,9 +217,14 @@ export async function verifyCertificate(ctx: Ctx, tokenOrSerial: string) {
     };
   }
   if (SERIAL.test(tokenOrSerial)) {
-    const cert = await ctx.models.Certificate.findOne({ serial: tokenOrSerial }).lean<CertificateDoc>();
-    if (!cert) return { status: 'invalid' as const, reason: 'unknown_certificate' };
-    return { status: verdictOf(ctx, cert), serial: cert.serial, type: cert.type, issuedAt: cert.issuedAt, validUntil: cert.validUntil };
+    // A printed serial is easy to guess and to walk through: it says only that such a certificate
+    // was issued. Whether it is still valid (or revoked, and when) takes the signed token in its QR code.
+    if (!(await ctx.models.Certificate.exists({ serial: tokenOrSerial }))) return { status: 'invalid' as const, reason: 'unknown_certificate' };
+    return {
+      status: 'exists' as const,
+      serial: tokenOrSerial,
+      message: { zh: '该编号的证件确已签发；请扫描证件上的二维码核验其当前是否有效', en: 'A certificate with this serial was issued; scan its QR code to check whether it is valid now' },
+    };
   }
   return { status: 'invalid' as const, reason: 'malformed' };
 }

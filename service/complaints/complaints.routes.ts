@@ -1,5 +1,6 @@
 import type { AppContext } from '../context';
 import { principalOf } from '../lib/auth';
+import { limiter } from '../lib/ratelimit';
 import type { RouteDef } from '../lib/routes';
 import { answerComplaint, complaintView, fileComplaint, getComplaint, listComplaints, listForApplication } from './complaints.service';
 
@@ -32,6 +33,8 @@ const complaintSchema = {
 };
 
 export function complaintRoutes(ctx: AppContext): RouteDef[] {
+  // Per signed-in caller: a kiosk files for many residents, so its limit is its own, not the village's.
+  const perAccount = limiter({ name: 'complaint', windowMs: 24 * 3600 * 1000, limit: 20, keyOf: (req) => req.principal?.id }, ctx.counterStores);
   return [
     {
       method: 'post',
@@ -40,8 +43,13 @@ export function complaintRoutes(ctx: AppContext): RouteDef[] {
       tags: ['complaints'],
       auth: 'complaint:file',
       body: complaintBody,
-      responses: { '201': { description: 'The complaint, with its response deadline', schema: complaintSchema }, '409': { description: 'The application is still a draft' } },
+      responses: {
+        '201': { description: 'The complaint, with its response deadline', schema: complaintSchema },
+        '409': { description: 'The application is still a draft' },
+        '429': { description: 'Too many complaints by this account today, or about this application' },
+      },
       handlers: [
+        perAccount,
         async (req, res) => {
           const p = principalOf(req);
           const complaint = await fileComplaint(ctx, p, String(req.params.id), req.body.text);

@@ -37,10 +37,19 @@ async function appendHistory(ctx: Ctx, applicationId: string, build: (status: Ap
   throw new AppError('conflict', { zh: '申请状态正在变化，请稍后重试', en: 'The application is changing; try again shortly' });
 }
 
+export const MAX_COMPLAINTS_PER_APPLICATION = 5;
+
 export async function fileComplaint(ctx: Ctx, p: Principal, applicationId: string, text: string): Promise<ComplaintDoc> {
   const app = await loadVisible(ctx, p, applicationId);
   if (!isAllowed('complain', app.status)) {
     throw new AppError('conflict', { zh: '草稿尚未提交，不能投诉', en: 'A draft that was never submitted cannot be complained about' }, undefined, { currentStatus: app.status });
+  }
+  // A complaint costs an officer's time and a legal deadline: a handful per case is plenty.
+  if ((await ctx.models.Complaint.countDocuments({ applicationId: app._id.toString() })) >= MAX_COMPLAINTS_PER_APPLICATION) {
+    throw new AppError('rate_limited', {
+      zh: `每件申请最多可投诉 ${MAX_COMPLAINTS_PER_APPLICATION} 次；请等待已提交投诉的答复，或拨打 12345 热线`,
+      en: `At most ${MAX_COMPLAINTS_PER_APPLICATION} complaints per application; wait for the answers, or call the 12345 hotline`,
+    });
   }
   const now = ctx.clock.now();
   const complaint = await ctx.models.Complaint.create({

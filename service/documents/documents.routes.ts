@@ -13,6 +13,8 @@ export function documentRoutes(ctx: AppContext): RouteDef[] {
   // multer only here, never global; every limit set (its defaults are unlimited).
   const upload = multer({
     storage: uploadEngine(ctx.files),
+    // busboy reads filename="…" as latin1 unless told otherwise: 结婚证.pdf would come back garbled.
+    defParamCharset: 'utf8',
     limits: { fileSize: MAX_FILE_BYTES, files: 1, fields: 2, parts: 3, fieldNameSize: 50, fieldSize: 200, headerPairs: 20 },
   }).single('file');
   // Keyed by the signed-in caller (after authentication), so a busy kiosk is limited per terminal

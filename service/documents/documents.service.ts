@@ -7,6 +7,7 @@ import { allowedFrom, isAllowed } from '../applications/workflow';
 import type { Principal } from '../lib/auth';
 import { crashPoint } from '../lib/crash';
 import { ours } from '../lib/database';
+import { isDisplayText } from '../lib/validation';
 import { AppError, notFound } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import { sniff } from './sniff';
@@ -17,6 +18,17 @@ type Ctx = Pick<AppContext, 'models' | 'clock' | 'files' | 'scanner' | 'policy' 
 /** How many documents one application may hold (a re-birth permit needs about ten). */
 export const MAX_DOCUMENTS = 20;
 export const MAX_FILE_BYTES = 10 * 1024 * 1024;
+/**
+ * All documents of one resident's applications together: room for every case, not a file store.
+ * (A kiosk files for many residents; each application's own limits bound it.)
+ */
+export const MAX_STORED_BYTES_PER_ACCOUNT = 200 * 1024 * 1024;
+
+/** Bytes already stored for the caller's applications (summed here: FerretDB's `$sum` of a field answers 0). */
+async function storedBytes(ctx: Ctx, applicantId: string): Promise<number> {
+  const apps = await ctx.models.Application.find({ applicantId }, { documents: 1 }).lean<Pick<ApplicationDoc, 'documents'>[]>();
+  return apps.reduce((sum, a) => sum + (a.documents ?? []).reduce((n, d) => n + (d.size ?? 0), 0), 0);
+}
 
 /** A client's file name made safe to show and to put in a header; never used as a path. */
 export function sanitizeFileName(name: string): string {
@@ -55,6 +67,21 @@ export async function acceptUpload(ctx: Ctx, p: Principal, id: string, kind: str
       throw new AppError('validation_failed', undefined, [
         { path: 'kind', code: 'enum', messages: { zh: `此类申请没有这种材料：${kind}`, en: `No such document kind for this application: ${kind}` } },
       ]);
+    }
+    if (!isDisplayText(upload.originalName.normalize('NFC'))) {
+      throw new AppError('validation_failed', undefined, [
+        {
+          path: 'file',
+          code: 'format:display-text',
+          messages: { zh: '文件名含有不可见或控制字符，或没有文字；请改名后重新上传', en: 'The file name has invisible or control characters, or no letters; rename it and upload again' },
+        },
+      ]);
+    }
+    if (p.role === 'applicant' && (await storedBytes(ctx, p.id)) + upload.size > MAX_STORED_BYTES_PER_ACCOUNT) {
+      throw new AppError('payload_too_large', {
+        zh: `您的申请材料合计已接近 ${MAX_STORED_BYTES_PER_ACCOUNT / 1024 / 1024} MB 上限；请删除不需要的文件后再上传`,
+        en: `Your documents together are near the ${MAX_STORED_BYTES_PER_ACCOUNT / 1024 / 1024} MB limit; remove files you do not need first`,
+      });
     }
     if (upload.size === 0) throw new AppError('validation_failed', undefined, [{ path: 'file', code: 'minLength', messages: { zh: '文件是空的', en: 'The file is empty' } }]);
     const type = sniff(upload.head, upload.originalName);

@@ -142,10 +142,21 @@ function translate(err: unknown): AppError | undefined {
   return undefined;
 }
 
+/** The client went away mid-request (a closed tab, a dropped mobile connection): nothing went wrong here. */
+function clientAborted(err: unknown): boolean {
+  const e = err as { message?: string; code?: string; type?: string } | null;
+  return !!e && (e.message === 'Request aborted' || e.message === 'Request closed' || e.code === 'ECONNABORTED' || e.type === 'request.aborted');
+}
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, next) => {
     if (res.headersSent) {
       next(err);
+      return;
+    }
+    if (clientAborted(err) || (req.destroyed && (err as { code?: string })?.code === 'ECONNRESET')) {
+      logger.info({ requestId: req.id }, 'client aborted the request');
+      res.status(400).type('application/problem+json').json(problemBody(req, new AppError('bad_request', { zh: '请求被中断', en: 'The request was aborted' })));
       return;
     }
     const known = translate(err);

@@ -27,6 +27,16 @@ ajv.addFormat('cn-id-number', {
   type: 'string',
   validate: (value: string) => parseIdNumber(value, today()).ok,
 });
+/**
+ * Text a person reads (names, file names): no control, format (bidirectional overrides, zero-width
+ * characters), surrogate, private-use or unassigned code points, and at least one letter, so that
+ * nothing invisible or misleading is shown to an officer as a name.
+ */
+export function isDisplayText(value: string): boolean {
+  return /^[^\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}]*$/u.test(value) && /\p{L}/u.test(value);
+}
+ajv.addFormat('display-text', { type: 'string', validate: isDisplayText });
+
 /** Administrative division code (GB/T 2260 with the statistical extension): 6, 9 or 12 digits. */
 ajv.addFormat('division-code', /^(\d{6}|\d{9}|\d{12})$/);
 /** Mainland mobile number. */

@@ -52,6 +52,15 @@ function recipientOf(app: Pick<ApplicationDoc, 'applicantId' | 'terminal'>): Rec
 
 const typeName = (ctx: Pick<AppContext, 'policy'>, type: string): string => ctx.policy.type(type)?.names.zh ?? type;
 
+/** Free text inside a sentence: without its own closing punctuation, so the sentence ends once. */
+const clause = (text: string | undefined): string => (text ?? '').trim().replace(/[。．.！!；;，,、\s]+$/u, '');
+
+/** Document kinds as the catalogue names them in Chinese (the resident never sees our codes). */
+function documentNames(ctx: Pick<AppContext, 'policy'>, type: string, kinds: string[] | undefined): string {
+  const docs = ctx.policy.type(type)?.documents ?? [];
+  return (kinds ?? []).map((k) => docs.find((d) => d.kind === k)?.name.zh ?? k).join('、');
+}
+
 /** The message a history entry calls for, if the applicant should hear about it. */
 export function messageFor(ctx: Pick<AppContext, 'policy'>, app: ApplicationDoc, entry: HistoryEntry): Draft | undefined {
   const name = typeName(ctx, app.type);
@@ -63,25 +72,25 @@ export function messageFor(ctx: Pick<AppContext, 'policy'>, app: ApplicationDoc,
       return {
         key,
         event: 'submitted',
-        text: `您的${name}申请已受理，受理编号 ${number}。下一步：等待${stage?.name.zh ?? ''}审核，承诺于 ${stage?.committedDeadline ?? ''} 前办结；可凭受理编号和身份证号码查询进度。`,
+        text: `您的${name}申请已受理，受理编号 ${number}。当前环节：${stage?.name.zh ?? ''}，承诺于 ${stage?.committedDeadline ?? ''} 前办结；可凭受理编号和身份证号码（或查询码）查询进度。`,
       };
     case 'resubmit':
       return {
         key,
         event: 'resubmitted',
-        text: `您补正后的${name}申请（受理编号 ${number}）已重新提交。下一步：等待${stage?.name.zh ?? ''}审核，承诺于 ${stage?.committedDeadline ?? ''} 前办结。`,
+        text: `您补正后的${name}申请（受理编号 ${number}）已重新提交。当前环节：${stage?.name.zh ?? ''}，承诺于 ${stage?.committedDeadline ?? ''} 前办结。`,
       };
     case 'return':
       return {
         key,
         event: 'returned',
-        text: `您的${name}申请（受理编号 ${number}）需要补正：${(entry.missing ?? []).join('、')}。说明：${entry.reason ?? ''}。下一步：请登录本系统或到乡镇便民服务中心补齐后重新提交；补正期间办理时限暂停计算。`,
+        text: `您的${name}申请（受理编号 ${number}）需要补正：${documentNames(ctx, app.type, entry.missing)}。${entry.reason ? `说明：${clause(entry.reason)}。` : ''}下一步：请登录本系统或到乡镇便民服务中心补齐后重新提交；补正期间办理时限暂停计算。`,
       };
     case 'reject':
       return {
         key,
         event: 'rejected',
-        text: `您的${name}申请（受理编号 ${number}）未获批准，理由：${entry.reason ?? ''}。下一步：如有异议，可在本系统提出投诉，或依法申请行政复议、提起行政诉讼。`,
+        text: `您的${name}申请（受理编号 ${number}）未获批准，理由：${clause(entry.reason)}。下一步：如有异议，可在本系统提出投诉，或依法申请行政复议、提起行政诉讼。`,
       };
     case 'approve': {
       if (entry.to !== 'approved') return undefined;
@@ -145,11 +154,11 @@ export async function enqueueNotification(ctx: NotifyCtx, app: ApplicationDoc): 
   });
 }
 
-function complaintDraft(ctx: Pick<AppContext, 'policy'>, complaint: ComplaintDoc): Draft {
+export function complaintDraft(ctx: Pick<AppContext, 'policy'>, complaint: ComplaintDoc): Draft {
   return {
     key: `complaint:${complaint._id.toString()}:answered`,
     event: 'complaint-answered',
-    text: `您就${typeName(ctx, complaint.type)}申请（受理编号 ${complaint.applicationNumber ?? ''}）提出的投诉已答复：${complaint.answer?.text ?? ''}。下一步：登录本系统查看答复；如仍有异议，可向县卫生健康局反映。`,
+    text: `您就${typeName(ctx, complaint.type)}申请（受理编号 ${complaint.applicationNumber ?? ''}）提出的投诉已答复：${clause(complaint.answer?.text)}。下一步：登录本系统查看答复；如仍有异议，可向县卫生健康局反映。`,
   };
 }
 
