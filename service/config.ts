@@ -30,6 +30,15 @@ export interface Config {
   readonly idempotencyTakeoverSeconds: number;
   /** How long a kiosk sees what it filed (list and case): long enough to finish the visit, at most an hour. */
   readonly terminalWindowSeconds: number;
+  /** What one account (or kiosk) may hold and do: bounded work per person (QUALITY.md). */
+  readonly quotas: {
+    /** Unsubmitted drafts at once. */
+    readonly openDrafts: number;
+    /** Drafts created per hour. */
+    readonly draftsPerHour: number;
+    /** Complaints filed per day. */
+    readonly complaintsPerDay: number;
+  };
   /** Unreferenced uploads younger than this are left alone by the sweep (another instance may be storing them). */
   readonly uploadSweepGraceSeconds: number;
   /** Where rate-limit counters live: this process's memory, or the database (shared by all instances). */
@@ -137,6 +146,11 @@ export function loadConfig(env: Env = process.env): Config {
     seedDemoData: environment === 'development' && str('SEED_DEMO', 'true') !== 'false',
     clamd,
     uploadSweepGraceSeconds: int('UPLOAD_SWEEP_GRACE_SECONDS', 900, 0, 86400),
+    quotas: {
+      openDrafts: int('QUOTA_OPEN_DRAFTS', 8, 1, 1000),
+      draftsPerHour: int('QUOTA_DRAFTS_PER_HOUR', 30, 1, 100000),
+      complaintsPerDay: int('QUOTA_COMPLAINTS_PER_DAY', 20, 1, 100000),
+    },
     idempotencyTakeoverSeconds: int('IDEMPOTENCY_TAKEOVER_SECONDS', 120, 1, 3600),
     terminalWindowSeconds: int('TERMINAL_WINDOW_SECONDS', 3600, 60, 3600),
     rateLimitStore: rateLimitStore === 'database' ? 'database' : 'memory',

@@ -205,57 +205,64 @@ describe('Hardening: personal data stays sealed, bounded answers, what residents
     }
   });
 
-  describe('quotas per account', () => {
+  describe('quotas per account (the production defaults)', () => {
+    let q: TestApp;
+    before(async () => {
+      q = await makeTestApp({ clock, dbName: 'fpc_hardening', config: testConfig({ QUOTA_OPEN_DRAFTS: '', QUOTA_DRAFTS_PER_HOUR: '', QUOTA_COMPLAINTS_PER_DAY: '' }) });
+      assert.deepEqual(q.ctx.config.quotas, { openDrafts: 8, draftsPerHour: 30, complaintsPerDay: 20 });
+    });
+    after(() => q.close());
+
     it('when a resident has 8 open drafts, then a ninth is refused with 429 and nothing is stored; withdrawing one makes room', async () => {
-      const applicant = await registerAndLogin(t.app);
-      const create = () => request(t.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: birthServiceForm() });
+      const applicant = await registerAndLogin(q.app);
+      const create = () => request(q.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: birthServiceForm() });
       const ids: string[] = [];
       for (let i = 0; i < 8; i += 1) ids.push((await create().expect(201)).body.id);
       const refused = await create().expect(429);
       assert.equal(refused.body.code, 'rate_limited');
       assert.match(refused.body.message.zh, /草稿/);
-      assert.equal(await t.ctx.models.Application.countDocuments({ applicantId: applicant.id }), 8);
-      await request(t.app).post(`/api/v1/applications/${ids[0]}/withdraw`).set('Authorization', applicant.auth).send({}).expect(200);
+      assert.equal(await q.ctx.models.Application.countDocuments({ applicantId: applicant.id }), 8);
+      await request(q.app).post(`/api/v1/applications/${ids[0]}/withdraw`).set('Authorization', applicant.auth).send({}).expect(200);
       await create().expect(201);
     });
 
     it('when one account creates more than 30 drafts in an hour, then 429', async () => {
-      const applicant = await registerAndLogin(t.app);
+      const applicant = await registerAndLogin(q.app);
       for (let i = 0; i < 30; i += 1) {
-        const made = await request(t.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(201);
-        await request(t.app).post(`/api/v1/applications/${made.body.id}/withdraw`).set('Authorization', applicant.auth).send({}).expect(200);
+        const made = await request(q.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(201);
+        await request(q.app).post(`/api/v1/applications/${made.body.id}/withdraw`).set('Authorization', applicant.auth).send({}).expect(200);
       }
-      const res = await request(t.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(429);
+      const res = await request(q.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(429);
       assert.equal(res.body.code, 'rate_limited');
       // Another resident is not affected.
-      const other = await registerAndLogin(t.app);
-      await request(t.app).post('/api/v1/applications').set('Authorization', other.auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(201);
+      const other = await registerAndLogin(q.app);
+      await request(q.app).post('/api/v1/applications').set('Authorization', other.auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(201);
     });
 
     it('when a resident\'s documents together would pass 200 MB, then the upload is 413 and its bytes are not kept', async () => {
-      const applicant = await registerAndLogin(t.app);
-      const created = await request(t.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(201);
+      const applicant = await registerAndLogin(q.app);
+      const created = await request(q.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(201);
       // What earlier uploads would have left: documents of 200 MB less 10 bytes recorded on another case of the same resident.
       const big = { id: 'x', kind: 'photo', fileName: 'a.pdf', mime: 'application/pdf', size: 200 * 1024 * 1024 - 10, sha256: 'x', storageId: 'gone', uploadedAt: new Date(), uploadedBy: { id: applicant.id, role: 'applicant', name: '李*' } };
-      const other = await request(t.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(201);
-      await t.ctx.models.Application.updateOne({ _id: other.body.id }, { $set: { documents: [big], documentCount: 1 } });
-      const before = filesUnder(t.ctx.config.uploadsDir);
-      const res = await upload(t.app, applicant.auth, created.body.id, 'photo').expect(413);
+      const other = await request(q.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(201);
+      await q.ctx.models.Application.updateOne({ _id: other.body.id }, { $set: { documents: [big], documentCount: 1 } });
+      const before = filesUnder(q.ctx.config.uploadsDir);
+      const res = await upload(q.app, applicant.auth, created.body.id, 'photo').expect(413);
       assert.equal(res.body.code, 'payload_too_large');
-      assert.deepEqual(filesUnder(t.ctx.config.uploadsDir), before);
-      assert.equal((await t.ctx.models.Application.findById(created.body.id).lean())!.documents.length, 0);
+      assert.deepEqual(filesUnder(q.ctx.config.uploadsDir), before);
+      assert.equal((await q.ctx.models.Application.findById(created.body.id).lean())!.documents.length, 0);
     });
 
     it('when an application has 5 complaints, then a sixth is 429 and not stored', async () => {
-      const kiosk = await terminalLogin(t);
-      const created = await request(t.app).post('/api/v1/applications').set('Authorization', kiosk.auth).send({ type: 'birth-service', form: birthServiceForm(), ...terminalFiling(personId('female', '1990-10-10')) }).expect(201);
-      for (const kind of BIRTH_SERVICE_KINDS) await upload(t.app, kiosk.auth, created.body.id, kind).expect(201);
-      await request(t.app).post(`/api/v1/applications/${created.body.id}/submit`).set('Authorization', kiosk.auth).send({}).expect(200);
-      const complain = () => request(t.app).post(`/api/v1/applications/${created.body.id}/complaints`).set('Authorization', kiosk.auth).send({ text: '办理太慢' });
+      const kiosk = await terminalLogin(q);
+      const created = await request(q.app).post('/api/v1/applications').set('Authorization', kiosk.auth).send({ type: 'birth-service', form: birthServiceForm(), ...terminalFiling(personId('female', '1990-10-10')) }).expect(201);
+      for (const kind of BIRTH_SERVICE_KINDS) await upload(q.app, kiosk.auth, created.body.id, kind).expect(201);
+      await request(q.app).post(`/api/v1/applications/${created.body.id}/submit`).set('Authorization', kiosk.auth).send({}).expect(200);
+      const complain = () => request(q.app).post(`/api/v1/applications/${created.body.id}/complaints`).set('Authorization', kiosk.auth).send({ text: '办理太慢' });
       for (let i = 0; i < 5; i += 1) await complain().expect(201);
       const res = await complain().expect(429);
       assert.equal(res.body.code, 'rate_limited');
-      assert.equal(await t.ctx.models.Complaint.countDocuments({ applicationId: created.body.id }), 5);
+      assert.equal(await q.ctx.models.Complaint.countDocuments({ applicationId: created.body.id }), 5);
     });
   });
 });

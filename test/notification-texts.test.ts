@@ -38,13 +38,13 @@ describe('Notification texts', () => {
   it('submitted: the number, the stage and the promised date', () => {
     const text = messageFor(ctx, app, entry('submit', { from: 'draft' }))!.text;
     assertReadable(text);
-    assert.equal(text, '您的再生育证申请已受理，受理编号 430725-2026-000042。当前环节：乡镇（街道）审核，承诺于 2026-03-05 前办结；可凭受理编号和身份证号码（或查询码）查询进度。');
+    assert.equal(text, '您的再生育证申请已受理，受理编号 430725-2026-000042。下一步：由乡镇（街道）审核环节办理，承诺于 2026-03-05 前办结；可凭受理编号和身份证号码（或查询码）查询进度。');
   });
 
   it('resubmitted', () => {
     const text = messageFor(ctx, app, entry('resubmit', { from: 'returned' }))!.text;
     assertReadable(text);
-    assert.match(text, /^您补正后的再生育证申请（受理编号 430725-2026-000042）已重新提交。当前环节：乡镇（街道）审核，承诺于 2026-03-05 前办结。$/);
+    assert.match(text, /^您补正后的再生育证申请（受理编号 430725-2026-000042）已重新提交。下一步：由乡镇（街道）审核环节办理，承诺于 2026-03-05 前办结。$/);
   });
 
   it('returned: the missing documents by their Chinese names and the note, each sentence ended once', () => {

@@ -9,6 +9,7 @@ import { ID_PROBLEM_MESSAGES, maskIdForStaff, parseIdNumber } from '../lib/idnum
 import { dummyHash, hashPassword, verifyPassword } from '../lib/passwords';
 import { encrypt, idHash, openName, sealName } from '../lib/personal';
 import { signToken, TokenError, verifyToken } from '../lib/tokens';
+import { todayInChina } from '../lib/workdays';
 
 type Ctx = Pick<AppContext, 'config' | 'models' | 'clock' | 'keys'>;
 
@@ -21,9 +22,7 @@ export interface TokenResponse {
 
 const invalidCredentials = (): AppError => new AppError('invalid_credentials');
 
-function today(ctx: Ctx): string {
-  return ctx.clock.now().toISOString().slice(0, 10);
-}
+const today = (ctx: Ctx): string => todayInChina(ctx.clock);
 
 export async function registerApplicant(
   ctx: Ctx,

@@ -96,7 +96,7 @@ export function applicationRoutes(ctx: AppContext): RouteDef[] {
     { name: 'status-id', windowMs: 15 * 60 * 1000, limit: 20, keyOf: (req) => (typeof req.body?.idNumber === 'string' ? idHash(ctx.keys.idHash, req.body.idNumber.trim().toUpperCase()) : undefined) },
     ctx.counterStores,
   );
-  const draftsPerAccount = limiter({ name: 'create-draft', windowMs: 3600 * 1000, limit: 30, keyOf: (req) => req.principal?.id }, ctx.counterStores);
+  const draftsPerAccount = limiter({ name: 'create-draft', windowMs: 3600 * 1000, limit: ctx.config.quotas.draftsPerHour, keyOf: (req) => req.principal?.id }, ctx.counterStores);
   const statusPerAddress = limiter({ name: 'status-ip', windowMs: 15 * 60 * 1000, limit: 300 }, ctx.counterStores);
   return [
     {

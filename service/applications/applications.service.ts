@@ -112,18 +112,17 @@ export function checkDraftForm(ctx: Pick<AppContext, 'policy' | 'clock'>, type: 
   if (problems.length) throw new AppError('validation_failed', undefined, problems);
 }
 
-/** Open drafts one account (or kiosk) may keep: enough for every type twice, not a store for junk. */
-export const MAX_OPEN_DRAFTS = 8;
-
 export async function createApplication(ctx: Ctx, p: Principal, input: CreateInput, lang: Language): Promise<ApplicationDoc> {
   const now = ctx.clock.now();
   const form = input.form ?? {};
   checkDraftForm(ctx, input.type, form, lang);
   const mine = p.role === 'terminal' ? { 'terminal.terminalId': p.id } : { applicantId: p.id };
-  if ((await ctx.models.Application.countDocuments({ ...mine, status: 'draft' })) >= MAX_OPEN_DRAFTS) {
+  // Open drafts one account (or kiosk) may keep: enough for every type twice, not a store for junk.
+  const max = ctx.config.quotas.openDrafts;
+  if ((await ctx.models.Application.countDocuments({ ...mine, status: 'draft' })) >= max) {
     throw new AppError('rate_limited', {
-      zh: `未提交的草稿已有 ${MAX_OPEN_DRAFTS} 份；请先提交或撤回其中的草稿`,
-      en: `There are already ${MAX_OPEN_DRAFTS} unsubmitted drafts; submit or withdraw one first`,
+      zh: `未提交的草稿已有 ${max} 份；请先提交或撤回其中的草稿`,
+      en: `There are already ${max} unsubmitted drafts; submit or withdraw one first`,
     });
   }
 
@@ -138,7 +137,7 @@ export async function createApplication(ctx: Ctx, p: Principal, input: CreateInp
         missing.map((m) => ({ path: m, code: 'required', messages: { zh: `终端代办必须填写 ${m}`, en: `A terminal filing needs ${m}` } })),
       );
     }
-    const parsed = parseIdNumber(input.resident!.idNumber, now.toISOString().slice(0, 10));
+    const parsed = parseIdNumber(input.resident!.idNumber, chinaDate(now));
     if (!parsed.ok) {
       throw new AppError('validation_failed', undefined, [{ path: 'resident.idNumber', code: 'format:cn-id-number', messages: ID_PROBLEM_MESSAGES[parsed.problem] }]);
     }

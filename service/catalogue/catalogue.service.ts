@@ -1,5 +1,5 @@
 import type { Policy } from '../eligibility/policy';
-import { chinaDay } from '../eligibility/eligibility.service';
+import { chinaDate } from '../lib/workdays';
 import { notFound } from '../lib/errors';
 import type { Language } from '../lib/i18n';
 import type { CertificateType } from './catalogue';
@@ -27,7 +27,7 @@ export function listCertificateTypes(policy: Policy, lang: Language) {
 export function serviceGuide(policy: Policy, code: string, at: Date, lang: Language) {
   const type = policy.type(code);
   if (!type) throw notFound({ zh: `没有这种证件：${code}`, en: `No such certificate type: ${code}` });
-  const day = chinaDay(at);
+  const day = chinaDate(at);
   const regime = policy.regimeFor(type.code, day);
   const rule = (r: { id: string; title: { zh: string; en: string }; citation: string; messages: { met: { zh: string; en: string } }; documents: string[]; note?: string }) => ({
     id: r.id,

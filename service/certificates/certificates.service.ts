@@ -58,7 +58,7 @@ export async function completeIssuance(ctx: Ctx, app: ApplicationDoc): Promise<A
     holder: app.resident.nameMasked ?? maskName(app.resident.name ?? ''),
     issuedAt: now.toISOString(),
     issuerDivision,
-    validUntil: validUntil ? validUntil.toISOString().slice(0, 10) : null,
+    validUntil: validUntil ? chinaDate(validUntil) : null,
     applicationNumber: app.number!,
   });
   crashPoint('after-sign');

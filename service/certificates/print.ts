@@ -2,6 +2,7 @@ import type { AppContext } from '../context';
 import type { CertificateDoc } from './certificates.model';
 import { holderNameOf, verifyUrl } from './certificates.service';
 import { qrSvg } from './qr';
+import { chinaDate } from '../lib/workdays';
 
 const escapeHtml = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -15,7 +16,8 @@ export async function printableCertificate(ctx: Pick<AppContext, 'config' | 'pol
   const spec = ctx.policy.type(cert.type);
   // About 6 cm on paper: large enough for a phone camera, small enough to sit beside the text.
   const qr = (await qrSvg(verifyUrl(ctx, cert))).replace('<svg ', '<svg width="228" height="228" role="img" aria-label="QR" ');
-  const date = (d: Date | null | undefined): string => (d ? new Date(d).toISOString().slice(0, 10) : '长期有效 / no expiry');
+  // Dates as a calendar in China reads them: issued at 07:30 Beijing time is that day, not the UTC day before.
+  const date = (d: Date | null | undefined): string => (d ? chinaDate(new Date(d)) : '长期有效 / no expiry');
   const revoked = cert.status === 'revoked' ? `<p class="void">已注销 REVOKED ${escapeHtml(cert.revokeReason ?? '')}</p>` : '';
   const rows: Array<[string, string]> = [
     ['证件编号 Serial', cert.serial],

@@ -34,7 +34,7 @@ const complaintSchema = {
 
 export function complaintRoutes(ctx: AppContext): RouteDef[] {
   // Per signed-in caller: a kiosk files for many residents, so its limit is its own, not the village's.
-  const perAccount = limiter({ name: 'complaint', windowMs: 24 * 3600 * 1000, limit: 20, keyOf: (req) => req.principal?.id }, ctx.counterStores);
+  const perAccount = limiter({ name: 'complaint', windowMs: 24 * 3600 * 1000, limit: ctx.config.quotas.complaintsPerDay, keyOf: (req) => req.principal?.id }, ctx.counterStores);
   return [
     {
       method: 'post',

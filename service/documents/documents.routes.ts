@@ -1,3 +1,4 @@
+import { pipeline } from 'node:stream/promises';
 import type { RequestHandler } from 'express';
 import multer from 'multer';
 import type { AppContext } from '../context';
@@ -90,8 +91,9 @@ export function documentRoutes(ctx: AppContext): RouteDef[] {
           res.setHeader('X-Content-Type-Options', 'nosniff');
           res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
           res.attachment(doc.fileName);
-          stream.on('error', (err) => res.destroy(err));
-          stream.pipe(res);
+          // pipeline, not pipe: when the client goes away mid-download the file is closed at once
+          // (pipe would leave it open until garbage collection).
+          pipeline(stream, res).catch(() => res.destroy());
         },
       ],
     },

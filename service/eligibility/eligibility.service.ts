@@ -1,6 +1,7 @@
 import { AppError, notFound } from '../lib/errors';
 import type { Bilingual, Language } from '../lib/i18n';
 import { compile, toFieldProblems } from '../lib/validation';
+import { chinaDate } from '../lib/workdays';
 import { deriveFacts, type ApplicationForm } from './facts';
 import type { Policy, RegimeInForce, Rule } from './policy';
 
@@ -25,7 +26,6 @@ export interface EligibilityResult {
  * The calendar day in China (UTC+8, no daylight saving) on which the application is made: the
  * regime in force is chosen by it, so an application at 23:30 Beijing time counts for that day.
  */
-export const chinaDay = (at: Date): string => new Date(at.getTime() + 8 * 3_600_000).toISOString().slice(0, 10);
 
 const inForce = (rule: Rule, day: string): boolean =>
   (rule.effectiveFrom === undefined || rule.effectiveFrom <= day) && (rule.effectiveTo === undefined || day <= rule.effectiveTo);
@@ -48,7 +48,7 @@ export function regimeInForce(policy: Policy, typeCode: string, day: string): Re
 export function evaluateApplication(policy: Policy, typeCode: string, form: unknown, at: Date, lang: Language): EligibilityResult {
   const type = policy.type(typeCode);
   if (!type) throw notFound({ zh: `没有这种证件：${typeCode}`, en: `No such certificate type: ${typeCode}` });
-  const day = chinaDay(at);
+  const day = chinaDate(at);
   const regime = regimeInForce(policy, typeCode, day);
   const { ruleSet, rules } = regime;
   const base = {

@@ -111,6 +111,9 @@ const DAY_MS = 86_400_000;
 const CHINA_OFFSET_MS = 8 * 3_600_000;
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
+/** Today in China, by the injected clock: the one way the service says "today". */
+export const todayInChina = (clock: { now(): Date }): IsoDate => chinaDate(clock.now());
+
 /** The calendar date in China (UTC+8 all year: no daylight saving since 1991) at an instant. */
 export function chinaDate(at: Date): IsoDate {
   const ms = at.getTime();

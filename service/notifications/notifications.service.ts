@@ -72,13 +72,13 @@ export function messageFor(ctx: Pick<AppContext, 'policy'>, app: ApplicationDoc,
       return {
         key,
         event: 'submitted',
-        text: `您的${name}申请已受理，受理编号 ${number}。当前环节：${stage?.name.zh ?? ''}，承诺于 ${stage?.committedDeadline ?? ''} 前办结；可凭受理编号和身份证号码（或查询码）查询进度。`,
+        text: `您的${name}申请已受理，受理编号 ${number}。下一步：由${stage?.name.zh ?? ''}环节办理，承诺于 ${stage?.committedDeadline ?? ''} 前办结；可凭受理编号和身份证号码（或查询码）查询进度。`,
       };
     case 'resubmit':
       return {
         key,
         event: 'resubmitted',
-        text: `您补正后的${name}申请（受理编号 ${number}）已重新提交。当前环节：${stage?.name.zh ?? ''}，承诺于 ${stage?.committedDeadline ?? ''} 前办结。`,
+        text: `您补正后的${name}申请（受理编号 ${number}）已重新提交。下一步：由${stage?.name.zh ?? ''}环节办理，承诺于 ${stage?.committedDeadline ?? ''} 前办结。`,
       };
     case 'return':
       return {

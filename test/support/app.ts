@@ -30,7 +30,9 @@ export function testKeys(): { dir: string; keys: Keys } {
 
 export function testConfig(env: Record<string, string> = {}): Config {
   const uploads = fs.mkdtempSync(path.join(os.tmpdir(), 'fpc-uploads-'));
-  return loadConfig({ NODE_ENV: 'test', KEYS_DIR: testKeys().dir, UPLOADS_DIR: uploads, DATA_DIR: os.tmpdir(), ...env });
+  // Test files drive one account through dozens of drafts; the quota tests set the real limits.
+  const roomy = { QUOTA_OPEN_DRAFTS: '1000', QUOTA_DRAFTS_PER_HOUR: '100000', QUOTA_COMPLAINTS_PER_DAY: '100000' };
+  return loadConfig({ NODE_ENV: 'test', KEYS_DIR: testKeys().dir, UPLOADS_DIR: uploads, DATA_DIR: os.tmpdir(), ...roomy, ...env });
 }
 
 export interface TestApp {
