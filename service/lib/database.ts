@@ -365,6 +365,47 @@ export function ours(filter: object): mongoose.QueryFilter<any> {
   return mark(filter) as mongoose.QueryFilter<any>;
 }
 
+const FILTER_OPS = ['countDocuments', 'deleteMany', 'deleteOne', 'distinct', 'find', 'findOne', 'findOneAndDelete', 'findOneAndReplace', 'findOneAndUpdate', 'replaceOne', 'updateMany', 'updateOne'] as const;
+
+const isTrusted = (value: unknown): boolean =>
+  !!value && typeof value === 'object' && Object.getOwnPropertySymbols(value).some((s) => s.description === 'mongoose#trustedSymbol');
+
+/** Where sanitizeFilter would silently turn one of our operators into a literal, the path to it. */
+export function unmarkedOperator(filter: unknown, path = ''): string | undefined {
+  if (!filter || typeof filter !== 'object') return undefined;
+  for (const [key, value] of Object.entries(filter)) {
+    if (isTrusted(value)) continue;
+    if (key === '$and' || key === '$or' || key === '$nor') {
+      for (const [i, sub] of (Array.isArray(value) ? value : []).entries()) {
+        const found = unmarkedOperator(sub, `${path}${key}[${i}].`);
+        if (found) return found;
+      }
+      continue;
+    }
+    if (value && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date) && !isObjectIdLike(value)) {
+      const keys = Object.keys(value);
+      if (keys.some((k) => k.startsWith('$')) && !(keys.length === 1 && keys[0] === '$eq')) return `${path}${key}`;
+    }
+  }
+  return undefined;
+}
+
+const isObjectIdLike = (v: object): boolean => (v as { _bsontype?: string })._bsontype === 'ObjectId' || Buffer.isBuffer(v);
+
+/**
+ * For tests (never production): a filter with our own `$` operators that reached a query without
+ * `ours()` would match nothing at all under sanitizeFilter, silently. This makes it throw instead,
+ * naming the field, so a forgotten mark fails the test that runs it.
+ */
+export function requireMarkedOperators(schema: mongoose.Schema): void {
+  for (const op of FILTER_OPS) {
+    schema.pre(op, function (this: mongoose.Query<unknown, unknown>) {
+      const where = unmarkedOperator(this.getFilter());
+      if (where) throw new Error(`query filter operator at "${where}" is not marked with ours(): sanitizeFilter would make it a literal`);
+    });
+  }
+}
+
 /**
  * Loads one document by _id and admits it only if it matches `scope` (the caller's visibility),
  * evaluated in memory with sift, the matcher Mongoose itself uses, so the scope filter keeps one

@@ -1,4 +1,8 @@
-import { resolveDatabase, type DatabaseHandle } from '../../service/lib/database';
+import mongoose from 'mongoose';
+import { requireMarkedOperators, resolveDatabase, type DatabaseHandle } from '../../service/lib/database';
+
+// Every model compiled in the tests refuses a filter whose operators were not marked with ours().
+mongoose.plugin(requireMarkedOperators);
 
 /**
  * One throwaway database server for the whole run (FerretDB here, a real mongod or MONGODB_URI
