@@ -178,7 +178,7 @@ describe('Applications: drafts, both channels, submission, numbers and deadlines
         const attempts: Array<[string, request.Test]> = [
           ['read', get(`/api/v1/applications/${id}`, auth)],
           ['history', get(`/api/v1/applications/${id}/history`, auth)],
-          ['edit', request(t.app).patch(`/api/v1/applications/${id}`).set('Authorization', auth).send({ form: birthServiceForm('430725102201') })],
+          ['edit', request(t.app).patch(`/api/v1/applications/${id}`).set('Authorization', auth).send({ form: birthServiceForm('430725102202') })],
           ['submit', post(`/api/v1/applications/${id}/submit`, auth)],
           ['withdraw', post(`/api/v1/applications/${id}/withdraw`, auth)],
           ['upload', upload(t.app, auth, id, 'marriage-certificate')],
@@ -280,10 +280,10 @@ describe('Applications: drafts, both channels, submission, numbers and deadlines
     it('when the applicant patches a draft, then 200, the form is replaced and the edit is in the history', async () => {
       const applicant = await registerAndLogin(t.app);
       const created = await draft(t.app, applicant.auth, 'birth-service', birthServiceForm());
-      const form = birthServiceForm('430725102203');
+      const form = birthServiceForm('430725102205');
       const res = await request(t.app).patch(`/api/v1/applications/${created.id}`).set('Authorization', applicant.auth).send({ form }).expect(200);
       assert.deepEqual(res.body.form, form);
-      assert.equal(res.body.division, '430725102203');
+      assert.equal(res.body.division, '430725102205');
       const db = await stored(created.id);
       assert.deepEqual(formOf(t.ctx, db!), form);
       assert.ok(!JSON.stringify(db).includes((form.husband as { idNumber: string }).idNumber), 'the form is stored sealed, not in clear');
@@ -298,7 +298,7 @@ describe('Applications: drafts, both channels, submission, numbers and deadlines
       const res = await request(t.app)
         .patch(`/api/v1/applications/${ready.id}`)
         .set('Authorization', applicant.auth)
-        .send({ form: birthServiceForm('430725102203') })
+        .send({ form: birthServiceForm('430725102205') })
         .expect(409);
       assert.equal(res.body.code, 'conflict');
       assert.deepEqual(await stored(ready.id), before);
@@ -394,7 +394,7 @@ describe('Applications: drafts, both channels, submission, numbers and deadlines
       assert.deepEqual(a.body, b.body);
       assert.equal(await t.ctx.models.Application.countDocuments({ applicantId: applicant.id }), 1);
 
-      const other = await send({ type: 'birth-service', form: birthServiceForm('430725102201') }).expect(422);
+      const other = await send({ type: 'birth-service', form: birthServiceForm('430725102202') }).expect(422);
       assert.equal(other.body.code, 'unprocessable');
       assert.equal(await t.ctx.models.Application.countDocuments({ applicantId: applicant.id }), 1);
     });

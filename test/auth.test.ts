@@ -123,10 +123,10 @@ describe('Accounts and access tokens', () => {
     });
 
     it('when a terminal exchanges its credential, then a short-lived token bound to its township', async () => {
-      const term = await terminalLogin(t, '430725203');
+      const term = await terminalLogin(t, '430725216');
       const res = await me(term.auth).expect(200);
       assert.equal(res.body.role, 'terminal');
-      assert.equal(res.body.township, '430725203');
+      assert.equal(res.body.township, '430725216');
       const decoded = jwt.decode(term.token) as jwt.JwtPayload;
       assert.ok(decoded.exp! - decoded.iat! <= 900);
       await request(t.app).post('/api/v1/auth/terminal-token').send({ terminalId: term.terminalId, secret: 'wrong' }).expect(401);

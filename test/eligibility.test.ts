@@ -32,7 +32,7 @@ const remarriedWithTwo = (wifeChild: Child, husbandChild: Child) => (f: Form) =>
 /** An urban couple, married in 2004, wife born 1984, with one joint son born 2005. */
 function couple(patch: (f: Form) => void = () => {}, ground?: string): Form {
   const form: Form = {
-    residence: { divisionCode: '430725101201' },
+    residence: { divisionCode: '430725101202' },
     husband: { name: '张伟', idNumber: id('male', '1982-05-01'), residentType: 'urban' },
     wife: { name: '李娜', idNumber: id('female', '1984-01-01'), residentType: 'urban' },
     marriage: { date: '2004-01-01', kind: 'first' },
@@ -100,8 +100,8 @@ const cases: Case[] = [
     pass: couple((f) => (rural(f), (f.husband.siblings = [{ rural: true, canBearChildren: false, adopted: false }])), 'A-R5'),
     fail: couple((f) => (rural(f), (f.husband.siblings = [{ rural: true, canBearChildren: false, adopted: false }, { rural: true, canBearChildren: true, adopted: false }])), 'A-R5') },
   { rule: 'A-E1', type: 'rebirth-permit', at: A_DAY, why: 'they do not live in an ethnic township',
-    pass: couple((f) => ((f.residence.ethnicTownship = true), (f.husband.ethnicity = '土家族'), (f.wife.ethnicity = '苗族'), (f.husband.residentType = 'rural')), 'A-E1'),
-    fail: couple((f) => ((f.residence.ethnicTownship = false), (f.husband.ethnicity = '土家族'), (f.wife.ethnicity = '苗族'), (f.husband.residentType = 'rural')), 'A-E1') },
+    pass: couple((f) => ((f.residence.divisionCode = '430725200204'), (f.husband.ethnicity = '15'), (f.wife.ethnicity = '06'), (f.husband.residentType = 'rural')), 'A-E1'),
+    fail: couple((f) => ((f.residence.divisionCode = '430725101202'), (f.husband.ethnicity = '15'), (f.wife.ethnicity = '06'), (f.husband.residentType = 'rural')), 'A-E1') },
   { rule: 'A-MARRIED', type: 'rebirth-permit', at: A_DAY, why: 'the marriage is registered after the application date',
     pass: couple((f) => ((f.husband.isOnlyChild = true), (f.wife.isOnlyChild = true)), 'A4'),
     fail: couple((f) => ((f.husband.isOnlyChild = true), (f.wife.isOnlyChild = true), (f.marriage.date = '2010-03-02')), 'A4') },
@@ -183,8 +183,8 @@ const cases: Case[] = [
     pass: couple((f) => (rural(f), (f.marriage.uxorilocal = true)), 'B-R4'),
     fail: couple((f) => (rural(f), (f.marriage.uxorilocal = false)), 'B-R4') },
   { rule: 'B-E1', type: 'rebirth-permit', at: B_DAY, why: 'they do not live in an ethnic township',
-    pass: couple((f) => ((f.residence.ethnicTownship = true), (f.husband.ethnicity = '土家族'), (f.wife.ethnicity = '苗族'), (f.husband.residentType = 'rural')), 'B-E1'),
-    fail: couple((f) => ((f.residence.ethnicTownship = false), (f.husband.ethnicity = '土家族'), (f.wife.ethnicity = '苗族'), (f.husband.residentType = 'rural')), 'B-E1') },
+    pass: couple((f) => ((f.residence.divisionCode = '430725200204'), (f.husband.ethnicity = '15'), (f.wife.ethnicity = '06'), (f.husband.residentType = 'rural')), 'B-E1'),
+    fail: couple((f) => ((f.residence.divisionCode = '430725101202'), (f.husband.ethnicity = '15'), (f.wife.ethnicity = '06'), (f.husband.residentType = 'rural')), 'B-E1') },
   { rule: 'B-MARRIED', type: 'rebirth-permit', at: B_DAY, why: 'the marriage is registered after the application date',
     pass: couple((f) => (f.husband.isOnlyChild = true), 'B4'),
     fail: couple((f) => ((f.husband.isOnlyChild = true), (f.marriage.date = '2015-03-02')), 'B4') },
@@ -219,7 +219,7 @@ const cases: Case[] = [
 
 function migrant(sex: 'male' | 'female', birth: string, days: number): Form {
   return {
-    residence: { divisionCode: '430725101201' },
+    residence: { divisionCode: '430725101202' },
     applicant: { name: '王芳', idNumber: id(sex, birth), residentType: 'rural' },
     maritalStatus: 'unmarried',
     destination: { address: '广东省东莞市' },

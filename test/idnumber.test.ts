@@ -7,7 +7,8 @@ const TODAY = '2026-01-15';
 describe('resident ID numbers (GB 11643-1999)', () => {
   const valid: [string, string, 'male' | 'female', string][] = [
     ['11010519491231002X', '1949-12-31', 'female', 'the standard example with check character X'],
-    ['440524188001010014', '1880-01-01', 'male', 'the standard example born in 1880'],
+    [`44052419000101001${checkCharacter('44052419000101001')}`, '1900-01-01', 'male', 'the earliest birth date, in a county code since abolished (潮阳县)'],
+    [`81000019900101001${checkCharacter('81000019900101001')}`, '1990-01-01', 'male', "a Hong Kong resident's residence permit"],
     ['430725198001010019', '1980-01-01', 'male', 'a Taoyuan man'],
     ['43070219900307004X', '1990-03-07', 'female', 'a check character X'],
     ['43070219900307004x', '1990-03-07', 'female', 'a lower-case x, normalised'],
@@ -32,6 +33,10 @@ describe('resident ID numbers (GB 11643-1999)', () => {
     [`43072519801301001${checkCharacter('43072519801301001')}`, 'date', 'month 13'],
     [`43072520270101001${checkCharacter('43072520270101001')}`, 'future', 'a birth date after today'],
     ['4307251980010100', 'format', '16 characters'],
+    ['440524188001010014', 'early', "the standard's example born in 1880: before 1900"],
+    [`44052418991231001${checkCharacter('44052418991231001')}`, 'early', 'the last day of 1899'],
+    [`99072519800101001${checkCharacter('99072519800101001')}`, 'address', 'province 99, which does not exist'],
+    [`00000019800101001${checkCharacter('00000019800101001')}`, 'address', 'address code 000000'],
     ['43072519800101001９', 'format', 'a full-width digit'],
   ];
   for (const [input, problem, why] of invalid) {

@@ -8,8 +8,8 @@ import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, type TestApp 
 /** An instant in China time, e.g. at('2025-10-09 10:00'). */
 const at = (local: string): Date => new Date(`${local.replace(' ', 'T')}:00+08:00`);
 
-const TOWNSHIP_A = '430725101201';
-const TOWNSHIP_B = '430725102201';
+const TOWNSHIP_A = '430725101202';
+const TOWNSHIP_B = '430725102202';
 
 const township = (entered: string, committed: string, statutory: string, decided?: string, division = TOWNSHIP_A): StageState => ({
   id: 'township-review',

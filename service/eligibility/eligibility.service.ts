@@ -1,6 +1,7 @@
 import { AppError, notFound } from '../lib/errors';
 import type { Bilingual, Language } from '../lib/i18n';
 import { compile, toFieldProblems } from '../lib/validation';
+import { residenceProblem } from '../divisions/divisions';
 import { chinaDate } from '../lib/workdays';
 import { deriveFacts, type ApplicationForm } from './facts';
 import type { Policy, RegimeInForce, Rule } from './policy';
@@ -42,6 +43,17 @@ export function regimeInForce(policy: Policy, typeCode: string, day: string): Re
 }
 
 /**
+ * A residence elsewhere is not a form mistake to fix but a case for another authority: 422 before
+ * anything else, even in a half-filled draft, so that it never gets a number.
+ */
+function refuseOutsideCounty(form: unknown): void {
+  const code = (form as { residence?: { divisionCode?: unknown } } | null)?.residence?.divisionCode;
+  if (typeof code !== 'string' || !/^\d{9}(\d{3})?$/.test(code)) return;
+  const problem = residenceProblem(code);
+  if (problem) throw new AppError('outside_county', problem, [{ path: 'form.residence.divisionCode', code: 'division', messages: problem }]);
+}
+
+/**
  * Judges a form under the regime in force on `at`. Pure: it stores nothing, so the public
  * pre-check and submission give the same answer for the same form and date.
  */
@@ -67,6 +79,7 @@ export function evaluateApplication(policy: Policy, typeCode: string, form: unkn
     requiredDocuments: [],
   });
 
+  refuseOutsideCounty(form);
   const validate = policy.formValidator(type.code);
   if (!validate(form)) {
     return rejected(toFieldProblems(validate.errors).map((p) => ({ ...p, path: p.path === '(body)' ? '' : p.path })));

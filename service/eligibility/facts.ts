@@ -1,5 +1,6 @@
+import { township } from '../divisions/divisions';
 import type { FieldProblem } from '../lib/errors';
-import { ID_PROBLEM_MESSAGES, parseIdNumber, type Sex } from '../lib/idnumber';
+import { fullYears, ID_PROBLEM_MESSAGES, parseIdNumber, type Sex } from '../lib/idnumber';
 import type { ChildOrigin, Counting } from './policy';
 
 /** The form shapes the form schemas guarantee once they validate. */
@@ -27,7 +28,7 @@ interface ChildForm {
   disability?: { appraised: boolean; appraisalBody?: 'county' | 'city' | 'province'; cannotBecomeNormalLabourer?: boolean; fitForAnotherBirth?: boolean };
 }
 export interface ApplicationForm {
-  residence: { divisionCode: string; ethnicTownship?: boolean };
+  residence: { divisionCode: string };
   husband?: PersonForm;
   wife?: PersonForm;
   applicant?: PersonForm;
@@ -100,12 +101,8 @@ export interface Facts {
   firstBirth: ChildFacts[];
 }
 
-export function fullYears(from: string, to: string): number {
-  const years = Number(to.slice(0, 4)) - Number(from.slice(0, 4));
-  return to.slice(5) < from.slice(5) ? years - 1 : years;
-}
-
-const HAN = /^(汉|汉族|han)$/i;
+/** GB/T 3304 code of the Han; every other code of the 56 is a minority. */
+const HAN = '01';
 
 /** Whose births a person's spacing is measured from. */
 const OWN_BIRTHS: Record<'husband' | 'wife' | 'applicant', ChildOrigin[]> = {
@@ -154,7 +151,7 @@ export function deriveFacts(form: ApplicationForm, day: string, counting: Counti
       birthDate: id.birthDate,
       age: fullYears(id.birthDate, day),
       residentType: p.residentType,
-      minority: p.ethnicity !== undefined && !HAN.test(p.ethnicity.trim()),
+      minority: p.ethnicity !== undefined && p.ethnicity !== HAN,
       isOnlyChild: p.isOnlyChild === true,
       isTwoGenerationOnlyChild: p.isTwoGenerationOnlyChild === true,
       isMartyrsOnlyChild: p.isMartyrsOnlyChild === true,
@@ -217,7 +214,7 @@ export function deriveFacts(form: ApplicationForm, day: string, counting: Counti
     marriageKind: form.marriage?.kind ?? null,
     maritalStatus: form.maritalStatus ?? null,
     uxorilocal: form.marriage?.uxorilocal === true,
-    ethnicTownship: form.residence.ethnicTownship === true,
+    ethnicTownship: township(form.residence.divisionCode.slice(0, 9))?.ethnic === true,
     absenceDays: form.plannedAbsenceDays ?? null,
     husband,
     wife,

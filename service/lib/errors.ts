@@ -23,6 +23,7 @@ export const PROBLEMS = {
   not_eligible: { status: 422, zh: '不符合申请条件', en: 'The application meets no eligibility ground' },
   missing_documents: { status: 422, zh: '缺少必需的材料', en: 'Required documents are missing' },
   malware_detected: { status: 422, zh: '文件未通过病毒扫描，已被拒收', en: 'The file was flagged by the malware scan and refused' },
+  outside_county: { status: 422, zh: '居住地不在本县，不能在此申请', en: 'The residence is outside this county' },
   unprocessable: { status: 422, zh: '无法处理该请求', en: 'The request cannot be processed' },
   rate_limited: { status: 429, zh: '请求过于频繁，请稍后再试', en: 'Too many requests, try again later' },
   internal: { status: 500, zh: '服务内部错误', en: 'Internal server error' },

@@ -1,3 +1,5 @@
+import { plausibleIdAddressCode } from '../divisions/divisions';
+
 /**
  * Resident identity card numbers, GB 11643-1999: 6-digit address code, 8-digit birth date, 3-digit
  * sequence (odd: male, even: female) and an ISO 7064 MOD 11-2 check character.
@@ -17,7 +19,10 @@ export interface ParsedIdNumber {
   sex: Sex;
 }
 
-export type IdNumberProblem = 'format' | 'check' | 'date' | 'future';
+export type IdNumberProblem = 'format' | 'check' | 'date' | 'future' | 'early' | 'address';
+
+/** Nobody alive and applying was born earlier; the standard's 1880 example is a format example only. */
+export const EARLIEST_BIRTH = '1900-01-01';
 
 export function checkCharacter(first17: string): string {
   let sum = 0;
@@ -50,10 +55,12 @@ export function parseIdNumber(input: string, today: string): { ok: true; value: 
   const y = Number(normalized.slice(6, 10));
   const m = Number(normalized.slice(10, 12));
   const d = Number(normalized.slice(12, 14));
-  if (y < 1850 || !validDate(y, m, d)) return { ok: false, problem: 'date' };
+  if (!validDate(y, m, d)) return { ok: false, problem: 'date' };
   if (checkCharacter(normalized.slice(0, 17)) !== normalized[17]) return { ok: false, problem: 'check' };
   const birthDate = `${normalized.slice(6, 10)}-${normalized.slice(10, 12)}-${normalized.slice(12, 14)}`;
   if (birthDate > today) return { ok: false, problem: 'future' };
+  if (birthDate < EARLIEST_BIRTH) return { ok: false, problem: 'early' };
+  if (!plausibleIdAddressCode(normalized.slice(0, 6))) return { ok: false, problem: 'address' };
   return {
     ok: true,
     value: {
@@ -70,7 +77,15 @@ export const ID_PROBLEM_MESSAGES: Record<IdNumberProblem, { zh: string; en: stri
   check: { zh: '身份证号码校验位不正确，请核对', en: 'The ID number check character is wrong' },
   date: { zh: '身份证号码中的出生日期不存在', en: 'The birth date inside the ID number does not exist' },
   future: { zh: '身份证号码中的出生日期晚于今天', en: 'The birth date inside the ID number is in the future' },
+  early: { zh: '身份证号码中的出生日期早于1900年，请核对', en: 'The birth date inside the ID number is before 1900' },
+  address: { zh: '身份证号码前六位不是有效的行政区划代码，请核对', en: 'The first six digits of the ID number are not a division code' },
 };
+
+/** Full years (周岁) from one YYYY-MM-DD date to another; born on 29 February, one turns a year older on 1 March. */
+export function fullYears(from: string, to: string): number {
+  const years = Number(to.slice(0, 4)) - Number(from.slice(0, 4));
+  return to.slice(5) < from.slice(5) ? years - 1 : years;
+}
 
 /** Staff screens: first 6 and last 4 characters. */
 export function maskIdForStaff(idNumber: string): string {

@@ -58,13 +58,16 @@ export function makeIdNumber(sex: 'male' | 'female' = 'male', birth = '1990-03-0
   return first17 + checkCharacter(first17);
 }
 
+/** Real county-level codes of Changde (GB/T 2260), so that ID numbers pass the address-code check. */
+const CHANGDE_COUNTIES = ['430702', '430703', '430721', '430722', '430723', '430724', '430725', '430726', '430781'];
+
 let counter = 0;
 /** Unique enough per run: a random birth date keeps ID numbers from colliding across test files. */
 export function uniqueIdNumber(sex: 'male' | 'female' = 'male', year = 1990): string {
   counter += 1;
   const day = crypto.randomInt(0, 365 * 5);
   const birth = new Date(Date.UTC(year, 0, 1) + day * 86_400_000).toISOString().slice(0, 10);
-  return makeIdNumber(sex, birth, `4307${String(10 + (counter % 80)).padStart(2, '0')}`);
+  return makeIdNumber(sex, birth, CHANGDE_COUNTIES[counter % CHANGDE_COUNTIES.length]);
 }
 
 export async function registerAndLogin(app: Express, overrides: Partial<{ idNumber: string; name: string; password: string }> = {}) {

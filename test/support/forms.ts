@@ -16,7 +16,7 @@ type Form = Record<string, unknown>;
 const child = (birthDate: string, extra: Form = {}): Form => ({ sex: 'male', birthDate, alive: true, origin: 'joint', ...extra });
 
 /** Birth service under regime D: a married couple with one joint child (township 430725101). */
-export function birthServiceForm(division = '430725101201'): Form {
+export function birthServiceForm(division = '430725101202'): Form {
   return {
     residence: { divisionCode: division },
     husband: { name: '张伟', idNumber: personId('male', '1990-05-01'), residentType: 'rural' },
@@ -27,7 +27,7 @@ export function birthServiceForm(division = '430725101201'): Form {
 }
 
 /** Re-birth permit under regime D (ground D1): three joint children, one appraised disabled and fit for another birth. */
-export function rebirthPermitForm(division = '430725101201'): Form {
+export function rebirthPermitForm(division = '430725101202'): Form {
   return {
     residence: { divisionCode: division },
     husband: { name: '王强', idNumber: personId('male', '1985-05-01'), residentType: 'rural' },
@@ -113,7 +113,7 @@ export function terminalFiling(idNumber: string, name = '李秀英') {
 /** Only-child honour under regime D (ground D-OH1): one joint child born before 2016, pledge given. */
 export function honourForm(husbandId = personId('male', '1980-02-02'), wifeId = personId('female', '1982-03-03')): Form {
   return {
-    residence: { divisionCode: '430725101201' },
+    residence: { divisionCode: '430725101202' },
     husband: { name: '刘刚', idNumber: husbandId, residentType: 'urban' },
     wife: { name: '陈红', idNumber: wifeId, residentType: 'urban' },
     marriage: { date: '2005-06-01', kind: 'first' },
@@ -125,7 +125,7 @@ export function honourForm(husbandId = personId('male', '1980-02-02'), wifeId = 
 /** Floating-population certificate under regime D: an unmarried woman of 30 leaving for Guangdong. */
 export function migrantForm(): Form {
   return {
-    residence: { divisionCode: '430725101201' },
+    residence: { divisionCode: '430725101202' },
     applicant: { name: '王芳', idNumber: personId('female', '1996-04-04'), residentType: 'rural' },
     maritalStatus: 'unmarried',
     destination: { address: '广东省东莞市' },
