@@ -9,7 +9,7 @@ const CHECK = (code: string) => `/api/v1/certificate-types/${code}/eligibility-c
 function form(children: unknown[] = [], extra: Record<string, unknown> = {}) {
   return {
     residence: { divisionCode: '430725101202' },
-    husband: { name: '张伟', idNumber: makeIdNumber('male', '1982-05-01'), residentType: 'urban' },
+    husband: { name: '张伟', idNumber: makeIdNumber('male', '1981-05-01'), residentType: 'urban' },
     wife: { name: '李娜', idNumber: makeIdNumber('female', '1984-01-01'), residentType: 'urban' },
     marriage: { date: '2004-01-01', kind: 'first' },
     children,

