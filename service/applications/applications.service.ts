@@ -8,10 +8,10 @@ import { AppError, notFound, type FieldProblem } from '../lib/errors';
 import type { Language } from '../lib/i18n';
 import { ID_PROBLEM_MESSAGES, maskIdForStaff, maskName, parseIdNumber } from '../lib/idnumber';
 import { decrypt, encrypt, idHash, openJson, openName, sealJson, sealName } from '../lib/personal';
-import { chinaDate, deadlineDetail, workingDaysBetween } from '../lib/workdays';
+import { chinaDate, deadlineDetail, deadlineFor, workingDaysBetween } from '../lib/workdays';
 import { enqueueNotification } from '../notifications/notifications.service';
 import { nextSequence, type Actor, type ApplicationDoc, type HistoryEntry, type StageState } from './applications.model';
-import { allowedFrom, isAllowed, STATUS_LABELS, type Action, type ApplicationStatus } from './workflow';
+import { allowedFrom, FINAL, isAllowed, STATUS_LABELS, type Action, type ApplicationStatus } from './workflow';
 
 type Ctx = Pick<AppContext, 'models' | 'clock' | 'keys' | 'policy' | 'config'>;
 
@@ -271,6 +271,19 @@ export function stageDeadlines(ctx: Pick<AppContext, 'policy'>, type: string, st
   return { statutoryDeadline: statutory.date, committedDeadline: committed.date, provisional: statutory.provisional || committed.provisional };
 }
 
+/**
+ * The date the whole case is promised by: the current stage's committed deadline, then each later
+ * stage's committed limit counted on from the one before. A two-stage case tells the resident this
+ * date, not the first stage's alone.
+ */
+export function caseDeadline(ctx: Pick<AppContext, 'policy'>, app: Pick<ApplicationDoc, 'type' | 'stages' | 'stageIndex' | 'status'>): string | null {
+  const current = app.stages[app.stageIndex];
+  if (FINAL.includes(app.status) || !current?.committedDeadline) return null;
+  let date = current.committedDeadline;
+  for (const spec of ctx.policy.type(app.type)?.stages.slice(app.stageIndex + 1) ?? []) date = deadlineFor(date, spec.committed);
+  return date;
+}
+
 /** The denormalised fields the officer queue reads, from the stage an application now waits in. */
 export function queueFields(stage: StageState) {
   return { queueLevel: stage.level, queueDivision: stage.division, queueDeadline: stage.committedDeadline, deadlineProvisional: stage.provisional === true };
@@ -422,6 +435,7 @@ export async function publicStatus(ctx: Ctx, q: { number: string; idNumber?: str
     status: app.status,
     resident: app.resident.nameMasked ?? maskName(app.resident.name ?? ''),
     stage: stage && !['approved', 'rejected', 'withdrawn'].includes(app.status) ? { id: stage.id, level: stage.level, name: stage.name, committedDeadline: stage.committedDeadline, provisional: stage.provisional === true } : undefined,
+    caseDeadline: caseDeadline(ctx, app) ?? undefined,
     submittedAt: app.submittedAt,
     decidedAt: app.decidedAt,
     certificateSerial: app.status === 'approved' ? app.certificateSerial : undefined,
@@ -446,7 +460,7 @@ function maskForm(value: unknown): unknown {
  * kiosk's list (`listing`) shows masked ID numbers and no form, since the next villager stands at the
  * same screen. Residents and kiosks learn an officer's role, never who.
  */
-export function toView(ctx: Pick<AppContext, 'keys'>, app: ApplicationDoc, p: Principal, listing = false) {
+export function toView(ctx: Pick<AppContext, 'keys' | 'policy'>, app: ApplicationDoc, p: Principal, listing = false) {
   const own = p.role === 'applicant' || p.role === 'terminal';
   const full = p.role === 'applicant' || (p.role === 'terminal' && !listing);
   const stage = app.stages[app.stageIndex];
@@ -469,6 +483,7 @@ export function toView(ctx: Pick<AppContext, 'keys'>, app: ApplicationDoc, p: Pr
     stage: stage ? { index: app.stageIndex, ...stage } : null,
     stages: app.stages,
     deadlineProvisional: app.deadlineProvisional === true,
+    caseDeadline: caseDeadline(ctx, app),
     claim: !app.claim ? null : own ? { role: 'officer' as const, until: app.claim.until } : { officerId: app.claim.officerId, officerName: app.claim.officerName, until: app.claim.until },
     missing: app.missing ?? [],
     decision: app.decision ? { action: app.decision.action, reason: app.decision.reason, at: app.decision.at, by: own ? { role: app.decision.by.role } : app.decision.by } : null,

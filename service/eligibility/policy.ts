@@ -182,6 +182,13 @@ export function loadPolicy(schemasDir: string, extraRuleDirs: string[] = []): Po
     for (const doc of type.documents) {
       if (doc.when) compileCondition(`${rel(file)}: document ${doc.kind}`, doc.when);
     }
+    for (const stage of type.stages) {
+      // The Taoyuan promise: a committed limit is at most two thirds of the statutory one, in its unit.
+      const { statutory, committed } = stage;
+      if (committed.unit !== statutory.unit || committed.value * 3 > statutory.value * 2) {
+        problems.push(`${rel(file)}: stage ${stage.id} commits ${committed.value} ${committed.unit}, more than two thirds of ${statutory.value} ${statutory.unit}`);
+      }
+    }
     const form = compiled(file, type.form);
     if (form) forms.set(type.code, form);
     types.set(type.code, type);

@@ -203,7 +203,18 @@ export function addCalendarDays(acceptedAt: Date | IsoDate, n: number): IsoDate 
 }
 
 /**
- * The last day of a time limit, in the unit stored with it. While an application is returned for
+ * Civil Code art. 203: a period counted in days whose last day is a statutory rest day (a holiday or a
+ * weekend not declared a working day) ends on the first working day after it.
+ */
+export function rollToWorkingDay(date: IsoDate): IsoDate {
+  let day = dayNumber(date);
+  while (!isWorkingDayNumber(day)) day += 1;
+  return isoDate(day);
+}
+
+/**
+ * The last day of a time limit, in the unit stored with it; a limit in calendar days ending on a rest
+ * day rolls to the next working day (art. 203). While an application is returned for
  * supplement its clock stands still, so the deadline moves out by the working days the pause lasted
  * (the caller measures them with `workingDaysBetween`). For a limit in calendar days the pause is
  * still added as working days after the calendar deadline: that is exactly the working time the
@@ -212,7 +223,7 @@ export function addCalendarDays(acceptedAt: Date | IsoDate, n: number): IsoDate 
 export function deadlineFor(acceptedAt: Date | IsoDate, limit: TimeLimit, pausedWorkingDays = 0): IsoDate {
   requireCount(pausedWorkingDays, 'paused working days');
   if (limit.unit === 'working_days') return addWorkingDays(acceptedAt, limit.value + pausedWorkingDays);
-  return addWorkingDays(addCalendarDays(acceptedAt, limit.value), pausedWorkingDays);
+  return addWorkingDays(rollToWorkingDay(addCalendarDays(acceptedAt, limit.value)), pausedWorkingDays);
 }
 
 /** A deadline and whether it was counted over a year without official data (then provisional). */
