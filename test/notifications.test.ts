@@ -5,7 +5,7 @@ import type { NotificationDoc } from '../service/notifications/notifications.mod
 import { dispatchDue, MAX_ATTEMPTS, sweepMissedNotifications } from '../service/notifications/notifications.service';
 import { LogNotifier, type Notifier, type OutgoingMessage } from '../service/notifications/notifier';
 import { makeTestApp, registerAndLogin, staffLogin, type TestApp } from './support/app';
-import { birthServiceForm, rebirthPermitForm, submittedApplication } from './support/forms';
+import { birthServiceForm, rebirthPermitForm, submittedApplication, uploadDocument } from './support/forms';
 
 const at = (local: string): Date => new Date(`${local.replace(' ', 'T')}:00+08:00`);
 
@@ -52,8 +52,9 @@ describe('Notifications: outbox, dispatcher and catch-up sweep', function () {
     const sub = await submittedApplication(t.app, applicant.auth, 'birth-service', birthServiceForm());
     clock.advance(60_000);
     await post(`/api/v1/applications/${sub.id}/claim`, officer.auth).expect(200);
-    await post(`/api/v1/applications/${sub.id}/decision`, officer.auth, { action: 'return', reason: '结婚证复印件不清晰', missing: ['结婚证（清晰复印件）'] }).expect(200);
+    await post(`/api/v1/applications/${sub.id}/decision`, officer.auth, { action: 'return', reason: '结婚证复印件不清晰', missing: ['marriage-certificate'] }).expect(200);
     clock.advance(60_000);
+    await uploadDocument(t.app, applicant.auth, sub.id, 'marriage-certificate');
     await post(`/api/v1/applications/${sub.id}/submit`, applicant.auth).expect(200);
     clock.advance(60_000);
     await post(`/api/v1/applications/${sub.id}/claim`, officer.auth).expect(200);
@@ -68,7 +69,7 @@ describe('Notifications: outbox, dispatcher and catch-up sweep', function () {
       assert.deepEqual(n.recipient, { applicantId: applicant.id });
     }
     assert.match(outbox[0]!.text, /已受理.*承诺于 2025-10-22 前办结/);
-    assert.match(outbox[1]!.text, /结婚证（清晰复印件）/);
+    assert.match(outbox[1]!.text, /需要补正：结婚证。说明：结婚证复印件不清晰/);
     assert.match(outbox[3]!.text, new RegExp(`证件编号 ${approved.body.certificateSerial}`));
 
     // Claims and a township approval that only moves a re-birth permit on are not news to the applicant.

@@ -5,7 +5,7 @@ import request from 'supertest';
 import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, type TestApp } from './support/app';
 import type { ApplicationDoc } from '../service/applications/applications.model';
 import { FixedClock } from '../service/lib/clock';
-import { birthServiceForm, honourForm, migrantForm, personId, rebirthPermitForm, submittedApplication } from './support/forms';
+import { birthServiceForm, honourForm, migrantForm, personId, rebirthPermitForm, submittedApplication, uploadDocument } from './support/forms';
 
 describe('Review: queue, claims, decisions and certificates', function () {
   this.timeout(60_000);
@@ -147,15 +147,17 @@ describe('Review: queue, claims, decisions and certificates', function () {
     const returned = await post(`/api/v1/applications/${sub.id}/decision`, township.auth, {
       action: 'return',
       reason: '材料不全',
-      missing: ['村委会出具的生育情况证明原件'],
+      missing: ['births-statement'],
     }).expect(200);
     assert.equal(returned.body.status, 'returned');
     const seen = await request(t.app).get(`/api/v1/applications/${sub.id}`).set('Authorization', applicant.auth).expect(200);
-    assert.deepEqual(seen.body.missing, ['村委会出具的生育情况证明原件']);
+    assert.deepEqual(seen.body.missing, ['births-statement']);
+    assert.match(seen.body.missingDocuments[0].name.zh, /生育、收养子女情况证明/);
     assert.equal(seen.body.decision.reason, '材料不全');
     const q = await request(t.app).get('/api/v1/queue').set('Authorization', township.auth).expect(200);
     assert.ok(!q.body.items.some((i: { id: string }) => i.id === sub.id), 'not in the queue while returned');
 
+    await uploadDocument(t.app, applicant.auth, sub.id, 'births-statement');
     const again = await post(`/api/v1/applications/${sub.id}/submit`, applicant.auth).expect(200);
     assert.equal(again.body.status, 'pending');
     assert.equal(again.body.stage.id, 'township-review');

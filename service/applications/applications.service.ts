@@ -5,6 +5,7 @@ import { evaluateApplication, type EligibilityResult } from '../eligibility/elig
 import type { Channel, Principal } from '../lib/auth';
 import { findByIdInScope, ours } from '../lib/database';
 import { AppError, notFound, type FieldProblem } from '../lib/errors';
+import { documentName } from '../catalogue/catalogue.service';
 import type { Language } from '../lib/i18n';
 import { ID_PROBLEM_MESSAGES, maskIdForStaff, maskName, parseIdNumber } from '../lib/idnumber';
 import { decrypt, encrypt, idHash, openJson, openName, sealJson, sealName } from '../lib/personal';
@@ -325,6 +326,18 @@ export async function submit(ctx: Ctx, p: Principal, id: string, lang: Language)
   const division = divisionOf(form)!;
 
   if (resubmission) {
+    // Each document kind the return named must have been replaced or added since the return.
+    const returnedAt = new Date(app.returnedAt ?? 0);
+    const stale = (app.missing ?? []).filter((kind) => !app.documents.some((d) => d.kind === kind && new Date(d.uploadedAt) >= returnedAt));
+    if (stale.length) {
+      const names = stale.map((kind) => documentName(ctx, app.type, kind));
+      throw new AppError(
+        'missing_documents',
+        { zh: `退回补正时要求的材料尚未重新上传：${names.map((n) => n.zh).join('、')}`, en: `Not yet replaced or added since the return: ${names.map((n) => n.en).join(', ')}` },
+        stale.map((kind, i) => ({ path: `documents.${kind}`, code: 'not_replaced', messages: { zh: `请重新上传：${names[i]!.zh}`, en: `Upload again: ${names[i]!.en}` } })),
+        { missingDocuments: stale.map((kind, i) => ({ kind, name: names[i] })) },
+      );
+    }
     const paused = app.pausedWorkingDays + workingDaysBetween(app.returnedAt ?? now, now);
     const stages = app.stages.map((s) => ({ ...s }));
     const stage = stages[app.stageIndex]!;
@@ -486,6 +499,7 @@ export function toView(ctx: Pick<AppContext, 'keys' | 'policy'>, app: Applicatio
     caseDeadline: caseDeadline(ctx, app),
     claim: !app.claim ? null : own ? { role: 'officer' as const, until: app.claim.until } : { officerId: app.claim.officerId, officerName: app.claim.officerName, until: app.claim.until },
     missing: app.missing ?? [],
+    missingDocuments: (app.missing ?? []).map((kind) => ({ kind, name: documentName(ctx, app.type, kind) })),
     decision: app.decision ? { action: app.decision.action, reason: app.decision.reason, at: app.decision.at, by: own ? { role: app.decision.by.role } : app.decision.by } : null,
     certificateSerial: app.certificateSerial ?? null,
     documents: app.documents.map((d) => ({ id: d.id, kind: d.kind, fileName: d.fileName, mime: d.mime, size: d.size, sha256: d.sha256, uploadedAt: d.uploadedAt })),

@@ -1,7 +1,7 @@
 import type { Policy } from '../eligibility/policy';
 import { chinaDate } from '../lib/workdays';
 import { notFound } from '../lib/errors';
-import type { Language } from '../lib/i18n';
+import type { Bilingual, Language } from '../lib/i18n';
 import type { CertificateType } from './catalogue';
 
 function summaryOf(type: CertificateType, lang: Language) {
@@ -58,4 +58,9 @@ export function serviceGuide(policy: Policy, code: string, at: Date, lang: Langu
         }
       : null,
   };
+}
+
+/** A document kind's name from the type's catalogue (the kind itself if the catalogue has dropped it). */
+export function documentName(ctx: { policy: Policy }, type: string, kind: string): Bilingual {
+  return ctx.policy.type(type)?.documents.find((d) => d.kind === kind)?.name ?? { zh: kind, en: kind };
 }

@@ -24,7 +24,14 @@ const decisionBody = {
   properties: {
     action: { enum: ['approve', 'return', 'reject'] },
     reason: { type: 'string', minLength: 1, maxLength: 1000, pattern: '\\S' },
-    missing: { type: 'array', minItems: 1, maxItems: 30, items: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' }, description: 'return: what is missing, stated once and completely' },
+    missing: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 30,
+      uniqueItems: true,
+      items: { type: 'string', maxLength: 40, pattern: '^[a-z][a-z0-9-]*$' },
+      description: "return: the document kinds of the type's catalogue to replace or add, stated once and completely (the reason says what is wrong with them)",
+    },
   },
   allOf: [
     { if: { properties: { action: { const: 'reject' } } }, then: { required: ['reason'] } },

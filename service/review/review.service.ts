@@ -8,7 +8,7 @@ import { findByIdInScope, ours } from '../lib/database';
 import { AppError, notFound } from '../lib/errors';
 import type { Principal } from '../lib/auth';
 import { idHash, openName } from '../lib/personal';
-import { chinaDate } from '../lib/workdays';
+import { chinaDate, workingDaysBetween } from '../lib/workdays';
 
 type Ctx = AppContext;
 
@@ -188,6 +188,50 @@ export async function release(ctx: Ctx, p: Principal, id: string) {
   return toView(ctx, updated, p);
 }
 
+/**
+ * Administrative Licensing Law art. 32: incomplete materials are named once and completely, on the
+ * spot or within five days of receipt (working days, art. 82). Art. 43 bars the deciding authority
+ * above from asking for the materials again, so a case is returned once, whichever stage returns it
+ * (our reading, see docs/domain-notes.md). The receipt is the first submission.
+ */
+export const RETURN_WITHIN_WORKING_DAYS = 5;
+
+function checkReturn(ctx: Ctx, app: ApplicationDoc, missing: string[], now: Date): void {
+  const kinds = new Set(ctx.policy.type(app.type)?.documents.map((d) => d.kind));
+  const unknown = missing.map((kind, i) => ({ kind, i })).filter((m) => !kinds.has(m.kind));
+  if (unknown.length) {
+    throw new AppError(
+      'validation_failed',
+      undefined,
+      unknown.map((m) => ({
+        path: `missing.${m.i}`,
+        code: 'enum',
+        messages: { zh: `“${m.kind}”不是本证件材料清单中的材料`, en: `"${m.kind}" is not a document kind of this certificate's catalogue` },
+      })),
+    );
+  }
+  if (app.history.some((h) => h.action === 'return')) {
+    throw new AppError(
+      'conflict',
+      { zh: '本案已退回补正过一次；依照《行政许可法》第三十二条，应一次性告知需要补正的全部内容，不能再次退回', en: 'This case was already returned once: the Administrative Licensing Law (art. 32) allows one complete request for supplements' },
+      undefined,
+      { rule: 'return_once' },
+    );
+  }
+  const days = app.submittedAt ? workingDaysBetween(app.submittedAt, now) : 0;
+  if (days > RETURN_WITHIN_WORKING_DAYS) {
+    throw new AppError(
+      'conflict',
+      {
+        zh: `收到申请已 ${days} 个工作日，超过《行政许可法》第三十二条规定的五日，不能再退回补正；材料不全的应按现有材料作出决定`,
+        en: `The application was received ${days} working days ago: a return for supplement is possible within five (Administrative Licensing Law art. 32); decide on the materials as they are`,
+      },
+      undefined,
+      { rule: 'return_within_five_working_days' },
+    );
+  }
+}
+
 export interface DecisionInput {
   action: 'approve' | 'return' | 'reject';
   reason?: string;
@@ -217,6 +261,7 @@ export async function decide(ctx: Ctx, p: Principal, id: string, input: Decision
     return toView(ctx, updated, p);
   }
   if (input.action === 'return') {
+    checkReturn(ctx, app, input.missing ?? [], now);
     const updated = await transition(
       ctx,
       app,

@@ -53,6 +53,16 @@ export const PDF = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\nt
 export const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), crypto.randomBytes(64)]);
 export const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), crypto.randomBytes(64)]);
 
+/** Uploads one document of a kind (a small PDF) to an application. */
+export async function uploadDocument(app: Express, auth: string, id: string, kind: string) {
+  return request(app)
+    .post(`/api/v1/applications/${id}/documents`)
+    .set('Authorization', auth)
+    .field('kind', kind)
+    .attach('file', PDF, { filename: `${kind}.pdf`, contentType: 'application/pdf' })
+    .expect(201);
+}
+
 /** Creates a draft, uploads every document the pre-check asks for, and submits it. */
 export async function submittedApplication(app: Express, auth: string, type: string, form: Form, extra: Form = {}) {
   const created = await request(app).post('/api/v1/applications').set('Authorization', auth).send({ type, form, ...extra }).expect(201);
