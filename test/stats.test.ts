@@ -181,13 +181,17 @@ describe('Statistics: figures over a holiday period, scoped to the jurisdiction,
     assert.deepEqual(b.counts.byStage.township, { received: 8, decided: 4, approved: 3, returned: 1, rejected: 1, withdrawn: 1 });
     assert.deepEqual(b.counts.byStage.county, { received: 0, decided: 0, approved: 0, returned: 0, rejected: 0, withdrawn: 0 });
     // Stage decisions A1, A2, A3, A4 (township), A11: committed on time A1, A3, A4; statutory all five.
+    // A4 waits at the county past both deadlines (27 and 28 Oct, in the period): late already, so the
+    // rates are 3 / (5 + 1) and 5 / (5 + 1), not 3 / 5 and 5 / 5.
     // Working days to decision: A1 1, A3 3, A2 4, A11 14 → median 3.5, p90 (4th of 4) 14, ≤ 3: two of four.
     assert.deepEqual(b.timeliness, {
       stageDecisions: 5,
       onTimeCommitted: 3,
-      onTimeCommittedRate: 0.6,
+      onTimeCommittedRate: 0.5,
       onTimeStatutory: 5,
-      onTimeStatutoryRate: 1,
+      onTimeStatutoryRate: 0.8333,
+      lateOpenCommitted: 1,
+      lateOpenStatutory: 1,
       finalDecisions: 4,
       within3WorkingDays: 2,
       within3WorkingDaysShare: 0.5,
@@ -195,7 +199,8 @@ describe('Statistics: figures over a holiday period, scoped to the jurisdiction,
       p90WorkingDays: 14,
     });
     assert.deepEqual(b.overdueNow, { committed: 1, statutory: 1 });
-    assert.deepEqual(b.complaints, { received: 2, answered: 1, answeredOnTime: 1, answeredOnTimeRate: 1, openNow: 1, overdueNow: 1 });
+    // C1 answered on time, C2 still open past its deadline: one of two answered, one of two on time.
+    assert.deepEqual(b.complaints, { received: 2, answered: 1, answeredOnTime: 1, answerRate: 0.5, onTimeAnswerRate: 0.5, openNow: 1, overdueNow: 1 });
   });
 
   it('when the admin asks, then the other township is included too', async () => {
@@ -206,16 +211,18 @@ describe('Statistics: figures over a holiday period, scoped to the jurisdiction,
     assert.deepEqual(b.timeliness, {
       stageDecisions: 6,
       onTimeCommitted: 4,
-      onTimeCommittedRate: 0.6667,
+      onTimeCommittedRate: 0.5714,
       onTimeStatutory: 6,
-      onTimeStatutoryRate: 1,
+      onTimeStatutoryRate: 0.8571,
+      lateOpenCommitted: 1,
+      lateOpenStatutory: 1,
       finalDecisions: 5,
       within3WorkingDays: 3,
       within3WorkingDaysShare: 0.6,
       medianWorkingDays: 3,
       p90WorkingDays: 14,
     });
-    assert.deepEqual(b.complaints, { received: 3, answered: 2, answeredOnTime: 1, answeredOnTimeRate: 0.5, openNow: 1, overdueNow: 1 });
+    assert.deepEqual(b.complaints, { received: 3, answered: 2, answeredOnTime: 1, answerRate: 0.6667, onTimeAnswerRate: 0.3333, openNow: 1, overdueNow: 1 });
   });
 
   it('when the other township’s officer asks, then only that township counts; a division filter narrows but never widens', async () => {
@@ -223,7 +230,7 @@ describe('Statistics: figures over a holiday period, scoped to the jurisdiction,
     assert.deepEqual(b.counts.total, { received: 1, decided: 1, approved: 1, returned: 0, rejected: 0, withdrawn: 0 });
     assert.deepEqual(b.overdueNow, { committed: 0, statutory: 0 });
     assert.equal(b.timeliness.medianWorkingDays, 0);
-    assert.deepEqual(b.complaints, { received: 1, answered: 1, answeredOnTime: 0, answeredOnTimeRate: 0, openNow: 0, overdueNow: 0 });
+    assert.deepEqual(b.complaints, { received: 1, answered: 1, answeredOnTime: 0, answerRate: 1, onTimeAnswerRate: 0, openNow: 0, overdueNow: 0 });
 
     const narrowed = (await stats(admin.auth, 'from=2025-09-29&to=2025-10-31&division=430725102').expect(200)).body;
     assert.equal(narrowed.counts.total.received, 1);
@@ -259,7 +266,7 @@ describe('Statistics: figures over a holiday period, scoped to the jurisdiction,
     assert.equal(rows.get('received|channel|terminal'), '1');
     assert.equal(rows.get('approved|type|birth-service'), '2');
     assert.equal(rows.get('withdrawn|stage|township'), '1');
-    assert.equal(rows.get('onTimeCommittedRate|all|'), '0.6');
+    assert.equal(rows.get('onTimeCommittedRate|all|'), '0.5');
     assert.equal(rows.get('within3WorkingDaysShare|all|'), '0.5');
     assert.equal(rows.get('medianWorkingDays|all|'), '3.5');
     assert.equal(rows.get('p90WorkingDays|all|'), '14');
@@ -279,6 +286,14 @@ describe('Statistics: figures over a holiday period, scoped to the jurisdiction,
     await request(t.app).get('/api/v1/stats').expect(401);
     await stats(admin.auth, 'from=2025-10-31&to=2025-10-01').expect(400);
     await stats(admin.auth, 'from=2025-02-30&to=2025-03-01').expect(400);
+    // Today (3 Nov) may end a period; tomorrow may not. A leap year plus a day is the longest span.
+    await stats(admin.auth, 'from=2025-11-01&to=2025-11-03').expect(200);
+    const future = await stats(admin.auth, 'from=2025-11-01&to=2025-11-04').expect(400);
+    assert.deepEqual(future.body.errors.map((e: { path: string }) => e.path), ['to']);
+    assert.match(future.body.errors[0].messages.zh, /未来/);
+    await stats(admin.auth, 'from=2024-11-03&to=2025-11-03').expect(200);
+    const long = await stats(admin.auth, 'from=2024-11-02&to=2025-11-03').expect(400);
+    assert.match(long.body.errors[0].messages.en, /at most 366 days/);
     await stats(admin.auth, 'division[$ne]=1').expect(400);
     const defaults = (await request(t.app).get('/api/v1/stats').set('Authorization', admin.auth).expect(200)).body;
     assert.deepEqual(defaults.period, { from: '2025-11-01', to: '2025-11-03' });

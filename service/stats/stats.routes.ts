@@ -3,7 +3,10 @@ import { principalOf } from '../lib/auth';
 import { AppError } from '../lib/errors';
 import type { RouteDef } from '../lib/routes';
 import { chinaDate } from '../lib/workdays';
-import { computeStats, statsCsv } from './stats.service';
+import { computeStats, MAX_PERIOD_DAYS, statsCsv } from './stats.service';
+
+/** Calendar days from `from` to `to`, both included. */
+const periodDays = (from: string, to: string): number => (Date.parse(to) - Date.parse(from)) / 86_400_000 + 1;
 
 const DATE = '^\\d{4}-\\d{2}-\\d{2}$';
 
@@ -48,9 +51,11 @@ const statsSchema = {
       properties: {
         stageDecisions: { type: 'integer', description: 'stage decisions in the period (a stage approved or rejected; returns are not decisions)' },
         onTimeCommitted: { type: 'integer', description: 'stage decisions made on or before the stage’s committed deadline (extended by the time spent returned)' },
-        onTimeCommittedRate: rate('onTimeCommitted / stageDecisions'),
+        onTimeCommittedRate: rate('onTimeCommitted / (stageDecisions + lateOpenCommitted)'),
         onTimeStatutory: { type: 'integer', description: 'stage decisions made on or before the stage’s statutory deadline' },
-        onTimeStatutoryRate: rate('onTimeStatutory / stageDecisions'),
+        onTimeStatutoryRate: rate('onTimeStatutory / (stageDecisions + lateOpenStatutory)'),
+        lateOpenCommitted: { type: 'integer', description: 'pending or in review now, whose current stage’s committed deadline fell in the period and has passed: late already, counted against the rate' },
+        lateOpenStatutory: { type: 'integer', description: 'the same against the statutory deadline' },
         finalDecisions: { type: 'integer', description: 'applications approved or rejected in the period' },
         within3WorkingDays: { type: 'integer', description: 'final decisions made within 3 working days of the first submission (paused working days excluded)' },
         within3WorkingDaysShare: rate('within3WorkingDays / finalDecisions'),
@@ -69,12 +74,18 @@ const statsSchema = {
       type: 'object',
       properties: {
         received: { type: 'integer', description: 'complaints filed in the period' },
-        answered: { type: 'integer', description: 'complaints answered in the period' },
-        answeredOnTime: { type: 'integer', description: 'of those, answered by their response deadline (5 working days)' },
-        answeredOnTimeRate: rate('answeredOnTime / answered'),
+        answered: { type: 'integer', description: 'of the complaints received in the period, those answered by now' },
+        answeredOnTime: { type: 'integer', description: 'of the complaints received in the period, those answered by their response deadline (5 working days)' },
+        answerRate: rate('answered / received'),
+        onTimeAnswerRate: rate('answeredOnTime / received: an unanswered complaint counts as not on time'),
         openNow: { type: 'integer', description: 'complaints not answered yet' },
         overdueNow: { type: 'integer', description: 'open complaints past their response deadline' },
       },
+    },
+    certificates: {
+      type: 'object',
+      description: 'Certificates by the issuing authority in scope: issued, revoked and expired (validity ended, not revoked) in the period, in total and by type',
+      additionalProperties: { type: 'object', properties: { total: { type: 'integer' }, byType: { type: 'object', additionalProperties: { type: 'integer' } } } },
     },
   },
 };
@@ -105,6 +116,15 @@ export function statsRoutes(ctx: AppContext): RouteDef[] {
           const from = validDate(q.from ?? `${to.slice(0, 8)}01`, 'from');
           if (from > to) {
             throw new AppError('validation_failed', undefined, [{ path: 'from', code: 'range', messages: { zh: '起始日期不能晚于截止日期', en: '`from` must not be after `to`' } }]);
+          }
+          // Figures for days that have not happened would read as zeros, not as unknowns.
+          if (to > chinaDate(ctx.clock.now())) {
+            throw new AppError('validation_failed', undefined, [{ path: 'to', code: 'range', messages: { zh: '统计期间不能包含未来的日期', en: 'The period cannot reach into the future' } }]);
+          }
+          if (periodDays(from, to) > MAX_PERIOD_DAYS) {
+            throw new AppError('validation_failed', undefined, [
+              { path: 'from', code: 'range', messages: { zh: `统计期间最长 ${MAX_PERIOD_DAYS} 天`, en: `A period spans at most ${MAX_PERIOD_DAYS} days` } },
+            ]);
           }
           const stats = await computeStats(ctx, principalOf(req), { from, to, type: q.type, division: q.division });
           if (req.accepts(['application/json', 'text/csv']) === 'text/csv') {

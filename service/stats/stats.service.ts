@@ -26,7 +26,10 @@ import type { Models } from '../models';
  * - stage decisions: every stage decided in the period (a township approval that moves a re-birth
  *   permit on, a county approval, a rejection at either level). On time against the committed (or
  *   statutory) limit when decided on or before that stage's deadline, which is already extended by
- *   the working days the application spent returned. Rates are on-time / stage decisions.
+ *   the working days the application spent returned.
+ * - late open: pending or in review now, whose current stage's deadline fell in the period and has
+ *   passed. They are late whatever happens next, so the rates count them: on-time / (stage
+ *   decisions + late open). Leaving them out would flatter an office that sits on its late cases.
  * - working days to decision, for final decisions in the period: working days after the first
  *   submission up to and including the decision day, minus the working days spent returned.
  *   Decided on the day of submission = 0. The 3-day share is those with ≤ 3 over final decisions;
@@ -35,8 +38,16 @@ import type { Models } from '../models';
  * - overdue now: pending or in review today, current stage's deadline before today (returned
  *   applications are paused, so never overdue). Independent of the period.
  *
- * Complaints: received (filed in the period), answered (answered in the period), answered on time
- * (of those, answered by their response deadline), open now and overdue now.
+ * Complaints, as a cohort: received (filed in the period); of those, answered by now and answered by
+ * their response deadline. The answer rate is answered / received and the on-time answer rate is
+ * answered on time / received, so an unanswered complaint counts against both. Open now and
+ * overdue now are independent of the period.
+ *
+ * Certificates by type: issued (issuedAt in the period), revoked (revokedAt in the period) and
+ * expired (validUntil in the period and already past, and not revoked). Scoped by the issuing
+ * authority's division: a township officer sees what the township issued, the county everything.
+ *
+ * A period ends today at the latest and spans at most MAX_PERIOD_DAYS days.
  *
  * How it is computed: counts are `$match` + `$group` with `$sum: 1` on indexed dates, which every
  * backend (including FerretDB) aggregates correctly. Timeliness needs the official holiday
@@ -68,6 +79,8 @@ export interface Stats {
     onTimeCommittedRate: number | null;
     onTimeStatutory: number;
     onTimeStatutoryRate: number | null;
+    lateOpenCommitted: number;
+    lateOpenStatutory: number;
     finalDecisions: number;
     within3WorkingDays: number;
     within3WorkingDaysShare: number | null;
@@ -75,8 +88,15 @@ export interface Stats {
     p90WorkingDays: number | null;
   };
   overdueNow: { committed: number; statutory: number };
-  complaints: { received: number; answered: number; answeredOnTime: number; answeredOnTimeRate: number | null; openNow: number; overdueNow: number };
+  complaints: { received: number; answered: number; answeredOnTime: number; answerRate: number | null; onTimeAnswerRate: number | null; openNow: number; overdueNow: number };
+  certificates: Record<CertificateFigure, { total: number; byType: Record<string, number> }>;
 }
+
+export const CERTIFICATE_FIGURES = ['issued', 'revoked', 'expired'] as const;
+export type CertificateFigure = (typeof CERTIFICATE_FIGURES)[number];
+
+/** A year and a day: a leap year's full year fits, and nothing longer walks the whole history in one request. */
+export const MAX_PERIOD_DAYS = 366;
 
 const DAY_MS = 86_400_000;
 const STAGES = ['township', 'county'];
@@ -197,6 +217,8 @@ export async function computeStats(ctx: Pick<AppContext, 'models' | 'clock' | 'p
   }
 
   const overdueNow = { committed: 0, statutory: 0 };
+  const lateOpen = { committed: 0, statutory: 0 };
+  const passedInPeriod = (deadline: string | undefined): boolean => !!deadline && deadline >= q.from && deadline <= q.to && deadline < today;
   const open = Application.find(match({ status: { $in: ['pending', 'in_review'] } }), { stages: 1, stageIndex: 1 })
     .lean<ApplicationDoc[]>()
     .cursor();
@@ -204,14 +226,16 @@ export async function computeStats(ctx: Pick<AppContext, 'models' | 'clock' | 'p
     const stage = app.stages[app.stageIndex];
     if (stage?.committedDeadline && stage.committedDeadline < today) overdueNow.committed += 1;
     if (stage?.statutoryDeadline && stage.statutoryDeadline < today) overdueNow.statutory += 1;
+    if (passedInPeriod(stage?.committedDeadline)) lateOpen.committed += 1;
+    if (passedInPeriod(stage?.statutoryDeadline)) lateOpen.statutory += 1;
   }
 
   const complaintScope = (...extra: Record<string, unknown>[]) => ours({ $and: [{}, ...scope, ...extra] });
   const Complaint = ctx.models.Complaint;
   const [complaintsReceived, answered, answeredOnTime, openNow, overdueComplaints] = await Promise.all([
     Complaint.countDocuments(complaintScope({ createdAt: inPeriod })),
-    Complaint.countDocuments(complaintScope({ answeredAt: inPeriod })),
-    Complaint.countDocuments(complaintScope({ answeredAt: inPeriod, answeredOnTime: true })),
+    Complaint.countDocuments(complaintScope({ createdAt: inPeriod, answeredAt: { $exists: true, $ne: null } })),
+    Complaint.countDocuments(complaintScope({ createdAt: inPeriod, answeredOnTime: true })),
     Complaint.countDocuments(complaintScope({ status: 'open' })),
     Complaint.countDocuments(complaintScope({ status: 'open', responseDeadline: { $lt: today } })),
   ]);
@@ -225,9 +249,11 @@ export async function computeStats(ctx: Pick<AppContext, 'models' | 'clock' | 'p
     timeliness: {
       stageDecisions: t.stageDecisions,
       onTimeCommitted: t.onTimeCommitted,
-      onTimeCommittedRate: rate(t.onTimeCommitted, t.stageDecisions),
+      onTimeCommittedRate: rate(t.onTimeCommitted, t.stageDecisions + lateOpen.committed),
       onTimeStatutory: t.onTimeStatutory,
-      onTimeStatutoryRate: rate(t.onTimeStatutory, t.stageDecisions),
+      onTimeStatutoryRate: rate(t.onTimeStatutory, t.stageDecisions + lateOpen.statutory),
+      lateOpenCommitted: lateOpen.committed,
+      lateOpenStatutory: lateOpen.statutory,
       finalDecisions: t.finalDecisions,
       within3WorkingDays: t.within3WorkingDays,
       within3WorkingDaysShare: rate(t.within3WorkingDays, t.finalDecisions),
@@ -239,11 +265,46 @@ export async function computeStats(ctx: Pick<AppContext, 'models' | 'clock' | 'p
       received: complaintsReceived,
       answered,
       answeredOnTime,
-      answeredOnTimeRate: rate(answeredOnTime, answered),
+      answerRate: rate(answered, complaintsReceived),
+      onTimeAnswerRate: rate(answeredOnTime, complaintsReceived),
       openNow,
       overdueNow: overdueComplaints,
     },
+    certificates: await certificateCounts(ctx, p, q, types, inPeriod, now),
   };
+}
+
+async function certificateCounts(
+  ctx: Pick<AppContext, 'models'>,
+  p: Principal,
+  q: StatsQuery,
+  types: string[],
+  inPeriod: { $gte: Date; $lt: Date },
+  now: Date,
+): Promise<Stats['certificates']> {
+  const clauses: Record<string, unknown>[] = [];
+  if (p.role !== 'admin') {
+    const prefixes = (p.jurisdiction ?? []).map((j) => j.replace(/\D/g, '')).filter(Boolean);
+    clauses.push(prefixes.length ? { $or: prefixes.map((prefix) => ({ issuerDivision: { $regex: `^${prefix}` } })) } : { _id: { $exists: false } });
+  }
+  if (q.type) clauses.push({ type: q.type });
+  if (q.division) clauses.push({ issuerDivision: { $regex: `^${q.division.replace(/\D/g, '')}` } });
+  const filters: Record<CertificateFigure, Record<string, unknown>> = {
+    issued: { issuedAt: inPeriod },
+    revoked: { status: 'revoked', revokedAt: inPeriod },
+    expired: { status: 'valid', $and: [{ validUntil: inPeriod }, { validUntil: { $lte: now } }] },
+  };
+  const out = {} as Stats['certificates'];
+  for (const figure of CERTIFICATE_FIGURES) {
+    const rows = await ctx.models.Certificate.aggregate<{ _id: string; n: number }>([
+      { $match: ours({ $and: [{}, ...clauses, filters[figure]] }) },
+      { $group: { _id: '$type', n: { $sum: 1 } } },
+    ]);
+    const byType = Object.fromEntries(types.map((t) => [t, 0]));
+    for (const row of rows) byType[row._id] = row.n;
+    out[figure] = { total: rows.reduce((sum, r) => sum + r.n, 0), byType };
+  }
+  return out;
 }
 
 const csvCell = (value: string | number | null): string => {
@@ -269,5 +330,9 @@ export function statsCsv(stats: Stats): string {
   row('overdueNowCommitted', 'all', '', stats.overdueNow.committed);
   row('overdueNowStatutory', 'all', '', stats.overdueNow.statutory);
   for (const [figure, value] of Object.entries(stats.complaints)) row(`complaints.${figure}`, 'all', '', value);
+  for (const figure of CERTIFICATE_FIGURES) {
+    row(`certificates.${figure}`, 'all', '', stats.certificates[figure].total);
+    for (const [type, n] of Object.entries(stats.certificates[figure].byType)) row(`certificates.${figure}`, 'type', type, n);
+  }
   return `${rows.map((r) => r.map(csvCell).join(',')).join('\r\n')}\r\n`;
 }
