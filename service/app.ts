@@ -8,6 +8,7 @@ import { applicationRoutes } from './applications/applications.routes';
 import { catalogueRoutes } from './catalogue/catalogue.routes';
 import { certificateRoutes } from './certificates/certificates.routes';
 import { complaintRoutes } from './complaints/complaints.routes';
+import { ratingRoutes } from './ratings/ratings.routes';
 import { documentRoutes } from './documents/documents.routes';
 import { reviewRoutes } from './review/review.routes';
 import { statsRoutes } from './stats/stats.routes';
@@ -33,6 +34,7 @@ export function allRoutes(ctx: AppContext): RouteDef[] {
     ...reviewRoutes(ctx),
     ...certificateRoutes(ctx),
     ...complaintRoutes(ctx),
+    ...ratingRoutes(ctx),
     ...statsRoutes(ctx),
   ];
 }

@@ -6,6 +6,7 @@ import { rateLimitModels } from './lib/ratelimit.model';
 import { certificateModels } from './certificates/certificates.model';
 import { complaintModels } from './complaints/complaints.model';
 import { notificationModels } from './notifications/notifications.model';
+import { ratingModels } from './ratings/ratings.model';
 import { ensureStatsIndexes } from './stats/stats.service';
 
 /** Every capability's models, bound to one connection (tests and the two-instance test open several). */
@@ -18,6 +19,7 @@ export function createModels(conn: Connection) {
     ...certificateModels(conn),
     ...complaintModels(conn),
     ...notificationModels(conn),
+    ...ratingModels(conn),
   };
 }
 

@@ -38,6 +38,8 @@ export const RIGHTS = {
   'certificate:revoke': ['officer', 'admin'],
   'stats:read': ['officer', 'admin'],
   'complaint:answer': ['officer', 'admin'],
+  'rating:give': ['applicant', 'terminal'],
+  'rating:follow-up': ['officer', 'admin'],
   'account:manage': ['admin'],
   'audit:read': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;

@@ -82,6 +82,11 @@ const statsSchema = {
         overdueNow: { type: 'integer', description: 'open complaints past their response deadline' },
       },
     },
+    ratings: {
+      type: 'object',
+      description:
+        'Ratings (好差评) given in the period: received, byScore (1 非常不满意 … 5 非常满意), satisfied (3–5) and satisfactionRate = satisfied / received, bad (1–2), followedUp and followedUpOnTime, followUpRate = followedUp / bad',
+    },
     certificates: {
       type: 'object',
       description: 'Certificates by the issuing authority in scope: issued, revoked and expired (validity ended, not revoked) in the period, in total and by type',

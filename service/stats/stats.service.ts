@@ -47,6 +47,10 @@ import type { Models } from '../models';
  * expired (validUntil in the period and already past, and not revoked). Scoped by the issuing
  * authority's division: a township officer sees what the township issued, the county everything.
  *
+ * Ratings (好差评), as a cohort: rated in the period, by score. Satisfied are 基本满意 and better
+ * (3–5; which levels a published 满意率 counts is our reading); bad are 1–2, each with a follow-up.
+ * The follow-up rate is follow-ups done / bad ratings, done on time / bad ratings beside it.
+ *
  * A period ends today at the latest and spans at most MAX_PERIOD_DAYS days.
  *
  * How it is computed: counts are `$match` + `$group` with `$sum: 1` on indexed dates, which every
@@ -90,6 +94,16 @@ export interface Stats {
   overdueNow: { committed: number; statutory: number };
   complaints: { received: number; answered: number; answeredOnTime: number; answerRate: number | null; onTimeAnswerRate: number | null; openNow: number; overdueNow: number };
   certificates: Record<CertificateFigure, { total: number; byType: Record<string, number> }>;
+  ratings: {
+    received: number;
+    byScore: Record<'1' | '2' | '3' | '4' | '5', number>;
+    satisfied: number;
+    satisfactionRate: number | null;
+    bad: number;
+    followedUp: number;
+    followedUpOnTime: number;
+    followUpRate: number | null;
+  };
 }
 
 export const CERTIFICATE_FIGURES = ['issued', 'revoked', 'expired'] as const;
@@ -271,7 +285,27 @@ export async function computeStats(ctx: Pick<AppContext, 'models' | 'clock' | 'p
       overdueNow: overdueComplaints,
     },
     certificates: await certificateCounts(ctx, p, q, types, inPeriod, now),
+    ratings: await ratingCounts(ctx, scope, inPeriod),
   };
+}
+
+async function ratingCounts(ctx: Pick<AppContext, 'models'>, scope: Record<string, unknown>[], inPeriod: { $gte: Date; $lt: Date }): Promise<Stats['ratings']> {
+  const rows = await ctx.models.Rating.aggregate<{ _id: { score: number; followUp: string | null; onTime: boolean | null }; n: number }>([
+    { $match: ours({ $and: [{ createdAt: inPeriod }, ...scope] }) },
+    { $group: { _id: { score: '$score', followUp: '$followUp.status', onTime: '$followUp.onTime' }, n: { $sum: 1 } } },
+  ]);
+  const r: Stats['ratings'] = { received: 0, byScore: { 1: 0, 2: 0, 3: 0, 4: 0, 5: 0 }, satisfied: 0, satisfactionRate: null, bad: 0, followedUp: 0, followedUpOnTime: 0, followUpRate: null };
+  for (const { _id, n } of rows) {
+    r.received += n;
+    r.byScore[String(_id.score) as keyof Stats['ratings']['byScore']] += n;
+    if (_id.score >= 3) r.satisfied += n;
+    if (_id.score <= 2) r.bad += n;
+    if (_id.followUp === 'done') r.followedUp += n;
+    if (_id.followUp === 'done' && _id.onTime === true) r.followedUpOnTime += n;
+  }
+  r.satisfactionRate = rate(r.satisfied, r.received);
+  r.followUpRate = rate(r.followedUp, r.bad);
+  return r;
 }
 
 async function certificateCounts(
@@ -330,6 +364,10 @@ export function statsCsv(stats: Stats): string {
   row('overdueNowCommitted', 'all', '', stats.overdueNow.committed);
   row('overdueNowStatutory', 'all', '', stats.overdueNow.statutory);
   for (const [figure, value] of Object.entries(stats.complaints)) row(`complaints.${figure}`, 'all', '', value);
+  for (const [figure, value] of Object.entries(stats.ratings)) {
+    if (typeof value === 'object' && value !== null) for (const [score, n] of Object.entries(value)) row(`ratings.${figure}`, 'score', score, n);
+    else row(`ratings.${figure}`, 'all', '', value);
+  }
   for (const figure of CERTIFICATE_FIGURES) {
     row(`certificates.${figure}`, 'all', '', stats.certificates[figure].total);
     for (const [type, n] of Object.entries(stats.certificates[figure].byType)) row(`certificates.${figure}`, 'type', type, n);
