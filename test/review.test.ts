@@ -65,7 +65,7 @@ describe('Review: queue, claims, decisions and certificates', function () {
     await request(t.app).get(`/api/v1/certificates/${serial}`).set('Authorization', kiosk.auth).expect(404);
 
     const admin = await staffLogin(t, { role: 'admin' });
-    await post(`/api/v1/certificates/${serial}/revoke`, admin.auth, { reason: '弄虚作假' }).expect(200);
+    await post(`/api/v1/certificates/${serial}/revoke`, admin.auth, { reason: 'fraud', text: '弄虚作假' }).expect(200);
     const revoked = await request(t.app).get(`/api/v1/verify/${token}`).expect(200);
     assert.equal(revoked.body.status, 'revoked');
   });
@@ -85,7 +85,7 @@ describe('Review: queue, claims, decisions and certificates', function () {
         await request(t.app).get('/api/v1/queue').set('Authorization', who).expect(403);
         await post(`/api/v1/applications/${id}/claim`, who).expect(403);
         await post(`/api/v1/applications/${id}/decision`, who, { action: 'approve' }).expect(403);
-        await post('/api/v1/certificates/430725-2026-BS-000001/revoke', who, { reason: '测试原因' }).expect(403);
+        await post('/api/v1/certificates/430725-2026-BS-000001/revoke', who, { reason: 'other', text: '测试原因' }).expect(403);
       }
       const app = await t.ctx.models.Application.findById(id).lean<ApplicationDoc>();
       assert.equal(app!.status, 'pending');

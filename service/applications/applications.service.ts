@@ -424,6 +424,12 @@ const sealAccessCode = (ctx: Pick<AppContext, 'keys'>, code: string) => ({
   sealed: encrypt(ctx.keys.dataKey, code),
 });
 
+/** Whether an approved case's certificate still stands: the public query shows a revocation. */
+async function certificateStatus(ctx: Pick<AppContext, 'models'>, app: ApplicationDoc): Promise<'valid' | 'revoked'> {
+  const cert = await ctx.models.Certificate.findOne({ applicationId: app._id.toString() }, { status: 1 }).lean<{ status: 'valid' | 'revoked' }>();
+  return cert?.status === 'revoked' ? 'revoked' : 'valid';
+}
+
 /**
  * Public case query: a number with the ID number it was filed for, or with its access code. A wrong
  * pair looks exactly like an unknown number. What was missing for a returned case is not shown here
@@ -452,6 +458,7 @@ export async function publicStatus(ctx: Ctx, q: { number: string; idNumber?: str
     submittedAt: app.submittedAt,
     decidedAt: app.decidedAt,
     certificateSerial: app.status === 'approved' ? app.certificateSerial : undefined,
+    certificateStatus: app.status === 'approved' ? await certificateStatus(ctx, app) : undefined,
   };
 }
 

@@ -33,6 +33,8 @@ export interface CertificateDoc {
   status: CertificateStatus;
   revokedAt?: Date;
   revokeReason?: string;
+  /** One of REVOKE_REASONS (certificates.service); revokeReason is its text as the holder reads it. */
+  revokeReasonCode?: string;
   revokedBy?: { id: string; role: string; name: string };
 }
 
@@ -56,6 +58,7 @@ const certificateSchema = new Schema(
     validUntil: { type: Date, default: null },
     status: { type: String, required: true },
     revokedAt: Date,
+    revokeReasonCode: String,
     revokeReason: String,
     revokedBy: { id: String, role: String, name: String },
   },

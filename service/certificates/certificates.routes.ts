@@ -2,7 +2,7 @@ import type { AppContext } from '../context';
 import { principalOf } from '../lib/auth';
 import { limiter } from '../lib/ratelimit';
 import type { RouteDef } from '../lib/routes';
-import { certificateView, getCertificate, listOwnCertificates, revoke, verifyCertificate, verifyUrl } from './certificates.service';
+import { certificateView, getCertificate, listOwnCertificates, revoke, REVOKE_REASONS, verifyCertificate, verifyUrl } from './certificates.service';
 import { printableCertificate } from './print';
 import { qrPng, qrSvg } from './qr';
 
@@ -10,8 +10,14 @@ const revokeBody = {
   $id: 'urn:fpc:body:revoke',
   type: 'object',
   additionalProperties: false,
+  maxProperties: 2,
   required: ['reason'],
-  properties: { reason: { type: 'string', minLength: 2, maxLength: 500, pattern: '\\S' } },
+  properties: {
+    reason: { enum: Object.keys(REVOKE_REASONS), description: 'fraud: obtained by deception; decision-error: the decision was wrong; superseded: replaced by a later certificate; other: say why in text' },
+    text: { type: 'string', minLength: 2, maxLength: 500, pattern: '\\S', description: 'the particulars; required for other' },
+  },
+  if: { properties: { reason: { const: 'other' } } },
+  then: { required: ['text'] },
 };
 
 const certificate = { description: 'The certificate', schema: { type: 'object' } };
@@ -85,7 +91,7 @@ export function certificateRoutes(ctx: AppContext): RouteDef[] {
       auth: 'certificate:revoke',
       body: revokeBody,
       responses: { '200': certificate, '409': { description: 'Already revoked' } },
-      handlers: [async (req, res) => void res.json(certificateView(ctx, await revoke(ctx, principalOf(req), String(req.params.serial), req.body.reason)))],
+      handlers: [async (req, res) => void res.json(certificateView(ctx, await revoke(ctx, principalOf(req), String(req.params.serial), req.body)))],
     },
     {
       method: 'get',

@@ -143,6 +143,7 @@ export async function registerCertificate(ctx: Ctx, app: ApplicationDoc): Promis
           status: 'revoked',
           revokedAt: ctx.clock.now(),
           revokeReason: `再生育证 ${c.serial} 已批准 / superseded by re-birth permit ${c.serial}`,
+          revokeReasonCode: 'superseded',
           revokedBy: { id: 'system', role: 'system', name: '系统' },
         },
       },
@@ -265,6 +266,7 @@ export function certificateView(ctx: Pick<AppContext, 'clock' | 'config' | 'poli
     validUntil: cert.validUntil,
     revokedAt: cert.revokedAt ?? null,
     revokeReason: cert.revokeReason ?? null,
+    revokeReasonCode: cert.revokeReasonCode ?? null,
     token: cert.token,
     verifyUrl: verifyUrl(ctx, cert),
   };
@@ -283,19 +285,37 @@ export async function listOwnCertificates(ctx: Ctx, p: Principal): Promise<Certi
 }
 
 /** County officers and admins revoke, with a reason; the certificate's application records it. */
-export async function revoke(ctx: Ctx, p: Principal, serial: string, reason: string): Promise<CertificateDoc> {
-  if (p.role === 'officer' && p.level !== 'county') throw new AppError('forbidden', { zh: '只有县级审批人员可以注销证件', en: 'Only county officers revoke certificates' });
+/** Why a certificate is revoked: a closed list, each with its legal footing. */
+export const REVOKE_REASONS = {
+  fraud: { zh: '以欺骗等不正当手段取得（《行政许可法》第六十九条第二款）', en: 'Obtained by deception or other improper means (Administrative Licensing Law art. 69(2))' },
+  'decision-error': { zh: '审批决定错误（《行政许可法》第六十九条第一款）', en: 'The decision was wrong (Administrative Licensing Law art. 69(1))' },
+  superseded: { zh: '已被新的证件取代', en: 'Superseded by a later certificate' },
+  other: { zh: '其他原因', en: 'Other reason' },
+} as const;
+export type RevokeReason = keyof typeof REVOKE_REASONS;
+
+/**
+ * A township revokes what it issued; the county anything issued in the county (its jurisdiction is a
+ * prefix of every issuer there); an admin anything. The holder is told through the outbox.
+ */
+export async function revoke(ctx: Ctx, p: Principal, serial: string, input: { reason: RevokeReason; text?: string }): Promise<CertificateDoc> {
   const cert = await loadVisibleCertificate(ctx, p, serial);
+  if (p.role === 'officer' && !(p.jurisdiction ?? []).some((j) => cert.issuerDivision.startsWith(j))) {
+    throw new AppError('forbidden', { zh: '乡镇只能注销本乡镇发放的证件，县级发放的由县级注销', en: 'A township revokes only what it issued; the county revokes what the county issued' });
+  }
   const now = ctx.clock.now();
+  const reason = `${REVOKE_REASONS[input.reason].zh}${input.text ? `：${input.text}` : ''}`;
   const updated = await ctx.models.Certificate.findOneAndUpdate(
     { serial: cert.serial, status: 'valid' },
-    { $set: { status: 'revoked', revokedAt: now, revokeReason: reason, revokedBy: { id: p.id, role: p.role, name: p.name } } },
+    { $set: { status: 'revoked', revokedAt: now, revokeReason: reason, revokeReasonCode: input.reason, revokedBy: { id: p.id, role: p.role, name: p.name } } },
     { returnDocument: 'after' },
   ).lean<CertificateDoc>();
   if (!updated) throw new AppError('conflict', { zh: '该证件已被注销', en: 'The certificate is already revoked' });
-  await ctx.models.Application.updateOne(
+  const app = await ctx.models.Application.findOneAndUpdate(
     { _id: new Types.ObjectId(cert.applicationId) },
     { $push: { history: historyEntry(ctx, p, 'revoke-certificate', 'approved', 'approved', { reason, certificateSerial: serial }) } },
-  );
+    { returnDocument: 'after' },
+  ).lean<ApplicationDoc>();
+  if (app) await enqueueNotification(ctx, app);
   return updated;
 }

@@ -101,6 +101,14 @@ export function messageFor(ctx: Pick<AppContext, 'policy'>, app: ApplicationDoc,
         text: `您的${name}申请（受理编号 ${number}）已批准，证件编号 ${serial}。下一步：登录本系统下载或打印电子证件，或到乡镇便民服务中心领取；证件可扫描二维码验证。`,
       };
     }
+    case 'revoke-certificate': {
+      const serial = (entry as HistoryEntry & { certificateSerial?: string }).certificateSerial ?? app.certificateSerial ?? '';
+      return {
+        key,
+        event: 'certificate-revoked',
+        text: `您的${name}（证件编号 ${serial}）已被注销，理由：${entry.reason ?? ''}。下一步：如有异议，可依法申请行政复议或提起行政诉讼。`,
+      };
+    }
     case 'recompute-deadline': {
       const before = entry.deadlines?.before.committed;
       const after = entry.deadlines?.after.committed;

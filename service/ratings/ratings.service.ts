@@ -9,7 +9,7 @@ import type { Bilingual } from '../lib/i18n';
 import { chinaDate, deadlineFor, type TimeLimit } from '../lib/workdays';
 import type { RatingDoc } from './ratings.model';
 
-type Ctx = Pick<AppContext, 'models' | 'clock' | 'policy'>;
+type Ctx = Pick<AppContext, 'models' | 'clock' | 'policy' | 'config'>;
 
 /** The five levels of 国办发〔2019〕51号, worst first: a score is the level's position. */
 export const LEVELS: readonly Bilingual[] = [

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import { makeTestApp, registerAndLogin, staffLogin, type TestApp } from './support/app';
+import { birthServiceForm, rebirthPermitForm, submittedApplication } from './support/forms';
+
+describe('revocation: reasons from a list, who may revoke, the holder told, the public query shows it', () => {
+  let t: TestApp;
+  let township: Awaited<ReturnType<typeof staffLogin>>;
+  let county: Awaited<ReturnType<typeof staffLogin>>;
+  before(async () => {
+    t = await makeTestApp();
+    township = await staffLogin(t, { role: 'officer', level: 'township', jurisdiction: ['430725101'] });
+    county = await staffLogin(t, { role: 'officer', level: 'county', jurisdiction: ['430725'] });
+  });
+  after(() => t.close());
+
+  const post = (path: string, auth: string, body: object = {}) => request(t.app).post(path).set('Authorization', auth).send(body);
+
+  async function approved(type: 'birth-service' | 'rebirth-permit') {
+    const applicant = await registerAndLogin(t.app);
+    const sub = await submittedApplication(t.app, applicant.auth, type, type === 'birth-service' ? birthServiceForm() : rebirthPermitForm());
+    await post(`/api/v1/applications/${sub.id}/claim`, township.auth).expect(200);
+    let done = await post(`/api/v1/applications/${sub.id}/decision`, township.auth, { action: 'approve' }).expect(200);
+    if (type === 'rebirth-permit') {
+      await post(`/api/v1/applications/${sub.id}/claim`, county.auth).expect(200);
+      done = await post(`/api/v1/applications/${sub.id}/decision`, county.auth, { action: 'approve' }).expect(200);
+    }
+    return { applicant, id: sub.id, number: sub.number, serial: done.body.certificateSerial as string };
+  }
+
+  it('when the township revokes what it issued for fraud, then the reason is recorded, the holder notified and the public query says revoked', async () => {
+    const { applicant, id, number, serial } = await approved('birth-service');
+    const res = await post(`/api/v1/certificates/${serial}/revoke`, township.auth, { reason: 'fraud', text: '结婚证系伪造' }).expect(200);
+    assert.equal(res.body.status, 'revoked');
+    assert.equal(res.body.revokeReasonCode, 'fraud');
+    assert.match(res.body.revokeReason, /以欺骗等不正当手段取得.*第六十九条.*：结婚证系伪造/);
+    const notice = await t.ctx.models.Notification.findOne({ applicationId: id, event: 'certificate-revoked' }).lean();
+    assert.ok(notice, 'the holder is told');
+    assert.match(notice!.text, new RegExp(`${serial}）已被注销，理由：以欺骗`));
+    const status = await request(t.app).get('/api/v1/status').query({ number, idNumber: applicant.idNumber }).expect(200);
+    assert.equal(status.body.certificateStatus, 'revoked');
+    await post(`/api/v1/certificates/${serial}/revoke`, county.auth, { reason: 'other', text: '再次' }).expect(409);
+  });
+
+  it('when a township officer tries to revoke a county-issued permit, then 403 and it stays valid; the county may', async () => {
+    const { number, applicant, serial } = await approved('rebirth-permit');
+    const refused = await post(`/api/v1/certificates/${serial}/revoke`, township.auth, { reason: 'decision-error' }).expect(403);
+    assert.match(refused.body.message.zh, /乡镇只能注销本乡镇发放的证件/);
+    assert.equal((await t.ctx.models.Certificate.findOne({ serial }).lean())?.status, 'valid');
+    const before = await request(t.app).get('/api/v1/status').query({ number, idNumber: applicant.idNumber }).expect(200);
+    assert.equal(before.body.certificateStatus, 'valid');
+    const res = await post(`/api/v1/certificates/${serial}/revoke`, county.auth, { reason: 'decision-error' }).expect(200);
+    assert.equal(res.body.revokeReasonCode, 'decision-error');
+  });
+
+  it('when the reason is free text, or "other" without text, then 400 and nothing changes', async () => {
+    const { serial } = await approved('birth-service');
+    for (const body of [{ reason: '弄虚作假' }, { reason: 'other' }, { reason: 'fraud', text: 'x', extra: 1 }]) {
+      await post(`/api/v1/certificates/${serial}/revoke`, county.auth, body).expect(400);
+    }
+    assert.equal((await t.ctx.models.Certificate.findOne({ serial }).lean())?.status, 'valid');
+  });
+});
