@@ -75,3 +75,42 @@ describe('time limits that keep the promise', () => {
     });
   });
 });
+
+describe('the pre-check at a past date (a late application: the rules on the day of the birth)', () => {
+  let t: TestApp;
+  const clock = new FixedClock('2026-03-02T02:00:00Z');
+  before(async () => {
+    t = await makeTestApp({ clock });
+  });
+  after(() => t.close());
+  const check = (body: object, lang = 'zh') => request(t.app).post('/api/v1/certificate-types/birth-service/eligibility-check').set('Accept-Language', lang).send(body);
+
+  /** Two children already: a third is registered under regime D (2021-05-31), refused under C (2016). */
+  const form = () => {
+    const f = rebirthPermitForm() as Record<string, unknown>;
+    delete f.ground;
+    (f.children as unknown[]).pop();
+    return f;
+  };
+
+  it('when the same form is checked as of 2020-06-01 and today, then regime C and D answer, and the past one is labelled as such', async () => {
+    const past = (await check({ form: form(), asOf: '2020-06-01' }).expect(200)).body;
+    assert.equal(past.regime.id, 'C');
+    assert.equal(past.day, '2020-06-01');
+    assert.equal(past.eligible, false);
+    assert.equal(past.asOf.pastDate, true);
+    assert.match(past.asOf.label, /^历史日期预审：按 2020-06-01 施行的规则/);
+    assert.match(past.asOf.labels.en, /not under today's/);
+    const now = (await check({ form: form() }).expect(200)).body;
+    assert.equal(now.regime.id, 'D');
+    assert.equal(now.eligible, true);
+    assert.equal(now.asOf, undefined);
+  });
+
+  it('when asOf is tomorrow or not a date, then 400 names asOf; before every regime, 422', async () => {
+    const tomorrow = await check({ form: form(), asOf: '2026-03-03' }).expect(400);
+    assert.deepEqual(tomorrow.body.errors.map((e: { path: string }) => e.path), ['asOf']);
+    await check({ form: form(), asOf: '2020-02-30' }).expect(400);
+    await check({ form: form(), asOf: '1999-01-01' }).expect(422);
+  });
+});

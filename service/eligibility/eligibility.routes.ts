@@ -3,7 +3,7 @@ import { AppError } from '../lib/errors';
 import { languageOf } from '../lib/i18n';
 import { limiter } from '../lib/ratelimit';
 import type { RouteDef } from '../lib/routes';
-import { evaluateApplication } from './eligibility.service';
+import { chinaDay, evaluateApplication } from './eligibility.service';
 
 /**
  * A form in a request body, bounded before its type's form schema looks at it (which is as strict
@@ -19,8 +19,17 @@ const checkBody = {
   $id: 'urn:fpc:body:eligibility-check',
   type: 'object',
   additionalProperties: false,
+  maxProperties: 2,
   required: ['form'],
-  properties: { form: formInBody },
+  properties: {
+    form: formInBody,
+    asOf: {
+      type: 'string',
+      format: 'date',
+      maxLength: 10,
+      description: 'Judge under the rules in force on this past date (e.g. the date of a birth, for a late application); the answer says so. Default: today',
+    },
+  },
 };
 
 const result = {
@@ -40,6 +49,7 @@ const result = {
     requiredDocuments: { type: 'array' },
     ground: { type: 'string' },
     notice: { type: 'object' },
+    asOf: { type: 'object', description: 'Present when a past date was asked for: the date and a label saying the answer is for that date, not today' },
   },
 };
 
@@ -51,7 +61,7 @@ export function eligibilityRoutes(ctx: AppContext): RouteDef[] {
     {
       method: 'post',
       path: '/api/v1/certificate-types/:code/eligibility-check',
-      summary: 'Pre-check a form against the rules in force today; stores nothing',
+      summary: 'Pre-check a form against the rules in force today, or on a past date (asOf); stores nothing',
       tags: ['catalogue'],
       before: [perAddress],
       body: checkBody,
@@ -63,7 +73,16 @@ export function eligibilityRoutes(ctx: AppContext): RouteDef[] {
       handlers: [
         (req, res) => {
           const lang = languageOf(req);
-          const outcome = evaluateApplication(ctx.policy, String(req.params.code), req.body.form, ctx.clock.now(), lang);
+          const asOf = req.body.asOf as string | undefined;
+          const today = chinaDay(ctx.clock.now());
+          if (asOf !== undefined && asOf > today) {
+            throw new AppError('validation_failed', undefined, [
+              { path: 'asOf', code: 'range', messages: { zh: '预审日期不能晚于今天', en: 'asOf cannot be after today' } },
+            ]);
+          }
+          // Noon in China: the day asked for, whatever the server's time zone.
+          const at = asOf === undefined ? ctx.clock.now() : new Date(`${asOf}T12:00:00+08:00`);
+          const outcome = evaluateApplication(ctx.policy, String(req.params.code), req.body.form, at, lang);
           if (outcome.errors.length) {
             throw new AppError(
               'validation_failed',
@@ -73,7 +92,15 @@ export function eligibilityRoutes(ctx: AppContext): RouteDef[] {
           }
           res.setHeader('Cache-Control', 'no-store');
           res.setHeader('Content-Language', lang);
-          res.json(outcome);
+          if (asOf === undefined || asOf === today) {
+            res.json(outcome);
+            return;
+          }
+          const label = {
+            zh: `历史日期预审：按 ${asOf} 施行的规则（${outcome.regime.name.zh}），不是今天施行的规则`,
+            en: `Past-date pre-check: judged under the rules in force on ${asOf} (${outcome.regime.name.en}), not under today's`,
+          };
+          res.json({ ...outcome, asOf: { day: asOf, pastDate: true, label: label[lang], labels: label } });
         },
       ],
     },
