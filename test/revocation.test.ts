@@ -28,6 +28,16 @@ describe('revocation: reasons from a list, who may revoke, the holder told, the 
     return { applicant, id: sub.id, number: sub.number, serial: done.body.certificateSerial as string };
   }
 
+  it('when a certificate is printed or verified, then the issuer is the real authority: the township government, or the county health bureau', async () => {
+    const birth = await approved('birth-service');
+    const page = await request(t.app).get(`/api/v1/certificates/${birth.serial}/print`).set('Authorization', birth.applicant.auth).expect(200);
+    assert.match(page.text, /桃源县陬市镇人民政府 \(430725101\)/);
+    const permit = await approved('rebirth-permit');
+    const cert = await t.ctx.models.Certificate.findOne({ serial: permit.serial }).lean();
+    const verdict = await request(t.app).get(`/api/v1/verify/${cert!.token}`).expect(200);
+    assert.equal(verdict.body.issuer, '桃源县卫生健康局');
+  });
+
   it('when the township revokes what it issued for fraud, then the reason is recorded, the holder notified and the public query says revoked', async () => {
     const { applicant, id, number, serial } = await approved('birth-service');
     const res = await post(`/api/v1/certificates/${serial}/revoke`, township.auth, { reason: 'fraud', text: '结婚证系伪造' }).expect(200);

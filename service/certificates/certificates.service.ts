@@ -6,6 +6,7 @@ import { formOf, historyEntry, loadVisible } from '../applications/applications.
 import type { AppContext } from '../context';
 import type { Principal } from '../lib/auth';
 import { crashPoint } from '../lib/crash';
+import { issuerName } from '../divisions/divisions';
 import { enqueueNotification } from '../notifications/notifications.service';
 import { ours } from '../lib/database';
 import { AppError, notFound } from '../lib/errors';
@@ -214,6 +215,7 @@ export async function verifyCertificate(ctx: Ctx, tokenOrSerial: string) {
       validUntil: cert.validUntil,
       issuerDivision: cert.issuerDivision,
       issuingAuthority: spec?.issuingAuthority,
+      issuer: issuerName(cert.issuerDivision),
       revokedAt: cert.revokedAt,
     };
   }

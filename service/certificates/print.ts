@@ -1,3 +1,4 @@
+import { issuerName } from '../divisions/divisions';
 import type { AppContext } from '../context';
 import type { CertificateDoc } from './certificates.model';
 import { holderNameOf, verifyUrl } from './certificates.service';
@@ -26,7 +27,7 @@ export async function printableCertificate(ctx: Pick<AppContext, 'config' | 'pol
     ['受理编号 Application', cert.applicationNumber],
     ['发证日期 Issued', date(cert.issuedAt)],
     ['有效期至 Valid until', date(cert.validUntil)],
-    ['发证机关 Issued by', `${spec?.issuingAuthority.zh ?? ''} (${cert.issuerDivision})`],
+    ['发证机关 Issued by', `${issuerName(cert.issuerDivision)} (${cert.issuerDivision})`],
   ];
   return `<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>${escapeHtml(spec?.names.zh ?? cert.type)} ${escapeHtml(cert.serial)}</title></head>
