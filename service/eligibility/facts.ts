@@ -54,6 +54,8 @@ export interface PersonFacts {
   isTwoGenerationOnlyChild: boolean;
   isMartyrsOnlyChild: boolean;
   disabledSoldierGrade: string | null;
+  /** The grade on the ten levels of 2004 (1 best), an old-scale card converted: rules compare this. */
+  disabledSoldierLevel: number | null;
   returnedOverseas: boolean;
   siblings: { rural: boolean; canBearChildren: boolean; adopted: boolean }[];
   ageAtFirstBirth: number | null;
@@ -112,6 +114,9 @@ interface MarriageAgeData {
   mother: { minAge: number; maxAge: number };
 }
 const PLAUSIBLE = JSON.parse(fs.readFileSync(path.join(projectRoot(), 'schemas/codes/marriage-age.json'), 'utf8')) as MarriageAgeData;
+
+/** Disabled-soldier grades of either scale → the 2004 levels (schemas/codes/disabled-soldier-grades.json). */
+const SOLDIER_LEVELS = (JSON.parse(fs.readFileSync(path.join(projectRoot(), 'schemas/codes/disabled-soldier-grades.json'), 'utf8')) as { levels: Record<string, number> }).levels;
 
 /** The minimum marriage age for a marriage registered on `day`, with the article that sets it. */
 export function marriageAgeOn(day: string): MarriageAgeData['periods'][number] | undefined {
@@ -178,6 +183,7 @@ export function deriveFacts(form: ApplicationForm, day: string, counting: Counti
       isTwoGenerationOnlyChild: p.isTwoGenerationOnlyChild === true,
       isMartyrsOnlyChild: p.isMartyrsOnlyChild === true,
       disabledSoldierGrade: p.disabledSoldierGrade ?? null,
+      disabledSoldierLevel: p.disabledSoldierGrade ? (SOLDIER_LEVELS[p.disabledSoldierGrade] ?? null) : null,
       returnedOverseas: p.returnedOverseas === true,
       siblings: p.siblings ?? [],
       ageAtFirstBirth: births.length ? fullYears(id.birthDate, births[0]!) : null,
