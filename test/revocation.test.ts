@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { makeTestApp, registerAndLogin, staffLogin, type TestApp } from './support/app';
-import { birthServiceForm, rebirthPermitForm, submittedApplication } from './support/forms';
+import { birthServiceForm, migrantForm, personId, rebirthPermitForm, submittedApplication } from './support/forms';
 
 describe('revocation: reasons from a list, who may revoke, the holder told, the public query shows it', () => {
   let t: TestApp;
@@ -36,6 +36,31 @@ describe('revocation: reasons from a list, who may revoke, the holder told, the 
     const cert = await t.ctx.models.Certificate.findOne({ serial: permit.serial }).lean();
     const verdict = await request(t.app).get(`/api/v1/verify/${cert!.token}`).expect(200);
     assert.equal(verdict.body.issuer, '桃源县卫生健康局');
+  });
+
+  it('when a migrant-marriage certificate is printed, then it shows marital status, spouse, children born and contraception, none of it in the QR token', async () => {
+    const applicant = await registerAndLogin(t.app);
+    const spouseId = personId('male', '1994-02-02');
+    const form = {
+      ...migrantForm(),
+      maritalStatus: 'married',
+      spouse: { name: '陈刚', idNumber: spouseId },
+      marriage: { date: '2018-05-01', kind: 'first' },
+      children: [{ sex: 'female', birthDate: '2019-08-08', alive: true, origin: 'joint' }],
+      contraception: { method: 'iud', since: '2019-12-01' },
+    };
+    const sub = await submittedApplication(t.app, applicant.auth, 'migrant-marriage', form);
+    await post(`/api/v1/applications/${sub.id}/claim`, township.auth).expect(200);
+    const done = await post(`/api/v1/applications/${sub.id}/decision`, township.auth, { action: 'approve' }).expect(200);
+    const page = await request(t.app).get(`/api/v1/certificates/${done.body.certificateSerial}/print`).set('Authorization', applicant.auth).expect(200);
+    assert.match(page.text, /婚姻状况 Marital status<\/th><td>已婚 married/);
+    assert.match(page.text, new RegExp(`配偶 Spouse</th><td>陈刚 ${spouseId.slice(0, 6)}\\*{8}${spouseId.slice(-4)}`));
+    assert.match(page.text, /生育状况 Children born<\/th><td>1 个 \(女 2019\)/);
+    assert.match(page.text, /避孕节育情况 Contraception<\/th><td>宫内节育器 IUD（自 2019-12-01）/);
+    assert.ok(!page.text.includes(spouseId), 'the spouse ID number is masked');
+    const cert = await t.ctx.models.Certificate.findOne({ serial: done.body.certificateSerial }).lean();
+    const claims = Buffer.from(cert!.token.split('.')[1]!, 'base64url').toString('utf8');
+    assert.doesNotMatch(claims, /iud|married|陈刚/);
   });
 
   it('when the township revokes what it issued for fraud, then the reason is recorded, the holder notified and the public query says revoked', async () => {

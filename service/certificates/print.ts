@@ -1,7 +1,9 @@
 import { issuerName } from '../divisions/divisions';
 import type { AppContext } from '../context';
+import { formOf } from '../applications/applications.service';
 import type { CertificateDoc } from './certificates.model';
 import { holderNameOf, verifyUrl } from './certificates.service';
+import { migrantParticulars } from './particulars';
 import { qrSvg } from './qr';
 import { chinaDate } from '../lib/workdays';
 
@@ -13,7 +15,7 @@ const escapeHtml = (s: string): string =>
  * and the QR code that verifies it. Plain HTML with the QR inline as SVG and no scripts or inline
  * styles, so it renders under the service's strict Content-Security-Policy.
  */
-export async function printableCertificate(ctx: Pick<AppContext, 'config' | 'policy' | 'clock' | 'keys'>, cert: CertificateDoc): Promise<string> {
+export async function printableCertificate(ctx: Pick<AppContext, 'config' | 'policy' | 'clock' | 'models' | 'keys'>, cert: CertificateDoc): Promise<string> {
   const spec = ctx.policy.type(cert.type);
   // About 6 cm on paper: large enough for a phone camera, small enough to sit beside the text.
   const qr = (await qrSvg(verifyUrl(ctx, cert))).replace('<svg ', '<svg width="228" height="228" role="img" aria-label="QR" ');
@@ -29,6 +31,10 @@ export async function printableCertificate(ctx: Pick<AppContext, 'config' | 'pol
     ['有效期至 Valid until', date(cert.validUntil)],
     ['发证机关 Issued by', `${issuerName(cert.issuerDivision)} (${cert.issuerDivision})`],
   ];
+  if (cert.type === 'migrant-marriage') {
+    const app = await ctx.models.Application.findById(cert.applicationId, { formSealed: 1 }).lean();
+    if (app) rows.push(...migrantParticulars(formOf(ctx, app)));
+  }
   return `<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>${escapeHtml(spec?.names.zh ?? cert.type)} ${escapeHtml(cert.serial)}</title></head>
 <body>
