@@ -72,7 +72,7 @@ describe('revocation: reasons from a list, who may revoke, the holder told, the 
     const notice = await t.ctx.models.Notification.findOne({ applicationId: id, event: 'certificate-revoked' }).lean();
     assert.ok(notice, 'the holder is told');
     assert.match(notice!.text, new RegExp(`${serial}）已被注销，理由：以欺骗`));
-    const status = await request(t.app).get('/api/v1/status').query({ number, idNumber: applicant.idNumber }).expect(200);
+    const status = await request(t.app).post('/api/v1/status').send({ number, idNumber: applicant.idNumber }).expect(200);
     assert.equal(status.body.certificateStatus, 'revoked');
     await post(`/api/v1/certificates/${serial}/revoke`, county.auth, { reason: 'other', text: '再次' }).expect(409);
   });
@@ -82,7 +82,7 @@ describe('revocation: reasons from a list, who may revoke, the holder told, the 
     const refused = await post(`/api/v1/certificates/${serial}/revoke`, township.auth, { reason: 'decision-error' }).expect(403);
     assert.match(refused.body.message.zh, /乡镇只能注销本乡镇发放的证件/);
     assert.equal((await t.ctx.models.Certificate.findOne({ serial }).lean())?.status, 'valid');
-    const before = await request(t.app).get('/api/v1/status').query({ number, idNumber: applicant.idNumber }).expect(200);
+    const before = await request(t.app).post('/api/v1/status').send({ number, idNumber: applicant.idNumber }).expect(200);
     assert.equal(before.body.certificateStatus, 'valid');
     const res = await post(`/api/v1/certificates/${serial}/revoke`, county.auth, { reason: 'decision-error' }).expect(200);
     assert.equal(res.body.revokeReasonCode, 'decision-error');

@@ -70,7 +70,7 @@ describe('time limits that keep the promise', () => {
       // Fri 19 Sep 2025 + 10 calendar days = Mon 29 Sep (township); + 10 = Thu 9 Oct, already past the holiday.
       assert.equal(view.stage.committedDeadline, '2025-09-29');
       assert.equal(view.caseDeadline, '2025-10-09');
-      const status = await request(t.app).get('/api/v1/status').query({ number: view.number, idNumber }).expect(200);
+      const status = await request(t.app).post('/api/v1/status').send({ number: view.number, idNumber }).expect(200);
       assert.equal(status.body.caseDeadline, '2025-10-09');
     });
   });

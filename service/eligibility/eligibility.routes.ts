@@ -3,7 +3,8 @@ import { AppError } from '../lib/errors';
 import { languageOf } from '../lib/i18n';
 import { limiter } from '../lib/ratelimit';
 import type { RouteDef } from '../lib/routes';
-import { chinaDay, evaluateApplication } from './eligibility.service';
+import { todayInChina } from '../lib/workdays';
+import { evaluateApplication } from './eligibility.service';
 
 /**
  * A form in a request body, bounded before its type's form schema looks at it (which is as strict
@@ -74,7 +75,7 @@ export function eligibilityRoutes(ctx: AppContext): RouteDef[] {
         (req, res) => {
           const lang = languageOf(req);
           const asOf = req.body.asOf as string | undefined;
-          const today = chinaDay(ctx.clock.now());
+          const today = todayInChina(ctx.clock);
           if (asOf !== undefined && asOf > today) {
             throw new AppError('validation_failed', undefined, [
               { path: 'asOf', code: 'range', messages: { zh: '预审日期不能晚于今天', en: 'asOf cannot be after today' } },
