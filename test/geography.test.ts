@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import { COUNTY, DIVISIONS_SOURCE, issuerName, TOWNSHIPS } from '../service/divisions/divisions';
 import { FixedClock } from '../service/lib/clock';
-import { makeIdNumber, makeTestApp, registerAndLogin, type TestApp } from './support/app';
+import { makeIdNumber, makeTestApp, registerAndLogin, terminalLogin, type TestApp } from './support/app';
 import { birthServiceForm } from './support/forms';
 
 describe("the county's geography (data from the statistical division codes)", () => {
@@ -77,6 +77,17 @@ describe('residences outside the county (HTTP)', () => {
     const stored = await t.ctx.models.Application.findById(draft.body.id).lean();
     assert.equal(stored?.division, '430725101202');
     assert.equal(stored?.number, undefined);
+  });
+
+  it('when a resident online names only a township, then 400 asks for the village; a kiosk may file with its township', async () => {
+    const { auth } = await registerAndLogin(t.app);
+    const res = await request(t.app).post('/api/v1/applications').set('Authorization', auth).send({ type: 'birth-service', form: birthServiceForm('430725101') }).expect(400);
+    assert.deepEqual(res.body.errors.map((e: { path: string; code: string }) => [e.path, e.code]), [['form.residence.divisionCode', 'village']]);
+    const kiosk = await terminalLogin(t);
+    const resident = { idNumber: makeIdNumber('male', '1990-05-01'), name: '赵四' };
+    await request(t.app).post('/api/v1/applications').set('Authorization', kiosk.auth)
+      .send({ type: 'birth-service', form: birthServiceForm('430725101'), resident, operatorName: '陈干事', consent: { given: true, method: 'paper-form' } })
+      .expect(201);
   });
 
   describe('registering an account', () => {

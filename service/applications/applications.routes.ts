@@ -113,7 +113,7 @@ export function applicationRoutes(ctx: AppContext): RouteDef[] {
           const p = principalOf(req);
           const lang = languageOf(req);
           // Only validated input is fingerprinted: a form that could never be valid is refused first.
-          checkDraftForm(ctx, req.body.type, req.body.form ?? {}, lang);
+          checkDraftForm(ctx, p, req.body.type, req.body.form ?? {}, lang);
           const out = await idempotent(
             ctx,
             { req, principal: p, operation: 'create', input: req.body },

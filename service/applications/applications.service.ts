@@ -107,16 +107,16 @@ export interface CreateInput {
 }
 
 /** Refuses a form that could never become an application of this type (fields not filled in yet are fine). */
-export function checkDraftForm(ctx: Pick<AppContext, 'policy' | 'clock'>, type: string, form: Record<string, unknown>, lang: Language): void {
+export function checkDraftForm(ctx: Pick<AppContext, 'policy' | 'clock'>, p: Principal, type: string, form: Record<string, unknown>, lang: Language): void {
   requireType(ctx, type);
-  const problems = draftProblems(evaluateApplication(ctx.policy, type, form, ctx.clock.now(), lang));
+  const problems = [...draftProblems(evaluateApplication(ctx.policy, type, form, ctx.clock.now(), lang)), ...villageProblems(p, form)];
   if (problems.length) throw new AppError('validation_failed', undefined, problems);
 }
 
 export async function createApplication(ctx: Ctx, p: Principal, input: CreateInput, lang: Language): Promise<ApplicationDoc> {
   const now = ctx.clock.now();
   const form = input.form ?? {};
-  checkDraftForm(ctx, input.type, form, lang);
+  checkDraftForm(ctx, p, input.type, form, lang);
   const mine = p.role === 'terminal' ? { 'terminal.terminalId': p.id } : { applicantId: p.id };
   // Open drafts one account (or kiosk) may keep: enough for every type twice, not a store for junk.
   const max = ctx.config.quotas.openDrafts;
@@ -181,6 +181,15 @@ export async function createApplication(ctx: Ctx, p: Principal, input: CreateInp
   return doc.toObject() as ApplicationDoc;
 }
 
+/**
+ * A resident online names the village or community (12 digits); only a kiosk may file with a
+ * township code, its default when the resident's village is not at hand.
+ */
+function villageProblems(p: Principal, form: Record<string, unknown>): FieldProblem[] {
+  if (p.role === 'terminal' || divisionOf(form)?.length !== 9) return [];
+  return [{ path: 'form.residence.divisionCode', code: 'village', messages: { zh: '请选择居住地所在的村（居）委会', en: 'Choose the village or community you live in' } }];
+}
+
 function divisionOf(form: Record<string, unknown>): string | undefined {
   const residence = form.residence as { divisionCode?: unknown } | undefined;
   return typeof residence?.divisionCode === 'string' ? residence.divisionCode : undefined;
@@ -227,7 +236,7 @@ export async function transition(
 export async function updateDraft(ctx: Ctx, p: Principal, id: string, form: Record<string, unknown>, lang: Language): Promise<ApplicationDoc> {
   const app = await loadVisible(ctx, p, id);
   if (!isAllowed('edit', app.status)) throw conflict(app.status, 'edit');
-  const problems = draftProblems(evaluateApplication(ctx.policy, app.type, form, ctx.clock.now(), lang));
+  const problems = [...draftProblems(evaluateApplication(ctx.policy, app.type, form, ctx.clock.now(), lang)), ...villageProblems(p, form)];
   if (problems.length) throw new AppError('validation_failed', undefined, problems);
   return transition(ctx, app, 'edit', { formSealed: sealJson(ctx.keys.dataKey, form), division: divisionOf(form) }, historyEntry(ctx, p, 'edit', app.status, app.status));
 }

@@ -3,7 +3,7 @@ import type { ApplicationDoc, HistoryEntry } from '../applications/applications.
 import { actorOf, historyEntry, loadVisible } from '../applications/applications.service';
 import { isAllowed } from '../applications/workflow';
 import type { AppContext } from '../context';
-import { inJurisdiction, type Principal } from '../lib/auth';
+import { inJurisdiction, jurisdictionFilter, type Principal } from '../lib/auth';
 import { ours } from '../lib/database';
 import { AppError, notFound } from '../lib/errors';
 import { chinaDate, deadlineFor, type TimeLimit } from '../lib/workdays';
@@ -86,13 +86,6 @@ export const getComplaint = loadVisibleComplaint;
 export async function listForApplication(ctx: Ctx, p: Principal, applicationId: string): Promise<ComplaintDoc[]> {
   const app = await loadVisible(ctx, p, applicationId);
   return ctx.models.Complaint.find({ applicationId: app._id.toString() }).sort({ createdAt: 1 }).lean<ComplaintDoc[]>();
-}
-
-function jurisdictionFilter(p: Principal): Record<string, unknown> {
-  if (p.role === 'admin') return {};
-  const prefixes = (p.jurisdiction ?? []).map((j) => j.replace(/\D/g, '')).filter(Boolean);
-  if (prefixes.length === 0) return { _id: { $exists: false } };
-  return { $or: prefixes.map((prefix) => ({ division: { $regex: `^${prefix}` } })) };
 }
 
 /** Officers' list: complaints about applications in their jurisdiction, earliest response deadline first. */

@@ -74,6 +74,18 @@ export function principalOf(req: Request): Principal {
   return req.principal;
 }
 
+/**
+ * The query twin of `inJurisdiction`: documents whose division code (in `field`) lies inside the
+ * officer's jurisdiction; everything for an admin, nothing for an officer without one. Its operators
+ * need `ours()` around the query it joins.
+ */
+export function jurisdictionFilter(p: Principal, field = 'division'): Record<string, unknown> {
+  if (p.role === 'admin') return {};
+  const prefixes = (p.jurisdiction ?? []).map((j) => j.replace(/\D/g, '')).filter(Boolean);
+  if (prefixes.length === 0) return { _id: { $exists: false } };
+  return { $or: prefixes.map((prefix) => ({ [field]: { $regex: `^${prefix}` } })) };
+}
+
 /** Is a division code inside an officer's jurisdiction (a list of code prefixes)? */
 export function inJurisdiction(principal: Principal, divisionCode: string): boolean {
   if (principal.role === 'admin') return true;

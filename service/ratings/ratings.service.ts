@@ -2,7 +2,7 @@ import { Types } from 'mongoose';
 import { actorOf, loadVisible } from '../applications/applications.service';
 import { isAllowed } from '../applications/workflow';
 import type { AppContext } from '../context';
-import { inJurisdiction, type Principal } from '../lib/auth';
+import { inJurisdiction, jurisdictionFilter, type Principal } from '../lib/auth';
 import { ours } from '../lib/database';
 import { AppError, notFound } from '../lib/errors';
 import type { Bilingual } from '../lib/i18n';
@@ -66,13 +66,6 @@ export async function ratingOf(ctx: Ctx, p: Principal, applicationId: string): P
   const rating = await ctx.models.Rating.findOne({ applicationId: app._id.toString() }).lean<RatingDoc>();
   if (!rating) throw missingRating();
   return rating;
-}
-
-function jurisdictionFilter(p: Principal): Record<string, unknown> {
-  if (p.role === 'admin') return {};
-  const prefixes = (p.jurisdiction ?? []).map((j) => j.replace(/\D/g, '')).filter(Boolean);
-  if (prefixes.length === 0) return { _id: { $exists: false } };
-  return { $or: prefixes.map((prefix) => ({ division: { $regex: `^${prefix}` } })) };
 }
 
 /** Officers' list: follow-ups of bad ratings in their jurisdiction, earliest deadline first. */

@@ -1,7 +1,7 @@
 import type { ApplicationDoc } from '../applications/applications.model';
 import type { AppContext } from '../context';
 import { AppError } from '../lib/errors';
-import type { Principal } from '../lib/auth';
+import { jurisdictionFilter, type Principal } from '../lib/auth';
 import { ours } from '../lib/database';
 import { chinaDate, workingDaysBetween, type IsoDate } from '../lib/workdays';
 import type { Models } from '../models';
@@ -130,11 +130,7 @@ export async function ensureStatsIndexes(models: Pick<Models, 'Application'>): P
 }
 
 function divisionScope(p: Principal, q: StatsQuery): Record<string, unknown>[] {
-  const clauses: Record<string, unknown>[] = [];
-  if (p.role !== 'admin') {
-    const prefixes = (p.jurisdiction ?? []).map((j) => j.replace(/\D/g, '')).filter(Boolean);
-    clauses.push(prefixes.length ? { $or: prefixes.map((prefix) => ({ division: { $regex: `^${prefix}` } })) } : { _id: { $exists: false } });
-  }
+  const clauses: Record<string, unknown>[] = [jurisdictionFilter(p)];
   if (q.type) clauses.push({ type: q.type });
   if (q.division) clauses.push({ division: { $regex: `^${q.division.replace(/\D/g, '')}` } });
   return clauses;
@@ -316,11 +312,7 @@ async function certificateCounts(
   inPeriod: { $gte: Date; $lt: Date },
   now: Date,
 ): Promise<Stats['certificates']> {
-  const clauses: Record<string, unknown>[] = [];
-  if (p.role !== 'admin') {
-    const prefixes = (p.jurisdiction ?? []).map((j) => j.replace(/\D/g, '')).filter(Boolean);
-    clauses.push(prefixes.length ? { $or: prefixes.map((prefix) => ({ issuerDivision: { $regex: `^${prefix}` } })) } : { _id: { $exists: false } });
-  }
+  const clauses: Record<string, unknown>[] = [jurisdictionFilter(p, 'issuerDivision')];
   if (q.type) clauses.push({ type: q.type });
   if (q.division) clauses.push({ issuerDivision: { $regex: `^${q.division.replace(/\D/g, '')}` } });
   const filters: Record<CertificateFigure, Record<string, unknown>> = {
