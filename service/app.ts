@@ -9,6 +9,7 @@ import { catalogueRoutes } from './catalogue/catalogue.routes';
 import { certificateRoutes } from './certificates/certificates.routes';
 import { complaintRoutes } from './complaints/complaints.routes';
 import { ratingRoutes } from './ratings/ratings.routes';
+import { decisionRoutes } from './decisions/decisions.routes';
 import { documentRoutes } from './documents/documents.routes';
 import { reviewRoutes } from './review/review.routes';
 import { statsRoutes } from './stats/stats.routes';
@@ -33,6 +34,7 @@ export function allRoutes(ctx: AppContext): RouteDef[] {
     ...documentRoutes(ctx),
     ...reviewRoutes(ctx),
     ...certificateRoutes(ctx),
+    ...decisionRoutes(ctx),
     ...complaintRoutes(ctx),
     ...ratingRoutes(ctx),
     ...statsRoutes(ctx),

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { isUnifiedSocialCreditCode } from './certificates/elicence';
 import { projectRoot } from './lib/paths';
 
 export type Environment = 'development' | 'test' | 'production';
@@ -45,6 +46,14 @@ export interface Config {
   readonly rateLimitStore: 'memory' | 'database';
   /** Where notifications go (the SMS gateway's adapter); absent: they are written to the log. */
   readonly notifyWebhook: { url: string; secret: string } | undefined;
+  /**
+   * The national e-licence frame: each certificate type's 21-character type code, and each issuing
+   * division's unified social credit code (the longest matching division-code prefix applies).
+   */
+  readonly eLicence: {
+    readonly typeCodes: Readonly<Record<string, string>>;
+    readonly issuerCodes: Readonly<Record<string, string>>;
+  };
   /** clamd for malware scans: a unix socket path or host:port; absent → the built-in EICAR signature check. */
   readonly clamd: { socketPath: string } | { host: string; port: number } | undefined;
 }
@@ -116,6 +125,29 @@ export function loadConfig(env: Env = process.env): Config {
     if ((env.NOTIFY_WEBHOOK_SECRET ?? '').length < 16) problems.push('NOTIFY_WEBHOOK_SECRET (16+ characters) is required with NOTIFY_WEBHOOK_URL');
   }
 
+  const pairs = (name: string, fallback: Record<string, string>, key: RegExp, value: (v: string) => boolean, what: string): Record<string, string> => {
+    const raw = env[name]?.trim();
+    if (!raw) return fallback;
+    const out: Record<string, string> = {};
+    for (const item of raw.split(',')) {
+      const [k, v] = item.split('=').map((x) => x.trim());
+      if (!k || !v || !key.test(k) || !value(v)) problems.push(`${name}: "${item}" must be <key>=<${what}>`);
+      else out[k] = v;
+    }
+    return out;
+  };
+  // Development placeholders (marked DEV / MB000000…): a bureau sets its real codes.
+  const eLicence = {
+    typeCodes: pairs(
+      'ELICENCE_TYPE_CODES',
+      { 'birth-service': 'DEV0000000000000000BS', 'rebirth-permit': 'DEV0000000000000000RB', 'only-child-honour': 'DEV0000000000000000OH', 'migrant-marriage': 'DEV0000000000000000MM' },
+      /^[a-z][a-z-]{1,40}$/,
+      (v) => /^[0-9A-Z]{21}$/.test(v),
+      '21 characters 0-9A-Z',
+    ),
+    issuerCodes: pairs('ELICENCE_ISSUER_CODES', { '430725': '11430725MB0000000K' }, /^\d{6}(\d{3})?$/, isUnifiedSocialCreditCode, 'unified social credit code'),
+  };
+
   if (environment === 'production') {
     if (!mongodbUri) problems.push('MONGODB_URI is required in production');
     if (!env.KEYS_DIR) problems.push('KEYS_DIR is required in production (it holds the signing keys)');
@@ -155,6 +187,7 @@ export function loadConfig(env: Env = process.env): Config {
     terminalWindowSeconds: int('TERMINAL_WINDOW_SECONDS', 3600, 60, 3600),
     rateLimitStore: rateLimitStore === 'database' ? 'database' : 'memory',
     notifyWebhook: webhookUrl ? { url: webhookUrl, secret: env.NOTIFY_WEBHOOK_SECRET ?? '' } : undefined,
+    eLicence,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

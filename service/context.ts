@@ -10,6 +10,7 @@ import type { Keys } from './lib/keys';
 import type { Logger } from './lib/logger';
 import type { Models } from './models';
 import type { Notifier } from './notifications/notifier';
+import type { ProvincialPlatform } from './certificates/platform';
 
 /** What the capabilities are built from; tests swap the clock, keys and stores. */
 export interface AppContext {
@@ -28,4 +29,6 @@ export interface AppContext {
   scanner: MalwareScanner;
   /** Delivers messages to applicants from the outbox (development: writes them to the log). */
   notifier: Notifier;
+  /** The provincial e-licence platform's adapter; absent: not connected. */
+  platform?: ProvincialPlatform;
 }

@@ -5,6 +5,7 @@ import { auditModels } from './audit/audit.model';
 import { rateLimitModels } from './lib/ratelimit.model';
 import { certificateModels } from './certificates/certificates.model';
 import { complaintModels } from './complaints/complaints.model';
+import { decisionModels } from './decisions/decisions.model';
 import { notificationModels } from './notifications/notifications.model';
 import { ratingModels } from './ratings/ratings.model';
 import { ensureStatsIndexes } from './stats/stats.service';
@@ -18,6 +19,7 @@ export function createModels(conn: Connection) {
     ...rateLimitModels(conn),
     ...certificateModels(conn),
     ...complaintModels(conn),
+    ...decisionModels(conn),
     ...notificationModels(conn),
     ...ratingModels(conn),
   };

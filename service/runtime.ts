@@ -9,6 +9,7 @@ import { systemClock, type Clock } from './lib/clock';
 import { connect, external, resolveDatabase, type DatabaseHandle } from './lib/database';
 import { loadKeys, type Keys } from './lib/keys';
 import { decrypt } from './lib/personal';
+import type { ProvincialPlatform } from './certificates/platform';
 import { DatabaseCounterStore } from './lib/ratelimit';
 import { loadCalendarSupplements } from './lib/workdays';
 import type { Logger } from './lib/logger';
@@ -55,7 +56,7 @@ export async function buildContext(
   config: Config,
   logger: Logger,
   conn: Connection,
-  overrides: { clock?: Clock; keys?: Keys; policy?: Policy; files?: FileStore; scanner?: MalwareScanner; notifier?: Notifier } = {},
+  overrides: { clock?: Clock; keys?: Keys; policy?: Policy; files?: FileStore; scanner?: MalwareScanner; notifier?: Notifier; platform?: ProvincialPlatform } = {},
 ): Promise<AppContext> {
   loadCalendarSupplements(path.join(config.schemasDir, 'calendar'));
   const models = createModels(conn);
@@ -80,7 +81,7 @@ export async function buildContext(
         })
       : new LogNotifier(logger));
   const counterStores = config.rateLimitStore === 'database' ? () => new DatabaseCounterStore(models.RateCounter, clock) : undefined;
-  const partial = { config, conn, models, clock, keys, logger, policy, files, scanner, notifier, counterStores };
+  const partial = { config, conn, models, clock, keys, logger, policy, files, scanner, notifier, counterStores, platform: overrides.platform };
   return { ...partial, authenticate: createAuthenticator(partial) };
 }
 

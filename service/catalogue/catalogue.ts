@@ -34,6 +34,19 @@ export interface DocumentSpec {
   note?: string;
 }
 
+/** A value a certificate prints; the service derives each from the case (certificates/content.ts). */
+export type CertificateValue =
+  | 'husband.name' | 'husband.id' | 'wife.name' | 'wife.id' | 'applicant.name' | 'applicant.id' | 'applicant.sex' | 'spouse.name' | 'spouse.id'
+  | 'marriage.date' | 'maritalStatus' | 'birthOrder' | 'livingChildren' | 'ground' | 'ground.citation'
+  | 'child.name' | 'child.sex' | 'child.birthDate' | 'destination' | 'absenceDays' | 'issuer' | 'issuedOn' | 'validity' | 'serial' | 'eLicence';
+
+/** What a certificate shows, in order (schemas/catalogue/<type>.json, `certificate`). */
+export interface CertificateLayout {
+  title: Bilingual;
+  fields: Array<{ label: Bilingual; value: CertificateValue }>;
+  notes: Bilingual[];
+}
+
 export interface CertificateType {
   code: TypeCode;
   /** Used in certificate serials like 430725-2026-RB-000123. */
@@ -50,5 +63,6 @@ export interface CertificateType {
   form: string;
   documents: DocumentSpec[];
   steps: Bilingual[];
+  certificate: CertificateLayout;
   note?: string;
 }

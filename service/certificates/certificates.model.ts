@@ -36,7 +36,47 @@ export interface CertificateDoc {
   /** One of REVOKE_REASONS (certificates.service); revokeReason is its text as the holder reads it. */
   revokeReasonCode?: string;
   revokedBy?: { id: string; role: string; name: string };
+  /** The short QR code's identifier (certificate_links._id). */
+  shortId?: string;
+  /** GB/T 36903 metadata of the national e-licence frame. */
+  eLicence?: ELicenceMetadata;
+  /** What the provincial e-licence platform answered (absent: not yet handed over). */
+  platform?: { status: 'registered' | 'failed'; reference?: string; at: Date; error?: string };
 }
+
+export interface ELicenceMetadata {
+  identifier: string;
+  /** 证照类型代码 */
+  typeCode: string;
+  /** 证照名称 */
+  typeName: string;
+  /** 证照编号 */
+  licenceNumber: string;
+  /**
+   * 持证主体 and 持证主体代码类型 (111: resident ID number), masked here as everywhere we store them in
+   * clear; the platform adapter reads the full values from the sealed application when it needs them.
+   */
+  holder: { nameMasked: string; idType: '111'; idMasked: string };
+  /** 颁发机构 and its unified social credit code (颁发机构代码). */
+  issuer: { name: string; code: string; division: string };
+  /** 颁发日期, 有效期起始, 有效期截止 (China dates; null: no end). */
+  issuedOn: string;
+  validFrom: string;
+  validTo: string | null;
+}
+
+/**
+ * The short QR code's key document: its `_id` is 128 random bits in base32 (26 characters), so the
+ * printed code stays small (version ≤ 6) and a lookup is by `_id` alone. It resolves to the signed
+ * token, which keeps carrying the proof.
+ */
+export interface CertificateLinkDoc {
+  _id: string;
+  serial: string;
+  token: string;
+}
+
+const linkSchema = new Schema({ _id: { type: String, required: true }, serial: { type: String, required: true }, token: { type: String, required: true } }, { collection: 'certificate_links', versionKey: false });
 
 const certificateSchema = new Schema(
   {
@@ -61,10 +101,16 @@ const certificateSchema = new Schema(
     revokeReasonCode: String,
     revokeReason: String,
     revokedBy: { id: String, role: String, name: String },
+    shortId: String,
+    eLicence: { type: Schema.Types.Mixed },
+    platform: { type: Schema.Types.Mixed },
   },
   { collection: 'certificates', versionKey: false },
 );
 
 export function certificateModels(conn: Connection) {
-  return { Certificate: conn.model<CertificateDoc>('Certificate', certificateSchema) };
+  return {
+    Certificate: conn.model<CertificateDoc>('Certificate', certificateSchema),
+    CertificateLink: conn.model<CertificateLinkDoc>('CertificateLink', linkSchema),
+  };
 }

@@ -1,8 +1,13 @@
+import type { RequestHandler, Response } from 'express';
+import multer from 'multer';
 import type { AppContext } from '../context';
+import { AppError, notFound } from '../lib/errors';
+import { checkPdf, MAX_PDF_BYTES } from './verify-pdf';
+import { resolveShortId, verifyUrl } from './links';
 import { principalOf } from '../lib/auth';
 import { limiter } from '../lib/ratelimit';
 import type { RouteDef } from '../lib/routes';
-import { certificateView, getCertificate, listOwnCertificates, revoke, REVOKE_REASONS, verifyCertificate, verifyUrl } from './certificates.service';
+import { certificatePdfFor, certificateView, getCertificate, listOwnCertificates, revoke, REVOKE_REASONS, verifyCertificate } from './certificates.service';
 import { printableCertificate } from './print';
 import { qrPng, qrSvg } from './qr';
 
@@ -27,8 +32,24 @@ const QR_FORMATS = [
   { ext: 'png', contentType: 'image/png', render: qrPng },
 ] as const;
 
+/** A PDF as an attachment under a server-chosen name. */
+export function sendPdf(res: Response, pdf: Buffer, fileName: string): void {
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Content-Disposition', `attachment; filename="${fileName.replace(/[^A-Za-z0-9._-]/g, '_')}"`);
+  res.type('application/pdf').send(pdf);
+}
+
+const requireMultipart: RequestHandler = (req, _res, next) => {
+  if (!req.is('multipart/form-data')) throw new AppError('unsupported_media_type', { zh: '请以 multipart/form-data 上传PDF文件', en: 'Upload the PDF with multipart/form-data' });
+  next();
+};
+
 export function certificateRoutes(ctx: AppContext): RouteDef[] {
   const verifyLimit = limiter({ name: 'verify', windowMs: 60 * 1000, limit: 60 }, ctx.counterStores);
+  // Checking a PDF costs a parse and a signature check: fewer per minute than token checks.
+  const pdfCheckLimit = limiter({ name: 'verify-pdf', windowMs: 60 * 1000, limit: 20 }, ctx.counterStores);
+  // In memory (at most 5 MB, one file, no other fields): the file is checked and dropped, never stored.
+  const pdfUpload = multer({ storage: multer.memoryStorage(), limits: { fileSize: MAX_PDF_BYTES, files: 1, fields: 0, parts: 1, headerPairs: 20 } }).single('file');
   return [
     {
       method: 'get',
@@ -84,6 +105,20 @@ export function certificateRoutes(ctx: AppContext): RouteDef[] {
       ],
     },
     {
+      method: 'get',
+      path: '/api/v1/certificates/:serial/certificate.pdf',
+      summary: 'The certificate as a signed A4 PDF (holder, officers in jurisdiction, admins): content per type, short QR code, seal, e-licence identifier',
+      tags: ['certificates'],
+      auth: 'any',
+      responses: { '200': { description: 'PDF signed with the bureau key (adbe.pkcs7.detached)', contentType: 'application/pdf' } },
+      handlers: [
+        async (req, res) => {
+          const { cert, pdf } = await certificatePdfFor(ctx, principalOf(req), String(req.params.serial));
+          sendPdf(res, pdf, `certificate-${cert.serial}.pdf`);
+        },
+      ],
+    },
+    {
       method: 'post',
       path: '/api/v1/certificates/:serial/revoke',
       summary: 'Revoke a certificate (county officers and admins; reason required)',
@@ -92,6 +127,56 @@ export function certificateRoutes(ctx: AppContext): RouteDef[] {
       body: revokeBody,
       responses: { '200': certificate, '409': { description: 'Already revoked' } },
       handlers: [async (req, res) => void res.json(certificateView(ctx, await revoke(ctx, principalOf(req), String(req.params.serial), req.body)))],
+    },
+    {
+      method: 'get',
+      path: '/v/:id',
+      summary: "The printed QR code's short link: redirects to the verification of the signed token it stands for",
+      tags: ['public'],
+      before: [verifyLimit],
+      responses: { '302': { description: 'To /api/v1/verify/<token>' }, '404': { description: 'Unknown link' } },
+      handlers: [
+        async (req, res) => {
+          const token = await resolveShortId(ctx, String(req.params.id));
+          if (!token) throw notFound({ zh: '未找到该核验码', en: 'Unknown verification code' });
+          res.setHeader('Cache-Control', 'no-store');
+          res.redirect(302, `/api/v1/verify/${token}`);
+        },
+      ],
+    },
+    {
+      method: 'post',
+      path: '/api/v1/verify/pdf',
+      summary: 'Public check of a PDF certificate or written decision: is the signature ours and intact, and is the certificate still valid',
+      tags: ['public'],
+      before: [pdfCheckLimit],
+      rawBody: { contentType: 'multipart/form-data', schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } } },
+      responses: {
+        '200': {
+          description: 'Verdict',
+          schema: {
+            type: 'object',
+            properties: {
+              signature: { enum: ['ours', 'not_ours', 'broken', 'none'] },
+              intact: { type: 'boolean' },
+              document: { type: ['object', 'null'] },
+              certificate: { type: ['object', 'null'] },
+              decision: { type: ['object', 'null'] },
+            },
+          },
+        },
+        '413': { description: 'Larger than 5 MB' },
+        '415': { description: 'Not a PDF' },
+      },
+      handlers: [
+        requireMultipart,
+        pdfUpload,
+        async (req, res) => {
+          if (!req.file) throw new AppError('validation_failed', undefined, [{ path: 'file', code: 'required', messages: { zh: '请选择要核验的PDF文件', en: 'A PDF file is required' } }]);
+          res.setHeader('Cache-Control', 'no-store');
+          res.json(await checkPdf(ctx, req.file.buffer));
+        },
+      ],
     },
     {
       method: 'get',

@@ -15,9 +15,39 @@ import type { Logger } from '../lib/logger';
 import { encrypt, idHash, openName } from '../lib/personal';
 import { chinaDate } from '../lib/workdays';
 import type { CertificateDoc } from './certificates.model';
+import { eLicenceOf } from './content';
+import { certificatePdf } from './pdf';
+import { saveLink, shortIdOf, tokenUrl, verifyUrl } from './links';
 import { signCertificate, verifyCertificateToken, type CertificateSettings } from './signing';
 
-type Ctx = Pick<AppContext, 'models' | 'clock' | 'keys' | 'config' | 'policy'>;
+type Ctx = Pick<AppContext, 'models' | 'clock' | 'keys' | 'config' | 'policy'> & Partial<Pick<AppContext, 'platform' | 'logger'>>;
+
+/** The e-licence metadata, or none when configuration lacks a code: a missing code never blocks an issued certificate. */
+function safeELicence(ctx: Ctx, cert: Parameters<typeof eLicenceOf>[1]): CertificateDoc['eLicence'] {
+  try {
+    return eLicenceOf(ctx, cert);
+  } catch (err) {
+    ctx.logger?.warn({ err: String(err), serial: cert.serial }, 'certificate issued without an e-licence identifier');
+    return undefined;
+  }
+}
+
+/**
+ * Hands a new certificate to the provincial e-licence platform, when one is connected. Its answer
+ * is recorded on the register entry; a platform outage never undoes an issued certificate.
+ */
+async function handToPlatform(ctx: Ctx, cert: CertificateDoc): Promise<void> {
+  if (!ctx.platform || !cert.eLicence) return;
+  let platform: NonNullable<CertificateDoc['platform']>;
+  try {
+    const { reference } = await ctx.platform.register({ metadata: cert.eLicence, serial: cert.serial, type: cert.type });
+    platform = { status: 'registered', reference, at: ctx.clock.now() };
+  } catch (err) {
+    ctx.logger?.warn({ err: String(err), serial: cert.serial }, 'the provincial e-licence platform did not take a certificate');
+    platform = { status: 'failed', at: ctx.clock.now(), error: String(err).slice(0, 200) };
+  }
+  await ctx.models.Certificate.updateOne({ serial: cert.serial }, { $set: { platform } });
+}
 
 export const certificateSettings = (ctx: Pick<AppContext, 'config'>): CertificateSettings => ({ issuer: ctx.config.tokens.issuer, audience: 'fpc-certificate' });
 
@@ -113,8 +143,12 @@ export async function completeIssuance(ctx: Ctx, app: ApplicationDoc): Promise<A
 export async function registerCertificate(ctx: Ctx, app: ApplicationDoc): Promise<void> {
   const c = app.certificate;
   if (!c) return;
+  // The short QR link first: a crash before the register entry is retried by recovery, which keys on the entry.
+  const shortId = shortIdOf(c.verifyId);
+  await saveLink(ctx, { _id: shortId, serial: c.serial, token: c.token });
+  let created: CertificateDoc | undefined;
   try {
-    await ctx.models.Certificate.create({
+    created = await ctx.models.Certificate.create({
       serial: c.serial,
       applicationId: app._id.toString(),
       applicationNumber: app.number,
@@ -131,10 +165,21 @@ export async function registerCertificate(ctx: Ctx, app: ApplicationDoc): Promis
       issuedAt: c.issuedAt,
       validUntil: c.validUntil,
       status: 'valid',
+      shortId,
+      eLicence: safeELicence(ctx, {
+        serial: c.serial,
+        type: app.type,
+        holderNameMasked: app.resident.nameMasked ?? maskName(app.resident.name ?? ''),
+        holderIdMasked: app.resident.idMasked,
+        issuerDivision: c.issuerDivision,
+        issuedAt: c.issuedAt,
+        validUntil: c.validUntil,
+      }),
     });
   } catch (err) {
     if ((err as { code?: number }).code !== 11000) throw err;
   }
+  if (created) await handToPlatform(ctx, created);
   // A re-birth permit cancels the couple's honour certificate (they no longer have one child).
   if (app.type === 'rebirth-permit' && c.coupleKey) {
     await ctx.models.Certificate.updateMany(
@@ -271,13 +316,23 @@ export function certificateView(ctx: Pick<AppContext, 'clock' | 'config' | 'poli
     revokeReasonCode: cert.revokeReasonCode ?? null,
     token: cert.token,
     verifyUrl: verifyUrl(ctx, cert),
+    tokenUrl: tokenUrl(ctx, cert),
+    eLicence: cert.eLicence ?? null,
+    pdfUrl: `/api/v1/certificates/${cert.serial}/certificate.pdf`,
   };
 }
 
-export const verifyUrl = (ctx: Pick<AppContext, 'config'>, cert: Pick<CertificateDoc, 'token'>): string => `${ctx.config.publicBaseUrl}/api/v1/verify/${cert.token}`;
 
 export async function getCertificate(ctx: Ctx, p: Principal, serial: string): Promise<CertificateDoc> {
   return loadVisibleCertificate(ctx, p, serial);
+}
+
+/** The certificate as a signed PDF, rendered from the register entry and its application for one who may see it. */
+export async function certificatePdfFor(ctx: Ctx, p: Principal, serial: string): Promise<{ cert: CertificateDoc; pdf: Buffer }> {
+  const cert = await loadVisibleCertificate(ctx, p, serial);
+  const app = await loadVisible(ctx, p, cert.applicationId);
+  const { pdf } = await certificatePdf(ctx, app, cert);
+  return { cert, pdf };
 }
 
 export async function listOwnCertificates(ctx: Ctx, p: Principal): Promise<CertificateDoc[]> {

@@ -6,6 +6,7 @@ import { createStaff, createTerminal, setDisabled } from '../accounts/accounts.s
 import { loadConfig, type Config } from '../config';
 import { ours } from '../lib/database';
 import { generateKey, loadSecret, type KeyPurpose } from '../lib/keys';
+import { generatePdfKey, PDF_SIGNER_SUBJECT } from '../pdf/signing';
 import { createLogger } from '../lib/logger';
 import { startRuntime, type Runtime } from '../runtime';
 
@@ -21,7 +22,8 @@ Accounts (officers, admins and terminals are never self-registered):
   list                                                 officers, admins and terminals (never secrets)
 
 Keys (in KEYS_DIR, default ./data/keys):
-  new-key access|certificate    adds a signing key and makes it active; old keys keep verifying
+  new-key access|certificate|pdf  adds a signing key and makes it active; old keys keep verifying
+                                (pdf: RSA key with a self-signed certificate; replace the .crt.pem with the CA's)
   new-secret id-hash|data       creates a missing 32-byte secret (never overwrites one)
 
 A generated password or secret is printed once; it is stored only as a hash.
@@ -109,8 +111,8 @@ export async function run(argv: string[], config: Config = loadConfig()): Promis
       });
     }
     case 'new-key': {
-      if (arg !== 'access' && arg !== 'certificate') throw new UsageError('new-key takes access or certificate');
-      const kid = generateKey(config.keysDir, arg as KeyPurpose);
+      if (arg !== 'access' && arg !== 'certificate' && arg !== 'pdf') throw new UsageError('new-key takes access, certificate or pdf');
+      const kid = arg === 'pdf' ? generatePdfKey(config.keysDir, PDF_SIGNER_SUBJECT) : generateKey(config.keysDir, arg as KeyPurpose);
       const active = path.join(config.keysDir, arg, 'ACTIVE');
       if (fs.existsSync(active)) fs.writeFileSync(active, kid);
       return `new ${arg} key ${kid} is active; restart the service to use it (older keys keep verifying)`;

@@ -1,6 +1,7 @@
 import crypto, { type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { loadPdfKeyRing, type PdfKeyRing } from '../pdf/signing';
 
 /**
  * Signing keys by purpose. Access tokens and certificates never share a key: a certificate token
@@ -105,6 +106,8 @@ export interface Keys {
   idHash: Buffer;
   /** AES-256-GCM key for ID numbers at rest. */
   dataKey: Buffer;
+  /** RSA key and X.509 certificate that sign our PDFs (KEYS_DIR/pdf/). */
+  pdf: PdfKeyRing;
 }
 
 export function loadKeys(keysDir: string, generateIfMissing: boolean): Keys {
@@ -113,5 +116,6 @@ export function loadKeys(keysDir: string, generateIfMissing: boolean): Keys {
     certificate: loadKeyRing(keysDir, 'certificate', generateIfMissing),
     idHash: loadSecret(keysDir, 'id-hash', generateIfMissing),
     dataKey: loadSecret(keysDir, 'data', generateIfMissing),
+    pdf: loadPdfKeyRing(keysDir, generateIfMissing),
   };
 }

@@ -3,6 +3,7 @@ import type { ApplicationDoc, StageState } from '../applications/applications.mo
 import { formOf, historyEntry, nextRevision, queueFields, stageDeadlines, toView, transition } from '../applications/applications.service';
 import { allowedFrom } from '../applications/workflow';
 import { completeIssuance } from '../certificates/certificates.service';
+import { afterDecision } from '../decisions/decisions.service';
 import type { AppContext } from '../context';
 import { findByIdInScope, ours } from '../lib/database';
 import { AppError, notFound } from '../lib/errors';
@@ -258,6 +259,7 @@ export async function decide(ctx: Ctx, p: Principal, id: string, input: Decision
 
   if (input.action === 'reject') {
     const updated = await transition(ctx, app, 'reject', { status: 'rejected', stages, decision, decidedAt: now, claim: null }, historyEntry(ctx, p, 'reject', 'in_review', 'rejected', entryExtra), holds);
+    await afterDecision(ctx, updated);
     return toView(ctx, updated, p);
   }
   if (input.action === 'return') {
@@ -270,6 +272,7 @@ export async function decide(ctx: Ctx, p: Principal, id: string, input: Decision
       historyEntry(ctx, p, 'return', 'in_review', 'returned', { ...entryExtra, missing: input.missing }),
       holds,
     );
+    await afterDecision(ctx, updated);
     return toView(ctx, updated, p);
   }
 
@@ -297,5 +300,6 @@ export async function decide(ctx: Ctx, p: Principal, id: string, input: Decision
   ).lean<ApplicationDoc>();
   if (!reserved) throw new AppError('conflict', { zh: '该申请已作出决定或状态已改变', en: 'The application was already decided or changed' });
   const approved = await completeIssuance(ctx, reserved);
+  await afterDecision(ctx, approved);
   return toView(ctx, approved, p);
 }

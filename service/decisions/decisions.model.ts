@@ -1,0 +1,55 @@
+import { Schema, type Connection } from 'mongoose';
+
+export type DecisionKind = 'approval' | 'refusal' | 'supplement';
+
+/**
+ * A written decision kept with its case: 准予许可决定书 (approval), 不予许可决定书 (refusal) or 补正通知书
+ * (return for supplement). Its `_id` is derived from the application and the decision's instant, so
+ * writing it again after a crash or a retry finds the same document. The signed PDF lives in
+ * `decision_files` under the same `_id`, so that listing a case's decisions never reads the files.
+ */
+export interface DecisionDoc {
+  _id: string;
+  applicationId: string;
+  applicationNumber: string;
+  kind: DecisionKind;
+  /** e.g. 桃卫许准字〔2026〕第000001号 */
+  number: string;
+  issuer: string;
+  issuerDivision: string;
+  decidedAt: Date;
+  issuedAt: Date;
+  sha256: string;
+  size: number;
+}
+
+export interface DecisionFileDoc {
+  _id: string;
+  pdf: Buffer;
+}
+
+const decisionSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    applicationId: { type: String, required: true, index: true },
+    applicationNumber: { type: String, required: true },
+    kind: { type: String, required: true },
+    number: { type: String, required: true, unique: true },
+    issuer: { type: String, required: true },
+    issuerDivision: { type: String, required: true },
+    decidedAt: { type: Date, required: true },
+    issuedAt: { type: Date, required: true },
+    sha256: { type: String, required: true },
+    size: { type: Number, required: true },
+  },
+  { collection: 'decisions', versionKey: false },
+);
+
+const decisionFileSchema = new Schema({ _id: { type: String, required: true }, pdf: { type: Buffer, required: true } }, { collection: 'decision_files', versionKey: false });
+
+export function decisionModels(conn: Connection) {
+  return {
+    Decision: conn.model<DecisionDoc>('Decision', decisionSchema),
+    DecisionFile: conn.model<DecisionFileDoc>('DecisionFile', decisionFileSchema),
+  };
+}
