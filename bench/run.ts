@@ -22,6 +22,7 @@ import { createModels } from '../service/models';
 import { QUEUE_SORT, queueScope } from '../service/review/review.service';
 import { birthServiceForm, PDF } from '../test/support/forms';
 import { api, envInt, envList, fmt, measure, median, nextIp, startServer, streamUpload, table, type BenchServer, type LoadResult } from './lib';
+import type { PdfBench } from './pdf';
 import { OFFICER_TOWNSHIP, queueSeed } from './shapes';
 
 /* ---------- settings (all overridable by environment) ---------- */
@@ -43,7 +44,7 @@ const S = {
   uploads: envInt('BENCH_UPLOADS', 20),
   uploadBytes: envInt('BENCH_UPLOAD_BYTES', 10_000_000),
   uploadRounds: envInt('BENCH_UPLOAD_ROUNDS', 3),
-  only: (process.env.BENCH_ONLY ?? 'submit,verify,queue,upload').split(',').map((s) => s.trim()),
+  only: (process.env.BENCH_ONLY ?? 'submit,verify,queue,upload,pdf').split(',').map((s) => s.trim()),
 };
 
 const DB_NAMES = { submit: 'fpc_bench_submit', verify: 'fpc_bench_verify', upload: 'fpc_bench_upload', queue: (n: number) => `fpc_bench_queue_${n}` };
@@ -410,6 +411,31 @@ async function officerQueue(uri: string, keysDir: string, kind: string): Promise
 
 /* ---------- 4. upload memory ---------- */
 
+/** [5] PDF certificates, in a child process of their own (bench/pdf.ts): one core, its own memory. */
+async function pdfGeneration(): Promise<{ row: Row; detail: Record<string, unknown> }> {
+  console.log('\n[5] PDF certificates: signed A4 certificates per second on one core, memory over 100 in a row (bench/pdf.ts, own process)');
+  const { execFileSync } = await import('node:child_process');
+  const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(__dirname, 'pdf.ts')], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const r = JSON.parse(out.trim().split('\n').at(-1)!) as PdfBench;
+  log(`first PDF ${fmt(r.firstMs)} ms (instancing the font slices), then ${fmt(r.pdfsPerSecond, 1)} PDFs/s, ${fmt(r.bytes / 1024)} KB each`);
+  log(`RSS after the first ${r.rssMB.afterFirst} MB, after 10 ${r.rssMB.after10} MB, peak ${r.rssMB.peak} MB, after 100 ${r.rssMB.after100} MB; heap after 10 → 100: ${r.heapMB.after10} → ${r.heapMB.after100} MB`);
+  const growthOk = r.growthAfter10MB < 5;
+  return {
+    row: {
+      scenario: 'PDF certificates',
+      baselineLabel: 'bare pdf-lib pages/s',
+      baseline: r.baselinePerSecond,
+      realLabel: 'signed PDFs/s',
+      real: r.pdfsPerSecond,
+      ratio: r.pdfsPerSecond / r.baselinePerSecond,
+      target: 'no heap growth after 10',
+      pass: growthOk,
+      note: `heap grew ${r.growthAfter10MB} MB from the 10th to the 100th PDF; peak RSS ${r.rssMB.peak} MB`,
+    },
+    detail: r as unknown as Record<string, unknown>,
+  };
+}
+
 async function uploadMemory(uri: string, keysDir: string): Promise<{ row: Row; detail: Record<string, unknown> }> {
   const mb = S.uploadBytes / 1e6;
   console.log(`\n[4] Upload memory: ${S.uploads} × ${mb} MB concurrently to POST /api/v1/applications/:id/documents vs bare pipe to /dev/null`);
@@ -531,6 +557,7 @@ async function main(): Promise<void> {
       ['verify', () => verification(database.uri, keysDir)],
       ['queue', () => officerQueue(database.uri, keysDir, kind)],
       ['upload', () => uploadMemory(database.uri, keysDir)],
+      ['pdf', () => pdfGeneration()],
     ];
     for (const [name, run] of scenarios) {
       if (!S.only.includes(name)) continue;

@@ -72,7 +72,7 @@ export async function certificatePdf(ctx: Ctx, app: ApplicationDoc, cert: Certif
   await w.paragraph(
     '本件为电子证照的可打印、可核验副本（PDF，带数字签名）；具有法律效力的电子证照原件由省级电子证照平台签发。This signed PDF is the printable, verifiable copy; the legally sealed original is the provincial e-licence platform’s.',
     MARGIN,
-    MARGIN - 16,
+    MARGIN - 22,
     width - 2 * MARGIN,
     { size: 6.5, lineHeight: 8.5, color: INK },
   );

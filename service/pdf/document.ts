@@ -28,7 +28,8 @@ export async function fitted(w: PdfWriter, text: string, x: number, y: number, w
       return y - size * 1.5;
     }
   }
-  return w.paragraph(text, x, y, width, { ...style, size: style.min ?? style.size * 0.75, lineHeight: (style.min ?? style.size * 0.75) * 1.35 });
+  const size = style.min ?? style.size * 0.75;
+  return w.paragraph(text, x, y, width, { ...style, size, lineHeight: size * 1.35, breakAnywhere: !/\s/.test(text) });
 }
 
 /** Signs a finished document with the service's PDF key; the signature names the issuing authority. */

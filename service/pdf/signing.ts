@@ -2,15 +2,14 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pdflibAddPlaceholder } from '@signpdf/placeholder-pdf-lib';
-import { P12Signer } from '@signpdf/signer-p12';
 import signpdf from '@signpdf/signpdf';
-import { SUBFILTER_ADOBE_PKCS7_DETACHED } from '@signpdf/utils';
+import { Signer, SUBFILTER_ADOBE_PKCS7_DETACHED } from '@signpdf/utils';
 import forge from 'node-forge';
 import type { PDFDocument } from 'pdf-lib';
 
 /**
- * The key that signs our PDFs. @signpdf's P12 signer is RSA-only, so PDFs have an RSA key of their
- * own, apart from the ES256 token keys. It lives under KEYS_DIR/pdf/ like them: `<kid>.pem` (PKCS#8
+ * The key that signs our PDFs: RSA (what every PDF reader checks; @signpdf's own P12 signer is
+ * RSA-only too), apart from the ES256 token keys. It lives under KEYS_DIR/pdf/ like them: `<kid>.pem` (PKCS#8
  * RSA private key) with `<kid>.crt.pem` (its X.509 certificate); a `<kid>.crt.pem` without a key is a
  * retired certificate whose signatures we still recognise. `ACTIVE` names the signing kid, else the
  * newest. In development a self-signed certificate is made; a bureau replaces it with one from its
@@ -18,8 +17,8 @@ import type { PDFDocument } from 'pdf-lib';
  */
 export interface PdfSigningKey {
   kid: string;
-  /** PKCS#12 bundle of key and certificate, built in memory for the signer (never written). */
-  p12: Buffer;
+  privateKey: crypto.KeyObject;
+  certificate: forge.pki.Certificate;
   certificatePem: string;
 }
 
@@ -30,7 +29,6 @@ export interface PdfKeyRing {
 }
 
 const KID = /^[A-Za-z0-9._-]{1,64}$/;
-const P12_PASSPHRASE = 'in-memory';
 
 export function certificateFingerprint(der: Buffer): string {
   return crypto.createHash('sha256').update(der).digest('hex');
@@ -66,10 +64,10 @@ export function loadPdfKeyRing(keysDir: string, generateIfMissing: boolean, subj
     const certificatePem = fs.readFileSync(certFile, 'utf8');
     const privateKey = crypto.createPrivateKey(keyPem);
     if (privateKey.asymmetricKeyType !== 'rsa') throw new Error(`${path.join(dir, file)} is not an RSA key (PDF signatures need RSA)`);
-    const p12 = forge.pkcs12.toPkcs12Asn1(forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()), [forge.pki.certificateFromPem(certificatePem)], P12_PASSPHRASE, {
-      algorithm: '3des',
-    });
-    keys.set(kid, { kid, p12: Buffer.from(forge.asn1.toDer(p12).getBytes(), 'binary'), certificatePem });
+    const certificate = forge.pki.certificateFromPem(certificatePem);
+    const certKey = crypto.createPublicKey(forge.pki.publicKeyToPem(certificate.publicKey as forge.pki.rsa.PublicKey)).export({ type: 'spki', format: 'der' });
+    if (!certKey.equals(crypto.createPublicKey(privateKey).export({ type: 'spki', format: 'der' }))) throw new Error(`${certFile} does not certify the key ${kid}.pem`);
+    keys.set(kid, { kid, privateKey, certificate, certificatePem });
   }
   const activeFile = path.join(dir, 'ACTIVE');
   const named = fs.existsSync(activeFile) ? fs.readFileSync(activeFile, 'utf8').trim() : undefined;
@@ -116,6 +114,44 @@ export interface SignatureInfo {
   signingTime: Date;
 }
 
+/** DER prefix of a PKCS#1 DigestInfo for SHA-256 (RFC 8017 §9.2, note 1). */
+const SHA256_DIGEST_INFO = Buffer.from('3031300d060960864801650304020105000420', 'hex');
+
+/**
+ * @signpdf's P12 signer, minus its cost: the key and certificate are parsed once at start rather
+ * than from a PKCS#12 bundle per document, and the RSA operation runs in Node's crypto rather than
+ * in JavaScript. The PKCS#7 structure (signed attributes content type, signing time, message
+ * digest; SHA-256) is node-forge's, as in the P12 signer.
+ */
+class KeySigner extends Signer {
+  constructor(private readonly key: PdfSigningKey) {
+    super();
+  }
+
+  override async sign(pdf: Buffer, signingTime?: Date): Promise<Buffer> {
+    const p7 = forge.pkcs7.createSignedData();
+    p7.content = forge.util.createBuffer(pdf.toString('binary'));
+    p7.addCertificate(this.key.certificate);
+    const privateKey = this.key.privateKey;
+    const rsa = {
+      sign: (md: forge.md.MessageDigest): string =>
+        crypto.privateEncrypt({ key: privateKey, padding: crypto.constants.RSA_PKCS1_PADDING }, Buffer.concat([SHA256_DIGEST_INFO, Buffer.from(md.digest().getBytes(), 'binary')])).toString('binary'),
+    };
+    p7.addSigner({
+      key: rsa as unknown as forge.pki.rsa.PrivateKey,
+      certificate: this.key.certificate,
+      digestAlgorithm: forge.pki.oids.sha256!,
+      authenticatedAttributes: [
+        { type: forge.pki.oids.contentType!, value: forge.pki.oids.data },
+        { type: forge.pki.oids.signingTime!, value: (signingTime ?? new Date()) as unknown as string },
+        { type: forge.pki.oids.messageDigest! },
+      ],
+    });
+    p7.sign({ detached: true });
+    return Buffer.from(forge.asn1.toDer(p7.toAsn1()).getBytes(), 'binary');
+  }
+}
+
 /**
  * Saves the document with a detached PKCS#7 signature (adbe.pkcs7.detached, SHA-256, RSA) over all
  * its bytes but the signature itself, as PDF readers and `pdfsig` check it.
@@ -133,7 +169,7 @@ export async function signPdf(doc: PDFDocument, key: PdfSigningKey, info: Signat
     widgetRect: [0, 0, 0, 0],
   });
   const unsigned = Buffer.from(await doc.save({ useObjectStreams: false }));
-  return signpdf.sign(unsigned, new P12Signer(key.p12, { passphrase: P12_PASSPHRASE }), info.signingTime);
+  return signpdf.sign(unsigned, new KeySigner(key), info.signingTime);
 }
 
 export type SignatureCheck =

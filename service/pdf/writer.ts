@@ -1,5 +1,5 @@
 import fontkit from '@pdf-lib/fontkit';
-import { degrees, PDFDict, PDFDocument, PDFName, PDFString, rgb, type PDFFont, type PDFPage, type RGB } from 'pdf-lib';
+import { degrees, fill, PDFDict, PDFDocument, PDFName, PDFNumber, PDFOperator, PDFOperatorNames, PDFString, popGraphicsState, pushGraphicsState, rgb, setFillingRgbColor, type PDFFont, type PDFPage, type RGB } from 'pdf-lib';
 import QRCode from 'qrcode';
 import { sliceFont, sliceFor, type Weight } from './fonts';
 
@@ -17,9 +17,31 @@ export interface TextStyle {
   align?: 'left' | 'center' | 'right';
 }
 
+/** Advance widths (per 1000 units of size) by weight and character. */
+const ADVANCES = new Map<string, number>();
+
 interface Run {
   text: string;
   font: PDFFont;
+}
+
+/**
+ * Width of a run: the sum of its characters' advances, cached (a property of the font, not of the
+ * document). Our scripts need no kerning, and shaping every candidate line made wrapping the
+ * slowest part of a document.
+ */
+function runWidth(run: Run, weight: Weight, size: number): number {
+  let units = 0;
+  for (const ch of run.text) {
+    const key = `${weight}:${ch}`;
+    let advance = ADVANCES.get(key);
+    if (advance === undefined) {
+      advance = run.font.widthOfTextAtSize(ch, 1000);
+      ADVANCES.set(key, advance);
+    }
+    units += advance;
+  }
+  return (units * size) / 1000;
 }
 
 /**
@@ -92,30 +114,34 @@ export class PdfWriter {
     return runs;
   }
 
+  /** Width of a line at a size. */
   async measure(text: string, style: TextStyle): Promise<number> {
-    const runs = await this.runs(text, style.weight ?? 'regular');
-    return runs.reduce((w, r) => w + r.font.widthOfTextAtSize(r.text, style.size), 0);
+    const weight = style.weight ?? 'regular';
+    const runs = await this.runs(text, weight);
+    return runs.reduce((w, r) => w + runWidth(r, weight, style.size), 0);
   }
 
   /** Draws one line; returns its width. */
   async text(text: string, x: number, y: number, style: TextStyle & { rotate?: number }): Promise<number> {
-    const runs = await this.runs(text, style.weight ?? 'regular');
-    const width = runs.reduce((w, r) => w + r.font.widthOfTextAtSize(r.text, style.size), 0);
+    const weight = style.weight ?? 'regular';
+    const runs = await this.runs(text, weight);
+    const width = runs.reduce((w, r) => w + runWidth(r, weight, style.size), 0);
     let at = style.align === 'center' ? x - width / 2 : style.align === 'right' ? x - width : x;
     for (const r of runs) {
       this.page.drawText(r.text, { x: at, y, size: style.size, font: r.font, color: style.color ?? INK, rotate: style.rotate ? degrees(style.rotate) : undefined });
-      at += r.font.widthOfTextAtSize(r.text, style.size);
+      at += runWidth(r, weight, style.size);
     }
     return width;
   }
 
   /**
    * Draws text wrapped to `width` (Chinese breaks between any two characters; a Latin word stays
-   * whole when it fits); returns the baseline below the last line.
+   * whole); returns the baseline below the last line.
    */
-  async paragraph(text: string, x: number, y: number, width: number, style: TextStyle & { lineHeight?: number; indent?: number }): Promise<number> {
+  async paragraph(text: string, x: number, y: number, width: number, style: TextStyle & { lineHeight?: number; indent?: number; breakAnywhere?: boolean }): Promise<number> {
     const lineHeight = style.lineHeight ?? style.size * 1.6;
-    const tokens = text.match(/[A-Za-z0-9.,;:()'’\-/@%]+\s*|\s+|./gu) ?? [];
+    // An identifier or URL has no spaces to break at: `breakAnywhere` lets it break between characters.
+    const tokens = (style.breakAnywhere ? Array.from(text) : text.match(/[A-Za-z0-9.,;:()'’\-/@%]+\s*|\s+|./gu)) ?? [];
     let line = '';
     let first = true;
     const limit = (): number => width - (first ? (style.indent ?? 0) : 0);
@@ -142,19 +168,31 @@ export class PdfWriter {
     return y;
   }
 
-  /** A QR code drawn as vector squares, `size` points wide including the quiet zone. */
+  /**
+   * A QR code, `size` points wide including the quiet zone, drawn as one filled path of horizontal
+   * runs of dark modules (no seams between modules, and a short content stream).
+   */
   qr(text: string, x: number, y: number, size: number): { version: number } {
     const qr = QRCode.create(text, { errorCorrectionLevel: 'M' });
     const n = qr.modules.size;
     const quiet = 4;
     const cell = size / (n + 2 * quiet);
     this.page.drawRectangle({ x, y, width: size, height: size, color: rgb(1, 1, 1) });
+    const ops: PDFOperator[] = [pushGraphicsState(), setFillingRgbColor(0, 0, 0)];
     for (let row = 0; row < n; row++) {
-      for (let col = 0; col < n; col++) {
-        if (!qr.modules.get(row, col)) continue;
-        this.page.drawRectangle({ x: x + (quiet + col) * cell, y: y + size - (quiet + row + 1) * cell, width: cell + 0.05, height: cell + 0.05, color: rgb(0, 0, 0) });
+      for (let col = 0; col < n; ) {
+        if (!qr.modules.get(row, col)) {
+          col += 1;
+          continue;
+        }
+        const start = col;
+        while (col < n && qr.modules.get(row, col)) col += 1;
+        const rect = [x + (quiet + start) * cell, y + size - (quiet + row + 1) * cell, (col - start) * cell, cell].map((v) => PDFNumber.of(Number(v.toFixed(3))));
+        ops.push(PDFOperator.of(PDFOperatorNames.AppendRectangle, rect));
       }
     }
+    ops.push(fill(), popGraphicsState());
+    this.page.pushOperators(...ops);
     return { version: qr.version };
   }
 
