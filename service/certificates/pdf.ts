@@ -35,13 +35,13 @@ export async function certificatePdf(ctx: Ctx, app: ApplicationDoc, cert: Certif
   await w.text(content.title.en, width / 2, height - MARGIN - 84, { size: 11, align: 'center' });
 
   const left = MARGIN + 18;
-  const valueX = left + 132;
+  const valueX = left + 112;
   const valueWidth = width - MARGIN - 18 - valueX;
   let y = height - MARGIN - 128;
   w.line(left, y + 22, width - MARGIN - 18, y + 22, 0.8);
   for (const line of content.lines) {
     await bilingualLabel(w, line.label.zh, line.label.en, left, y, 10.5);
-    const below = await fitted(w, line.value, valueX, y, valueWidth, { size: 12.5, min: 8.5 });
+    const below = await fitted(w, line.value, valueX, y, valueWidth, { size: 12.5, min: 7 });
     y = Math.min(y - 30, below - 10);
     w.line(left, y + 20, width - MARGIN - 18, y + 20, 0.3, rgb(0.6, 0.6, 0.6));
   }
