@@ -20,7 +20,7 @@ import { loadConfig } from '../service/config';
 import { loadPolicy } from '../service/eligibility/policy';
 import { systemClock } from '../service/lib/clock';
 import { loadKeys } from '../service/lib/keys';
-import { sealJson } from '../service/lib/personal';
+import { encrypt, sealJson } from '../service/lib/personal';
 import { birthServiceForm } from '../test/support/forms';
 
 const COUNT = Number(process.env.BENCH_PDF_COUNT ?? 100);
@@ -59,7 +59,7 @@ export async function runPdfBench(): Promise<PdfBench> {
       number: '430725-2026-000001',
       type: 'birth-service',
       status: 'approved',
-      resident: { name: '张伟', idHash: 'x', idNumberEnc: 'x', idMasked: '430725********0013' },
+      resident: { nameSealed: encrypt(keys.dataKey, '张伟'), nameMasked: '张*', idHash: 'x', idNumberEnc: 'x', idMasked: '430725********0013' },
       formSealed: sealJson(keys.dataKey, form),
       ruleSetVersion: 'D-2021.1',
       ground: 'D-BS1',
@@ -72,7 +72,7 @@ export async function runPdfBench(): Promise<PdfBench> {
     const base = {
       serial: '430725-2026-BS-000001',
       type: 'birth-service',
-      holderName: '张伟',
+      holderNameMasked: '张*',
       holderIdMasked: '430725********0013',
       issuerDivision: '430725101',
       issuedAt: now,
@@ -87,6 +87,7 @@ export async function runPdfBench(): Promise<PdfBench> {
       token: `eyJhbGciOiJFUzI1NiJ9.${crypto.randomBytes(300).toString('base64url')}.${crypto.randomBytes(64).toString('base64url')}`,
       kid: 'k',
       holderIdHash: 'x',
+      holderNameSealed: encrypt(keys.dataKey, '张伟'),
       status: 'valid',
       shortId: 'ABCDEFGHIJKLMNOPQRSTUVWXYZ',
       eLicence: eLicenceOf(ctx, base),

@@ -249,6 +249,11 @@ describe('PDF certificates and written decisions', function () {
     // Stored once: the listing read twice writes nothing more.
     assert.equal(await t.ctx.models.Decision.countDocuments({ applicationId: id }), 1);
     assert.equal(await t.ctx.models.DecisionFile.countDocuments({ _id: items[0].id }), 1);
+    // Nothing personal in clear in what this feature stores.
+    for (const name of ['decisions', 'decision_files', 'certificate_links', 'certificates']) {
+      const dump = JSON.stringify(await t.conn.db!.collection(name).find({}).toArray());
+      for (const person of ['张伟', '李娜', '婚姻登记信息与民政部门记录不一致']) assert.ok(!dump.includes(person), `${name} holds ${person[0]}… in clear`);
+    }
   });
 
   it('when the provincial platform is down, then the certificate is issued all the same and the failure is recorded on it', async () => {

@@ -6,7 +6,7 @@ export type DecisionKind = 'approval' | 'refusal' | 'supplement';
  * A written decision kept with its case: 准予许可决定书 (approval), 不予许可决定书 (refusal) or 补正通知书
  * (return for supplement). Its `_id` is derived from the application and the decision's instant, so
  * writing it again after a crash or a retry finds the same document. The signed PDF lives in
- * `decision_files` under the same `_id`, so that listing a case's decisions never reads the files.
+ * `decision_files` under the same `_id` (sealed), so that listing a case's decisions never reads the files.
  */
 export interface DecisionDoc {
   _id: string;
@@ -23,9 +23,10 @@ export interface DecisionDoc {
   size: number;
 }
 
+/** The PDF names the family and states reasons: sealed (AES-256-GCM with the data key) like the forms. */
 export interface DecisionFileDoc {
   _id: string;
-  pdf: Buffer;
+  pdfSealed: string;
 }
 
 const decisionSchema = new Schema(
@@ -45,7 +46,7 @@ const decisionSchema = new Schema(
   { collection: 'decisions', versionKey: false },
 );
 
-const decisionFileSchema = new Schema({ _id: { type: String, required: true }, pdf: { type: Buffer, required: true } }, { collection: 'decision_files', versionKey: false });
+const decisionFileSchema = new Schema({ _id: { type: String, required: true }, pdfSealed: { type: String, required: true } }, { collection: 'decision_files', versionKey: false });
 
 export function decisionModels(conn: Connection) {
   return {

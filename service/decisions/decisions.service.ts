@@ -5,7 +5,7 @@ import { chineseDate } from '../certificates/content';
 import { issuerName, REMEDY_BODIES } from '../certificates/issuer';
 import type { AppContext } from '../context';
 import { notFound } from '../lib/errors';
-import { openName } from '../lib/personal';
+import { decrypt, encrypt, openName } from '../lib/personal';
 import type { Principal } from '../lib/auth';
 import { addWorkingDays, chinaDate } from '../lib/workdays';
 import { bilingualLabel, INFO, sign } from '../pdf/document';
@@ -73,7 +73,7 @@ export async function writeDecision(ctx: Ctx, app: ApplicationDoc): Promise<Deci
   };
   // The file first: a decision entry never points at a missing file.
   try {
-    await ctx.models.DecisionFile.create({ _id: id, pdf });
+    await ctx.models.DecisionFile.create({ _id: id, pdfSealed: encrypt(ctx.keys.dataKey, pdf.toString('base64')) });
     await ctx.models.Decision.create(doc);
   } catch (err) {
     if ((err as { code?: number }).code !== 11000) throw err;
@@ -119,7 +119,7 @@ export async function decisionFile(ctx: Ctx, p: Principal, applicationId: string
   if (!decision || decision.applicationId !== app._id.toString()) throw notFound({ zh: '未找到该文书', en: 'No such decision' });
   const file = await ctx.models.DecisionFile.findById(id).lean<DecisionFileDoc>();
   if (!file) throw notFound({ zh: '未找到该文书', en: 'No such decision' });
-  return { decision, pdf: Buffer.from(file.pdf.buffer ?? file.pdf) };
+  return { decision, pdf: Buffer.from(decrypt(ctx.keys.dataKey, file.pdfSealed), 'base64') };
 }
 
 /** A stored decision by its id (for the PDF check), or undefined. */
