@@ -45,6 +45,8 @@ describe('PDF certificates and written decisions', function () {
   let county: Awaited<ReturnType<typeof staffLogin>>;
   const platform = new FakePlatform();
   before(async () => {
+    // Locally the poppler checks run when poppler is there; in CI (.ci/run installs it) they must.
+    if (process.env.CI) assert.ok(POPPLER.pdftotext && POPPLER.pdftoppm && POPPLER.pdfsig, 'CI needs poppler-utils (pdftotext, pdftoppm, pdfsig)');
     t = await makeTestApp();
     t.ctx.platform = platform;
     township = await staffLogin(t, { role: 'officer', level: 'township', jurisdiction: ['430725101'] });
