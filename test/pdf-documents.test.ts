@@ -258,6 +258,18 @@ describe('PDF certificates and written decisions', function () {
     }
   });
 
+  it('when one address checks PDFs too often, then it is rate-limited (429) before any parsing', async () => {
+    const c = await makeTestApp();
+    try {
+      const unsigned = Buffer.from(await (await PDFDocument.create()).save());
+      for (let i = 0; i < 20; i += 1) await request(c.app).post('/api/v1/verify/pdf').attach('file', unsigned, 'u.pdf').expect(200);
+      const limited = await request(c.app).post('/api/v1/verify/pdf').attach('file', unsigned, 'u.pdf').expect(429);
+      assert.match(limited.headers['content-type'], /problem\+json/);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('when the provincial platform is down, then the certificate is issued all the same and the failure is recorded on it', async () => {
     platform.down = true;
     try {
