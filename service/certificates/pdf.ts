@@ -70,7 +70,7 @@ export async function certificatePdf(ctx: Ctx, app: ApplicationDoc, cert: Certif
     if (cert.revokedAt) await w.text(`注销日期 ${chineseDate(new Date(cert.revokedAt).toISOString().slice(0, 10))}`, width / 2, height / 2 - 30, { size: 14, color: SEAL_RED, align: 'center' });
   }
   await w.paragraph(
-    '本件为电子证照的可打印、可核验副本（PDF，带数字签名）；具有法律效力的电子证照原件由省级电子证照平台签发。This signed PDF is the printable, verifiable copy; the legally sealed original is the provincial e-licence platform’s.',
+    '本件为电子证照的可打印、可核验副本（PDF，带数字签名）；具有法律效力的电子证照原件由省级电子证照平台签发。This signed PDF is the printable, verifiable copy; the legally sealed original is the provincial e-licence platform\'s.',
     MARGIN,
     MARGIN - 22,
     width - 2 * MARGIN,
