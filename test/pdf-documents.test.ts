@@ -183,7 +183,7 @@ describe('PDF certificates and written decisions', function () {
 
     // Revoked: the same intact PDF now reports the revocation.
     const admin = await staffLogin(t, { role: 'admin' });
-    await post(`/api/v1/certificates/${serial}/revoke`, admin.auth, { reason: '骗取证件' }).expect(200);
+    await post(`/api/v1/certificates/${serial}/revoke`, admin.auth, { reason: 'fraud' }).expect(200);
     assert.equal((await check(pdf).expect(200)).body.certificate.status, 'revoked');
     const revokedPdf = await certificatePdf(serial, applicant.auth);
     if (POPPLER.pdftotext) assert.ok(compact(pdfText(revokedPdf)).includes('已注销'));

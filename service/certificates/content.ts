@@ -9,7 +9,8 @@ import { openName } from '../lib/personal';
 import { chinaDate } from '../lib/workdays';
 import type { CertificateDoc, ELicenceMetadata } from './certificates.model';
 import { eLicenceIdentifier, licenceNumberOf } from './elicence';
-import { issuerCode, issuerName } from './issuer';
+import { issuerName } from '../divisions/divisions';
+import { issuerCode } from './issuer';
 
 type Ctx = Pick<AppContext, 'config' | 'keys' | 'policy'>;
 
