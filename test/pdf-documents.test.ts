@@ -85,7 +85,7 @@ describe('PDF certificates and written decisions', function () {
       issuer: '桃源县卫生健康局',
     },
     { type: 'only-child-honour', form: () => honourForm(), expect: ['独生子女父母光荣证', '刘刚', '陈红', '子女出生日期', '2010年3月3日'], issuer: '桃源县陬市镇人民政府' },
-    { type: 'migrant-marriage', form: () => migrantForm(), expect: ['流动人口婚育证明', '王芳', '未婚', '广东省东莞市', '至'], issuer: '桃源县陬市镇人民政府' },
+    { type: 'migrant-marriage', form: () => migrantForm(), expect: ['流动人口婚育证明', '王芳', '未婚', '广东省东莞市', '至', '生育状况', '未生育', '避孕节育情况'], issuer: '桃源县陬市镇人民政府' },
   ];
 
   for (const c of CASES) {

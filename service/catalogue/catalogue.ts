@@ -38,7 +38,7 @@ export interface DocumentSpec {
 export type CertificateValue =
   | 'husband.name' | 'husband.id' | 'wife.name' | 'wife.id' | 'applicant.name' | 'applicant.id' | 'applicant.sex' | 'spouse.name' | 'spouse.id'
   | 'marriage.date' | 'maritalStatus' | 'birthOrder' | 'livingChildren' | 'ground' | 'ground.citation'
-  | 'child.name' | 'child.sex' | 'child.birthDate' | 'destination' | 'absenceDays' | 'issuer' | 'issuedOn' | 'validity' | 'serial' | 'eLicence';
+  | 'child.name' | 'child.sex' | 'child.birthDate' | 'destination' | 'absenceDays' | 'childrenBorn' | 'contraception' | 'issuer' | 'issuedOn' | 'validity' | 'serial' | 'eLicence';
 
 /** What a certificate shows, in order (schemas/catalogue/<type>.json, `certificate`). */
 export interface CertificateLayout {

@@ -11,6 +11,7 @@ import type { CertificateDoc, ELicenceMetadata } from './certificates.model';
 import { eLicenceIdentifier, licenceNumberOf } from './elicence';
 import { issuerName } from '../divisions/divisions';
 import { issuerCode } from './issuer';
+import { childrenBorn, contraceptionStatus, type MigrantForm } from './particulars';
 
 type Ctx = Pick<AppContext, 'config' | 'keys' | 'policy'>;
 
@@ -119,6 +120,10 @@ export function certificateContent(ctx: Ctx, app: ApplicationDoc, cert: Certific
         return child ? chineseDate(child.birthDate) : '—';
       case 'destination':
         return form.destination?.address ?? '—';
+      case 'childrenBorn':
+        return childrenBorn(form as MigrantForm);
+      case 'contraception':
+        return contraceptionStatus(form as MigrantForm);
       case 'absenceDays':
         return form.plannedAbsenceDays ? `${form.plannedAbsenceDays}天` : '—';
       case 'issuer':

@@ -17,25 +17,34 @@ const CONTRACEPTION: Record<string, string> = {
   other: '其他 other',
 };
 
-interface MigrantForm {
+export interface MigrantForm {
   maritalStatus?: keyof typeof MARITAL;
   spouse?: { name: string; idNumber: string };
   children?: { sex: 'male' | 'female'; birthDate: string; alive: boolean; origin: string }[];
   contraception?: { method: string; since?: string };
 }
 
-/** Rows `[label, value]` for the printed certificate. */
-export function migrantParticulars(form: MigrantForm): Array<[string, string]> {
+/** 生育状况: the children born (biological, living or not), as the certificate states them. */
+export function childrenBorn(form: MigrantForm): string {
   const children = (form.children ?? []).filter((c) => c.origin !== 'adopted' && c.origin !== 'step');
-  const born = children.length
+  return children.length
     ? `${children.length} 个 (${children.map((c) => `${c.sex === 'male' ? '男' : '女'} ${c.birthDate.slice(0, 4)}${c.alive ? '' : ' 已故'}`).join('，')})`
     : '未生育 none';
-  const spouse = form.spouse ? `${form.spouse.name} ${form.spouse.idNumber.slice(0, 6)}********${form.spouse.idNumber.slice(-4)}` : '无 none';
+}
+
+/** 避孕节育情况, as declared on the form. */
+export function contraceptionStatus(form: MigrantForm): string {
   const c = form.contraception;
+  return c ? `${CONTRACEPTION[c.method] ?? c.method}${c.since ? `（自 ${c.since}）` : ''}` : '未填报 not stated';
+}
+
+/** Rows `[label, value]` for the printed certificate. */
+export function migrantParticulars(form: MigrantForm): Array<[string, string]> {
+  const spouse = form.spouse ? `${form.spouse.name} ${form.spouse.idNumber.slice(0, 6)}********${form.spouse.idNumber.slice(-4)}` : '无 none';
   return [
     ['婚姻状况 Marital status', form.maritalStatus ? MARITAL[form.maritalStatus] : ''],
     ['配偶 Spouse', spouse],
-    ['生育状况 Children born', born],
-    ['避孕节育情况 Contraception', c ? `${CONTRACEPTION[c.method] ?? c.method}${c.since ? `（自 ${c.since}）` : ''}` : '未填报 not stated'],
+    ['生育状况 Children born', childrenBorn(form)],
+    ['避孕节育情况 Contraception', contraceptionStatus(form)],
   ];
 }
