@@ -99,6 +99,8 @@ export async function startRuntime(
     throw err;
   }
   const ctx = await buildContext(config, logger, conn, { clock: opts.clock });
+  // The collections exist now (ensureIndexes made them): index FerretDB's _id expression at once.
+  await database.indexIds?.();
   return {
     ctx,
     database,

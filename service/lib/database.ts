@@ -24,6 +24,13 @@ export interface DatabaseHandle {
   pause(): Promise<void>;
   /** Starts a paused server again on the same address and data. */
   resume(): Promise<void>;
+  /**
+   * FerretDB only: makes our wrapper index FerretDB's `_id` expression on every collection table now
+   * (it also does so every two seconds by itself); resolves to how many indexes it created.
+   */
+  indexIds?(): Promise<number>;
+  /** FerretDB only: SQLite's query plan for a lookup by `_id` in one collection (tests). */
+  idLookupPlan?(dbName: string, collection: string): Promise<string>;
 }
 
 export interface ResolveOptions {
@@ -174,10 +181,15 @@ async function freePort(): Promise<number> {
 interface FerretProcess {
   child: ChildProcess;
   uri: string;
+  /** Sends one request line to the wrapper and resolves with its answer line (tools/ferretdb/main.go). */
+  ask(line: string): Promise<string>;
 }
 
 /** Starts our wrapper and waits for its "ready <uri>" line. */
 function startWrapper(binary: string, sqliteDir: string, listen: string): Promise<FerretProcess> {
+  const waiting: { resolve: (answer: string) => void; reject: (err: Error) => void }[] = [];
+  // One request at a time: the wrapper answers in order, one line each.
+  let chain: Promise<unknown> = Promise.resolve();
   return new Promise((resolve, reject) => {
     const child = spawn(binary, ['--sqlite-dir', sqliteDir, '--listen-addr', listen], {
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -190,16 +202,34 @@ function startWrapper(binary: string, sqliteDir: string, listen: string): Promis
       child.kill('SIGKILL');
       reject(new Error(`FerretDB did not report ready within 30 s: ${stderr.join('').slice(0, 500)}`));
     }, 30_000);
+    const ask = (line: string): Promise<string> => {
+      const answer = chain.then(
+        () =>
+          new Promise<string>((res, rej) => {
+            if (child.exitCode !== null || child.signalCode !== null || !child.stdin!.writable) return rej(new Error('FerretDB is not running'));
+            waiting.push({ resolve: res, reject: rej });
+            child.stdin!.write(`${line}\n`);
+          }),
+      );
+      chain = answer.catch(() => undefined);
+      return answer.then((text) => {
+        if (text.startsWith('error ')) throw new Error(`FerretDB wrapper: ${text.slice(6)}`);
+        return text;
+      });
+    };
     const lines = readline.createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
       const m = /^ready (mongodb:\/\/\S+)/.exec(line);
       if (m) {
         clearTimeout(timer);
-        resolve({ child, uri: m[1]! });
+        resolve({ child, uri: m[1]!, ask });
+      } else {
+        waiting.shift()?.resolve(line);
       }
     });
     child.on('exit', (code) => {
       clearTimeout(timer);
+      for (const w of waiting.splice(0)) w.reject(new Error(`FerretDB exited with ${code}`));
       reject(new Error(`FerretDB exited with ${code}: ${stderr.join('').slice(0, 500)}`));
     });
     child.on('error', (err) => {
@@ -254,6 +284,8 @@ async function tryFerretDb(opts: ResolveOptions, tried: string[]): Promise<Datab
     resume: async () => {
       proc = await startWrapper(binary, sqliteDir, address);
     },
+    indexIds: async () => Number((await proc.ask('index')).replace(/^indexed /, '')),
+    idLookupPlan: async (dbName, collection) => (await proc.ask(`plan ${dbName} ${collection}`)).replace(/^plan /, ''),
   };
   return handle;
 }
@@ -278,9 +310,10 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
  * Opens a connection that fails fast while the database is away (no command buffering, short
  * server selection), so requests answer 503 at once and the driver reconnects by itself.
  */
-export async function connect(uri: string, dbName?: string): Promise<Connection> {
+export async function connect(uri: string, dbName?: string, opts: { monitorCommands?: boolean } = {}): Promise<Connection> {
   const fromUri = /^mongodb(?:\+srv)?:\/\/[^/]+\/([^?]+)/.exec(uri)?.[1];
   const conn = mongoose.createConnection(uri, {
+    monitorCommands: opts.monitorCommands ?? false,
     dbName: dbName ?? (fromUri ? decodeURIComponent(fromUri) : 'fpc'),
     bufferCommands: false,
     serverSelectionTimeoutMS: 2_000,
@@ -326,6 +359,37 @@ async function acquire(name: string): Promise<() => void> {
   };
 }
 
+/**
+ * FerretDB pushes a filter down to SQLite only when it is exactly `{_id: <string or ObjectId>}`;
+ * anything more (`{_id, status}`: every compare-and-set transition) decodes the whole collection in
+ * Go. So, under the collection's lock (nothing else in this process writes to it in between), a
+ * single-document write whose filter pins `_id` by equality is decided here: the document is read
+ * by `_id`, the full filter is matched against it in memory with sift (the matcher Mongoose uses),
+ * and the write is sent as `{_id}` if it matches or as a filter that matches nothing if not. The
+ * outcome is the one the full filter would have had.
+ *
+ * The filter is sanitised and cast first, exactly as Mongoose does before sending it (so an
+ * operator smuggled in from a client stays a literal, and string ids compare as ObjectIds). Upserts
+ * are left alone (a miss must insert, with the filter's fields). The positional `$` operator, whose
+ * array element the filter chooses, cannot occur: FerretDB 1.24 rejects it ("Cannot create field '$'").
+ */
+async function narrowToId(query: mongoose.Query<unknown, unknown>): Promise<void> {
+  if (query.getOptions().upsert) return;
+  const raw = query.getFilter() as Record<string, unknown>;
+  if (Object.keys(raw).length < 2 || !('_id' in raw)) return;
+  let filter: Record<string, unknown>;
+  try {
+    mongoose.sanitizeFilter(raw);
+    filter = query.cast(query.model, raw) as Record<string, unknown>;
+  } catch {
+    return; // Mongoose reports the cast error itself when the query runs.
+  }
+  const id = filter._id;
+  if (!(id instanceof mongoose.Types.ObjectId) && typeof id !== 'string') return;
+  const doc = await query.model.findById(id).lean();
+  query.setQuery(doc && sift(filter)(doc) ? { _id: id } : { _id: typeof id === 'string' ? `${id}\u0000no-match` : new mongoose.Types.ObjectId() });
+}
+
 function serializeWritesPlugin(schema: mongoose.Schema): void {
   type Locked = mongoose.Query<unknown, unknown> & { [RELEASE]?: () => void };
   const unlock = (q: Locked): void => {
@@ -335,6 +399,7 @@ function serializeWritesPlugin(schema: mongoose.Schema): void {
   for (const op of WRITE_OPS) {
     schema.pre(op, async function (this: Locked) {
       this[RELEASE] = await acquire(this.model.collection.collectionName);
+      await narrowToId(this);
     });
     schema.post(op, function (this: Locked) {
       unlock(this);

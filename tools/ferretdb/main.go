@@ -9,17 +9,25 @@
 // It prints one line "ready <mongodb-uri>" on standard output once it accepts connections and stops
 // on SIGTERM or SIGINT, or when its standard input closes (so it never outlives the Node process that
 // started it, even one killed with SIGKILL).
+//
+// Beside FerretDB it keeps an index on the exact expression FerretDB's SQLite backend uses for _id
+// (index.go), for every collection: at start, every two seconds, and at once when a line "index"
+// arrives on standard input (answered "indexed <n created>"). A line "plan <db> <collection>" is
+// answered "plan <SQLite's query plan for a lookup by _id>", so tests can check the index is used.
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
@@ -60,9 +68,21 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
+	indexer := &idIndexer{dir: *dir}
+	defer indexer.close()
+	var out sync.Mutex
+	say := func(format string, args ...any) {
+		out.Lock()
+		defer out.Unlock()
+		fmt.Printf(format+"\n", args...)
+	}
+
 	if *watchStdin {
 		go func() {
-			_, _ = io.Copy(io.Discard, os.Stdin)
+			lines := bufio.NewScanner(os.Stdin)
+			for lines.Scan() {
+				answer(ctx, indexer, strings.Fields(lines.Text()), say)
+			}
 			stop()
 		}()
 	}
@@ -73,6 +93,43 @@ func main() {
 		close(done)
 	}()
 
-	fmt.Printf("ready %s\n", f.MongoDBURI())
+	go func() {
+		tick := time.NewTicker(2 * time.Second)
+		defer tick.Stop()
+		for {
+			if _, err := indexer.ensure(ctx); err != nil && ctx.Err() == nil {
+				logger.Warn("fpc-ferretdb: _id index", "error", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+
+	say("ready %s", f.MongoDBURI())
 	<-done
+}
+
+// answer serves one request line from the parent process.
+func answer(ctx context.Context, indexer *idIndexer, words []string, say func(string, ...any)) {
+	switch {
+	case len(words) == 1 && words[0] == "index":
+		n, err := indexer.ensure(ctx)
+		if err != nil {
+			say("error %s", strings.ReplaceAll(err.Error(), "\n", " "))
+			return
+		}
+		say("indexed %d", n)
+	case len(words) == 3 && words[0] == "plan":
+		plan, err := indexer.plan(ctx, words[1], words[2])
+		if err != nil {
+			say("error %s", strings.ReplaceAll(err.Error(), "\n", " "))
+			return
+		}
+		say("plan %s", plan)
+	default:
+		say("error unknown request %q", strings.Join(words, " "))
+	}
 }
