@@ -12,7 +12,7 @@ import { sweepOrphans } from './documents/documents.service';
 import { ConfigError, loadConfig, type Config } from './config';
 import { NoDatabaseError } from './lib/database';
 import { KeyConfigError } from './lib/keys';
-import { startNotificationWorker } from './notifications/notifications.service';
+import { purgeNotifications, startNotificationWorker } from './notifications/notifications.service';
 import { createLogger } from './lib/logger';
 import { dbStateFile, startRuntime } from './runtime';
 
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   // Finish what a crash interrupted before taking new work.
   // At start-up nothing of this process is in flight; another instance's in-flight approval would at
   // worst lose a serial number to the conditional update, never gain a second certificate.
-  await recoverIssuance(ctx, logger, 0);
+  await recoverIssuance(ctx, logger, 0, { full: true });
   await sweepOrphans(ctx, logger, ctx.clock.now(), config.uploadSweepGraceSeconds * 1000);
   await recomputeProvisionalDeadlines(ctx);
   const housekeeping = setInterval(() => {
@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     recoverIssuance(ctx, logger).catch((err: unknown) => logger.warn({ err: String(err) }, 'certificate recovery failed'));
     purgeEndedSessions(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'session clean-up failed'));
     purgeIdempotencyKeys(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'idempotency clean-up failed'));
+    purgeNotifications(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'notification clean-up failed'));
     purgeRateCounters(ctx.models.RateCounter, ctx.clock.now()).catch((err: unknown) => logger.warn({ err: String(err) }, 'rate-limit clean-up failed'));
   }, 60_000);
   housekeeping.unref();

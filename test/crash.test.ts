@@ -54,6 +54,7 @@ describe('Crash consistency', function () {
     // Marked with ours(): unmarked, sanitizeFilter made this $ne a literal and the check counted nothing.
     const stuck = await t.ctx.models.Application.countDocuments(ours({ status: 'in_review', issuing: { $ne: null } }));
     assert.equal(stuck, 0, 'no approval is left half-done');
+    assert.equal(await t.ctx.models.IssuanceMarker.countDocuments(), 0, 'no issuance mark is left behind');
   }
 
   async function approveWithCrash(point: string) {

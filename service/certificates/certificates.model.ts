@@ -108,9 +108,23 @@ const certificateSchema = new Schema(
   { collection: 'certificates', versionKey: false },
 );
 
+/**
+ * One small record per final approval in flight, written before the decision is reserved and removed
+ * once the certificate is in the register. The minutely recovery reads only these (a handful), not
+ * the applications: its cost does not grow with the county's history.
+ */
+export interface IssuanceMarkerDoc {
+  /** The application's id. */
+  _id: Types.ObjectId;
+  at: Date;
+}
+
+const issuanceMarkerSchema = new Schema({ _id: Schema.Types.ObjectId, at: { type: Date, required: true } }, { collection: 'issuance_markers', versionKey: false });
+
 export function certificateModels(conn: Connection) {
   return {
     Certificate: conn.model<CertificateDoc>('Certificate', certificateSchema),
+    IssuanceMarker: conn.model<IssuanceMarkerDoc>('IssuanceMarker', issuanceMarkerSchema),
     CertificateLink: conn.model<CertificateLinkDoc>('CertificateLink', linkSchema),
   };
 }

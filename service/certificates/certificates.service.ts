@@ -46,7 +46,7 @@ async function handToPlatform(ctx: Ctx, cert: CertificateDoc): Promise<void> {
     ctx.logger?.warn({ err: String(err), serial: cert.serial }, 'the provincial e-licence platform did not take a certificate');
     platform = { status: 'failed', at: ctx.clock.now(), error: String(err).slice(0, 200) };
   }
-  await ctx.models.Certificate.updateOne({ serial: cert.serial }, { $set: { platform } });
+  await ctx.models.Certificate.updateOne({ _id: cert._id }, { $set: { platform } });
 }
 
 export const certificateSettings = (ctx: Pick<AppContext, 'config'>): CertificateSettings => ({ issuer: ctx.config.tokens.issuer, audience: 'fpc-certificate' });
@@ -136,19 +136,25 @@ export async function completeIssuance(ctx: Ctx, app: ApplicationDoc): Promise<A
   crashPoint('after-approve');
   await enqueueNotification(ctx, approved);
   await registerCertificate(ctx, approved);
+  await ctx.models.IssuanceMarker.deleteOne({ _id: app._id });
   return approved;
 }
 
-/** Adds an approved application's certificate to the register (idempotent) and applies interlocks. */
-export async function registerCertificate(ctx: Ctx, app: ApplicationDoc): Promise<void> {
+/**
+ * Adds an approved application's certificate to the register (idempotent) and applies interlocks;
+ * true when this call added it. The entry's `_id` is the application's, so the register is read by
+ * application with the `_id` index every backend has.
+ */
+export async function registerCertificate(ctx: Ctx, app: ApplicationDoc): Promise<boolean> {
   const c = app.certificate;
-  if (!c) return;
+  if (!c) return false;
   // The short QR link first: a crash before the register entry is retried by recovery, which keys on the entry.
   const shortId = shortIdOf(c.verifyId);
   await saveLink(ctx, { _id: shortId, serial: c.serial, token: c.token });
   let created: CertificateDoc | undefined;
   try {
     created = await ctx.models.Certificate.create({
+      _id: app._id,
       serial: c.serial,
       applicationId: app._id.toString(),
       applicationNumber: app.number,
@@ -195,33 +201,71 @@ export async function registerCertificate(ctx: Ctx, app: ApplicationDoc): Promis
       },
     );
   }
+  return created !== undefined;
 }
 
 /**
- * Start-up recovery: finish approvals a crash interrupted (reserved but not stored) and add any
- * missing register entries. Only reservations older than `graceMs` are touched, so an instance
- * still busy with one is left to finish it.
+ * Marks a final approval as in flight, before its decision is reserved: the recovery finds it here
+ * if a crash interrupts it. Idempotent (a retried decision keeps the first mark).
  */
-export async function recoverIssuance(ctx: Ctx, logger: Pick<Logger, 'info' | 'warn'>, graceMs = 60_000): Promise<{ completed: number; registered: number }> {
+export async function markIssuance(ctx: Pick<AppContext, 'models'>, applicationId: Types.ObjectId, at: Date): Promise<void> {
+  await ctx.models.IssuanceMarker.updateOne({ _id: applicationId }, { $setOnInsert: { at } }, { upsert: true }).catch((err: unknown) => {
+    if ((err as { code?: number }).code !== 11000) throw err;
+  });
+}
+
+/**
+ * Finishes what a marked approval left undone: completes a reserved decision, fills in a missing
+ * register entry; then drops the mark. A mark whose application was never reserved (a crash before
+ * the reservation, or a lost race) is simply dropped.
+ */
+async function settle(ctx: Ctx, id: Types.ObjectId): Promise<'completed' | 'registered' | 'none'> {
+  let outcome: 'completed' | 'registered' | 'none' = 'none';
+  const app = await ctx.models.Application.findById(id).lean<ApplicationDoc>();
+  if (app?.status === 'in_review' && app.issuing) {
+    await completeIssuance(ctx, app);
+    outcome = 'completed';
+  } else if (app?.status === 'approved' && (await registerCertificate(ctx, app))) {
+    outcome = 'registered';
+  }
+  await ctx.models.IssuanceMarker.deleteOne({ _id: id });
+  return outcome;
+}
+
+/**
+ * Recovery of interrupted approvals. Every minute it reads only the issuance marks older than
+ * `graceMs` (an instance may still be busy with a younger one). At start-up (`full`) it also
+ * compares, in memory, one scan of approved or reserved applications with one scan of the register's
+ * application ids, so data from before the marks, or a lost mark, is repaired too: linear in the
+ * stored data, once.
+ */
+export async function recoverIssuance(
+  ctx: Ctx,
+  logger: Pick<Logger, 'info' | 'warn'>,
+  graceMs = 60_000,
+  opts: { full?: boolean } = {},
+): Promise<{ completed: number; registered: number }> {
   const cutoff = new Date(ctx.clock.now().getTime() - graceMs);
+  const todo = new Map<string, Types.ObjectId>();
+  const marks = await ctx.models.IssuanceMarker.find({}, { _id: 1, at: 1 }).lean();
+  for (const m of marks) if (new Date(m.at) <= cutoff) todo.set(m._id.toString(), m._id);
+  if (opts.full) {
+    const registered = new Set((await ctx.models.Certificate.find({}, { _id: 0, applicationId: 1 }).lean()).map((c) => c.applicationId));
+    const candidates = await ctx.models.Application.find(ours({ $or: [{ status: 'approved' }, { status: 'in_review', 'issuing.at': { $lte: cutoff } }] }), {
+      _id: 1,
+      status: 1,
+    }).lean<Pick<ApplicationDoc, '_id' | 'status'>[]>();
+    for (const a of candidates) if (a.status === 'in_review' || !registered.has(a._id.toString())) todo.set(a._id.toString(), a._id);
+  }
   let completed = 0;
   let registered = 0;
-  const stuck = await ctx.models.Application.find(ours({ status: 'in_review', 'issuing.at': { $lte: cutoff } })).lean<ApplicationDoc[]>();
-  for (const app of stuck) {
+  for (const id of todo.values()) {
     try {
-      await completeIssuance(ctx, app);
-      completed += 1;
+      const outcome = await settle(ctx, id);
+      if (outcome === 'completed') completed += 1;
+      if (outcome === 'registered') registered += 1;
     } catch (err) {
-      logger.warn({ err: String(err), application: app._id.toString() }, 'could not complete an interrupted approval');
-    }
-  }
-  const approved = await ctx.models.Application.find({ status: 'approved' }, { _id: 1, certificateSerial: 1 }).lean<ApplicationDoc[]>();
-  for (const a of approved) {
-    if (a.certificateSerial && (await ctx.models.Certificate.exists({ serial: a.certificateSerial }))) continue;
-    const full = await ctx.models.Application.findById(a._id).lean<ApplicationDoc>();
-    if (full) {
-      await registerCertificate(ctx, full);
-      registered += 1;
+      logger.warn({ err: String(err), application: id.toString() }, 'could not complete an interrupted approval');
     }
   }
   if (completed || registered) logger.info({ completed, registered }, 'certificate recovery finished interrupted work');

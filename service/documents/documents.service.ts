@@ -158,18 +158,27 @@ export async function removeDocument(ctx: Ctx, p: Principal, id: string, docId: 
 /**
  * Start-up sweep: staging files of uploads that never finished, and committed files no document
  * references (a crash between storing and recording). Files younger than `graceMs` are left alone:
- * another instance may be in the middle of accepting them.
+ * another instance may be in the middle of accepting them. Every referenced file id is collected in
+ * one projection and compared in memory: one read of the applications, however many files there are.
  */
 export async function sweepOrphans(ctx: Pick<AppContext, 'models' | 'files'>, logger: Pick<Logger, 'info'>, now: Date, graceMs = 15 * 60 * 1000): Promise<{ staging: number; orphans: number }> {
   const cutoff = new Date(now.getTime() - graceMs);
   const staging = await ctx.files.sweepStaging(cutoff);
-  let orphans = 0;
+  const candidates: string[] = [];
   for await (const storageId of ctx.files.list()) {
     const stat = await ctx.files.stat(storageId);
-    if (!stat || stat.modifiedAt > cutoff) continue;
-    if (await ctx.models.Application.exists({ 'documents.storageId': storageId })) continue;
-    await ctx.files.remove(storageId);
-    orphans += 1;
+    if (stat && stat.modifiedAt <= cutoff) candidates.push(storageId);
+  }
+  let orphans = 0;
+  if (candidates.length) {
+    const referenced = new Set<string>();
+    const apps = ctx.models.Application.find({}, { _id: 0, 'documents.storageId': 1 }).lean<Pick<ApplicationDoc, 'documents'>[]>().cursor();
+    for await (const app of apps as AsyncIterable<Pick<ApplicationDoc, 'documents'>>) for (const d of app.documents ?? []) referenced.add(d.storageId);
+    for (const storageId of candidates) {
+      if (referenced.has(storageId)) continue;
+      await ctx.files.remove(storageId);
+      orphans += 1;
+    }
   }
   if (staging.length || orphans) logger.info({ staging: staging.length, orphans }, 'upload sweep removed unreferenced files');
   return { staging: staging.length, orphans };

@@ -12,9 +12,12 @@ import type { NotificationDoc, NotificationEvent, Recipient } from './notificati
  * - Enqueue: right after a transition commits, one record whose `_id` is derived from the history
  *   entry (`<application id>:<action>:<instant>`) or the complaint (`complaint:<id>:answered`).
  *   A repeat of the same event is a duplicate key and changes nothing.
- * - Crash between the transition and the enqueue: the catch-up sweep re-derives the records from
- *   the applications' history (and the answered complaints) of the last day, with the same keys,
- *   so a lost enqueue is made good and an existing one is not doubled.
+ * - Crash between the transition and the enqueue: the catch-up sweep at start-up re-derives the
+ *   records from the applications' history (and the answered complaints) of the last day, with the
+ *   same keys, so a lost enqueue is made good and an existing one is not doubled. An enqueue that
+ *   merely failed (the database away for a moment) is kept in memory and retried by the worker.
+ *   The sweep reads every application changed in the window, which on the embedded database means
+ *   every application: so it runs once at start, never on a timer.
  * - Dispatch: a dispatcher claims one due record with a conditional update (state + lease), so two
  *   dispatchers never hold the same record; it delivers, then marks it delivered. A failure puts
  *   the record back with exponential backoff; after MAX_ATTEMPTS it is parked as `dead` for an
@@ -32,8 +35,17 @@ export const DELIVERY_TIMEOUT_MS = 20_000;
 export const MAX_ATTEMPTS = 10;
 const BACKOFF_BASE_MS = 30_000;
 const BACKOFF_MAX_MS = 3_600_000;
-/** How far back the catch-up sweep looks; it runs every minute, so a day is ample. */
+/** How far back the catch-up sweep looks; it runs at start, and a restart after a crash is quick. */
 export const SWEEP_WINDOW_MS = 24 * 3_600_000;
+/**
+ * Delivered records stay this long, then go: the outbox is the dispatcher's working set, not an
+ * archive (the history is). Past twice the sweep's window no sweep can derive the key again.
+ */
+export const DELIVERED_RETENTION_MS = 2 * SWEEP_WINDOW_MS;
+/** Parked (`dead`) records stay a month for an operator to look at. */
+export const DEAD_RETENTION_MS = 30 * 24 * 3_600_000;
+/** How often a worker looks at the outbox when nothing tells it to: other instances' messages, expired leases. */
+export const IDLE_CHECK_MS = 60_000;
 
 /** Wait before attempt `attempts + 1`: 30 s, 1 min, 2 min, … capped at an hour. */
 export const backoffMs = (attempts: number): number => Math.min(BACKOFF_BASE_MS * 2 ** Math.max(0, attempts - 1), BACKOFF_MAX_MS);
@@ -136,11 +148,23 @@ const ownerOf = (app: Pick<ApplicationDoc, '_id' | 'number' | 'applicantId' | 't
   recipient: recipientOf(app),
 });
 
+/** Messages enqueued in this process since the worker last looked: it dispatches at once instead of polling. */
+let enqueued = 0;
+/** Enqueues that failed (database away); the worker retries them. Bounded: the start-up sweep is the backstop. */
+const failedEnqueues: { owner: Owner; draft: Draft }[] = [];
+const MAX_FAILED_ENQUEUES = 10_000;
+
+function rememberFailed(ctx: { logger?: Pick<Logger, 'warn'> }, owner: Owner, draft: Draft, err: unknown): void {
+  ctx.logger?.warn({ err: String(err), notification: draft.key }, 'could not enqueue a notification; will retry');
+  if (failedEnqueues.length < MAX_FAILED_ENQUEUES) failedEnqueues.push({ owner, draft });
+}
+
 /** Inserts the record unless its key is already there; true when this call created it. */
 async function insertOnce(ctx: Pick<AppContext, 'models' | 'clock'>, owner: Owner, draft: Draft): Promise<boolean> {
   const now = ctx.clock.now();
   try {
     await ctx.models.Notification.create({ _id: draft.key, event: draft.event, ...owner, text: draft.text, state: 'pending', attempts: 0, nextAttemptAt: now, createdAt: now });
+    enqueued += 1;
     return true;
   } catch (err) {
     if ((err as { code?: number }).code === 11000) return false;
@@ -157,9 +181,8 @@ export async function enqueueNotification(ctx: NotifyCtx, app: ApplicationDoc): 
   const entry = app.history.at(-1);
   const draft = entry && messageFor(ctx, app, entry);
   if (!draft) return;
-  await insertOnce(ctx, ownerOf(app), draft).catch((err: unknown) => {
-    ctx.logger?.warn({ err: String(err), notification: draft.key }, 'could not enqueue a notification; the sweep will retry');
-  });
+  const owner = ownerOf(app);
+  await insertOnce(ctx, owner, draft).catch((err: unknown) => rememberFailed(ctx, owner, draft, err));
 }
 
 export function complaintDraft(ctx: Pick<AppContext, 'policy'>, complaint: ComplaintDoc): Draft {
@@ -174,9 +197,23 @@ const complaintOwner = (c: ComplaintDoc): Owner => ({ applicationId: c.applicati
 
 export async function enqueueComplaintAnswered(ctx: NotifyCtx, complaint: ComplaintDoc): Promise<void> {
   const draft = complaintDraft(ctx, complaint);
-  await insertOnce(ctx, complaintOwner(complaint), draft).catch((err: unknown) => {
-    ctx.logger?.warn({ err: String(err), notification: draft.key }, 'could not enqueue a notification; the sweep will retry');
-  });
+  const owner = complaintOwner(complaint);
+  await insertOnce(ctx, owner, draft).catch((err: unknown) => rememberFailed(ctx, owner, draft, err));
+}
+
+/** Retries the enqueues that failed; those failing again stay for the next round. */
+async function retryFailedEnqueues(ctx: NotifyCtx): Promise<void> {
+  for (const item of failedEnqueues.splice(0)) {
+    await insertOnce(ctx, item.owner, item.draft).catch((err: unknown) => rememberFailed(ctx, item.owner, item.draft, err));
+  }
+}
+
+/** Removes delivered records past their retention and parked ones past theirs (no TTL index: outside the portable subset). */
+export async function purgeNotifications(ctx: Pick<AppContext, 'models' | 'clock'>): Promise<number> {
+  const now = ctx.clock.now().getTime();
+  const delivered = await ctx.models.Notification.deleteMany(ours({ state: 'delivered', deliveredAt: { $lt: new Date(now - DELIVERED_RETENTION_MS) } }));
+  const dead = await ctx.models.Notification.deleteMany(ours({ state: 'dead', createdAt: { $lt: new Date(now - DEAD_RETENTION_MS) } }));
+  return delivered.deletedCount + dead.deletedCount;
 }
 
 /**
@@ -268,21 +305,34 @@ export async function dispatchDue(ctx: DispatchCtx, opts: { owner?: string; limi
   return { delivered, failed };
 }
 
-/** Runs the sweep at start and every minute, and the dispatcher every few seconds; returns a stop function. */
+/**
+ * Runs the catch-up sweep once at start, then the dispatcher: at once when this process enqueued
+ * something or a retry it scheduled is due, otherwise once every IDLE_CHECK_MS (messages of other
+ * instances, expired leases), so an idle service does not read the outbox every few seconds.
+ * Returns a stop function.
+ */
 export function startNotificationWorker(ctx: NotifyCtx & DispatchCtx & { logger: Logger }, intervalMs = 3_000): () => void {
   const owner = crypto.randomUUID();
   let busy = false;
-  let lastSweep = 0;
+  let swept = false;
+  let seen = -1;
+  let nextCheck = 0;
   const tick = async (): Promise<void> => {
     if (busy) return;
     busy = true;
     try {
-      if (Date.now() - lastSweep >= 60_000) {
-        lastSweep = Date.now();
+      if (!swept) {
         const created = await sweepMissedNotifications(ctx, new Date(ctx.clock.now().getTime() - SWEEP_WINDOW_MS));
+        swept = true;
         if (created) ctx.logger.info({ created }, 'notification sweep enqueued messages a crash had lost');
       }
-      await dispatchDue(ctx, { owner });
+      await retryFailedEnqueues(ctx);
+      if (enqueued === seen && Date.now() < nextCheck) return;
+      seen = enqueued;
+      const limit = 100;
+      const { delivered, failed } = await dispatchDue(ctx, { owner, limit });
+      // More may be due (a full batch), or a retry comes due after the first backoff step.
+      nextCheck = delivered + failed >= limit ? 0 : Date.now() + (failed ? BACKOFF_BASE_MS : IDLE_CHECK_MS);
     } catch (err) {
       ctx.logger.warn({ err: String(err) }, 'notification worker failed; will retry');
     } finally {

@@ -2,7 +2,7 @@ import { Types } from 'mongoose';
 import type { ApplicationDoc, StageState } from '../applications/applications.model';
 import { formOf, historyEntry, nextRevision, queueFields, stageDeadlines, toView, transition } from '../applications/applications.service';
 import { allowedFrom } from '../applications/workflow';
-import { completeIssuance } from '../certificates/certificates.service';
+import { completeIssuance, markIssuance } from '../certificates/certificates.service';
 import { afterDecision } from '../decisions/decisions.service';
 import type { AppContext } from '../context';
 import { findByIdInScope, ours } from '../lib/database';
@@ -292,6 +292,7 @@ export async function decide(ctx: Ctx, p: Principal, id: string, input: Decision
     return toView(ctx, updated, p);
   }
 
+  await markIssuance(ctx, app._id, now);
   const reserved = await ctx.models.Application.findOneAndUpdate(
     ours({ _id: app._id, status: 'in_review', updatedAt: app.updatedAt, ...holds }),
     // The reservation moves the revision, so a withdrawal read before it can no longer win.

@@ -43,9 +43,9 @@ export interface TestApp {
 }
 
 /** A fresh app on the run's database; each test file arranges its own data. */
-export async function makeTestApp(opts: { clock?: Clock; config?: Config; dbName?: string; uri?: string } = {}): Promise<TestApp> {
+export async function makeTestApp(opts: { clock?: Clock; config?: Config; dbName?: string; uri?: string; monitorCommands?: boolean } = {}): Promise<TestApp> {
   const config = opts.config ?? testConfig();
-  const conn = await connect(opts.uri ?? testDatabase().uri, opts.dbName ?? 'fpc_test');
+  const conn = await connect(opts.uri ?? testDatabase().uri, opts.dbName ?? 'fpc_test', { monitorCommands: opts.monitorCommands });
   const ctx = await buildContext(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), conn, { clock: opts.clock ?? systemClock, keys: testKeys().keys });
   return { app: createApp(ctx), ctx, conn, close: () => conn.close() };
 }
