@@ -8,6 +8,7 @@ import { complaintModels } from './complaints/complaints.model';
 import { decisionModels } from './decisions/decisions.model';
 import { notificationModels } from './notifications/notifications.model';
 import { ratingModels } from './ratings/ratings.model';
+import { queueEntryModels } from './review/queue.store';
 import { ensureStatsIndexes } from './stats/stats.service';
 
 /** Every capability's models, bound to one connection (tests and the two-instance test open several). */
@@ -22,6 +23,7 @@ export function createModels(conn: Connection) {
     ...decisionModels(conn),
     ...notificationModels(conn),
     ...ratingModels(conn),
+    ...queueEntryModels(conn),
   };
 }
 

@@ -13,6 +13,7 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { NoDatabaseError } from './lib/database';
 import { KeyConfigError } from './lib/keys';
 import { purgeNotifications, startNotificationWorker } from './notifications/notifications.service';
+import { repairQueueEntries, retryFailedQueueSyncs } from './review/queue.store';
 import { createLogger } from './lib/logger';
 import { dbStateFile, startRuntime } from './runtime';
 
@@ -40,12 +41,15 @@ async function main(): Promise<void> {
   // worst lose a serial number to the conditional update, never gain a second certificate.
   await recoverIssuance(ctx, logger, 0, { full: true });
   await sweepOrphans(ctx, logger, ctx.clock.now(), config.uploadSweepGraceSeconds * 1000);
+  const queue = await repairQueueEntries(ctx.models);
+  if (queue.written || queue.removed) logger.info(queue, 'officer queue entries repaired');
   await recomputeProvisionalDeadlines(ctx);
   const housekeeping = setInterval(() => {
     recomputeProvisionalDeadlines(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'deadline recomputation failed'));
     recoverIssuance(ctx, logger).catch((err: unknown) => logger.warn({ err: String(err) }, 'certificate recovery failed'));
     purgeEndedSessions(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'session clean-up failed'));
     purgeIdempotencyKeys(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'idempotency clean-up failed'));
+    retryFailedQueueSyncs().catch((err: unknown) => logger.warn({ err: String(err) }, 'queue entry retry failed'));
     purgeNotifications(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'notification clean-up failed'));
     purgeRateCounters(ctx.models.RateCounter, ctx.clock.now()).catch((err: unknown) => logger.warn({ err: String(err) }, 'rate-limit clean-up failed'));
   }, 60_000);

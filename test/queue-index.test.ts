@@ -15,7 +15,7 @@ describe('Officer queue and its index', () => {
   after(() => t.close());
 
   const queueIndex = (): string[] => {
-    const indexes = t.ctx.models.Application.schema.indexes() as Array<[Record<string, number>, unknown]>;
+    const indexes = t.ctx.models.QueueEntry.schema.indexes() as Array<[Record<string, number>, unknown]>;
     const found = indexes.find(([keys]) => 'queueDeadline' in keys);
     assert.ok(found, 'the queue index is declared');
     return Object.keys(found[0]);
@@ -39,7 +39,7 @@ describe('Officer queue and its index', () => {
   it('when run on MongoDB, then the queue query uses the index (no collection scan)', async function () {
     const info = await t.conn.db!.admin().command({ buildInfo: 1 });
     if (info.ferretdbVersion !== undefined) this.skip(); // FerretDB plans every query as a scan: nothing to learn here
-    const plan = await t.ctx.models.Application.find(ours(queueScope(township))).sort(QUEUE_SORT).limit(20).explain('queryPlanner');
+    const plan = await t.ctx.models.QueueEntry.find(ours(queueScope(township))).sort(QUEUE_SORT).limit(20).explain('queryPlanner');
     const text = JSON.stringify(plan);
     assert.match(text, /IXSCAN/);
     assert.doesNotMatch(text, /COLLSCAN/);

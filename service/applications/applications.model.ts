@@ -1,4 +1,5 @@
-import { Schema, type Connection, type Types } from 'mongoose';
+import { Schema, Types, type Connection, type Model, type Query } from 'mongoose';
+import { syncQueueEntry, type QueueEntryDoc } from '../review/queue.store';
 import type { Channel, OfficerLevel, Role } from '../lib/auth';
 import type { Bilingual } from '../lib/i18n';
 import type { ApplicationStatus } from './workflow';
@@ -182,6 +183,15 @@ const applicationSchema = new Schema(
 applicationSchema.index({ status: 1, queueLevel: 1, queueDivision: 1, queueDeadline: 1, _id: 1 });
 applicationSchema.index({ 'terminal.terminalId': 1, createdAt: -1 });
 applicationSchema.index({ 'resident.idHash': 1 });
+// Every write that pins one application's _id brings its officer-queue entry in step
+// (review/queue.store.ts): a hook, so that no transition, present or future, can forget it.
+applicationSchema.post(['findOneAndUpdate', 'updateOne', 'replaceOne', 'deleteOne'], async function (this: Query<unknown, ApplicationDoc>, res: unknown) {
+  const id = (this.getFilter() as { _id?: unknown })._id;
+  if (!(id instanceof Types.ObjectId) || res === null) return;
+  if (typeof res === 'object' && res && 'matchedCount' in res && (res as { matchedCount: number }).matchedCount === 0) return;
+  const QueueEntry = this.model.db.models.QueueEntry as Model<QueueEntryDoc> | undefined;
+  if (QueueEntry) await syncQueueEntry({ Application: this.model as Model<ApplicationDoc>, QueueEntry }, id);
+});
 
 /** Monotonic sequences (application numbers, certificate serials): one atomic $inc each. */
 const counterSchema = new Schema({ _id: String, seq: Number }, { collection: 'counters', versionKey: false });

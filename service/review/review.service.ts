@@ -1,4 +1,5 @@
 import { Types } from 'mongoose';
+import sift from 'sift';
 import type { ApplicationDoc, StageState } from '../applications/applications.model';
 import { formOf, historyEntry, nextRevision, queueFields, stageDeadlines, toView, transition } from '../applications/applications.service';
 import { allowedFrom } from '../applications/workflow';
@@ -10,13 +11,13 @@ import { AppError, notFound } from '../lib/errors';
 import type { Principal } from '../lib/auth';
 import { idHash, openName } from '../lib/personal';
 import { chinaDate, workingDaysBetween } from '../lib/workdays';
+import { QUEUE_STATUSES, syncQueueEntry, type QueueEntryDoc } from './queue.store';
 
 type Ctx = AppContext;
 
 /** A claim is a lease: 30 minutes, renewed by claiming again; an expired lease is anyone's. */
 export const LEASE_MS = 30 * 60 * 1000;
 
-const QUEUE_STATUSES = ['pending', 'in_review'] as const;
 
 /**
  * Committed deadline first. The index {status, queueLevel, queueDivision, queueDeadline, _id}
@@ -64,7 +65,7 @@ export interface QueueQuery {
   cursor?: string;
 }
 
-function encodeCursor(app: ApplicationDoc): string {
+function encodeCursor(app: Pick<ApplicationDoc, '_id' | 'queueDeadline'>): string {
   return Buffer.from(`${app.queueDeadline ?? ''}|${app._id.toString()}`).toString('base64url');
 }
 
@@ -91,11 +92,19 @@ export async function queue(ctx: Ctx, p: Principal, q: QueueQuery) {
     const c = decodeCursor(q.cursor);
     page.push({ $or: [{ queueDeadline: { $gt: c.deadline } }, { queueDeadline: c.deadline, _id: { $gt: c.id } }] });
   }
-  const items = await ctx.models.Application.find(ours(page.length === 1 ? page[0]! : { $and: page }), { history: 0, formSealed: 0 })
-    .sort(QUEUE_SORT)
-    .limit(q.limit)
-    .lean<ApplicationDoc[]>();
-  const totals = await ctx.models.Application.aggregate<{ _id: string; count: number }>([{ $match: ours(base) }, { $group: { _id: '$type', count: { $sum: 1 } } }]);
+  const filter = page.length === 1 ? page[0]! : { $and: page };
+  // The page is chosen among the slim queue entries (queue.store.ts), then its applications are read
+  // by _id and each is checked against the same filter: an entry a crash left stale is left out and
+  // repaired, never shown.
+  const entries = await ctx.models.QueueEntry.find(ours(filter), { _id: 1, queueDeadline: 1 }).sort(QUEUE_SORT).limit(q.limit).lean<QueueEntryDoc[]>();
+  const loaded = await Promise.all(entries.map((e) => ctx.models.Application.findById(e._id, { history: 0, formSealed: 0 }).lean<ApplicationDoc>()));
+  const matches = sift(filter);
+  const items = loaded.filter((a, i): a is ApplicationDoc => {
+    if (a && matches(a)) return true;
+    void syncQueueEntry(ctx.models, entries[i]!._id);
+    return false;
+  });
+  const totals = await ctx.models.QueueEntry.aggregate<{ _id: string; count: number }>([{ $match: ours(base) }, { $group: { _id: '$type', count: { $sum: 1 } } }]);
   return {
     items: items.map((a) => {
       const stage = a.stages[a.stageIndex];
@@ -119,7 +128,7 @@ export async function queue(ctx: Ctx, p: Principal, q: QueueQuery) {
         documents: a.documents.length,
       };
     }),
-    next: items.length === q.limit ? encodeCursor(items.at(-1)!) : null,
+    next: entries.length === q.limit ? encodeCursor(entries.at(-1)! as Pick<ApplicationDoc, '_id' | 'queueDeadline'>) : null,
     totals: Object.fromEntries(totals.map((t) => [t._id, t.count])),
   };
 }
