@@ -2,6 +2,7 @@ import type { Connection } from 'mongoose';
 import { accountModels } from './accounts/accounts.model';
 import { applicationModels } from './applications/applications.model';
 import { auditModels } from './audit/audit.model';
+import { keyIndexModels } from './lib/keyindex';
 import { rateLimitModels } from './lib/ratelimit.model';
 import { certificateModels } from './certificates/certificates.model';
 import { complaintModels } from './complaints/complaints.model';
@@ -24,6 +25,7 @@ export function createModels(conn: Connection) {
     ...notificationModels(conn),
     ...ratingModels(conn),
     ...queueEntryModels(conn),
+    ...keyIndexModels(conn),
   };
 }
 

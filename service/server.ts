@@ -4,7 +4,7 @@ import { seedDemo } from './accounts/demo';
 import { purgeEndedSessions } from './accounts/accounts.service';
 import { createApp } from './app';
 import { purgeIdempotencyKeys } from './applications/idempotency';
-import { recomputeProvisionalDeadlines } from './applications/applications.service';
+import { backfillApplicationKeys, recomputeProvisionalDeadlines } from './applications/applications.service';
 import { purgeRateCounters } from './lib/ratelimit';
 import { calendarStatus } from './system/system.routes';
 import { recoverIssuance } from './certificates/certificates.service';
@@ -39,6 +39,7 @@ async function main(): Promise<void> {
   // Finish what a crash interrupted before taking new work.
   // At start-up nothing of this process is in flight; another instance's in-flight approval would at
   // worst lose a serial number to the conditional update, never gain a second certificate.
+  await backfillApplicationKeys(ctx);
   await recoverIssuance(ctx, logger, 0, { full: true });
   await sweepOrphans(ctx, logger, ctx.clock.now(), config.uploadSweepGraceSeconds * 1000);
   const queue = await repairQueueEntries(ctx.models);

@@ -6,6 +6,8 @@ import request from 'supertest';
 import { ours } from '../service/lib/database';
 import type { ApplicationDoc } from '../service/applications/applications.model';
 import type { CertificateDoc } from '../service/certificates/certificates.model';
+import { SERIAL_KEY } from '../service/certificates/certificates.service';
+import { findOneByKey } from '../service/lib/keyindex';
 import { makeTestApp, registerAndLogin, staffLogin, testConfig, testKeys, type TestApp } from './support/app';
 import { birthServiceForm, PDF, submittedApplication } from './support/forms';
 import { testDatabase } from './support/hooks';
@@ -44,6 +46,8 @@ describe('Crash consistency', function () {
       const cert = await t.ctx.models.Certificate.findOne({ serial: app.certificate.serial }).lean<CertificateDoc>();
       assert.ok(cert, `certificate ${app.certificate.serial} is in the register`);
       assert.equal(cert.applicationId, app._id.toString());
+      const keyed = await findOneByKey<CertificateDoc>(t.ctx.models, t.ctx.models.Certificate, SERIAL_KEY, app.certificate.serial, { serial: app.certificate.serial });
+      assert.equal(keyed?.applicationId, app._id.toString(), 'its serial key finds it');
     }
     const certs = await t.ctx.models.Certificate.find().lean<CertificateDoc[]>();
     for (const cert of certs) {

@@ -11,6 +11,7 @@ import { ID_PROBLEM_MESSAGES, maskIdForStaff, maskName, parseIdNumber } from '..
 import { decrypt, encrypt, idHash, openJson, openName, sealJson, sealName } from '../lib/personal';
 import { chinaDate, deadlineDetail, deadlineFor, workingDaysBetween } from '../lib/workdays';
 import { enqueueNotification } from '../notifications/notifications.service';
+import { addKey, backfillKeys, findByKey, findOneByKey } from '../lib/keyindex';
 import { nextSequence, type Actor, type ApplicationDoc, type HistoryEntry, type StageState } from './applications.model';
 import { allowedFrom, FINAL, isAllowed, STATUS_LABELS, type Action, type ApplicationStatus } from './workflow';
 
@@ -161,7 +162,10 @@ export async function createApplication(ctx: Ctx, p: Principal, input: CreateInp
     resident = { ...sealName(ctx.keys.dataKey, p.name), idHash: account.idHash, idNumberEnc: account.idNumberEnc, idMasked: account.idMasked };
   }
 
+  const _id = new Types.ObjectId();
+  if (p.role === 'applicant') await addKey(ctx.models, APPLICANT_KEY, p.id, _id);
   const doc = await ctx.models.Application.create({
+    _id,
     type: input.type,
     status: 'draft',
     channel: p.role === 'terminal' ? 'terminal' : 'online',
@@ -384,6 +388,7 @@ export async function submit(ctx: Ctx, p: Principal, id: string, lang: Language)
   const year = chinaDate(now).slice(0, 4);
   const seq = await nextSequence(ctx.models, `application:${county}:${year}`);
   const number = `${county}-${year}-${String(seq).padStart(6, '0')}`;
+  await addKey(ctx.models, NUMBER_KEY, number, app._id);
   return transition(
     ctx,
     won,
@@ -413,7 +418,27 @@ export async function listOwn(
   const filter: Record<string, unknown>[] = [visibleTo(ctx, p) as Record<string, unknown>];
   if (q.status) filter.push({ status: q.status });
   if (q.before && Types.ObjectId.isValid(q.before)) filter.push(ours({ _id: { $lt: new Types.ObjectId(q.before) } }));
+  if (p.role === 'applicant') {
+    // A resident's few applications, through the key document listing them (lib/keyindex.ts).
+    const own = await findByKey<ApplicationDoc>(ctx.models, ctx.models.Application, APPLICANT_KEY, p.id, { $and: filter });
+    return own
+      .sort((a, b) => b._id.toString().localeCompare(a._id.toString()))
+      .slice(0, q.limit)
+      .map(({ history: _history, ...rest }) => rest as ApplicationDoc);
+  }
   return ctx.models.Application.find(ours({ $and: filter }), { history: 0 }).sort({ _id: -1 }).limit(q.limit).lean<ApplicationDoc[]>();
+}
+
+/** Key documents (lib/keyindex.ts): an applicant's account id → their applications; an application number → its application. */
+export const APPLICANT_KEY = 'applicant';
+export const NUMBER_KEY = 'application-number';
+
+/** Start-up: adds the keys missing for applications stored before these keys existed. One scan. */
+export async function backfillApplicationKeys(ctx: Pick<AppContext, 'models'>): Promise<number> {
+  const apps = await ctx.models.Application.find({}, { _id: 1, number: 1, applicantId: 1 }).lean<Pick<ApplicationDoc, '_id' | 'number' | 'applicantId'>[]>();
+  const numbers = apps.filter((a) => a.number).map((a): [string, Types.ObjectId] => [a.number!, a._id]);
+  const applicants = apps.filter((a) => a.applicantId).map((a): [string, Types.ObjectId] => [a.applicantId!, a._id]);
+  return (await backfillKeys(ctx.models, NUMBER_KEY, numbers)) + (await backfillKeys(ctx.models, APPLICANT_KEY, applicants));
 }
 
 /** Letters and digits nobody confuses on a slip of paper or a phone keypad (no 0/O, 1/I/L). */
@@ -445,7 +470,7 @@ async function certificateStatus(ctx: Pick<AppContext, 'models'>, app: Applicati
  * (the resident sees it signed in): only the state, the stage and the dates.
  */
 export async function publicStatus(ctx: Ctx, q: { number: string; idNumber?: string; accessCode?: string }) {
-  const app = await ctx.models.Application.findOne({ number: q.number }).lean<ApplicationDoc>();
+  const app = await findOneByKey<ApplicationDoc>(ctx.models, ctx.models.Application, NUMBER_KEY, q.number, { number: q.number });
   let matches = false;
   if (app && q.idNumber !== undefined) {
     const parsed = parseIdNumber(q.idNumber, chinaDate(ctx.clock.now()));

@@ -2,13 +2,14 @@ import crypto from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { Types } from 'mongoose';
 import { nextSequence, type ApplicationDoc, type IssuedCertificate } from '../applications/applications.model';
-import { formOf, historyEntry, loadVisible } from '../applications/applications.service';
+import { APPLICANT_KEY, formOf, historyEntry, loadVisible } from '../applications/applications.service';
 import type { AppContext } from '../context';
 import type { Principal } from '../lib/auth';
 import { crashPoint } from '../lib/crash';
 import { issuerName } from '../divisions/divisions';
 import { enqueueNotification } from '../notifications/notifications.service';
 import { ours } from '../lib/database';
+import { addKey, backfillKeys, findByKey, findOneByKey } from '../lib/keyindex';
 import { AppError, notFound } from '../lib/errors';
 import { maskName } from '../lib/idnumber';
 import type { Logger } from '../lib/logger';
@@ -148,9 +149,12 @@ export async function completeIssuance(ctx: Ctx, app: ApplicationDoc): Promise<A
 export async function registerCertificate(ctx: Ctx, app: ApplicationDoc): Promise<boolean> {
   const c = app.certificate;
   if (!c) return false;
-  // The short QR link first: a crash before the register entry is retried by recovery, which keys on the entry.
+  // The short QR link and the key documents first: a crash before the register entry is retried by
+  // recovery, which keys on the entry.
   const shortId = shortIdOf(c.verifyId);
   await saveLink(ctx, { _id: shortId, serial: c.serial, token: c.token });
+  await addKey(ctx.models, SERIAL_KEY, c.serial, app._id);
+  if (c.coupleKey) await addKey(ctx.models, COUPLE_KEY, c.coupleKey, app._id);
   let created: CertificateDoc | undefined;
   try {
     created = await ctx.models.Certificate.create({
@@ -188,18 +192,21 @@ export async function registerCertificate(ctx: Ctx, app: ApplicationDoc): Promis
   if (created) await handToPlatform(ctx, created);
   // A re-birth permit cancels the couple's honour certificate (they no longer have one child).
   if (app.type === 'rebirth-permit' && c.coupleKey) {
-    await ctx.models.Certificate.updateMany(
-      { type: 'only-child-honour', coupleKey: c.coupleKey, status: 'valid' },
-      {
-        $set: {
-          status: 'revoked',
-          revokedAt: ctx.clock.now(),
-          revokeReason: `再生育证 ${c.serial} 已批准 / superseded by re-birth permit ${c.serial}`,
-          revokeReasonCode: 'superseded',
-          revokedBy: { id: 'system', role: 'system', name: '系统' },
+    const honours = await findByKey<CertificateDoc>(ctx.models, ctx.models.Certificate, COUPLE_KEY, c.coupleKey, { type: 'only-child-honour', coupleKey: c.coupleKey, status: 'valid' });
+    for (const honour of honours) {
+      await ctx.models.Certificate.updateOne(
+        { _id: honour._id, status: 'valid' },
+        {
+          $set: {
+            status: 'revoked',
+            revokedAt: ctx.clock.now(),
+            revokeReason: `再生育证 ${c.serial} 已批准 / superseded by re-birth permit ${c.serial}`,
+            revokeReasonCode: 'superseded',
+            revokedBy: { id: 'system', role: 'system', name: '系统' },
+          },
         },
-      },
-    );
+      );
+    }
   }
   return created !== undefined;
 }
@@ -250,7 +257,10 @@ export async function recoverIssuance(
   const marks = await ctx.models.IssuanceMarker.find({}, { _id: 1, at: 1 }).lean();
   for (const m of marks) if (new Date(m.at) <= cutoff) todo.set(m._id.toString(), m._id);
   if (opts.full) {
-    const registered = new Set((await ctx.models.Certificate.find({}, { _id: 0, applicationId: 1 }).lean()).map((c) => c.applicationId));
+    const register = await ctx.models.Certificate.find({}, { _id: 1, applicationId: 1, serial: 1, coupleKey: 1 }).lean();
+    const registered = new Set(register.map((c) => c.applicationId));
+    await backfillKeys(ctx.models, SERIAL_KEY, register.map((c) => [c.serial, c._id]));
+    await backfillKeys(ctx.models, COUPLE_KEY, register.filter((c) => c.coupleKey).map((c) => [c.coupleKey!, c._id]));
     const candidates = await ctx.models.Application.find(ours({ $or: [{ status: 'approved' }, { status: 'in_review', 'issuing.at': { $lte: cutoff } }] }), {
       _id: 1,
       status: 1,
@@ -272,6 +282,15 @@ export async function recoverIssuance(
   return { completed, registered };
 }
 
+/** Key documents (lib/keyindex.ts): a certificate serial, or a couple, → register entries. */
+export const SERIAL_KEY = 'certificate-serial';
+export const COUPLE_KEY = 'certificate-couple';
+
+/** The register entry with this serial (and whatever else `filter` asks), found through its key document. */
+function findBySerial(ctx: Pick<AppContext, 'models'>, serial: string, filter: Record<string, unknown> = {}): Promise<CertificateDoc | null> {
+  return findOneByKey<CertificateDoc>(ctx.models, ctx.models.Certificate, SERIAL_KEY, serial, { ...filter, serial });
+}
+
 export type PublicVerdict = 'valid' | 'revoked' | 'expired' | 'invalid';
 
 function verdictOf(ctx: Pick<AppContext, 'clock'>, cert: CertificateDoc): PublicVerdict {
@@ -291,7 +310,7 @@ export async function verifyCertificate(ctx: Ctx, tokenOrSerial: string) {
   if (TOKEN.test(tokenOrSerial)) {
     const result = verifyCertificateToken(ctx.keys.certificate, certificateSettings(ctx), ctx.clock, tokenOrSerial);
     if (!result.ok) return { status: 'invalid' as const, reason: result.reason };
-    const cert = await ctx.models.Certificate.findOne({ serial: result.claims.serial, verifyId: result.jti }).lean<CertificateDoc>();
+    const cert = await findBySerial(ctx, String(result.claims.serial), { verifyId: result.jti });
     if (!cert) return { status: 'invalid' as const, reason: 'unknown_certificate' };
     const spec = ctx.policy.type(cert.type);
     return {
@@ -311,7 +330,7 @@ export async function verifyCertificate(ctx: Ctx, tokenOrSerial: string) {
   if (SERIAL.test(tokenOrSerial)) {
     // A printed serial is easy to guess and to walk through: it says only that such a certificate
     // was issued. Whether it is still valid (or revoked, and when) takes the signed token in its QR code.
-    if (!(await ctx.models.Certificate.exists({ serial: tokenOrSerial }))) return { status: 'invalid' as const, reason: 'unknown_certificate' };
+    if (!(await findBySerial(ctx, tokenOrSerial))) return { status: 'invalid' as const, reason: 'unknown_certificate' };
     return {
       status: 'exists' as const,
       serial: tokenOrSerial,
@@ -328,7 +347,7 @@ export async function verifyCertificate(ctx: Ctx, tokenOrSerial: string) {
  */
 async function loadVisibleCertificate(ctx: Ctx, p: Principal, serial: string): Promise<CertificateDoc> {
   const missing = notFound({ zh: '未找到该证件', en: 'Certificate not found' });
-  const cert = p.role === 'terminal' ? null : await ctx.models.Certificate.findOne({ serial }).lean<CertificateDoc>();
+  const cert = p.role === 'terminal' ? null : await findBySerial(ctx, serial);
   if (!cert) throw missing;
   try {
     await loadVisible(ctx, p, cert.applicationId);
@@ -380,9 +399,9 @@ export async function certificatePdfFor(ctx: Ctx, p: Principal, serial: string):
 }
 
 export async function listOwnCertificates(ctx: Ctx, p: Principal): Promise<CertificateDoc[]> {
-  const apps = await ctx.models.Application.find({ applicantId: p.id, status: 'approved' }, { _id: 1 }).lean();
-  if (apps.length === 0) return [];
-  return ctx.models.Certificate.find(ours({ applicationId: { $in: apps.map((a) => a._id.toString()) } })).sort({ issuedAt: -1 }).lean<CertificateDoc[]>();
+  const apps = await findByKey<ApplicationDoc>(ctx.models, ctx.models.Application, APPLICANT_KEY, p.id, { applicantId: p.id, status: 'approved' });
+  const certs = await Promise.all(apps.filter((a) => a.certificateSerial).map((a) => findBySerial(ctx, a.certificateSerial!, { applicationId: a._id.toString() })));
+  return certs.filter((c): c is CertificateDoc => c !== null).sort((a, b) => new Date(b.issuedAt).getTime() - new Date(a.issuedAt).getTime());
 }
 
 /** County officers and admins revoke, with a reason; the certificate's application records it. */
@@ -407,7 +426,7 @@ export async function revoke(ctx: Ctx, p: Principal, serial: string, input: { re
   const now = ctx.clock.now();
   const reason = `${REVOKE_REASONS[input.reason].zh}${input.text ? `：${input.text}` : ''}`;
   const updated = await ctx.models.Certificate.findOneAndUpdate(
-    { serial: cert.serial, status: 'valid' },
+    { _id: cert._id, status: 'valid' },
     { $set: { status: 'revoked', revokedAt: now, revokeReason: reason, revokeReasonCode: input.reason, revokedBy: { id: p.id, role: p.role, name: p.name } } },
     { returnDocument: 'after' },
   ).lean<CertificateDoc>();
