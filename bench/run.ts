@@ -23,6 +23,7 @@ import { QUEUE_SORT, queueScope } from '../service/review/review.service';
 import { birthServiceForm, PDF } from '../test/support/forms';
 import { api, envInt, envList, fmt, measure, median, nextIp, startServer, streamUpload, table, type BenchServer, type LoadResult } from './lib';
 import type { PdfBench } from './pdf';
+import { scaleBench } from './scale';
 import { OFFICER_TOWNSHIP, queueSeed } from './shapes';
 
 /* ---------- settings (all overridable by environment) ---------- */
@@ -612,7 +613,8 @@ async function main(): Promise<void> {
   console.log(`written ${path.relative(process.cwd(), out)}`);
 }
 
-main()
+// `npm run bench -- --scale`: the embedded database at 1,000 / 10,000 / 50,000 applications (bench/scale.ts).
+(process.argv.includes('--scale') ? scaleBench() : main())
   .catch((err: unknown) => {
     console.error(err);
     process.exitCode = 1;

@@ -11,6 +11,7 @@ import { notificationModels } from './notifications/notifications.model';
 import { ratingModels } from './ratings/ratings.model';
 import { queueEntryModels } from './review/queue.store';
 import { ensureStatsIndexes } from './stats/stats.service';
+import { lifecycleModels } from './system/lifecycle';
 
 /** Every capability's models, bound to one connection (tests and the two-instance test open several). */
 export function createModels(conn: Connection) {
@@ -26,6 +27,7 @@ export function createModels(conn: Connection) {
     ...ratingModels(conn),
     ...queueEntryModels(conn),
     ...keyIndexModels(conn),
+    ...lifecycleModels(conn),
   };
 }
 

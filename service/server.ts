@@ -10,7 +10,9 @@ import { calendarStatus } from './system/system.routes';
 import { recoverIssuance } from './certificates/certificates.service';
 import { sweepOrphans } from './documents/documents.service';
 import { ConfigError, loadConfig, type Config } from './config';
-import { NoDatabaseError } from './lib/database';
+import { isFerretDb, NoDatabaseError } from './lib/database';
+import { beginRun, endRun } from './system/lifecycle';
+import { backfillLoginKeys } from './accounts/accounts.service';
 import { KeyConfigError } from './lib/keys';
 import { purgeNotifications, startNotificationWorker } from './notifications/notifications.service';
 import { repairQueueEntries, retryFailedQueueSyncs } from './review/queue.store';
@@ -39,11 +41,19 @@ async function main(): Promise<void> {
   // Finish what a crash interrupted before taking new work.
   // At start-up nothing of this process is in flight; another instance's in-flight approval would at
   // worst lose a serial number to the conditional update, never gain a second certificate.
-  await backfillApplicationKeys(ctx);
-  await recoverIssuance(ctx, logger, 0, { full: true });
-  await sweepOrphans(ctx, logger, ctx.clock.now(), config.uploadSweepGraceSeconds * 1000);
-  const queue = await repairQueueEntries(ctx.models);
-  if (queue.written || queue.removed) logger.info(queue, 'officer queue entries repaired');
+  // The repairs that read whole collections are skipped after a clean stop where one process owns
+  // the database (system/lifecycle.ts); the issuance marks are read at every start.
+  const cleanBefore = (await beginRun(ctx.models, ctx.clock.now())) && (await isFerretDb(ctx.conn));
+  if (cleanBefore) {
+    await recoverIssuance(ctx, logger, 0);
+  } else {
+    await backfillLoginKeys(ctx);
+    await backfillApplicationKeys(ctx);
+    await recoverIssuance(ctx, logger, 0, { full: true });
+    await sweepOrphans(ctx, logger, ctx.clock.now(), config.uploadSweepGraceSeconds * 1000);
+    const queue = await repairQueueEntries(ctx.models);
+    if (queue.written || queue.removed) logger.info(queue, 'officer queue entries repaired');
+  }
   await recomputeProvisionalDeadlines(ctx);
   const housekeeping = setInterval(() => {
     recomputeProvisionalDeadlines(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'deadline recomputation failed'));
@@ -55,7 +65,7 @@ async function main(): Promise<void> {
     purgeRateCounters(ctx.models.RateCounter, ctx.clock.now()).catch((err: unknown) => logger.warn({ err: String(err) }, 'rate-limit clean-up failed'));
   }, 60_000);
   housekeeping.unref();
-  const stopNotifications = startNotificationWorker(ctx);
+  const stopNotifications = startNotificationWorker(ctx, { catchUp: !cleanBefore });
   const calendar = calendarStatus(ctx.clock.now());
   if (calendar.warning) logger.warn({ calendar }, `holiday calendar ends ${calendar.coversUntil}: ${calendar.warning}`);
   if (config.seedDemoData) {
@@ -85,6 +95,7 @@ async function main(): Promise<void> {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     await closed;
+    await endRun(ctx.models, ctx.clock.now()).catch((err: unknown) => logger.warn({ err: String(err) }, 'could not record the clean stop'));
     await runtime.close().catch((err: unknown) => logger.error({ err }, 'closing the database failed'));
     fs.rmSync(dbStateFile(config), { force: true });
     process.exit(code);

@@ -8,6 +8,7 @@ import { markIssuance, recoverIssuance } from '../service/certificates/certifica
 import { sweepOrphans } from '../service/documents/documents.service';
 import { FixedClock } from '../service/lib/clock';
 import { purgeNotifications, DELIVERED_RETENTION_MS } from '../service/notifications/notifications.service';
+import { beginRun, endRun } from '../service/system/lifecycle';
 import { makeTestApp, registerAndLogin, staffLogin, type TestApp } from './support/app';
 import { birthServiceForm, PDF, submittedApplication } from './support/forms';
 
@@ -115,6 +116,15 @@ describe('Housekeeping: set-based and small', function () {
     assert.equal(readsOf('applications').length, 1, 'one projection, not one query per file');
     for (const id of orphans) assert.equal(await t.ctx.files.stat(id), undefined);
     assert.ok(await t.ctx.files.stat(referenced), 'a referenced file stays');
+  });
+
+  it('when the service starts, then it learns whether the previous run stopped cleanly: only then may it skip the start-up repairs', async () => {
+    await t.ctx.models.Lifecycle.deleteMany({});
+    assert.equal(await beginRun(t.ctx.models, clock.now()), false, 'a first start repairs');
+    assert.equal(await beginRun(t.ctx.models, clock.now()), false, 'a start after a run that never stopped (a crash) repairs');
+    await endRun(t.ctx.models, clock.now());
+    assert.equal(await beginRun(t.ctx.models, clock.now()), true, 'a start after a clean stop may skip them');
+    assert.equal(await beginRun(t.ctx.models, clock.now()), false, 'and the run it began is not clean until it stops');
   });
 
   it('when notifications were delivered long ago or parked for a month, then the purge removes them and keeps what is pending or recent', async () => {

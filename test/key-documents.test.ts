@@ -71,6 +71,15 @@ describe('Key documents', function () {
     assert.deepEqual(scans(), []);
   });
 
+  it('when a resident or an officer signs in, then the account is found through its login key, by _id', async () => {
+    sent.length = 0;
+    await request(t.app).post('/api/v1/auth/login').send({ idNumber: applicant.idNumber, password: 'correct horse' }).expect(200);
+    const onAccounts = sent.filter((e) => ['find', 'aggregate', 'count'].includes(e.commandName) && e.command[e.commandName] === 'accounts');
+    assert.ok(onAccounts.length >= 1);
+    for (const e of onAccounts) assert.deepEqual(Object.keys(e.command.filter ?? {}), ['_id'], JSON.stringify(e.command.filter));
+    await request(t.app).post('/api/v1/auth/login').send({ idNumber: applicant.idNumber, password: 'wrong password' }).expect(401);
+  });
+
   it('when a key points at a document that does not carry the value (a write lost after the key), then the lookup finds nothing', async () => {
     await addKey(t.ctx.models, SERIAL_KEY, '430725-2099-BS-999999', new Types.ObjectId(id));
     await addKey(t.ctx.models, NUMBER_KEY, '430725-2099-999999', new Types.ObjectId(id));

@@ -1,10 +1,12 @@
 import crypto from 'node:crypto';
 import type { Request } from 'express';
-import { Types } from 'mongoose';
+import { Types, type Model } from 'mongoose';
 import type { AppContext } from '../context';
 import type { Authenticator, OfficerLevel, Principal, Role } from '../lib/auth';
 import { ours } from '../lib/database';
 import { AppError } from '../lib/errors';
+import { addKey, backfillKeys, findOneByKey } from '../lib/keyindex';
+import type { AccountDoc } from './accounts.model';
 import { fullYears, ID_PROBLEM_MESSAGES, maskIdForStaff, parseIdNumber } from '../lib/idnumber';
 import { dummyHash, hashPassword, verifyPassword } from '../lib/passwords';
 import { encrypt, idHash, openName, sealName } from '../lib/personal';
@@ -52,10 +54,13 @@ export async function registerApplicant(
   const idNumber = parsed.value.normalized;
   const hash = idHash(ctx.keys.idHash, idNumber);
   const loginKey = `id:${hash}`;
-  if (await ctx.models.Account.exists({ loginKey })) {
+  if (await accountByLoginKey(ctx, loginKey)) {
     throw new AppError('already_exists', { zh: '该身份证号码已注册，请直接登录', en: 'This ID number is already registered; sign in instead' });
   }
+  const _id = new Types.ObjectId();
+  await addKey(ctx.models, LOGIN_KEY, loginKey, _id);
   const account = await ctx.models.Account.create({
+    _id,
     loginKey,
     role: 'applicant',
     ...sealName(ctx.keys.dataKey, input.name),
@@ -67,6 +72,19 @@ export async function registerApplicant(
     createdAt: ctx.clock.now(),
   });
   return { id: account._id.toString(), name: input.name.trim(), idMasked: account.idMasked ?? '' };
+}
+
+/** Key documents (lib/keyindex.ts) from a login key to its account: sign-in reads by _id only. */
+export const LOGIN_KEY = 'login';
+
+function accountByLoginKey(ctx: Pick<AppContext, 'models'>, loginKey: string): Promise<AccountDoc | null> {
+  return findOneByKey<AccountDoc>(ctx.models, ctx.models.Account as unknown as Model<AccountDoc>, LOGIN_KEY, loginKey, { loginKey });
+}
+
+/** Start-up: adds the login keys missing for accounts made before these keys existed. One scan. */
+export async function backfillLoginKeys(ctx: Pick<AppContext, 'models'>): Promise<number> {
+  const accounts = await ctx.models.Account.find({}, { _id: 1, loginKey: 1 }).lean();
+  return backfillKeys(ctx.models, LOGIN_KEY, accounts.map((a): [string, Types.ObjectId] => [a.loginKey, a._id]));
 }
 
 function issueAccessToken(ctx: Ctx, sub: string, role: Role, extra: Record<string, unknown>, ttl: number): TokenResponse {
@@ -93,7 +111,7 @@ export async function signIn(
   } else if (input.username !== undefined) {
     loginKey = `user:${input.username.trim().toLowerCase()}`;
   }
-  const account = loginKey ? await ctx.models.Account.findOne({ loginKey }).lean() : null;
+  const account = loginKey ? await accountByLoginKey(ctx, loginKey) : null;
   if (!account) {
     await verifyPassword(input.password, await dummyHash(ctx.config.passwordCostLog2));
     throw invalidCredentials();
@@ -208,7 +226,10 @@ export async function createStaff(ctx: Ctx, input: StaffInput): Promise<{ id: st
     if (!parsed.ok) throw new Error(`ID number: ${ID_PROBLEM_MESSAGES[parsed.problem].en}`);
     ownIdHash = idHash(ctx.keys.idHash, parsed.value.normalized);
   }
+  const _id = new Types.ObjectId();
+  await addKey(ctx.models, LOGIN_KEY, `user:${username}`, _id);
   const account = await ctx.models.Account.create({
+    _id,
     loginKey: `user:${username}`,
     idHash: ownIdHash,
     role: input.role,
@@ -250,7 +271,8 @@ export async function setDisabled(ctx: Ctx, who: { username?: string; terminalId
     const parsed = parseIdNumber(who.idNumber, today(ctx));
     if (parsed.ok) loginKey = `id:${idHash(ctx.keys.idHash, parsed.value.normalized)}`;
   }
-  if (!loginKey) return false;
-  const r = await ctx.models.Account.updateOne({ loginKey }, { $set: { disabled } });
+  const account = loginKey ? await accountByLoginKey(ctx, loginKey) : null;
+  if (!account) return false;
+  const r = await ctx.models.Account.updateOne({ _id: account._id, loginKey }, { $set: { disabled } });
   return r.matchedCount === 1;
 }

@@ -326,7 +326,8 @@ export async function connect(uri: string, dbName?: string, opts: { monitorComma
   return conn;
 }
 
-async function isFerretDb(conn: Connection): Promise<boolean> {
+/** FerretDB: one service process owns the database (see serializeWritesPlugin). */
+export async function isFerretDb(conn: Connection): Promise<boolean> {
   const info = await conn.db!.admin().command({ buildInfo: 1 });
   return typeof info.ferretdbVersion === 'string' || Array.isArray(info.ferretdbFeatures);
 }

@@ -306,15 +306,17 @@ export async function dispatchDue(ctx: DispatchCtx, opts: { owner?: string; limi
 }
 
 /**
- * Runs the catch-up sweep once at start, then the dispatcher: at once when this process enqueued
+ * Runs the catch-up sweep once at start (unless `catchUp` is false: the last run stopped cleanly),
+ * then the dispatcher: at once when this process enqueued
  * something or a retry it scheduled is due, otherwise once every IDLE_CHECK_MS (messages of other
  * instances, expired leases), so an idle service does not read the outbox every few seconds.
  * Returns a stop function.
  */
-export function startNotificationWorker(ctx: NotifyCtx & DispatchCtx & { logger: Logger }, intervalMs = 3_000): () => void {
+export function startNotificationWorker(ctx: NotifyCtx & DispatchCtx & { logger: Logger }, opts: { catchUp?: boolean; intervalMs?: number } = {}): () => void {
   const owner = crypto.randomUUID();
+  const intervalMs = opts.intervalMs ?? 3_000;
   let busy = false;
-  let swept = false;
+  let swept = opts.catchUp === false;
   let seen = -1;
   let nextCheck = 0;
   const tick = async (): Promise<void> => {

@@ -1,0 +1,351 @@
+/**
+ * `npm run bench -- --scale`: does the embedded database stay fast as the county's history grows?
+ * (issue 15; QUALITY.md: every request within 2× from 1,000 to 50,000 stored applications, no
+ * periodic job worse than linear.)
+ *
+ * For each size (BENCH_SCALE_SIZES, default 1,000 / 10,000 / 50,000) it seeds a fresh database with
+ * bulk inserts — applications shaped like the service's own (about 2 KB, 5 documents, history),
+ * register entries for the approved ones, key documents, resident accounts, queue entries for the
+ * open cases, access-log entries, a day or two of outbox and idempotency records and some stored
+ * files — then measures, one request after another, the median and p90 of each request kind a
+ * resident, an officer or the public makes, the officer queue page, and one round of each periodic
+ * job. The number of OPEN cases stays the same at every size (BENCH_SCALE_OPEN, default 500): open
+ * work follows the inflow and the time to decide, not the years of history behind it.
+ *
+ * Start-up jobs (full recovery, orphan sweep, queue repair, key backfill, notification catch-up)
+ * read everything once by design; they are shown with their cost per 1,000 applications, which
+ * stays flat when they are linear, and are not part of the ratio line.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Types, type Connection } from 'mongoose';
+import { createStaff } from '../service/accounts/accounts.service';
+import { createApp } from '../service/app';
+import { APPLICANT_KEY, backfillApplicationKeys, NUMBER_KEY } from '../service/applications/applications.service';
+import { purgeIdempotencyKeys } from '../service/applications/idempotency';
+import { recoverIssuance, SERIAL_KEY } from '../service/certificates/certificates.service';
+import { loadConfig } from '../service/config';
+import type { AppContext } from '../service/context';
+import { sweepOrphans } from '../service/documents/documents.service';
+import { connect, resolveDatabase, type DatabaseHandle } from '../service/lib/database';
+import { checkCharacter } from '../service/lib/idnumber';
+import { loadKeys } from '../service/lib/keys';
+import { createLogger } from '../service/lib/logger';
+import { purgeRateCounters } from '../service/lib/ratelimit';
+import { dispatchDue, purgeNotifications, sweepMissedNotifications } from '../service/notifications/notifications.service';
+import { entryOf, repairQueueEntries, retryFailedQueueSyncs } from '../service/review/queue.store';
+import { buildContext } from '../service/runtime';
+import { birthServiceForm, PDF } from '../test/support/forms';
+import { envInt, envList, fmt, median, table } from './lib';
+import { COUNTIES, OFFICER_TOWNSHIP, submittedDoc, TOWNSHIPS_PER_COUNTY } from './shapes';
+
+const S = {
+  sizes: envList('BENCH_SCALE_SIZES', [1_000, 10_000, 50_000]),
+  samples: envInt('BENCH_SCALE_SAMPLES', 30),
+  open: envInt('BENCH_SCALE_OPEN', 500),
+  mine: envInt('BENCH_SCALE_MINE', 100),
+  batch: envInt('BENCH_SEED_BATCH', 1_000),
+};
+
+const log = (msg: string): void => console.log(`  ${msg}`);
+const quiet = { info: () => {}, warn: () => {} };
+const p90 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.9))]!;
+const rand = (n: number): number => Math.floor(Math.random() * n);
+const hex = (bytes: number): string => crypto.randomBytes(bytes).toString('hex');
+
+function townshipOf(i: number): string {
+  return `${COUNTIES[i % COUNTIES.length]!}${String(101 + (Math.floor(i / COUNTIES.length) % TOWNSHIPS_PER_COUNTY))}`;
+}
+
+/* ---------- seeding (bulk inserts on the raw collections) ---------- */
+
+async function bulk(conn: Connection, collection: string, docs: Record<string, unknown>[]): Promise<void> {
+  for (let i = 0; i < docs.length; i += S.batch) await conn.db!.collection(collection).insertMany(docs.slice(i, i + S.batch), { ordered: false });
+}
+
+async function seed(ctx: AppContext, size: number): Promise<void> {
+  const { conn } = ctx;
+  const now = ctx.clock.now();
+  const t0 = performance.now();
+  let done = 0;
+  const progress = (): void => {
+    const rate = done / ((performance.now() - t0) / 1000);
+    process.stdout.write(`\r  seeding ${size.toLocaleString('en')}: ${done.toLocaleString('en')} applications (${fmt(rate)}/s)   `);
+  };
+  for (let start = 0; start < size; start += S.batch) {
+    const apps: Record<string, unknown>[] = [];
+    const certs: Record<string, unknown>[] = [];
+    const keys: Record<string, unknown>[] = [];
+    const entries: Record<string, unknown>[] = [];
+    const accounts: Record<string, unknown>[] = [];
+    const access: Record<string, unknown>[] = [];
+    for (let i = start; i < Math.min(size, start + S.batch); i += 1) {
+      const mine = i < S.mine;
+      const open = i < S.open;
+      const township = mine ? OFFICER_TOWNSHIP : townshipOf(i);
+      const status = open ? (i % 4 === 0 ? 'in_review' : 'pending') : (['approved', 'approved', 'approved', 'approved', 'rejected', 'withdrawn'] as const)[rand(6)]!;
+      const doc = submittedDoc({ division: `${township}${String(201 + rand(30))}`, status, level: open && !mine && rand(5) === 0 ? 'county' : 'township', now, seq: i }) as Record<string, unknown> & {
+        _id: Types.ObjectId;
+        number: string;
+        applicantId: string;
+        type: string;
+        resident: { name: string; idHash: string; idMasked: string };
+      };
+      doc.number = `${String(doc.number).slice(0, 12)}${String(i).padStart(7, '0')}`;
+      if (status === 'approved') {
+        const serial = `${String(doc.division).slice(0, 6)}-2026-BS-${String(i).padStart(7, '0')}`;
+        const verifyId = hex(16);
+        const certificate = { serial, verifyId, token: `${hex(40)}.${hex(200)}.${hex(48)}`, kid: 'bench', issuedAt: now, validUntil: null, issuerDivision: township };
+        Object.assign(doc, { certificateSerial: serial, certificate });
+        certs.push({
+          _id: doc._id,
+          serial,
+          applicationId: doc._id.toString(),
+          applicationNumber: doc.number,
+          type: doc.type,
+          verifyId,
+          token: certificate.token,
+          kid: 'bench',
+          holderName: doc.resident.name,
+          holderIdHash: doc.resident.idHash,
+          holderIdMasked: doc.resident.idMasked,
+          issuerDivision: township,
+          issuedAt: now,
+          validUntil: null,
+          status: 'valid',
+        });
+        keys.push({ _id: `${SERIAL_KEY}:${serial}`, ids: [doc._id] });
+      }
+      keys.push({ _id: `${NUMBER_KEY}:${doc.number}`, ids: [doc._id] });
+      keys.push({ _id: `${APPLICANT_KEY}:${doc.applicantId}`, ids: [doc._id] });
+      const entry = entryOf(doc as never);
+      if (entry) entries.push(entry as unknown as Record<string, unknown>);
+      if (i % 2 === 0) {
+        accounts.push({
+          _id: new Types.ObjectId(doc.applicantId),
+          loginKey: `id:${crypto.randomBytes(32).toString('base64url')}`,
+          role: 'applicant',
+          name: '张伟',
+          idHash: doc.resident.idHash,
+          idNumberEnc: crypto.randomBytes(60).toString('base64url'),
+          idMasked: doc.resident.idMasked,
+          phone: '13800138000',
+          passwordHash: `scrypt$12$8$1$${hex(16)}$${hex(32)}`,
+          disabled: false,
+          createdAt: now,
+        });
+      }
+      for (let k = 0; k < 2; k += 1) access.push({ at: now, applicationId: doc._id.toString(), actor: { id: hex(12), role: 'officer', name: '王芳' }, what: 'view' });
+      apps.push(doc);
+    }
+    await bulk(conn, 'applications', apps);
+    await bulk(conn, 'certificates', certs);
+    await bulk(conn, 'key_index', keys);
+    if (entries.length) await bulk(conn, 'queue_entries', entries);
+    await bulk(conn, 'accounts', accounts);
+    await bulk(conn, 'access_log', access);
+    done += apps.length;
+    progress();
+  }
+  // What retention leaves in the small working collections: a couple of days of messages, a day of idempotency records.
+  const day = 86_400_000;
+  await bulk(
+    conn,
+    'notification_outbox',
+    Array.from({ length: 200 }, (_v, i) => ({ _id: `bench:${i}`, event: 'submitted', applicationId: 'bench', recipient: {}, text: '您的申请已受理。', state: 'delivered', attempts: 1, nextAttemptAt: now, createdAt: new Date(now.getTime() - rand(2 * day)), deliveredAt: now })),
+  );
+  await bulk(conn, 'idempotency_keys', Array.from({ length: 100 }, (_v, i) => ({ _id: `bench:${i}:${hex(8)}`, fingerprint: hex(32), state: 'done', status: 201, body: { id: hex(12) }, createdAt: new Date(now.getTime() - rand(day)) })));
+  // Stored files for the orphan sweep: one per 20 applications (referenced or not makes no difference to its reads).
+  for (let i = 0; i < Math.ceil(size / 20); i += 1) {
+    const staged = await ctx.files.create();
+    fs.writeFileSync(staged.stagingPath, PDF);
+    await ctx.files.commit(staged.id);
+  }
+  process.stdout.write(`\r  seeded ${size.toLocaleString('en')} applications and companions in ${fmt((performance.now() - t0) / 1000, 1)} s${' '.repeat(20)}\n`);
+}
+
+/* ---------- measuring ---------- */
+
+interface Sample {
+  median: number;
+  p90: number;
+}
+
+async function time(n: number, op: () => Promise<unknown>): Promise<Sample> {
+  for (let i = 0; i < 2; i += 1) await op();
+  const ms: number[] = [];
+  for (let i = 0; i < n; i += 1) {
+    const t = performance.now();
+    await op();
+    ms.push(performance.now() - t);
+  }
+  return { median: median(ms), p90: p90(ms) };
+}
+
+async function call(base: string, method: string, url: string, opts: { auth?: string; body?: unknown; expect?: number } = {}): Promise<Record<string, unknown>> {
+  const res = await fetch(`${base}${url}`, {
+    method,
+    headers: { ...(opts.auth ? { Authorization: opts.auth } : {}), ...(opts.body ? { 'Content-Type': 'application/json' } : {}), 'X-Forwarded-For': `10.${rand(250)}.${rand(250)}.${rand(250)}` },
+    body: opts.body ? JSON.stringify(opts.body) : undefined,
+  });
+  const text = await res.text();
+  if (res.status !== (opts.expect ?? 200)) throw new Error(`${method} ${url}: ${res.status} ${text.slice(0, 300)}`);
+  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+}
+
+function idNumber(): string {
+  const birth = new Date(Date.UTC(1985, 0, 1) + rand(365 * 10) * 86_400_000).toISOString().slice(0, 10).replace(/-/g, '');
+  const first17 = `430725${birth}${String(rand(1000)).padStart(3, '0')}`;
+  return first17 + checkCharacter(first17);
+}
+
+async function submitted(base: string, auth: string): Promise<{ id: string; number: string }> {
+  const form = birthServiceForm();
+  const created = await call(base, 'POST', '/api/v1/applications', { auth, body: { type: 'birth-service', form }, expect: 201 });
+  const check = await call(base, 'POST', '/api/v1/certificate-types/birth-service/eligibility-check', { body: { form } });
+  for (const doc of check.requiredDocuments as { kind: string }[]) {
+    const fd = new FormData();
+    fd.append('kind', doc.kind);
+    fd.append('file', new Blob([PDF], { type: 'application/pdf' }), `${doc.kind}.pdf`);
+    const res = await fetch(`${base}/api/v1/applications/${String(created.id)}/documents`, { method: 'POST', headers: { Authorization: auth }, body: fd });
+    if (res.status !== 201) throw new Error(`upload: ${res.status} ${await res.text()}`);
+  }
+  const sub = await call(base, 'POST', `/api/v1/applications/${String(created.id)}/submit`, { auth, body: {} });
+  return { id: String(sub.id), number: String(sub.number) };
+}
+
+type Results = Map<string, Map<number, Sample>>;
+
+async function measureSize(database: DatabaseHandle, keysDir: string, size: number, results: Results, startup: Map<string, Map<number, number>>): Promise<void> {
+  const dbName = `fpc_scale_${size}`;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fpc-scale-'));
+  const config = loadConfig({ NODE_ENV: 'test', KEYS_DIR: keysDir, UPLOADS_DIR: path.join(tmp, 'uploads'), DATA_DIR: tmp, TRUST_PROXY_HOPS: '1', LOG_LEVEL: 'silent', PASSWORD_COST_LOG2: '10' });
+  const conn = await connect(database.uri, dbName);
+  await conn.dropDatabase();
+  const ctx = await buildContext(config, createLogger('silent'), conn, { keys: loadKeys(keysDir, true) });
+  await database.indexIds?.();
+  const server = http.createServer(createApp(ctx));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const record = (name: string, s: Sample): void => {
+    if (!results.has(name)) results.set(name, new Map());
+    results.get(name)!.set(size, s);
+    log(`${name.padEnd(42)} median ${fmt(s.median, 1).padStart(8)} ms   p90 ${fmt(s.p90, 1).padStart(8)} ms`);
+  };
+  try {
+    await seed(ctx, size);
+
+    // People, through the real API.
+    const person = { idNumber: idNumber(), name: '李明', phone: '13800138000', password: 'correct horse battery' };
+    await call(base, 'POST', '/api/v1/auth/register', { body: person, expect: 201 });
+    const resident = `Bearer ${String((await call(base, 'POST', '/api/v1/auth/login', { body: { idNumber: person.idNumber, password: person.password } })).accessToken)}`;
+    const staff = { username: `scale${size}`, password: 'bench-officer-password' };
+    await createStaff(ctx, { ...staff, name: '王芳', role: 'officer', level: 'township', jurisdiction: [OFFICER_TOWNSHIP] });
+    const officer = `Bearer ${String((await call(base, 'POST', '/api/v1/auth/login', { body: staff })).accessToken)}`;
+    const approvedCase = await submitted(base, resident);
+    await call(base, 'POST', `/api/v1/applications/${approvedCase.id}/claim`, { auth: officer, body: {} });
+    const serial = String((await call(base, 'POST', `/api/v1/applications/${approvedCase.id}/decision`, { auth: officer, body: { action: 'approve', reason: '同意' } })).certificateSerial);
+    const token = String((await call(base, 'GET', `/api/v1/certificates/${serial}`, { auth: resident })).token);
+    const worked = await submitted(base, resident);
+    const draft = await call(base, 'POST', '/api/v1/applications', { auth: resident, body: { type: 'birth-service', form: birthServiceForm() }, expect: 201 });
+
+    const n = S.samples;
+    log(`measuring (${n} requests each, one at a time, after 2 warm-up requests)`);
+    record('resident: sign in', await time(n, () => call(base, 'POST', '/api/v1/auth/login', { body: { idNumber: person.idNumber, password: person.password } })));
+    record('resident: read own application (by _id)', await time(n, () => call(base, 'GET', `/api/v1/applications/${worked.id}`, { auth: resident })));
+    record('resident: list own applications', await time(n, () => call(base, 'GET', '/api/v1/applications', { auth: resident })));
+    record('resident: edit a draft (update by _id)', await time(n, () => call(base, 'PATCH', `/api/v1/applications/${String(draft.id)}`, { auth: resident, body: { form: birthServiceForm() } })));
+    record('public: case status (number + ID number)', await time(n, () => call(base, 'GET', `/api/v1/status?number=${approvedCase.number}&idNumber=${person.idNumber}`)));
+    record('public: verify certificate (QR token)', await time(n, () => call(base, 'GET', `/api/v1/verify/${token}`)));
+    record('public: verify certificate (serial)', await time(n, () => call(base, 'GET', `/api/v1/verify/${serial}`)));
+    record('officer: queue page (20)', await time(n, () => call(base, 'GET', '/api/v1/queue?limit=20', { auth: officer })));
+    record('officer: read an application', await time(n, () => call(base, 'GET', `/api/v1/applications/${worked.id}`, { auth: officer })));
+    let claimed = false;
+    const claimOrRelease = async (): Promise<void> => {
+      await call(base, 'POST', `/api/v1/applications/${worked.id}/${claimed ? 'release' : 'claim'}`, { auth: officer, body: {} });
+      claimed = !claimed;
+    };
+    record('officer: claim / release (compare-and-set)', await time(n, claimOrRelease));
+
+    log('periodic jobs (one round each, median of 5)');
+    const jobs: [string, () => Promise<unknown>][] = [
+      ['job: issuance recovery (minutely)', () => recoverIssuance(ctx, quiet)],
+      ['job: idempotency purge (minutely)', () => purgeIdempotencyKeys(ctx)],
+      ['job: notification purge (minutely)', () => purgeNotifications(ctx)],
+      ['job: rate-limit purge (minutely)', () => purgeRateCounters(ctx.models.RateCounter, ctx.clock.now())],
+      ['job: queue-entry retries (minutely)', () => retryFailedQueueSyncs()],
+      ['job: notification dispatcher, idle (minutely)', () => dispatchDue(ctx)],
+    ];
+    for (const [name, run] of jobs) record(name, await time(5, run));
+
+    log('start-up jobs (once; linear by design)');
+    const once: [string, () => Promise<unknown>][] = [
+      ['start-up: key backfill', () => backfillApplicationKeys(ctx)],
+      ['start-up: full issuance recovery', () => recoverIssuance(ctx, quiet, 0, { full: true })],
+      ['start-up: orphan file sweep', () => sweepOrphans(ctx, quiet, new Date(Date.now() - 3_600_000), 0)],
+      ['start-up: queue-entry repair', () => repairQueueEntries(ctx.models)],
+      ['start-up: notification catch-up sweep', () => sweepMissedNotifications(ctx, new Date(ctx.clock.now().getTime() - 86_400_000))],
+    ];
+    for (const [name, run] of once) {
+      const t = performance.now();
+      await run();
+      const ms = performance.now() - t;
+      if (!startup.has(name)) startup.set(name, new Map());
+      startup.get(name)!.set(size, ms);
+      log(`${name.padEnd(42)} ${fmt(ms)} ms (${fmt((ms / size) * 1000)} ms per 1,000 applications)`);
+    }
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    await conn.dropDatabase().catch(() => undefined);
+    await conn.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+export async function scaleBench(): Promise<void> {
+  const started = performance.now();
+  console.log(`fpc scale benchmark — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
+  const database = await resolveDatabase({ mongodbUri: process.env.MONGODB_URI, logger: { ...quiet, error: console.error } });
+  console.log(`database: ${database.kind}; sizes ${S.sizes.map((s) => s.toLocaleString('en')).join(' / ')}; ${S.open} open cases at every size (${S.mine} in the officer's township)`);
+  const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fpc-scale-keys-'));
+  loadKeys(keysDir, true);
+  const results: Results = new Map();
+  const startup = new Map<string, Map<number, number>>();
+  try {
+    for (const size of S.sizes) {
+      console.log(`\n${size.toLocaleString('en')} applications`);
+      await measureSize(database, keysDir, size, results, startup);
+    }
+  } finally {
+    await database.stop();
+    fs.rmSync(keysDir, { recursive: true, force: true });
+  }
+
+  const first = S.sizes[0]!;
+  const last = S.sizes.at(-1)!;
+  const label = (n: number): string => (n >= 1000 ? `${n / 1000}k` : String(n));
+  const header = ['operation', ...S.sizes.map((s) => `${label(s)} median / p90 ms`), `${label(last)}/${label(first)}`];
+  let worst = { ratio: 0, name: '' };
+  const rows = [...results].map(([name, bySize]) => {
+    const a = bySize.get(first)?.median ?? NaN;
+    const b = bySize.get(last)?.median ?? NaN;
+    // Sub-millisecond jobs jitter by more than their size: compare from 1 ms up.
+    const ratio = Math.max(b, 1) / Math.max(a, 1);
+    if (ratio > worst.ratio) worst = { ratio, name };
+    return [name, ...S.sizes.map((s) => `${fmt(bySize.get(s)?.median ?? NaN, 1)} / ${fmt(bySize.get(s)?.p90 ?? NaN, 1)}`), `${fmt(ratio, 2)}×`];
+  });
+  console.log(`\nResults (database: ${database.kind})\n`);
+  console.log(table([header, ...rows]));
+  console.log('\nStart-up jobs (once per start; linear when the cost per 1,000 stays flat)\n');
+  console.log(table([['job', ...S.sizes.map((s) => `${label(s)}: ms (per 1k)`)], ...[...startup].map(([name, bySize]) => [name, ...S.sizes.map((s) => `${fmt(bySize.get(s) ?? NaN)} (${fmt(((bySize.get(s) ?? NaN) / s) * 1000)})`)])]));
+  const queue = results.get('officer: queue page (20)')?.get(last)?.median ?? NaN;
+  console.log(`\nofficer queue page at ${last.toLocaleString('en')}: ${fmt(queue, 1)} ms (target 300 ms)`);
+  console.log(`took ${fmt((performance.now() - started) / 1000)} s`);
+  console.log(`scale: worst ${label(last)}/${label(first)} ratio = ${fmt(worst.ratio, 1)} (${worst.name})`);
+}
