@@ -13,6 +13,7 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { isFerretDb, NoDatabaseError } from './lib/database';
 import { beginRun, endRun } from './system/lifecycle';
 import { backfillLoginKeys } from './accounts/accounts.service';
+import { migrateAccessLog } from './audit/audit.service';
 import { KeyConfigError } from './lib/keys';
 import { purgeNotifications, startNotificationWorker } from './notifications/notifications.service';
 import { repairQueueEntries, retryFailedQueueSyncs } from './review/queue.store';
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
   if (cleanBefore) {
     await recoverIssuance(ctx, logger, 0);
   } else {
+    await migrateAccessLog(ctx);
     await backfillLoginKeys(ctx);
     await backfillApplicationKeys(ctx);
     await recoverIssuance(ctx, logger, 0, { full: true });

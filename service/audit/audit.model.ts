@@ -5,20 +5,36 @@ import { Schema, type Connection } from 'mongoose';
  * changes; this records reads, so that an auditor can answer "who opened this file" (PIPL: access to
  * sensitive personal information is restricted and accountable). Residents reading their own
  * applications are not logged.
+ *
+ * One bucket per application, whose `_id` is the application id: recording a read and reading the
+ * log are each one operation by `_id`, which every backend answers from an index (the embedded
+ * FerretDB decodes the whole collection for any other filter, and this log grows with every read).
  */
-const accessSchema = new Schema(
+export interface AccessEntry {
+  at: Date;
+  actor: { id: string; role: string; name: string };
+  what: string;
+  requestId?: string;
+}
+
+export interface AccessBucketDoc {
+  /** The application's id. */
+  _id: string;
+  entries: AccessEntry[];
+}
+
+const entrySchema = new Schema(
   {
     at: { type: Date, required: true },
-    applicationId: { type: String, required: true },
     actor: { id: String, role: String, name: String },
     what: { type: String, required: true },
     requestId: String,
   },
-  { collection: 'access_log', versionKey: false },
+  { _id: false },
 );
-accessSchema.index({ applicationId: 1, at: 1 });
-accessSchema.index({ 'actor.id': 1, at: 1 });
+
+const bucketSchema = new Schema({ _id: String, entries: { type: [entrySchema], default: [] } }, { collection: 'access_log_buckets', versionKey: false });
 
 export function auditModels(conn: Connection) {
-  return { AccessLog: conn.model('AccessLog', accessSchema) };
+  return { AccessLog: conn.model<AccessBucketDoc>('AccessLog', bucketSchema) };
 }
