@@ -536,7 +536,8 @@ export function toView(ctx: Pick<AppContext, 'keys' | 'policy'>, app: Applicatio
     ground: app.ground ?? null,
     stage: stage ? { index: app.stageIndex, ...stage } : null,
     stages: app.stages,
-    deadlineProvisional: app.deadlineProvisional === true,
+    // A decided case keeps the flag it had (the recomputation reads open cases only); it no longer matters.
+    deadlineProvisional: app.deadlineProvisional === true && isAllowed('recomputeDeadline', app.status),
     caseDeadline: caseDeadline(ctx, app),
     claim: !app.claim ? null : own ? { role: 'officer' as const, until: app.claim.until } : { officerId: app.claim.officerId, officerName: app.claim.officerName, until: app.claim.until },
     missing: app.missing ?? [],
@@ -559,7 +560,11 @@ export function toView(ctx: Pick<AppContext, 'keys' | 'policy'>, app: Applicatio
  * records both. Runs at start-up and with the housekeeping; returns how many cases changed.
  */
 export async function recomputeProvisionalDeadlines(ctx: Ctx & Partial<Pick<AppContext, 'logger'>>): Promise<number> {
-  const open = await ctx.models.Application.find(ours({ deadlineProvisional: true }), { formSealed: 0, history: 0, documents: 0 }).lean<ApplicationDoc[]>();
+  // Open cases are read through their slim entries (review/queue.store.ts), each application by _id:
+  // this runs every minute, and the history of decided cases must not make it slower.
+  const marked = await ctx.models.QueueEntry.find(ours({ deadlineProvisional: true }), { _id: 1 }).lean();
+  const loaded = await Promise.all(marked.map((e) => ctx.models.Application.findById(e._id, { formSealed: 0, history: 0, documents: 0 }).lean<ApplicationDoc>()));
+  const open = loaded.filter((a): a is ApplicationDoc => a?.deadlineProvisional === true);
   let changed = 0;
   for (const app of open) {
     const stage = app.stages[app.stageIndex];
@@ -601,5 +606,5 @@ export async function recomputeProvisionalDeadlines(ctx: Ctx & Partial<Pick<AppC
 
 /** Open cases whose current deadline is still provisional, for readiness and the operator. */
 export async function countProvisionalDeadlines(ctx: Pick<AppContext, 'models'>): Promise<number> {
-  return ctx.models.Application.countDocuments(ours({ deadlineProvisional: true, status: { $in: allowedFrom('recomputeDeadline') } }));
+  return ctx.models.QueueEntry.countDocuments(ours({ deadlineProvisional: true, status: { $in: allowedFrom('recomputeDeadline') } }));
 }

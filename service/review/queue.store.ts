@@ -3,8 +3,9 @@ import type { ApplicationDoc } from '../applications/applications.model';
 import { ours } from '../lib/database';
 
 /**
- * The officer queue's working set: one slim entry (about 150 bytes) per open application, holding
- * exactly the fields the queue filters and sorts on, under the application's own `_id`.
+ * Open cases apart from the county's history: one slim entry (about 150 bytes) per open application
+ * (waiting for an officer, or returned to the applicant), holding exactly the fields the officer
+ * queue and the deadline recomputation filter and sort on, under the application's own `_id`.
  *
  * Why: the embedded database (FerretDB over SQLite) answers a filtered, sorted query by decoding
  * every document of the collection; over all applications (2 KB each, growing with the county's
@@ -17,7 +18,10 @@ import { ours } from '../lib/database';
  * missing: the queue page checks every entry against its application and repairs what it finds,
  * and the start-up repair compares all open applications with all entries once.
  */
+/** What an officer's queue shows. */
 export const QUEUE_STATUSES = ['pending', 'in_review'] as const;
+/** What has an entry: the queue's cases and those returned for supplement (their deadlines still move). */
+export const OPEN_STATUSES = [...QUEUE_STATUSES, 'returned'] as const;
 
 export interface QueueEntryDoc {
   _id: Types.ObjectId;
@@ -26,6 +30,7 @@ export interface QueueEntryDoc {
   queueLevel?: string;
   queueDivision?: string;
   queueDeadline?: string;
+  deadlineProvisional?: boolean;
   claim: { officerId: string; until: Date } | null;
 }
 
@@ -37,6 +42,7 @@ const queueEntrySchema = new Schema(
     queueLevel: String,
     queueDivision: String,
     queueDeadline: String,
+    deadlineProvisional: Boolean,
     claim: { type: Schema.Types.Mixed, default: null },
   },
   { collection: 'queue_entries', versionKey: false },
@@ -49,13 +55,13 @@ export function queueEntryModels(conn: Connection) {
 }
 
 /** The fields of an application an entry is made of. */
-export const ENTRY_FIELDS = { _id: 1, status: 1, type: 1, queueLevel: 1, queueDivision: 1, queueDeadline: 1, claim: 1 } as const;
+export const ENTRY_FIELDS = { _id: 1, status: 1, type: 1, queueLevel: 1, queueDivision: 1, queueDeadline: 1, deadlineProvisional: 1, claim: 1 } as const;
 
-type EntrySource = Pick<ApplicationDoc, '_id' | 'status' | 'type' | 'queueLevel' | 'queueDivision' | 'queueDeadline' | 'claim'>;
+type EntrySource = Pick<ApplicationDoc, '_id' | 'status' | 'type' | 'queueLevel' | 'queueDivision' | 'queueDeadline' | 'deadlineProvisional' | 'claim'>;
 
-/** The entry an application should have, or null when it is not waiting for an officer. */
+/** The entry an application should have, or null when it is not open (a draft, or decided). */
 export function entryOf(app: EntrySource): QueueEntryDoc | null {
-  if (!(QUEUE_STATUSES as readonly string[]).includes(app.status)) return null;
+  if (!(OPEN_STATUSES as readonly string[]).includes(app.status)) return null;
   return {
     _id: app._id,
     status: app.status,
@@ -63,6 +69,7 @@ export function entryOf(app: EntrySource): QueueEntryDoc | null {
     queueLevel: app.queueLevel,
     queueDivision: app.queueDivision,
     queueDeadline: app.queueDeadline,
+    deadlineProvisional: app.deadlineProvisional === true,
     claim: app.claim ? { officerId: app.claim.officerId, until: new Date(app.claim.until) } : null,
   };
 }
@@ -115,7 +122,7 @@ export async function retryFailedQueueSyncs(): Promise<void> {
  */
 export async function repairQueueEntries(models: Models): Promise<{ written: number; removed: number }> {
   const entries = new Map((await models.QueueEntry.find({}).lean<QueueEntryDoc[]>()).map((e) => [e._id.toString(), e]));
-  const open = await models.Application.find(ours({ status: { $in: [...QUEUE_STATUSES] } }), ENTRY_FIELDS).lean<EntrySource[]>();
+  const open = await models.Application.find(ours({ status: { $in: [...OPEN_STATUSES] } }), ENTRY_FIELDS).lean<EntrySource[]>();
   let written = 0;
   let removed = 0;
   for (const app of open) {
