@@ -61,8 +61,8 @@ describe('Key documents', function () {
   it('when the public verifies, looks up a case, or the resident lists applications and certificates, then nothing scans applications or certificates', async () => {
     sent.length = 0;
     assert.equal((await request(t.app).get(`/api/v1/verify/${token}`).expect(200)).body.status, 'valid');
-    assert.equal((await request(t.app).get(`/api/v1/verify/${serial}`).expect(200)).body.status, 'valid');
-    const status = await request(t.app).get('/api/v1/status').query({ number, idNumber: applicant.idNumber }).expect(200);
+    assert.equal((await request(t.app).get(`/api/v1/verify/${serial}`).expect(200)).body.status, 'exists');
+    const status = await request(t.app).post('/api/v1/status').send({ number, idNumber: applicant.idNumber }).expect(200);
     assert.equal(status.body.status, 'approved');
     const own = await request(t.app).get('/api/v1/applications').set('Authorization', applicant.auth).expect(200);
     assert.deepEqual((own.body.items ?? own.body).map((a: { id: string }) => a.id), [id]);
@@ -84,7 +84,7 @@ describe('Key documents', function () {
     await addKey(t.ctx.models, SERIAL_KEY, '430725-2099-BS-999999', new Types.ObjectId(id));
     await addKey(t.ctx.models, NUMBER_KEY, '430725-2099-999999', new Types.ObjectId(id));
     assert.equal((await request(t.app).get('/api/v1/verify/430725-2099-BS-999999').expect(200)).body.status, 'invalid');
-    await request(t.app).get('/api/v1/status').query({ number: '430725-2099-999999', idNumber: applicant.idNumber }).expect(404);
+    await request(t.app).post('/api/v1/status').send({ number: '430725-2099-999999', idNumber: applicant.idNumber }).expect(404);
   });
 
   it('when keys are missing (data from before them), then the start-up backfill restores them from one scan and lookups work again', async () => {
@@ -92,8 +92,8 @@ describe('Key documents', function () {
     assert.equal((await request(t.app).get(`/api/v1/verify/${serial}`).expect(200)).body.status, 'invalid', 'without its key the serial is unknown');
     assert.ok((await backfillApplicationKeys(t.ctx)) >= 2);
     await recoverIssuance(t.ctx, quiet, 0, { full: true });
-    assert.equal((await request(t.app).get(`/api/v1/verify/${serial}`).expect(200)).body.status, 'valid');
-    await request(t.app).get('/api/v1/status').query({ number, idNumber: applicant.idNumber }).expect(200);
+    assert.equal((await request(t.app).get(`/api/v1/verify/${serial}`).expect(200)).body.status, 'exists');
+    await request(t.app).post('/api/v1/status').send({ number, idNumber: applicant.idNumber }).expect(200);
     assert.equal(await backfillApplicationKeys(t.ctx), 0, 'a second backfill adds nothing');
   });
 });
