@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import type { CommandStartedEvent } from 'mongodb';
 import { Types } from 'mongoose';
 import request from 'supertest';
-import { APPLICANT_KEY, backfillApplicationKeys, NUMBER_KEY } from '../service/applications/applications.service';
+import { APPLICANT_KEY, backfillApplicationKeys, NUMBER_KEY, TERMINAL_DRAFT_KEY } from '../service/applications/applications.service';
 import { recoverIssuance, SERIAL_KEY } from '../service/certificates/certificates.service';
 import { ours } from '../service/lib/database';
 import { addKey } from '../service/lib/keyindex';
-import { makeTestApp, registerAndLogin, staffLogin, type TestApp } from './support/app';
-import { birthServiceForm, submittedApplication } from './support/forms';
+import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, uniqueIdNumber, type TestApp } from './support/app';
+import { birthServiceForm, submittedApplication, terminalFiling } from './support/forms';
 
 const quiet = { info: () => {}, warn: () => {} };
 
@@ -78,6 +78,17 @@ describe('Key documents', function () {
     assert.ok(onAccounts.length >= 1);
     for (const e of onAccounts) assert.deepEqual(Object.keys(e.command.filter ?? {}), ['_id'], JSON.stringify(e.command.filter));
     await request(t.app).post('/api/v1/auth/login').send({ idNumber: applicant.idNumber, password: 'wrong password' }).expect(401);
+  });
+
+  it('when a kiosk files, then its open drafts are counted through its key (no scan), and drafts it withdrew leave the key', async () => {
+    const kiosk = await terminalLogin(t);
+    const first = await request(t.app).post('/api/v1/applications').set('Authorization', kiosk.auth).send({ type: 'birth-service', form: birthServiceForm(), ...terminalFiling(uniqueIdNumber('female')) }).expect(201);
+    await request(t.app).post(`/api/v1/applications/${first.body.id}/withdraw`).set('Authorization', kiosk.auth).send({}).expect(200);
+    sent.length = 0;
+    const second = await request(t.app).post('/api/v1/applications').set('Authorization', kiosk.auth).send({ type: 'birth-service', form: birthServiceForm(), ...terminalFiling(uniqueIdNumber('female')) }).expect(201);
+    assert.deepEqual(scans(), []);
+    const key = await t.ctx.models.KeyIndex.findById(`${TERMINAL_DRAFT_KEY}:${kiosk.terminalId}`).lean();
+    assert.deepEqual(key?.ids.map(String), [second.body.id], 'the withdrawn draft was pruned, the new one added');
   });
 
   it('when a key points at a document that does not carry the value (a write lost after the key), then the lookup finds nothing', async () => {

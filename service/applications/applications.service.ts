@@ -11,7 +11,7 @@ import { ID_PROBLEM_MESSAGES, maskIdForStaff, maskName, parseIdNumber } from '..
 import { decrypt, encrypt, idHash, openJson, openName, sealJson, sealName } from '../lib/personal';
 import { chinaDate, deadlineDetail, deadlineFor, workingDaysBetween } from '../lib/workdays';
 import { enqueueNotification } from '../notifications/notifications.service';
-import { addKey, backfillKeys, findByKey, findOneByKey } from '../lib/keyindex';
+import { addKey, backfillKeys, findByKey, findOneByKey, pruneKey } from '../lib/keyindex';
 import { nextSequence, type Actor, type ApplicationDoc, type HistoryEntry, type StageState } from './applications.model';
 import { allowedFrom, FINAL, isAllowed, STATUS_LABELS, type Action, type ApplicationStatus } from './workflow';
 
@@ -118,10 +118,9 @@ export async function createApplication(ctx: Ctx, p: Principal, input: CreateInp
   const now = ctx.clock.now();
   const form = input.form ?? {};
   checkDraftForm(ctx, p, input.type, form, lang);
-  const mine = p.role === 'terminal' ? { 'terminal.terminalId': p.id } : { applicantId: p.id };
   // Open drafts one account (or kiosk) may keep: enough for every type twice, not a store for junk.
   const max = ctx.config.quotas.openDrafts;
-  if ((await ctx.models.Application.countDocuments({ ...mine, status: 'draft' })) >= max) {
+  if ((await openDrafts(ctx, p)).length >= max) {
     throw new AppError('rate_limited', {
       zh: `未提交的草稿已有 ${max} 份；请先提交或撤回其中的草稿`,
       en: `There are already ${max} unsubmitted drafts; submit or withdraw one first`,
@@ -164,6 +163,7 @@ export async function createApplication(ctx: Ctx, p: Principal, input: CreateInp
 
   const _id = new Types.ObjectId();
   if (p.role === 'applicant') await addKey(ctx.models, APPLICANT_KEY, p.id, _id);
+  if (p.role === 'terminal') await addKey(ctx.models, TERMINAL_DRAFT_KEY, p.id, _id);
   const doc = await ctx.models.Application.create({
     _id,
     type: input.type,
@@ -433,12 +433,30 @@ export async function listOwn(
 export const APPLICANT_KEY = 'applicant';
 export const NUMBER_KEY = 'application-number';
 
+/**
+ * A kiosk's open drafts, through a key listing the drafts it created; ids of drafts since submitted
+ * or withdrawn are pruned on the way, so the key stays as small as the kiosk's open work.
+ */
+export const TERMINAL_DRAFT_KEY = 'terminal-draft';
+
+async function openDrafts(ctx: Pick<AppContext, 'models'>, p: Principal): Promise<ApplicationDoc[]> {
+  if (p.role !== 'terminal') return findByKey<ApplicationDoc>(ctx.models, ctx.models.Application, APPLICANT_KEY, p.id, { applicantId: p.id, status: 'draft' });
+  const all = await findByKey<ApplicationDoc>(ctx.models, ctx.models.Application, TERMINAL_DRAFT_KEY, p.id, { 'terminal.terminalId': p.id });
+  await pruneKey(ctx.models, TERMINAL_DRAFT_KEY, p.id, all.filter((a) => a.status !== 'draft').map((a) => a._id));
+  return all.filter((a) => a.status === 'draft');
+}
+
 /** Start-up: adds the keys missing for applications stored before these keys existed. One scan. */
 export async function backfillApplicationKeys(ctx: Pick<AppContext, 'models'>): Promise<number> {
-  const apps = await ctx.models.Application.find({}, { _id: 1, number: 1, applicantId: 1 }).lean<Pick<ApplicationDoc, '_id' | 'number' | 'applicantId'>[]>();
+  const apps = await ctx.models.Application.find({}, { _id: 1, number: 1, applicantId: 1, status: 1, 'terminal.terminalId': 1 }).lean<
+    Pick<ApplicationDoc, '_id' | 'number' | 'applicantId' | 'status' | 'terminal'>[]
+  >();
   const numbers = apps.filter((a) => a.number).map((a): [string, Types.ObjectId] => [a.number!, a._id]);
   const applicants = apps.filter((a) => a.applicantId).map((a): [string, Types.ObjectId] => [a.applicantId!, a._id]);
-  return (await backfillKeys(ctx.models, NUMBER_KEY, numbers)) + (await backfillKeys(ctx.models, APPLICANT_KEY, applicants));
+  const kioskDrafts = apps.filter((a) => a.terminal && a.status === 'draft').map((a): [string, Types.ObjectId] => [a.terminal!.terminalId, a._id]);
+  return (
+    (await backfillKeys(ctx.models, NUMBER_KEY, numbers)) + (await backfillKeys(ctx.models, APPLICANT_KEY, applicants)) + (await backfillKeys(ctx.models, TERMINAL_DRAFT_KEY, kioskDrafts))
+  );
 }
 
 /** Letters and digits nobody confuses on a slip of paper or a phone keypad (no 0/O, 1/I/L). */

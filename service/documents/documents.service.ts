@@ -1,12 +1,13 @@
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { AppContext } from '../context';
-import { actorOf, historyEntry, loadVisible } from '../applications/applications.service';
+import { actorOf, APPLICANT_KEY, historyEntry, loadVisible } from '../applications/applications.service';
 import type { ApplicationDoc, StoredDocument } from '../applications/applications.model';
 import { allowedFrom, isAllowed } from '../applications/workflow';
 import type { Principal } from '../lib/auth';
 import { crashPoint } from '../lib/crash';
 import { ours } from '../lib/database';
+import { findByKey } from '../lib/keyindex';
 import { isDisplayText } from '../lib/validation';
 import { AppError, notFound } from '../lib/errors';
 import type { Logger } from '../lib/logger';
@@ -26,7 +27,7 @@ export const MAX_STORED_BYTES_PER_ACCOUNT = 200 * 1024 * 1024;
 
 /** Bytes already stored for the caller's applications (summed here: FerretDB's `$sum` of a field answers 0). */
 async function storedBytes(ctx: Ctx, applicantId: string): Promise<number> {
-  const apps = await ctx.models.Application.find({ applicantId }, { documents: 1 }).lean<Pick<ApplicationDoc, 'documents'>[]>();
+  const apps = await findByKey<ApplicationDoc>(ctx.models, ctx.models.Application, APPLICANT_KEY, applicantId, { applicantId });
   return apps.reduce((sum, a) => sum + (a.documents ?? []).reduce((n, d) => n + (d.size ?? 0), 0), 0);
 }
 

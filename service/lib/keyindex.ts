@@ -60,6 +60,15 @@ export async function findOneByKey<T>(models: Keys, model: Model<T>, kind: strin
 }
 
 /**
+ * Removes ids from a key whose documents exist but no longer carry what the key stands for, for
+ * kinds whose membership ends (a draft that was submitted). Never an id whose document is missing:
+ * its write may still be on its way (the key is written first).
+ */
+export async function pruneKey(models: Keys, kind: string, value: string, ids: Array<Types.ObjectId | string>): Promise<void> {
+  if (ids.length) await models.KeyIndex.updateOne({ _id: keyId(kind, value) }, { $pullAll: { ids } });
+}
+
+/**
  * Adds the keys missing for `entries` ([value, id] pairs read from the documents), reading the
  * existing keys of the kind once: for data stored before a kind was keyed, or a key lost otherwise.
  */
