@@ -22,6 +22,11 @@ describe('Database at scale: _id index and writes by _id', () => {
       assert.equal(await db.indexIds!(), 0, 'asking again creates nothing');
       const plan = await db.idLookupPlan!(dbName, 'probe');
       assert.match(plan, /^SEARCH \S+ USING INDEX \S+_fpc_id /, plan);
+      // A database dropped and made again under its name is a new file: it is indexed too.
+      await conn.db!.dropDatabase();
+      await conn.db!.collection('probe').insertOne({ _id: 'b', n: 2 } as never);
+      await db.indexIds!();
+      assert.match(await db.idLookupPlan!(dbName, 'probe'), /^SEARCH \S+ USING INDEX \S+_fpc_id /);
     } finally {
       await conn.db!.dropDatabase().catch(() => undefined);
       await conn.close();

@@ -23,23 +23,38 @@ const idExpr = `_ferretdb_sjson->'$._id'`
 type idIndexer struct {
 	dir string
 	mu  sync.Mutex
-	dbs map[string]*sql.DB
+	dbs map[string]*openDB
 }
 
+type openDB struct {
+	db   *sql.DB
+	file os.FileInfo
+}
+
+// open returns a connection to the database's file, opening it again when the file was replaced
+// (a database dropped and made anew under the same name is a new file).
 func (x *idIndexer) open(name string) (*sql.DB, error) {
-	if db := x.dbs[name]; db != nil {
-		return db, nil
+	path := filepath.Join(x.dir, name+".sqlite")
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
 	}
-	uri := "file:" + filepath.Join(x.dir, name+".sqlite") + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)"
-	db, err := sql.Open("sqlite", uri)
+	if o := x.dbs[name]; o != nil {
+		if os.SameFile(o.file, fi) {
+			return o.db, nil
+		}
+		_ = o.db.Close()
+		delete(x.dbs, name)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)")
 	if err != nil {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1)
 	if x.dbs == nil {
-		x.dbs = map[string]*sql.DB{}
+		x.dbs = map[string]*openDB{}
 	}
-	x.dbs[name] = db
+	x.dbs[name] = &openDB{db: db, file: fi}
 	return db, nil
 }
 
@@ -80,6 +95,9 @@ func (x *idIndexer) ensure(ctx context.Context) (int, error) {
 	created := 0
 	for _, name := range x.databases() {
 		db, err := x.open(name)
+		if os.IsNotExist(err) {
+			continue // dropped in between
+		}
 		if err != nil {
 			return created, err
 		}
@@ -112,15 +130,12 @@ func (x *idIndexer) ensure(ctx context.Context) (int, error) {
 
 // plan answers SQLite's query plan for the statement FerretDB runs to find one document by _id.
 func (x *idIndexer) plan(ctx context.Context, dbName, collection string) (string, error) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if _, err := os.Stat(filepath.Join(x.dir, dbName+".sqlite")); err != nil {
-		return "", err
-	}
-	db, err := x.open(dbName)
+	// A connection of its own, so the answer is about the file as it is now, whatever ensure holds.
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(x.dir, dbName+".sqlite")+"?mode=ro&_pragma=busy_timeout(10000)")
 	if err != nil {
 		return "", err
 	}
+	defer db.Close()
 	ts, err := tables(ctx, db)
 	if err != nil {
 		return "", err
@@ -150,7 +165,7 @@ func (x *idIndexer) plan(ctx context.Context, dbName, collection string) (string
 func (x *idIndexer) close() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	for _, db := range x.dbs {
-		_ = db.Close()
+	for _, o := range x.dbs {
+		_ = o.db.Close()
 	}
 }
