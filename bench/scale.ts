@@ -42,11 +42,19 @@ import { dispatchDue, purgeNotifications, sweepMissedNotifications } from '../se
 import { entryOf, repairQueueEntries, retryFailedQueueSyncs } from '../service/review/queue.store';
 import { buildContext } from '../service/runtime';
 import { birthServiceForm, PDF } from '../test/support/forms';
-import { envInt, envList, fmt, median, table } from './lib';
+import { envInt, fmt, median, table } from './lib';
 import { COUNTIES, OFFICER_TOWNSHIP, submittedDoc, TOWNSHIPS_PER_COUNTY } from './shapes';
 
+/** A comma-separated list of positive whole numbers (any count), or the default. */
+function sizesFrom(raw: string | undefined, fallback: number[]): number[] {
+  if (!raw) return fallback;
+  const xs = raw.split(',').map((x) => Number(x.trim()));
+  if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < 1)) throw new Error(`BENCH_SCALE_SIZES must be sizes like 1000,10000,50000; got "${raw}"`);
+  return xs;
+}
+
 const S = {
-  sizes: envList('BENCH_SCALE_SIZES', [1_000, 10_000, 50_000]),
+  sizes: sizesFrom(process.env.BENCH_SCALE_SIZES, [1_000, 10_000, 50_000]),
   samples: envInt('BENCH_SCALE_SAMPLES', 30),
   open: envInt('BENCH_SCALE_OPEN', 500),
   mine: envInt('BENCH_SCALE_MINE', 100),
