@@ -78,7 +78,7 @@ describe('HTTP basics', () => {
   it('when an unexpected error happens, then 500 without details', async () => {
     const broken = await makeTestApp();
     // A model method that throws stands in for any bug below the routes.
-    broken.ctx.models.Account.findOne = (() => {
+    broken.ctx.models.KeyIndex.findById = (() => {
       throw new Error('secret internal detail');
     }) as never;
     const res = await request(broken.app).post('/api/v1/auth/login').send({ username: 'someone', password: 'x' }).expect(500);
