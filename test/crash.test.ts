@@ -6,7 +6,7 @@ import request from 'supertest';
 import { ours } from '../service/lib/database';
 import type { ApplicationDoc } from '../service/applications/applications.model';
 import type { CertificateDoc } from '../service/certificates/certificates.model';
-import { SERIAL_KEY } from '../service/certificates/certificates.service';
+import { SERIAL_KEY } from '../service/certificates/certificates.model';
 import { findOneByKey } from '../service/lib/keyindex';
 import { makeTestApp, registerAndLogin, staffLogin, testConfig, testKeys, type TestApp } from './support/app';
 import { birthServiceForm, PDF, submittedApplication } from './support/forms';

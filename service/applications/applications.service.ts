@@ -12,6 +12,7 @@ import { decrypt, encrypt, idHash, openJson, openName, sealJson, sealName } from
 import { chinaDate, deadlineDetail, deadlineFor, workingDaysBetween } from '../lib/workdays';
 import { enqueueNotification } from '../notifications/notifications.service';
 import { addKey, backfillKeys, findByKey, findOneByKey, pruneKey } from '../lib/keyindex';
+import { SERIAL_KEY, type CertificateDoc } from '../certificates/certificates.model';
 import { nextSequence, type Actor, type ApplicationDoc, type HistoryEntry, type StageState } from './applications.model';
 import { allowedFrom, FINAL, isAllowed, STATUS_LABELS, type Action, type ApplicationStatus } from './workflow';
 
@@ -478,7 +479,9 @@ const sealAccessCode = (ctx: Pick<AppContext, 'keys'>, code: string) => ({
 
 /** Whether an approved case's certificate still stands: the public query shows a revocation. */
 async function certificateStatus(ctx: Pick<AppContext, 'models'>, app: ApplicationDoc): Promise<'valid' | 'revoked'> {
-  const cert = await ctx.models.Certificate.findOne({ applicationId: app._id.toString() }, { status: 1 }).lean<{ status: 'valid' | 'revoked' }>();
+  const cert = app.certificateSerial
+    ? await findOneByKey<CertificateDoc>(ctx.models, ctx.models.Certificate, SERIAL_KEY, app.certificateSerial, { applicationId: app._id.toString() })
+    : null;
   return cert?.status === 'revoked' ? 'revoked' : 'valid';
 }
 

@@ -121,6 +121,10 @@ export interface IssuanceMarkerDoc {
 
 const issuanceMarkerSchema = new Schema({ _id: Schema.Types.ObjectId, at: { type: Date, required: true } }, { collection: 'issuance_markers', versionKey: false });
 
+/** Key documents (lib/keyindex.ts): a certificate serial, or a couple, → register entries. */
+export const SERIAL_KEY = 'certificate-serial';
+export const COUPLE_KEY = 'certificate-couple';
+
 export function certificateModels(conn: Connection) {
   return {
     Certificate: conn.model<CertificateDoc>('Certificate', certificateSchema),

@@ -15,7 +15,7 @@ import { maskName } from '../lib/idnumber';
 import type { Logger } from '../lib/logger';
 import { encrypt, idHash, openName } from '../lib/personal';
 import { chinaDate } from '../lib/workdays';
-import type { CertificateDoc } from './certificates.model';
+import { COUPLE_KEY, SERIAL_KEY, type CertificateDoc } from './certificates.model';
 import { eLicenceOf } from './content';
 import { certificatePdf } from './pdf';
 import { saveLink, shortIdOf, tokenUrl, verifyUrl } from './links';
@@ -281,10 +281,6 @@ export async function recoverIssuance(
   if (completed || registered) logger.info({ completed, registered }, 'certificate recovery finished interrupted work');
   return { completed, registered };
 }
-
-/** Key documents (lib/keyindex.ts): a certificate serial, or a couple, → register entries. */
-export const SERIAL_KEY = 'certificate-serial';
-export const COUPLE_KEY = 'certificate-couple';
 
 /** The register entry with this serial (and whatever else `filter` asks), found through its key document. */
 function findBySerial(ctx: Pick<AppContext, 'models'>, serial: string, filter: Record<string, unknown> = {}): Promise<CertificateDoc | null> {
