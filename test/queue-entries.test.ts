@@ -5,7 +5,7 @@ import request from 'supertest';
 import { entryOf, repairQueueEntries, type QueueEntryDoc } from '../service/review/queue.store';
 import type { ApplicationDoc } from '../service/applications/applications.model';
 import { makeTestApp, registerAndLogin, staffLogin, type TestApp } from './support/app';
-import { birthServiceForm, submittedApplication } from './support/forms';
+import { birthServiceForm, submittedApplication, uploadDocument } from './support/forms';
 
 /**
  * The officer queue reads slim entries, not the applications (issue 15). Each entry must follow its
@@ -19,7 +19,7 @@ describe('Officer queue entries', function () {
   const sent: CommandStartedEvent[] = [];
   // A township of its own, so other test files' cases stay out of this queue.
   const township = '430725109';
-  const form = () => birthServiceForm(`${township}201`);
+  const form = () => birthServiceForm(`${township}001`);
 
   before(async () => {
     t = await makeTestApp({ dbName: `fpc_queue_${process.pid}`, monitorCommands: true });
@@ -47,9 +47,10 @@ describe('Officer queue entries', function () {
     await post(`/api/v1/applications/${sub.id}/release`).expect(200);
     assert.deepEqual(await entry(sub.id), await expected(sub.id));
     await post(`/api/v1/applications/${sub.id}/claim`).expect(200);
-    await post(`/api/v1/applications/${sub.id}/decision`, { action: 'return', reason: '缺材料', missing: ['photo'] }).expect(200);
+    await post(`/api/v1/applications/${sub.id}/decision`, { action: 'return', reason: '结婚证复印件不清晰', missing: ['marriage-certificate'] }).expect(200);
     assert.equal((await entry(sub.id))?.status, 'returned', 'a returned case stays open (its deadline may still move)…');
     assert.ok(!(await queueIds()).includes(sub.id), '…but waits for the applicant, not an officer');
+    await uploadDocument(t.app, applicant.auth, sub.id, 'marriage-certificate');
     await request(t.app).post(`/api/v1/applications/${sub.id}/submit`).set('Authorization', applicant.auth).send({}).expect(200);
     assert.deepEqual(await entry(sub.id), await expected(sub.id));
     assert.ok((await queueIds()).includes(sub.id));
