@@ -8,6 +8,7 @@ import { filesUnder } from './support/forms';
 import request from 'supertest';
 import { FixedClock } from '../service/lib/clock';
 import { redactUrl } from '../service/lib/logger';
+import { mongodUnavailableReason } from '../service/lib/database';
 import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, testConfig, testKeys, type TestApp } from './support/app';
 import { BIRTH_SERVICE_KINDS, birthServiceForm, personId, terminalFiling, upload } from './support/forms';
 
@@ -264,5 +265,13 @@ describe('Hardening: personal data stays sealed, bounded answers, what residents
       assert.equal(res.body.code, 'rate_limited');
       assert.equal(await q.ctx.models.Complaint.countDocuments({ applicationId: created.body.id }), 5);
     });
+  });
+});
+
+describe('Start-up log when no mongod can be had', () => {
+  it('when the mongod download cannot work, then one plain phrase says so (no empty "Details:")', () => {
+    const err = new Error('Download failed for url "https://fastdl.mongodb.org/linux/mongodb-linux-x86_64-debian12-8.2.6.tgz", Details:\n    at x');
+    assert.equal(mongodUnavailableReason(err), 'none installed, and fastdl.mongodb.org cannot be reached to download one');
+    assert.equal(mongodUnavailableReason(new Error('Instance failed to start, Details:')), 'Instance failed to start');
   });
 });
