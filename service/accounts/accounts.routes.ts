@@ -6,7 +6,8 @@ import { registerApplicant, signIn, signOut, terminalToken } from './accounts.se
 
 const password = { type: 'string', minLength: 8, maxLength: 128 } as const;
 
-const registerBody = {
+/** Also the registration page's rules (service/web). */
+export const registerBody = {
   $id: 'urn:fpc:body:register',
   type: 'object',
   additionalProperties: false,
