@@ -40,7 +40,7 @@ export function accountPages(web: Web): Router {
       <Page {...base}>
         <h1>{l.t('登录', 'Sign in')}</h1>
         <form method="post" action="/sign-in" novalidate>
-          <CsrfField token={base.csrf} />
+          <CsrfField token={base.csrf()} />
           <input type="hidden" name="next" value={next} />
           <TextField name="idNumber" label={labels(req).idNumber!} value={values.idNumber} errors={errors} autocomplete="username" width="short" />
           <TextField name="password" type="password" label={labels(req).password!} errors={errors} autocomplete="current-password" width="short" />
@@ -84,7 +84,7 @@ export function accountPages(web: Web): Router {
         <h1>{l.t('注册账号', 'Create an account')}</h1>
         <p>{l.t('用本人身份证号码注册。以后用身份证号码和密码登录。', 'Register with your own ID number. You will sign in with it and your password.')}</p>
         <form method="post" action="/register" novalidate>
-          <CsrfField token={base.csrf} />
+          <CsrfField token={base.csrf()} />
           <input type="hidden" name="next" value={nextPath(req.query.next ?? req.body?.next)} />
           <TextField name="name" label={lab.name!} value={values.name} errors={errors} autocomplete="name" width="short" />
           <TextField name="idNumber" label={lab.idNumber!} hint={l.t('18 位，最后一位可能是 X', '18 characters; the last may be X')} value={values.idNumber} errors={errors} autocomplete="off" width="short" />

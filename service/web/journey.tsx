@@ -122,7 +122,7 @@ export function journeyPages(web: Web): Router {
           <p>{l.b(type.summary)}</p>
           <p>{l.t('您将依次填写几个简短的页面，然后上传材料、核对并提交。填写的内容会自动保存为草稿。', 'You will answer a few short pages, then add documents, check and submit. What you enter is saved as a draft.')}</p>
           <form method="post" action={`${mode.base}/start/${type.code}`}>
-            <CsrfField token={base.csrf} />
+            <CsrfField token={base.csrf()} />
             <Button>{l.t('开始申请', 'Start now')}</Button>
           </form>
         </Page>,
@@ -215,7 +215,7 @@ export function journeyPages(web: Web): Router {
                   <li>
                     <span>{l.t(`第 ${i + 1} 个子女`, `Child ${i + 1}`)}：{c.name ? String(c.name) : ''} {c.sex === 'female' ? l.t('女', 'female') : l.t('男', 'male')}，{String(c.birthDate ?? '')}</span>
                     <form method="post" action={action} className="inline">
-                      <CsrfField token={base.csrf} />
+                      <CsrfField token={base.csrf()} />
                       <input type="hidden" name="remove" value={String(i)} />
                       <button type="submit" className="link-button">{l.t('删除', 'Remove')}<span className="visually-hidden"> {l.t(`第 ${i + 1} 个子女`, `child ${i + 1}`)}</span></button>
                     </form>
@@ -226,7 +226,7 @@ export function journeyPages(web: Web): Router {
               <p>{l.t('还没有填写子女。没有子女的可直接继续。', 'No children added. If you have none, continue.')}</p>
             )}
             <form method="post" action={action} novalidate>
-              <CsrfField token={base.csrf} />
+              <CsrfField token={base.csrf()} />
               <fieldset className="group">
                 <legend>{l.t('添加一个子女', 'Add a child')}</legend>
                 <Fields l={l} fields={CHILD_FIELDS} values={values.child ?? {}} errors={errors} prefix="child." />
@@ -234,7 +234,7 @@ export function journeyPages(web: Web): Router {
               <Button name="add" value="1" secondary>{l.t('添加这个子女', 'Add this child')}</Button>
             </form>
             <form method="post" action={action}>
-              <CsrfField token={base.csrf} />
+              <CsrfField token={base.csrf()} />
               <Button name="done" value="1">{l.t('子女已填完，继续', 'Done, continue')}</Button>
             </form>
           </Page>
@@ -245,7 +245,7 @@ export function journeyPages(web: Web): Router {
         <Page {...base}>
           <BackLink href={`${mode.base}/${id}`} l={l} />
           <form method="post" action={action} novalidate>
-            <CsrfField token={base.csrf} />
+            <CsrfField token={base.csrf()} />
             {s.kind === 'ground' ? (
               <div className={`field${errors?.some((e) => e.field === 'ground') ? ' field-error' : ''}`}>
                 <fieldset>
@@ -349,6 +349,15 @@ export function journeyPages(web: Web): Router {
       const result = evaluateApplication(ctx.policy, app.type, formOf(ctx, app), ctx.clock.now(), l.code);
       const needed = new Set(result.requiredDocuments.map((d) => d.kind));
       const missing = new Set(app.missing ?? []);
+      const uploadForm = (d: { kind: string; name: { zh: string; en: string } }) => (
+        <form method="post" action={`${mode.base}/${id}/documents`} enctype="multipart/form-data" className="upload">
+          <CsrfField token={base.csrf()} />
+          <input type="hidden" name="kind" value={d.kind} />
+          <label htmlFor={`file-${d.kind}`}>{l.t('选择文件或拍照', 'Choose a file or take a photo')}<span className="visually-hidden">：{l.b(d.name)}</span></label>
+          <input type="file" id={`file-${d.kind}`} name="file" accept="image/jpeg,image/png,application/pdf" capture="environment" />
+          <Button secondary>{l.t('上传', 'Upload')}<span className="visually-hidden"> {l.b(d.name)}</span></Button>
+        </form>
+      );
       return (
         <Page {...base}>
           <BackLink href={`${mode.base}/${id}`} l={l} />
@@ -368,18 +377,19 @@ export function journeyPages(web: Web): Router {
                   {d.condition ? <p className="hint">{l.b(d.condition)}</p> : d.required === 'ground' ? <p className="hint">{l.t('申请理由需要时提交', 'If your ground needs it')}</p> : null}
                   {files.map((f) => (
                     <form method="post" action={`${mode.base}/${id}/documents/${f.id}/remove`} className="file">
-                      <CsrfField token={base.csrf} />
+                      <CsrfField token={base.csrf()} />
                       <span>{f.fileName}（{Math.ceil(f.size / 1024)} KB）</span>
                       <button type="submit" className="link-button">{l.t('删除', 'Remove')}<span className="visually-hidden"> {f.fileName}</span></button>
                     </form>
                   ))}
-                  <form method="post" action={`${mode.base}/${id}/documents`} enctype="multipart/form-data" className="upload">
-                    <CsrfField token={base.csrf} />
-                    <input type="hidden" name="kind" value={d.kind} />
-                    <label htmlFor={`file-${d.kind}`}>{files.length ? l.t('再添加或替换（先删除旧文件）', 'Add another, or remove the old one to replace it') : l.t('选择文件或拍照', 'Choose a file or take a photo')}<span className="visually-hidden">：{l.b(d.name)}</span></label>
-                    <input type="file" id={`file-${d.kind}`} name="file" accept="image/jpeg,image/png,application/pdf" capture="environment" />
-                    <Button secondary>{l.t('上传', 'Upload')}<span className="visually-hidden"> {l.b(d.name)}</span></Button>
-                  </form>
+                  {files.length && !missing.has(d.kind) ? (
+                    <details>
+                      <summary>{l.t('替换或再添加', 'Replace or add another')}<span className="visually-hidden">：{l.b(d.name)}</span></summary>
+                      {uploadForm(d)}
+                    </details>
+                  ) : (
+                    uploadForm(d)
+                  )}
                 </li>
               );
             })}
@@ -475,7 +485,7 @@ export function journeyPages(web: Web): Router {
               ) : (
                 <SummaryList
                   rows={s.fields
-                    .filter((f) => f.kind !== 'checkbox' || getPath(form, f.name) === true)
+                    .filter((f) => getPath(form, f.name) !== undefined && (f.kind !== 'checkbox' || getPath(form, f.name) === true))
                     .map((f) => ({ key: l.b(f.label), value: shown(f.name, f.kind, f.options), action: { href: `${mode.base}/${id}/section/${s.root}#f-${f.name.replace(/[^A-Za-z0-9_-]/g, '-')}`, label: l.t('修改', 'Change') } }))}
                 />
               )}
@@ -498,7 +508,7 @@ export function journeyPages(web: Web): Router {
           <h2>{l.t('提交申请', 'Submit your application')}</h2>
           <p>{l.t('提交即表示您确认所填内容真实。提交后由乡镇（街道）审核，结果会通过短信通知。', 'By submitting you confirm that what you entered is true. The township reviews it and you will get a text message.')}</p>
           <form method="post" action={`${mode.base}/${id}/submit`}>
-            <CsrfField token={base.csrf} />
+            <CsrfField token={base.csrf()} />
             <Button>{app.status === 'returned' ? l.t('重新提交', 'Resubmit') : l.t('确认并提交', 'Accept and submit')}</Button>
           </form>
         </Page>
@@ -569,7 +579,7 @@ export function journeyPages(web: Web): Router {
               <p className="no-print"><button type="button" className="button" data-print="1" hidden>{l.t('打印回执', 'Print the receipt')}</button></p>
               <noscript><p className="no-print">{l.t('请用浏览器的“打印”功能打印本页（Ctrl+P）。', 'Print this page with the browser’s Print command (Ctrl+P).')}</p></noscript>
               <form method="post" action="/kiosk/finish" className="no-print">
-                <CsrfField token={base.csrf} />
+                <CsrfField token={base.csrf()} />
                 <Button secondary>{l.t('办理完毕，接待下一位', 'Finished: next resident')}</Button>
               </form>
             </Fragment>
@@ -693,7 +703,7 @@ export function journeyPages(web: Web): Router {
         ) : null}
         {isAllowed('complain', app.status) ? (
           <form method="post" action={`/my/${id}/complaint`} novalidate>
-            <CsrfField token={base.csrf} />
+            <CsrfField token={base.csrf()} />
             <TextArea name="text" label={l.t('投诉或意见', 'Complaint or comment')} hint={l.t('县卫生健康局会在 5 个工作日内答复', 'The county health commission answers within 5 working days')} value={complaintText} errors={errors} maxlength={2000} />
             <Button secondary>{l.t('提交投诉', 'Send complaint')}</Button>
           </form>
@@ -731,7 +741,7 @@ export function journeyPages(web: Web): Router {
         <h1>{l.t('确定要撤回这份申请吗？', 'Are you sure you want to withdraw this application?')}</h1>
         <p>{l.t('撤回后不能恢复，如需办理须重新申请。', 'This cannot be undone; you would have to apply again.')}</p>
         <form method="post" action={`/my/${app._id.toString()}/withdraw`} novalidate>
-          <CsrfField token={base.csrf} />
+          <CsrfField token={base.csrf()} />
           <TextArea name="reason" label={l.t('撤回原因（选填）', 'Reason (optional)')} maxlength={500} />
           <Button>{l.t('撤回申请', 'Withdraw application')}</Button>
         </form>

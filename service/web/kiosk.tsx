@@ -38,7 +38,7 @@ export function kioskPages(web: Web): Router {
       <Page {...base}>
         <h1>{l.t('便民服务终端登录', 'Service terminal sign-in')}</h1>
         <form method="post" action="/kiosk/sign-in" novalidate>
-          <CsrfField token={base.csrf} />
+          <CsrfField token={base.csrf()} />
           <TextField name="terminalId" label={l.t('终端编号', 'Terminal id')} value={values.terminalId} errors={errors} autocomplete="username" width="short" />
           <TextField name="secret" type="password" label={l.t('终端密钥', 'Terminal secret')} errors={errors} autocomplete="current-password" width="short" />
           <TextField name="operatorName" label={l.t('值班工作人员姓名', 'Clerk on duty: your name')} value={values.operatorName} errors={errors} width="short" />
@@ -84,7 +84,7 @@ export function kioskPages(web: Web): Router {
         <h1>{l.t('为居民办理', 'Serve a resident')}</h1>
         <p className="hint">{l.t('身份证读卡器接入后将自动填写以下信息。', 'When the ID card reader is connected it fills in these fields.')}</p>
         <form method="post" action="/kiosk/identify" novalidate>
-          <CsrfField token={base.csrf} />
+          <CsrfField token={base.csrf()} />
           <TextField name="name" label={l.t('居民姓名', "Resident's name")} value={values.name} errors={errors} autocomplete="off" width="short" />
           <TextField name="idNumber" label={l.t('居民身份证号码', "Resident's ID number")} value={values.idNumber} errors={errors} autocomplete="off" width="short" />
           <Button>{l.t('下一步', 'Continue')}</Button>
@@ -110,7 +110,7 @@ export function kioskPages(web: Web): Router {
           ))}
         </ul>
         <form method="post" action="/kiosk/finish">
-          <CsrfField token={base.csrf} />
+          <CsrfField token={base.csrf()} />
           <Button secondary>{l.t('结束，接待下一位', 'Finish: next resident')}</Button>
         </form>
       </Page>,
@@ -158,13 +158,13 @@ export function kioskPages(web: Web): Router {
           )}</p>
         </div>
         <form method="post" action="/kiosk/consent" novalidate>
-          <CsrfField token={base.csrf} />
+          <CsrfField token={base.csrf()} />
           <RadioField name="method" label={l.t('同意方式', 'How the resident consented')} options={CONSENT_METHODS.map((m) => ({ value: m, label: l.t(...names[m]) }))} errors={errors} />
           <TextField name="reference" label={l.t('同意书编号（选填）', 'Consent form number (optional)')} errors={errors} width="short" />
           <Button>{l.t('居民已同意，继续', 'The resident consents: continue')}</Button>
         </form>
         <form method="post" action="/kiosk/finish">
-          <CsrfField token={base.csrf} />
+          <CsrfField token={base.csrf()} />
           <Button secondary>{l.t('居民不同意，取消', 'The resident does not consent: cancel')}</Button>
         </form>
       </Page>

@@ -3,7 +3,7 @@ import { publicStatus } from '../applications/applications.service';
 import { TYPE_CODES, type Limit } from '../catalogue/catalogue';
 import { serviceGuide } from '../catalogue/catalogue.service';
 import { verifyCertificate } from '../certificates/certificates.service';
-import { evaluateApplication } from '../eligibility/eligibility.service';
+import { chinaDay, evaluateApplication } from '../eligibility/eligibility.service';
 import { AppError, PROBLEMS } from '../lib/errors';
 import { limiter } from '../lib/ratelimit';
 import { Fields, labelOf } from './fields';
@@ -92,7 +92,7 @@ export function qrVerifyPage(web: Web): Router {
   const verifyLimit = limiter({ name: 'page-verify-qr', windowMs: 60 * 1000, limit: 60 }, web.ctx.counterStores);
   r.get('/api/v1/verify/:token', (req, _res, next) => {
     if (req.accepts(['json', 'html']) !== 'html') return next('router');
-    req.page = { csrfBase: '' };
+    req.page = {};
     next();
   }, verifyLimit, async (req, res) => {
     res.vary('Accept');
@@ -116,11 +116,24 @@ export function publicPages(web: Web): Router {
     res.redirect(303, localPath(req.query.back));
   });
 
+  // The guide is a pure function of the catalogue, the day and the language: worked out once a day.
+  const guides = new Map<string, ReturnType<typeof serviceGuide>>();
+  const guideOf = (code: string, lang: Lang['code']) => {
+    const now = ctx.clock.now();
+    const key = `${code}|${chinaDay(now)}|${lang}`;
+    let guide = guides.get(key);
+    if (!guide) {
+      if (guides.size > 64) guides.clear();
+      guide = serviceGuide(ctx.policy, code, now, lang);
+      guides.set(key, guide);
+    }
+    return guide;
+  };
+
   r.get('/', (req, res) => {
     const base = web.base(req, web.lang(req).t('首页', 'Home'));
     const { l } = base;
-    const now = ctx.clock.now();
-    const guides = TYPE_CODES.map((code) => serviceGuide(ctx.policy, code, now, l.code));
+    const guides = TYPE_CODES.map((code) => guideOf(code, l.code));
     web.send(
       res,
       <Page {...base}>
@@ -152,7 +165,7 @@ export function publicPages(web: Web): Router {
 
   r.get('/guide/:code', (req, res) => {
     const l = web.lang(req);
-    const g = serviceGuide(ctx.policy, String(req.params.code), ctx.clock.now(), l.code);
+    const g = guideOf(String(req.params.code), l.code);
     const base = web.base(req, l.b(g.names));
     web.send(
       res,
@@ -221,7 +234,7 @@ export function publicPages(web: Web): Router {
           </section>
         ) : null}
         <form method="post" action="/query" novalidate>
-          <CsrfField token={base.csrf} />
+          <CsrfField token={base.csrf()} />
           <TextField name="number" label={l.t('受理编号', 'Application number')} hint={l.t('例如 430725-2026-000123，在受理回执或短信里', 'For example 430725-2026-000123, on your receipt or text message')} value={values.number} errors={errors} width="short" autocomplete="off" />
           <TextField name="idNumber" label={l.t('申请人身份证号码', "Applicant's ID number")} value={values.idNumber} errors={errors} width="short" autocomplete="off" />
           <Button>{l.t('查询', 'Search')}</Button>
@@ -292,7 +305,7 @@ export function publicPages(web: Web): Router {
           </section>
         ) : null}
         <form method="post" action={`/precheck/${type}`} novalidate>
-          <CsrfField token={base.csrf} />
+          <CsrfField token={base.csrf()} />
           {sections.map((s) =>
             s.kind === 'children' ? (
               <fieldset className="group">

@@ -93,7 +93,13 @@ export interface PageSession {
 
 declare module 'express-serve-static-core' {
   interface Request {
-    page?: { session?: PageSession; csrfBase: string; kioskReset?: boolean };
+    page?: {
+      session?: PageSession;
+      /** What CSRF tokens are bound to: the session, else the anonymous cookie (made when a form first needs it). */
+      csrfBase?: string;
+      kioskReset?: boolean;
+      res?: Response;
+    };
   }
 }
 
@@ -147,16 +153,9 @@ export function sessions(ctx: Ctx): RequestHandler {
         setCookie(res, SESSION_COOKIE, '', 0);
       }
     }
-    let csrfBase = session ? `s:${session.rawId}` : undefined;
-    if (!csrfBase) {
-      let anon = cookies[ANON_COOKIE];
-      if (!anon || anon.length < 20) {
-        anon = crypto.randomBytes(24).toString('base64url');
-        setCookie(res, ANON_COOKIE, anon);
-      }
-      csrfBase = `a:${anon}`;
-    }
-    req.page = { session, csrfBase, kioskReset };
+    const anon = cookies[ANON_COOKIE];
+    const csrfBase = session ? `s:${session.rawId}` : anon && anon.length >= 20 ? `a:${anon}` : undefined;
+    req.page = { session, csrfBase, kioskReset, res };
     next();
   };
 }
@@ -194,18 +193,35 @@ export async function purgeWebSessions(ctx: Pick<AppContext, 'models' | 'clock' 
 
 /* CSRF: a token per session (or per anonymous visitor), an HMAC the server can recompute. */
 
+const csrfKeys = new WeakMap<Buffer, Buffer>();
 function csrfKey(ctx: Pick<AppContext, 'keys'>): Buffer {
-  return crypto.createHmac('sha256', ctx.keys.dataKey).update('web-csrf-v1').digest();
+  let key = csrfKeys.get(ctx.keys.dataKey);
+  if (!key) {
+    key = crypto.createHmac('sha256', ctx.keys.dataKey).update('web-csrf-v1').digest();
+    csrfKeys.set(ctx.keys.dataKey, key);
+  }
+  return key;
 }
 
+const tokenFor = (ctx: Pick<AppContext, 'keys'>, base: string): string => crypto.createHmac('sha256', csrfKey(ctx)).update(base).digest('base64url');
+
+/** The token for this visitor's forms; a visitor without a session gets the anonymous cookie now. */
 export function csrfToken(ctx: Pick<AppContext, 'keys'>, req: Request): string {
-  return crypto.createHmac('sha256', csrfKey(ctx)).update(req.page?.csrfBase ?? '').digest('base64url');
+  const page = req.page;
+  if (!page) return '';
+  if (!page.csrfBase) {
+    const anon = crypto.randomBytes(24).toString('base64url');
+    if (page.res && !page.res.headersSent) setCookie(page.res, ANON_COOKIE, anon);
+    page.csrfBase = `a:${anon}`;
+  }
+  return tokenFor(ctx, page.csrfBase);
 }
 
 export function checkCsrf(ctx: Pick<AppContext, 'keys'>, req: Request, sent: unknown): void {
-  const expected = Buffer.from(csrfToken(ctx, req));
+  const base = req.page?.csrfBase;
+  const expected = Buffer.from(base ? tokenFor(ctx, base) : 'no form was served to this visitor');
   const got = Buffer.from(typeof sent === 'string' ? sent : '');
-  if (got.length !== expected.length || !crypto.timingSafeEqual(got, expected)) {
+  if (!base || got.length !== expected.length || !crypto.timingSafeEqual(got, expected)) {
     throw new AppError('forbidden', {
       zh: '页面已过期或来源不明，请返回上一页刷新后重新提交',
       en: 'This form has expired or did not come from this site; go back, reload the page and submit again',

@@ -25,7 +25,8 @@ export interface PageProps {
   path: string;
   /** Who is signed in, as shown in the header. */
   who?: { name: string; kind: 'resident' | 'kiosk' };
-  csrf: string;
+  /** The CSRF token for this page's forms (made on first use: a page without forms sets no cookie). */
+  csrf: () => string;
   kiosk?: { idleSeconds: number; serving: boolean };
   errors?: FieldError[];
   children?: Child;
@@ -84,7 +85,7 @@ export function Page(p: PageProps): SafeHtml {
             </nav>
             {p.who ? (
               <form method="post" action={p.who.kind === 'kiosk' ? '/kiosk/sign-out' : '/sign-out'} className="signout">
-                <CsrfField token={p.csrf} />
+                <CsrfField token={p.csrf()} />
                 <span className="who">{p.who.name}</span>
                 <button type="submit" className="link-button">{l.t('退出', 'Sign out')}</button>
               </form>

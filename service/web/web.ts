@@ -62,7 +62,7 @@ export function webLayer(ctx: AppContext): { pages: Router; notFound: RequestHan
         title,
         path: req.originalUrl.split('?')[0] ?? '/',
         who: s ? { name: s.doc.kind === 'kiosk' ? `${s.principal.name} · ${s.doc.operatorName ?? ''}` : s.principal.name, kind: s.doc.kind } : undefined,
-        csrf: csrfToken(ctx, req),
+        csrf: () => csrfToken(ctx, req),
         kiosk: kiosk ? { idleSeconds: ctx.config.kioskIdleSeconds, serving: Boolean(s?.doc.kioskResident) } : undefined,
         errors,
       };
@@ -78,13 +78,22 @@ export function webLayer(ctx: AppContext): { pages: Router; notFound: RequestHan
     },
     fieldErrors(req, problems, labels) {
       const l = lang(req);
-      return (problems ?? []).map((p) => {
+      const seen = new Set<string>();
+      const out: FieldError[] = [];
+      for (const p of problems ?? []) {
         const field = p.path.replace(/^form\./, '');
+        // One message per field, the first the rules gave: a person fixes one thing at a time.
+        if (seen.has(field)) continue;
+        seen.add(field);
         const label = labels?.(field);
         const said = l.b(p.messages).replace(/^[^：:]*[：:]\s*/, (prefix) => (prefix.includes(field) || prefix.includes(p.path) ? '' : prefix));
-        if (p.code === 'required' && label) return { field, message: l.t(`请填写：${label}`, `Enter: ${label}`) };
-        return { field, message: label ? `${label}：${said}` : said };
-      });
+        let message = label ? `${label}：${said}` : said;
+        // The schema's wording ("must match pattern \\S") is for programmers; say it plainly.
+        if (label && (p.code === 'required' || p.code === 'minLength' && /\b1\b/.test(said))) message = l.t(`请填写${label}`, `Enter ${label}`);
+        else if (label && (p.code === 'pattern' || (p.code.startsWith('format:') && p.code !== 'format:cn-id-number'))) message = l.t(`${label}的格式不正确`, `${label} is not in the right format`);
+        out.push({ field, message });
+      }
+      return out;
     },
   };
 
@@ -109,7 +118,7 @@ export function webLayer(ctx: AppContext): { pages: Router; notFound: RequestHan
     const known = translate(err);
     if (!known) ctx.logger.error({ err, requestId: req.id }, 'unhandled error on a page');
     const problem = known ?? new AppError('internal');
-    if (!req.page) req.page = { csrfBase: '' };
+    if (!req.page) req.page = {};
     web.send(res, errorPage(web, req, problem), problem.status);
   };
   pages.use(pageErrors);
@@ -118,7 +127,7 @@ export function webLayer(ctx: AppContext): { pages: Router; notFound: RequestHan
   const notFound: RequestHandler = (req, res, next) => {
     const wantsPage = !/^\/(api|docs|openapi\.json|healthz|readyz|\.well-known)(\/|$)/.test(req.path) && req.accepts(['json', 'html']) === 'html';
     if (!wantsPage || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
-    if (!req.page) req.page = { csrfBase: '' };
+    if (!req.page) req.page = {};
     web.send(res, errorPage(web, req, new AppError('not_found')), 404);
   };
   return { pages, notFound };
