@@ -169,8 +169,9 @@ describe('pages in a browser (playwright-core + Chromium)', function () {
       await fillBirthService(page, js, couple, js);
       await page.getByRole('button', { name: '确认并提交' }).click();
       await page.getByRole('heading', { name: '申请已提交' }).waitFor();
-      const number = (await page.locator('.reference').textContent())!;
+      const number = (await page.locator('.reference').first().textContent())!;
       assert.match(number, /^430725-\d{4}-\d{6}$/);
+      assert.match((await page.locator('.access-code').textContent())!, /^[2-9A-Z]{4}-[2-9A-Z]{4}$/);
       assert.match(await page.locator('main').innerText(), /本环节承诺办结日期\s*\d{4}-\d{2}-\d{2}/);
       await at(page, 'confirmation', { js, shot: 'confirmation' });
       const stored = await main.t.ctx.models.Application.findOne({ number }).lean();
@@ -207,7 +208,9 @@ describe('pages in a browser (playwright-core + Chromium)', function () {
       await fillBirthService(page, js, couple, false);
       await page.getByRole('button', { name: '确认并提交' }).click();
       await page.getByRole('heading', { name: '受理回执' }).waitFor();
-      const number = (await page.locator('.reference').textContent())!;
+      const number = (await page.locator('.reference').first().textContent())!;
+      const accessCode = (await page.locator('.access-code').textContent())!;
+      assert.match(accessCode, /^[2-9A-Z]{4}-[2-9A-Z]{4}$/);
       assert.equal(await page.getByRole('button', { name: '打印回执' }).isVisible(), js);
       await at(page, 'kiosk receipt', { js, shot: 'kiosk-receipt' });
       if (js) {
@@ -225,13 +228,13 @@ describe('pages in a browser (playwright-core + Chromium)', function () {
       await page.getByLabel('居民姓名').waitFor();
       await page.goBack();
       assert.doesNotMatch(await page.content(), new RegExp(number));
-      // The resident follows the kiosk case by number and ID number (kiosk cases do not reach an
-      // account yet: that link is issue 11).
+      // The resident follows the kiosk case by number and access code from the receipt (kiosk cases
+      // do not reach a resident's account yet: that link is issue 11).
       const resident = await newContext(js);
       const rp = await resident.newPage();
       await rp.goto(main.origin + '/query');
       await rp.getByLabel('受理编号').fill(number);
-      await rp.getByLabel('申请人身份证号码').fill(couple.w.idNumber);
+      await rp.getByLabel('查询码').fill(accessCode);
       await rp.getByRole('button', { name: '查询' }).click();
       await rp.getByRole('heading', { name: '查询结果' }).waitFor();
       assert.match(await rp.locator('main').innerText(), /待审核/);

@@ -144,6 +144,12 @@ describe('pages: routes', () => {
       const wrong = await v.post('/query', { number: submitted.body.number, idNumber: uniqueIdNumber() });
       assert.equal(wrong.status, 404);
       assert.match(wrong.text, /没有找到/);
+      const byCode = await v.post('/query', { number: submitted.body.number, accessCode: String(submitted.body.accessCode).toLowerCase() });
+      assert.equal(byCode.status, 200);
+      assert.match(byCode.text, /待审核/);
+      const neither = await v.post('/query', { number: submitted.body.number });
+      assert.equal(neither.status, 400);
+      assert.match(neither.text, /href="#f-accessCode"/);
       const forged = await v.post('/query', { number: submitted.body.number, idNumber: account.idNumber }, false);
       assert.equal(forged.status, 403);
     });
@@ -412,7 +418,7 @@ describe('pages: routes', () => {
       assert.equal(app!.terminal!.terminalId, terminal.terminalId);
       assert.equal(app!.terminal!.operatorName, '陈干事');
       assert.equal(app!.terminal!.consent.method, 'signature');
-      // The terminal's API token could see this case for a day; the page shows it only during this visit.
+      // The terminal's API token may still see this case for a while; the pages show it only during this visit.
       await v.post('/kiosk/finish', {});
       assert.equal((await v.get(`/kiosk/apply/${id}`)).status, 303);
     });
@@ -429,30 +435,32 @@ describe('pages: routes', () => {
     });
 
     it('when the resident at a kiosk is idle past the limit, then the server forgets them on the next request', async () => {
-      const { v } = await kioskSignedIn();
+      const { v, terminal } = await kioskSignedIn();
       await v.get('/kiosk/start');
-      await v.post('/kiosk/identify', { name: '欧阳秀英', idNumber: personId('female', '1992-01-01') });
-      await t.ctx.models.WebSession.updateMany({ 'kioskResident.name': '欧阳秀英' }, { $set: { residentSeenAt: new Date(Date.now() - 121_000) } });
+      assert.equal((await v.post('/kiosk/identify', { name: '欧阳秀英', idNumber: personId('female', '1992-01-01') })).status, 303);
+      await t.ctx.models.WebSession.updateMany({ subject: terminal.terminalId }, { $set: { residentSeenAt: new Date(Date.now() - 121_000) } });
       const res = await v.get('/kiosk/consent');
       assert.equal(res.status, 303);
       const start = await v.get('/kiosk/start');
       assert.doesNotMatch(start.text, /欧阳/);
-      assert.equal(await t.ctx.models.WebSession.countDocuments({ 'kioskResident.name': '欧阳秀英' }), 0);
+      assert.equal(await t.ctx.models.WebSession.countDocuments({ subject: terminal.terminalId, kioskResident: { $ne: null } }), 0);
     });
   });
 
-  it('the stored sessions hold no ID number in clear', async () => {
-    const { v } = await (async () => {
-      const terminal = await terminalLogin(t);
-      const v = new Visitor(t.app);
-      await v.get('/kiosk');
-      await v.post('/kiosk/sign-in', { terminalId: terminal.terminalId, secret: terminal.secret, operatorName: '陈干事' });
-      return { v };
-    })();
+  it('when a kiosk identifies a resident, then the stored session holds neither their ID number nor their name in clear', async () => {
+    const terminal = await terminalLogin(t);
+    const v = new Visitor(t.app);
+    await v.get('/kiosk');
+    await v.post('/kiosk/sign-in', { terminalId: terminal.terminalId, secret: terminal.secret, operatorName: '陈干事' });
+    await v.get('/kiosk/start');
     const idNumber = personId('female', '1992-01-01');
-    await v.post('/kiosk/identify', { name: '李秀英', idNumber });
-    const raw = JSON.stringify(await t.ctx.models.WebSession.find({}).lean());
+    assert.equal((await v.post('/kiosk/identify', { name: '上官秋水', idNumber })).status, 303);
+    const consent = await v.get('/kiosk/consent');
+    assert.match(consent.text, /本人 上官秋水 同意/);
+    const raw = JSON.stringify(await t.ctx.models.WebSession.find({ subject: terminal.terminalId }).lean());
+    assert.match(raw, /nameSealed/);
     assert.ok(!raw.includes(idNumber));
     assert.ok(!raw.includes(idNumber.slice(6, 14)));
+    assert.ok(!raw.includes('上官秋水'));
   });
 });

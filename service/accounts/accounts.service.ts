@@ -127,7 +127,7 @@ export async function checkCredentials(
   }
   const ok = await verifyPassword(input.password, account.passwordHash);
   if (!ok || account.disabled) throw invalidCredentials();
-  return { id: account._id.toString(), role: account.role as Role, name: account.name };
+  return { id: account._id.toString(), role: account.role as Role, name: openName(ctx.keys.dataKey, account) };
 }
 
 export async function terminalToken(ctx: Ctx, input: { terminalId: string; secret: string }): Promise<TokenResponse> {

@@ -2,6 +2,7 @@ import express, { type Request, type Router } from 'express';
 import { registerBody } from '../accounts/accounts.routes';
 import { checkCredentials, registerApplicant } from '../accounts/accounts.service';
 import { AppError, PROBLEMS } from '../lib/errors';
+import { idHash } from '../lib/personal';
 import { limiter } from '../lib/ratelimit';
 import { compile, toFieldProblems } from '../lib/validation';
 import { h } from './jsx';
@@ -17,7 +18,7 @@ export const nextPath = (s: unknown): string => (typeof s === 'string' && /^\/(a
 export function accountPages(web: Web): Router {
   const { ctx } = web;
   const r = express.Router();
-  const perAddressAndName = limiter({ name: 'page-login', windowMs: FIFTEEN_MINUTES, limit: 10, keyOf: (req) => String(req.body?.idNumber ?? '') }, ctx.counterStores);
+  const perAddressAndName = limiter({ name: 'page-login', windowMs: FIFTEEN_MINUTES, limit: 10, keyOf: (req) => (typeof req.body?.idNumber === 'string' ? idHash(ctx.keys.idHash, req.body.idNumber.trim().toUpperCase()) : undefined) }, ctx.counterStores);
   const perAddress = limiter({ name: 'page-login-ip', windowMs: FIFTEEN_MINUTES, limit: 300 }, ctx.counterStores);
   const registerLimit = limiter({ name: 'page-register', windowMs: FIFTEEN_MINUTES, limit: 30 }, ctx.counterStores);
   const validateRegistration = compile(registerBody);

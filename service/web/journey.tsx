@@ -12,7 +12,7 @@ import { receivedUpload } from '../documents/storage';
 import { evaluateApplication } from '../eligibility/eligibility.service';
 import type { Principal } from '../lib/auth';
 import { AppError, notFound, PROBLEMS, translate } from '../lib/errors';
-import { decrypt } from '../lib/personal';
+import { decrypt, openName } from '../lib/personal';
 import { limiter } from '../lib/ratelimit';
 import { Fields, labelOf } from './fields';
 import { CHILD_FIELDS, getPath, readFields, SECTIONS, type SectionSpec } from './forms';
@@ -141,7 +141,7 @@ export function journeyPages(web: Web): Router {
           ? {
               type,
               form: {},
-              resident: { idNumber: decrypt(ctx.keys.dataKey, kr.idNumberEnc), name: kr.name },
+              resident: { idNumber: decrypt(ctx.keys.dataKey, kr.idNumberEnc), name: openName(ctx.keys.dataKey, { nameSealed: kr.nameSealed }) },
               operatorName: s.doc.operatorName ?? '',
               consent: { given: true, method: kr.consent!.method, ...(kr.consent!.reference ? { reference: kr.consent!.reference } : {}) },
             }
@@ -561,6 +561,12 @@ export function journeyPages(web: Web): Router {
             <h1>{mode.kind === 'kiosk' ? l.t('受理回执', 'Receipt') : l.t('申请已提交', 'Application submitted')}</h1>
             <p>{l.t('受理编号', 'Your application number')}</p>
             <p className="reference">{view.number ?? ''}</p>
+            {view.accessCode ? (
+              <Fragment>
+                <p>{l.t('查询码', 'Access code')}</p>
+                <p className="reference access-code">{view.accessCode}</p>
+              </Fragment>
+            ) : null}
           </div>
           <SummaryList
             rows={[
@@ -573,7 +579,7 @@ export function journeyPages(web: Web): Router {
             ]}
           />
           <h2>{l.t('如何查询进度', 'How to follow your case')}</h2>
-          <p>{l.t('审核结果会发短信通知。也可以在“办件查询”页面，用受理编号和申请人身份证号码查询：', 'You will get a text message. You can also look it up on the case query page with the number and the applicant’s ID number:')} <strong>{`${ctx.config.publicBaseUrl}/query`}</strong></p>
+          <p>{l.t('审核结果会发短信通知。也可以在“办件查询”页面，用受理编号加查询码（或申请人身份证号码）查询：', 'You will get a text message. You can also look it up on the case query page with the number and the access code (or the applicant’s ID number):')} <strong>{`${ctx.config.publicBaseUrl}/query`}</strong></p>
           {mode.kind === 'kiosk' ? (
             <Fragment>
               <p className="no-print"><button type="button" className="button" data-print="1" hidden>{l.t('打印回执', 'Print the receipt')}</button></p>

@@ -2,8 +2,8 @@ import express, { type Request, type RequestHandler, type Router } from 'express
 import { checkTerminalCredentials } from '../accounts/accounts.service';
 import { TYPE_CODES } from '../catalogue/catalogue';
 import { AppError, PROBLEMS } from '../lib/errors';
-import { ID_PROBLEM_MESSAGES, maskIdForStaff, maskName, parseIdNumber } from '../lib/idnumber';
-import { encrypt } from '../lib/personal';
+import { ID_PROBLEM_MESSAGES, maskIdForStaff, parseIdNumber } from '../lib/idnumber';
+import { encrypt, openName, sealName } from '../lib/personal';
 import { limiter } from '../lib/ratelimit';
 import { chinaDate } from '../lib/workdays';
 import { h } from './jsx';
@@ -102,7 +102,7 @@ export function kioskPages(web: Web): Router {
     web.send(
       res,
       <Page {...base}>
-        <p className="caption">{l.t('正在为', 'Serving')} {maskName(kr.name)}（{kr.idMasked}）</p>
+        <p className="caption">{l.t('正在为', 'Serving')} {kr.nameMasked}（{kr.idMasked}）</p>
         <h1>{l.t('选择要办理的事项', 'Choose the service')}</h1>
         <ul className="choices">
           {TYPE_CODES.map((code) => (
@@ -128,7 +128,7 @@ export function kioskPages(web: Web): Router {
     if (!parsed.ok) errors.push({ field: 'idNumber', message: l.b(ID_PROBLEM_MESSAGES[parsed.problem]) });
     if (errors.length || !parsed.ok) return web.send(res, identifyPage(req, { name, idNumber }, errors), 400);
     const resident: KioskResident = {
-      name,
+      ...sealName(ctx.keys.dataKey, name),
       idNumberEnc: encrypt(ctx.keys.dataKey, parsed.value.normalized),
       idMasked: maskIdForStaff(parsed.value.normalized),
       applications: [],
@@ -142,6 +142,7 @@ export function kioskPages(web: Web): Router {
     const base = web.base(req, web.lang(req).t('居民同意', 'Consent'), errors);
     const { l } = base;
     const kr = req.page!.session!.doc.kioskResident!;
+    const name = openName(ctx.keys.dataKey, { nameSealed: kr.nameSealed });
     const names: Record<(typeof CONSENT_METHODS)[number], [string, string]> = {
       signature: ['居民在屏幕或纸上签名', 'The resident signed (screen or paper)'],
       fingerprint: ['居民按指印', 'The resident gave a fingerprint'],
@@ -153,8 +154,8 @@ export function kioskPages(web: Web): Router {
         <h1>{l.t('请居民确认同意代办', 'Ask the resident to consent')}</h1>
         <div className="panel">
           <p>{l.t(
-            `本人 ${kr.name} 同意由便民服务终端工作人员代为填写并提交计划生育证件申请，所提供的信息仅用于本次办理。`,
-            `I, ${kr.name}, agree that the terminal clerk fills in and submits my family-planning certificate application; what I give is used for this application only.`,
+            `本人 ${name} 同意由便民服务终端工作人员代为填写并提交计划生育证件申请，所提供的信息仅用于本次办理。`,
+            `I, ${name}, agree that the terminal clerk fills in and submits my family-planning certificate application; what I give is used for this application only.`,
           )}</p>
         </div>
         <form method="post" action="/kiosk/consent" novalidate>

@@ -1,11 +1,14 @@
 import express, { type Request, type Router } from 'express';
+import { statusBody } from '../applications/applications.routes';
 import { publicStatus } from '../applications/applications.service';
 import { TYPE_CODES, type Limit } from '../catalogue/catalogue';
 import { serviceGuide } from '../catalogue/catalogue.service';
 import { verifyCertificate } from '../certificates/certificates.service';
 import { chinaDay, evaluateApplication } from '../eligibility/eligibility.service';
 import { AppError, PROBLEMS } from '../lib/errors';
+import { idHash } from '../lib/personal';
 import { limiter } from '../lib/ratelimit';
+import { compile } from '../lib/validation';
 import { Fields, labelOf } from './fields';
 import { CHILD_FIELDS, readFields, SECTIONS } from './forms';
 import { Fragment, h, type SafeHtml } from './jsx';
@@ -107,6 +110,11 @@ export function publicPages(web: Web): Router {
   // The same limits as the JSON routes they mirror (counted separately: a page and an API call are two doors).
   const statusPerAddress = limiter({ name: 'page-status-ip', windowMs: 15 * 60 * 1000, limit: 300 }, ctx.counterStores);
   const statusPerNumber = limiter({ name: 'page-status', windowMs: 15 * 60 * 1000, limit: 20, keyOf: (req) => String(req.body?.number ?? '') }, ctx.counterStores);
+  const statusPerIdNumber = limiter(
+    { name: 'page-status-id', windowMs: 15 * 60 * 1000, limit: 20, keyOf: (req) => (typeof req.body?.idNumber === 'string' && req.body.idNumber ? idHash(ctx.keys.idHash, req.body.idNumber.trim().toUpperCase()) : undefined) },
+    ctx.counterStores,
+  );
+  const validateStatus = compile(statusBody);
   const verifyLimit = limiter({ name: 'page-verify', windowMs: 60 * 1000, limit: 60 }, ctx.counterStores);
   const precheckLimit = limiter({ name: 'page-eligibility-check', windowMs: 60_000, limit: 60 }, ctx.counterStores);
 
@@ -209,7 +217,7 @@ export function publicPages(web: Web): Router {
   });
 
   /* 办件查询: by number and the ID number the case was filed for. */
-  const queryPage = (req: Request, values: { number?: string; idNumber?: string }, errors?: FieldError[], result?: Awaited<ReturnType<typeof publicStatus>>) => {
+  const queryPage = (req: Request, values: { number?: string; accessCode?: string }, errors?: FieldError[], result?: Awaited<ReturnType<typeof publicStatus>>) => {
     const base = web.base(req, web.lang(req).t('办件查询', 'Case query'), errors);
     const { l } = base;
     return (
@@ -227,7 +235,6 @@ export function publicPages(web: Web): Router {
                 ...(result.stage ? [{ key: l.t('当前环节', 'Current stage'), value: l.b(result.stage.name) }, { key: l.t('承诺办结日期', 'Promised by'), value: day(result.stage.committedDeadline) }] : []),
                 { key: l.t('提交日期', 'Submitted'), value: day(result.submittedAt) },
                 ...(result.decidedAt ? [{ key: l.t('办结日期', 'Decided'), value: day(result.decidedAt) }] : []),
-                ...(result.missing?.length ? [{ key: l.t('需补正材料', 'Documents to add'), value: result.missing.join('、') }] : []),
                 ...(result.certificateSerial ? [{ key: l.t('证件编号', 'Certificate serial'), value: result.certificateSerial }] : []),
               ]}
             />
@@ -236,23 +243,31 @@ export function publicPages(web: Web): Router {
         <form method="post" action="/query" novalidate>
           <CsrfField token={base.csrf()} />
           <TextField name="number" label={l.t('受理编号', 'Application number')} hint={l.t('例如 430725-2026-000123，在受理回执或短信里', 'For example 430725-2026-000123, on your receipt or text message')} value={values.number} errors={errors} width="short" autocomplete="off" />
-          <TextField name="idNumber" label={l.t('申请人身份证号码', "Applicant's ID number")} value={values.idNumber} errors={errors} width="short" autocomplete="off" />
+          <TextField name="accessCode" label={l.t('查询码', 'Access code')} hint={l.t('例如 K7M3-Q9TD，在受理回执或确认页上', 'For example K7M3-Q9TD, on your receipt or confirmation page')} value={values.accessCode} errors={errors} width="short" autocomplete="off" />
+          <p className="or">{l.t('或者', 'or')}</p>
+          <TextField name="idNumber" label={l.t('申请人身份证号码', "Applicant's ID number")} errors={errors} width="short" autocomplete="off" />
           <Button>{l.t('查询', 'Search')}</Button>
         </form>
       </Page>
     );
   };
   r.get('/query', (req, res) => web.send(res, queryPage(req, {})));
-  r.post('/query', statusPerAddress, web.csrf, statusPerNumber, async (req, res) => {
+  r.post('/query', statusPerAddress, web.csrf, statusPerNumber, statusPerIdNumber, async (req, res) => {
     const l = web.lang(req);
     const number = String(req.body.number ?? '').trim();
+    const accessCode = String(req.body.accessCode ?? '').trim().toUpperCase();
     const idNumber = String(req.body.idNumber ?? '').trim().toUpperCase();
-    const errors: FieldError[] = [];
-    if (!number) errors.push({ field: 'number', message: l.t('请填写受理编号', 'Enter the application number') });
-    if (!idNumber) errors.push({ field: 'idNumber', message: l.t('请填写身份证号码', 'Enter the ID number') });
-    if (errors.length) return web.send(res, queryPage(req, { number, idNumber: '' }, errors), 400);
+    const query = { number, ...(accessCode ? { accessCode } : idNumber ? { idNumber } : {}) };
+    // The case query API's own rules, then its use case.
+    if (!validateStatus(query)) {
+      const errors: FieldError[] = [];
+      if (!/^\d{6}-\d{4}-\d{6}$/.test(number)) errors.push({ field: 'number', message: l.t('请填写受理编号，例如 430725-2026-000123', 'Enter the application number, for example 430725-2026-000123') });
+      if (!accessCode && !idNumber) errors.push({ field: 'accessCode', message: l.t('请填写查询码或身份证号码', 'Enter the access code or the ID number') });
+      if (!errors.length) errors.push({ field: 'accessCode', message: l.t('查询码或身份证号码格式不正确', 'The access code or ID number is not in the right format') });
+      return web.send(res, queryPage(req, { number, accessCode }, errors), 400);
+    }
     try {
-      const result = await publicStatus(ctx, number, idNumber);
+      const result = await publicStatus(ctx, query);
       web.send(res, queryPage(req, { number }, undefined, result));
     } catch (err) {
       if (!(err instanceof AppError) || err.code !== 'not_found') throw err;

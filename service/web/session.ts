@@ -5,6 +5,7 @@ import type { AppContext } from '../context';
 import type { Principal } from '../lib/auth';
 import { ours } from '../lib/database';
 import { AppError } from '../lib/errors';
+import { openName } from '../lib/personal';
 
 /**
  * Cookie sessions for pages. The cookie carries a random id only; the session lives in the database
@@ -20,7 +21,9 @@ export const LANG_COOKIE = '__Host-fpc-lang';
 const TERMINAL_SESSION_MS = 12 * 3600 * 1000;
 
 export interface KioskResident {
-  name: string;
+  /** The resident's name, sealed like every stored name (lib/personal), with its public mask. */
+  nameSealed: string;
+  nameMasked: string;
   /** The resident's ID number, sealed with the data key: needed once, when the draft is created. */
   idNumberEnc: string;
   idMasked: string;
@@ -116,7 +119,7 @@ async function principalFor(ctx: Ctx, doc: WebSessionDoc): Promise<Principal | u
   }
   const account = await ctx.models.Account.findById(doc.subject).lean();
   if (!account || account.disabled || account.role !== 'applicant') return undefined;
-  return { role: 'applicant', id: account._id.toString(), name: account.name, channel: 'online' };
+  return { role: 'applicant', id: account._id.toString(), name: openName(ctx.keys.dataKey, account), channel: 'online' };
 }
 
 /**
