@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import type { Express } from 'express';
 import request from 'supertest';
-import { birthServiceForm, filesUnder, PDF, personId, readyBirthService } from './support/forms';
+import { formOf } from '../service/applications/applications.service';
+import { SECTIONS } from '../service/web/forms';
+import { birthServiceForm, filesUnder, honourForm, migrantForm, PDF, personId, readyBirthService, rebirthPermitForm } from './support/forms';
 import { sealJson } from '../service/lib/personal';
 import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, uniqueIdNumber, type TestApp } from './support/app';
 
@@ -373,6 +375,62 @@ describe('pages: routes', () => {
       const stranger = (await signedIn(t)).v;
       assert.equal((await stranger.get(`/my/certificates/${serial}/print`)).status, 404);
     });
+  });
+
+  describe('the same journey for every certificate type', () => {
+    const flatten = (value: unknown, prefix: string, out: Record<string, string>): Record<string, string> => {
+      if (value && typeof value === 'object' && !Array.isArray(value)) {
+        for (const [k, v] of Object.entries(value)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+      } else if (value !== undefined && value !== false) {
+        out[prefix] = String(value);
+      }
+      return out;
+    };
+
+    for (const [type, fixture] of [
+      ['rebirth-permit', rebirthPermitForm],
+      ['only-child-honour', () => honourForm()],
+      ['migrant-marriage', migrantForm],
+    ] as const) {
+      it(`when a resident files ${type} page by page, then the draft is the form the API would take and it submits`, async () => {
+        const { v } = await signedIn(t);
+        await v.get(`/apply/start/${type}`);
+        const id = (await v.post(`/apply/start/${type}`, {})).headers.location!.split('/').pop()!;
+        const form = fixture() as Record<string, unknown>;
+        const sections = SECTIONS[type]!;
+        for (const s of sections) {
+          const page = await v.get(`/apply/${id}/section/${s.root}`);
+          assert.equal(page.status, 200, s.root);
+          if (s.kind === 'children') {
+            for (const child of (form.children as unknown[] | undefined) ?? []) {
+              const added = await v.post(`/apply/${id}/section/children`, { add: '1', ...flatten(child, 'child', {}) });
+              assert.equal(added.status, 303, added.text);
+              await v.get(`/apply/${id}/section/children`);
+            }
+            assert.equal((await v.post(`/apply/${id}/section/children`, { done: '1' })).status, 303);
+          } else {
+            if (s.kind === 'ground') for (const g of ['D1']) assert.ok(page.text.includes(`value="${g}"`));
+            const fields: Record<string, string> = {};
+            for (const root of [s.root, ...(s.alsoRoots ?? [])]) if (form[root] !== undefined) flatten(form[root], root, fields);
+            const saved = await v.post(`/apply/${id}/section/${s.root}`, fields);
+            assert.equal(saved.status, 303, `${s.root}: ${saved.text.slice(0, 2000)}`);
+          }
+        }
+        const stored = await t.ctx.models.Application.findById(id).lean();
+        assert.deepEqual(formOf(t.ctx, stored!), { ...form, children: form.children ?? [] });
+        const check = await request(t.app).post(`/api/v1/certificate-types/${type}/eligibility-check`).send({ form }).expect(200);
+        for (const doc of check.body.requiredDocuments as { kind: string }[]) {
+          await v.get(`/apply/${id}/documents`);
+          assert.equal((await v.upload(`/apply/${id}/documents`, doc.kind)).status, 303, doc.kind);
+        }
+        await v.get(`/apply/${id}/check`);
+        const submitted = await v.post(`/apply/${id}/submit`, {});
+        assert.equal(submitted.status, 303, submitted.text.slice(0, 3000));
+        const done = await v.get(`/apply/${id}/done`);
+        assert.match(done.text, /申请已提交/);
+        assert.equal((await t.ctx.models.Application.findById(id).lean())!.status, 'pending');
+      });
+    }
   });
 
   describe('kiosk mode', () => {
