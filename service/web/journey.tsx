@@ -696,7 +696,7 @@ export function journeyPages(web: Web): Router {
             <li>
               <time datetime={new Date(e.at).toISOString()}>{dateTime(e.at)}</time>
               <strong>{ACTION_NAMES[e.action] ? l.t(...ACTION_NAMES[e.action]!) : e.action}</strong>
-              {e.reason && e.action !== 'upload' && e.action !== 'remove-document' ? <p>{e.reason}</p> : null}
+              {e.reason && (e.action === 'upload' || e.action === 'remove-document') ? <p>{l.b(spec.documents.find((d) => d.kind === e.reason)?.name) || e.reason}</p> : e.reason ? <p>{e.reason}</p> : null}
               {e.missing?.length ? <p>{l.t('需补正', 'To add')}：{e.missing.map((k) => l.b(spec.documents.find((d) => d.kind === k)?.name) || k).join('、')}</p> : null}
             </li>
           ))}
@@ -709,6 +709,7 @@ export function journeyPages(web: Web): Router {
         ) : null}
         {isAllowed('complain', app.status) ? (
           <form method="post" action={`/my/${id}/complaint`} novalidate>
+            <h2>{l.t('投诉', 'Complain')}</h2>
             <CsrfField token={base.csrf()} />
             <TextArea name="text" label={l.t('投诉或意见', 'Complaint or comment')} hint={l.t('县卫生健康局会在 5 个工作日内答复', 'The county health commission answers within 5 working days')} value={complaintText} errors={errors} maxlength={2000} />
             <Button secondary>{l.t('提交投诉', 'Send complaint')}</Button>
