@@ -63,10 +63,14 @@ async function signedIn(t: TestApp, name = '李明') {
 
 describe('pages: routes', () => {
   let t: TestApp;
+  // A database of its own: the many cases filed here must not crowd other files' officer queues.
   before(async () => {
-    t = await makeTestApp();
+    t = await makeTestApp({ dbName: 'fpc_test_pages' });
   });
-  after(() => t.close());
+  after(async () => {
+    await t.conn.dropDatabase();
+    await t.close();
+  });
 
   describe('public pages', () => {
     it('when the home page is opened, then it lists the four service guides in Chinese, under the strict CSP, not stored', async () => {
@@ -253,6 +257,17 @@ describe('pages: routes', () => {
       const after = await v.get('/my');
       assert.equal(after.status, 303);
       assert.match(after.headers.location!, /^\/sign-in/);
+    });
+
+    it('when the resident signs out everywhere through the API, then the page session ends too', async () => {
+      const { v, idNumber } = await signedIn(t);
+      assert.equal((await v.get('/my')).status, 200);
+      const login = await request(t.app).post('/api/v1/auth/login').send({ idNumber, password: 'correct horse' }).expect(200);
+      await new Promise((r) => setTimeout(r, 5));
+      await request(t.app).post('/api/v1/auth/logout').set('Authorization', `Bearer ${login.body.accessToken}`).send({ everywhere: true }).expect(204);
+      const res = await v.get('/my');
+      assert.equal(res.status, 303);
+      assert.match(res.headers.location!, /^\/sign-in/);
     });
 
     it('when a session is idle past the limit, then it no longer opens personal pages', async () => {

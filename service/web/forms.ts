@@ -29,8 +29,6 @@ export interface SectionSpec {
   optional?: boolean;
 }
 
-const yes = { zh: '是', en: 'Yes' };
-
 const residentType: FieldSpec['options'] = [
   { value: 'rural', label: { zh: '农村居民', en: 'Rural resident' } },
   { value: 'urban', label: { zh: '城镇居民', en: 'Urban resident' } },
@@ -188,8 +186,6 @@ export const SECTIONS: Record<string, SectionSpec[]> = {
   ],
 };
 
-export const yesLabel = yes;
-
 /** Reads a value at a dotted path. */
 export function getPath(obj: unknown, path: string): unknown {
   let cur = obj;
@@ -246,5 +242,5 @@ export function readFields(fields: FieldSpec[], body: Record<string, unknown>, p
 export function fieldValue(values: unknown, name: string): string {
   const v = getPath(values, name);
   if (v === undefined || v === null) return '';
-  return typeof v === 'boolean' ? String(v) : String(v);
+  return String(v);
 }

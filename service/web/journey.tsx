@@ -10,7 +10,7 @@ import { singleUpload } from '../documents/documents.routes';
 import { acceptUpload, assertCanUpload, removeDocument } from '../documents/documents.service';
 import { receivedUpload } from '../documents/storage';
 import { evaluateApplication } from '../eligibility/eligibility.service';
-import type { Principal } from '../lib/auth';
+import { principalOf } from '../lib/auth';
 import { AppError, notFound, PROBLEMS, translate } from '../lib/errors';
 import { decrypt, openName } from '../lib/personal';
 import { limiter } from '../lib/ratelimit';
@@ -34,11 +34,6 @@ export interface Mode {
   /** Kiosk: only this visit's applications. Resident: `loadVisible` decides alone. */
   owns(req: Request, id: string): boolean;
 }
-
-export const principalOfPage = (req: Request): Principal => {
-  if (!req.principal) throw new AppError('unauthenticated');
-  return req.principal;
-};
 
 const sectionsOf = (type: string): SectionSpec[] => SECTIONS[type] ?? [];
 const rootsOf = (s: SectionSpec): string[] => [s.root, ...(s.alsoRoots ?? [])];
@@ -96,12 +91,12 @@ export function journeyPages(web: Web): Router {
   async function load(mode: Mode, req: Request): Promise<ApplicationDoc> {
     const id = String(req.params.id);
     if (!mode.owns(req, id)) throw notFound({ zh: '未找到该申请', en: 'Application not found' });
-    return loadVisible(ctx, principalOfPage(req), id);
+    return loadVisible(ctx, principalOf(req), id);
   }
 
   const labels = (l: Lang, type: string) => (f: string) => labelOf(l, sectionsOf(type), CHILD_FIELDS, f);
 
-  function sectionState(app: ApplicationDoc, form: Record<string, unknown>, s: SectionSpec, errors: { path: string }[]): 'done' | 'todo' | 'fix' {
+  function sectionState(form: Record<string, unknown>, s: SectionSpec, errors: { path: string }[]): 'done' | 'todo' | 'fix' {
     if (!(s.root in form)) return 'todo';
     return errors.some((e) => inSection(s, e.path)) ? 'fix' : 'done';
   }
@@ -129,7 +124,7 @@ export function journeyPages(web: Web): Router {
       );
     });
     r.post(`${mode.base}/start/:type`, mode.guard, web.csrf, async (req, res) => {
-      const p = principalOfPage(req);
+      const p = principalOf(req);
       const l = web.lang(req);
       const type = String(req.params.type);
       const s = req.page!.session!;
@@ -177,7 +172,7 @@ export function journeyPages(web: Web): Router {
           {app.status === 'returned' ? <MissingNotice l={l} app={app} names={ctx.policy.type(app.type)!.documents} /> : null}
           <ol className="tasks">
             {sectionsOf(app.type).map((s) => {
-              const state = sectionState(app, form, s, result.errors);
+              const state = sectionState(form, s, result.errors);
               return (
                 <li className="task">
                   <a href={`${mode.base}/${id}/section/${s.root}`}>{l.b(s.title)}</a>
@@ -286,7 +281,7 @@ export function journeyPages(web: Web): Router {
 
     r.post(`${mode.base}/:id/section/:root`, mode.guard, web.csrf, async (req, res) => {
       const app = await load(mode, req);
-      const p = principalOfPage(req);
+      const p = principalOf(req);
       const l = web.lang(req);
       const s = findSection(app, String(req.params.root));
       const id = app._id.toString();
@@ -406,7 +401,7 @@ export function journeyPages(web: Web): Router {
     });
 
     r.post(`${mode.base}/:id/documents`, mode.guard, uploadLimit, async (req: Request, res: Response) => {
-      const p = principalOfPage(req);
+      const p = principalOf(req);
       const id = String(req.params.id);
       if (!mode.owns(req, id)) throw notFound();
       if (!req.is('multipart/form-data')) throw new AppError('unsupported_media_type');
@@ -443,7 +438,7 @@ export function journeyPages(web: Web): Router {
 
     r.post(`${mode.base}/:id/documents/:docId/remove`, mode.guard, web.csrf, async (req, res) => {
       const app = await load(mode, req);
-      await removeDocument(ctx, principalOfPage(req), app._id.toString(), String(req.params.docId));
+      await removeDocument(ctx, principalOf(req), app._id.toString(), String(req.params.docId));
       res.redirect(303, `${mode.base}/${app._id.toString()}/documents`);
     });
 
@@ -526,7 +521,7 @@ export function journeyPages(web: Web): Router {
       const id = app._id.toString();
       const l = web.lang(req);
       try {
-        await submit(ctx, principalOfPage(req), id, l.code);
+        await submit(ctx, principalOf(req), id, l.code);
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
         if (err.code === 'conflict') {
@@ -551,7 +546,7 @@ export function journeyPages(web: Web): Router {
       const l = web.lang(req);
       const id = app._id.toString();
       if (isAllowed('edit', app.status)) return res.redirect(303, `${mode.base}/${id}`);
-      const view = toView(ctx, app, principalOfPage(req));
+      const view = toView(ctx, app, principalOf(req));
       const spec = ctx.policy.type(app.type)!;
       const base = web.base(req, mode.kind === 'kiosk' ? l.t('受理回执', 'Receipt') : l.t('申请已提交', 'Application submitted'));
       web.send(
@@ -600,7 +595,7 @@ export function journeyPages(web: Web): Router {
   /* My cases, with the history as a timeline. */
   r.get('/my', resident.guard, async (req, res) => {
     const l = web.lang(req);
-    const p = principalOfPage(req);
+    const p = principalOf(req);
     const items = await listOwn(ctx, p, { limit: 50 });
     const base = web.base(req, l.t('我的办件', 'My cases'));
     web.send(
@@ -633,7 +628,7 @@ export function journeyPages(web: Web): Router {
 
   r.get('/my/certificates', resident.guard, async (req, res) => {
     const l = web.lang(req);
-    const certs = await listOwnCertificates(ctx, principalOfPage(req));
+    const certs = await listOwnCertificates(ctx, principalOf(req));
     const base = web.base(req, l.t('我的证照', 'My certificates'));
     web.send(
       res,
@@ -657,14 +652,14 @@ export function journeyPages(web: Web): Router {
   });
 
   r.get('/my/certificates/:serial/print', resident.guard, async (req, res) => {
-    const cert = await getCertificate(ctx, principalOfPage(req), String(req.params.serial));
+    const cert = await getCertificate(ctx, principalOf(req), String(req.params.serial));
     res.setHeader('Cache-Control', 'no-store');
     res.type('html').send(await printableCertificate(ctx, cert));
   });
 
   const casePage = async (req: Request, app: ApplicationDoc, errors?: FieldError[], complaintText?: string) => {
     const l = web.lang(req);
-    const p = principalOfPage(req);
+    const p = principalOf(req);
     const view = toView(ctx, app, p);
     const spec = ctx.policy.type(app.type)!;
     const id = app._id.toString();
@@ -733,7 +728,7 @@ export function journeyPages(web: Web): Router {
     if (text.length < 2 || text.length > 2000) {
       return web.send(res, await casePage(req, app, [{ field: 'text', message: l.t('请填写投诉内容（2–2000 字）', 'Write your complaint (2–2000 characters)') }], text), 400);
     }
-    await fileComplaint(ctx, principalOfPage(req), app._id.toString(), text);
+    await fileComplaint(ctx, principalOf(req), app._id.toString(), text);
     res.redirect(303, `/my/${app._id.toString()}`);
   });
 
@@ -759,7 +754,7 @@ export function journeyPages(web: Web): Router {
   r.post('/my/:id/withdraw', resident.guard, web.csrf, async (req, res) => {
     const app = await load(resident, req);
     const reason = String(req.body.reason ?? '').trim().slice(0, 500);
-    await withdraw(ctx, principalOfPage(req), app._id.toString(), reason || undefined);
+    await withdraw(ctx, principalOf(req), app._id.toString(), reason || undefined);
     res.redirect(303, `/my/${app._id.toString()}`);
   });
 

@@ -111,14 +111,18 @@ function expired(ctx: Ctx, doc: WebSessionDoc, now: Date): boolean {
   return now.getTime() - new Date(doc.lastSeenAt).getTime() > ctx.config.webSessionIdleSeconds * 1000;
 }
 
+/** "Sign out everywhere" (API) ends page sessions begun before it too. */
+const signedOutSince = (v: { tokensValidAfter?: Date | null }, doc: WebSessionDoc): boolean =>
+  !!v.tokensValidAfter && new Date(doc.createdAt).getTime() < new Date(v.tokensValidAfter).getTime();
+
 async function principalFor(ctx: Ctx, doc: WebSessionDoc): Promise<Principal | undefined> {
   if (doc.kind === 'kiosk') {
     const terminal = await ctx.models.Terminal.findOne({ terminalId: doc.subject }).lean();
-    if (!terminal || terminal.disabled) return undefined;
+    if (!terminal || terminal.disabled || signedOutSince(terminal, doc)) return undefined;
     return { role: 'terminal', id: terminal.terminalId, name: terminal.name, channel: 'terminal', township: terminal.township };
   }
   const account = await ctx.models.Account.findById(doc.subject).lean();
-  if (!account || account.disabled || account.role !== 'applicant') return undefined;
+  if (!account || account.disabled || account.role !== 'applicant' || signedOutSince(account, doc)) return undefined;
   return { role: 'applicant', id: account._id.toString(), name: openName(ctx.keys.dataKey, account), channel: 'online' };
 }
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { AppContext } from '../context';
-import { AppError, PROBLEMS, translate, type FieldProblem } from '../lib/errors';
+import { AppError, translate, type FieldProblem } from '../lib/errors';
 import { languageOf, type Language } from '../lib/i18n';
 import { projectRoot } from '../lib/paths';
 import { accountPages } from './account';
@@ -132,5 +132,3 @@ export function webLayer(ctx: AppContext): { pages: Router; notFound: RequestHan
   };
   return { pages, notFound };
 }
-
-export const problemTitle = (l: Lang, e: AppError): string => l.b(PROBLEMS[e.code]);
