@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { Express } from 'express';
 import request from 'supertest';
 import { formOf } from '../service/applications/applications.service';
+import { ours } from '../service/lib/database';
 import { SECTIONS } from '../service/web/forms';
 import { birthServiceForm, filesUnder, honourForm, migrantForm, PDF, personId, readyBirthService, rebirthPermitForm } from './support/forms';
 import { sealJson } from '../service/lib/personal';
@@ -516,7 +517,7 @@ describe('pages: routes', () => {
       assert.equal(res.status, 303);
       const start = await v.get('/kiosk/start');
       assert.doesNotMatch(start.text, /欧阳/);
-      assert.equal(await t.ctx.models.WebSession.countDocuments({ subject: terminal.terminalId, kioskResident: { $ne: null } }), 0);
+      assert.equal(await t.ctx.models.WebSession.countDocuments(ours({ subject: terminal.terminalId, kioskResident: { $ne: null } })), 0);
     });
   });
 

@@ -5,7 +5,7 @@ import { AppError, PROBLEMS } from '../lib/errors';
 import { ID_PROBLEM_MESSAGES, maskIdForStaff, parseIdNumber } from '../lib/idnumber';
 import { encrypt, openName, sealName } from '../lib/personal';
 import { limiter } from '../lib/ratelimit';
-import { chinaDate } from '../lib/workdays';
+import { todayInChina } from '../lib/workdays';
 import { h } from './jsx';
 import { endSession, startSession, updateKioskResident, type KioskResident } from './session';
 import { Button, CsrfField, Page, RadioField, TextField, type FieldError } from './ui';
@@ -124,7 +124,7 @@ export function kioskPages(web: Web): Router {
     const errors: FieldError[] = [];
     if (!name || name.length > 40) errors.push({ field: 'name', message: l.t('请填写居民姓名（40 字以内）', "Enter the resident's name (up to 40 characters)") });
     // The same ID check the filing itself makes (createApplication).
-    const parsed = parseIdNumber(idNumber, chinaDate(ctx.clock.now()));
+    const parsed = parseIdNumber(idNumber, todayInChina(ctx.clock));
     if (!parsed.ok) errors.push({ field: 'idNumber', message: l.b(ID_PROBLEM_MESSAGES[parsed.problem]) });
     if (errors.length || !parsed.ok) return web.send(res, identifyPage(req, { name, idNumber }, errors), 400);
     const resident: KioskResident = {

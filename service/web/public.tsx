@@ -4,11 +4,12 @@ import { publicStatus } from '../applications/applications.service';
 import { TYPE_CODES, type Limit } from '../catalogue/catalogue';
 import { serviceGuide } from '../catalogue/catalogue.service';
 import { verifyCertificate } from '../certificates/certificates.service';
-import { chinaDay, evaluateApplication } from '../eligibility/eligibility.service';
+import { evaluateApplication } from '../eligibility/eligibility.service';
 import { AppError, PROBLEMS } from '../lib/errors';
 import { idHash } from '../lib/personal';
 import { limiter } from '../lib/ratelimit';
 import { compile } from '../lib/validation';
+import { chinaDate } from '../lib/workdays';
 import { Fields, labelOf } from './fields';
 import { CHILD_FIELDS, readFields, SECTIONS } from './forms';
 import { Fragment, h, type SafeHtml } from './jsx';
@@ -128,7 +129,7 @@ export function publicPages(web: Web): Router {
   const guides = new Map<string, ReturnType<typeof serviceGuide>>();
   const guideOf = (code: string, lang: Lang['code']) => {
     const now = ctx.clock.now();
-    const key = `${code}|${chinaDay(now)}|${lang}`;
+    const key = `${code}|${chinaDate(now)}|${lang}`;
     let guide = guides.get(key);
     if (!guide) {
       if (guides.size > 64) guides.clear();

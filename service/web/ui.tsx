@@ -1,4 +1,6 @@
+import { STATUS_LABELS, type ApplicationStatus } from '../applications/workflow';
 import type { Bilingual, Language } from '../lib/i18n';
+import { chinaDate } from '../lib/workdays';
 import { Fragment, h, type Child, type SafeHtml } from './jsx';
 
 /** The page's language: `t('中文', 'English')` picks one; `b(text)` picks from a bilingual text. */
@@ -248,23 +250,18 @@ export function StatusTag({ l, status }: { l: Lang; status: string }): SafeHtml 
   return <strong className={`tag tag-${status}`}>{statusName(l, status)}</strong>;
 }
 
-const STATUS_NAMES: Record<string, Bilingual> = {
-  draft: { zh: '草稿', en: 'Draft' },
-  pending: { zh: '待审核', en: 'Waiting for review' },
-  in_review: { zh: '审核中', en: 'In review' },
-  returned: { zh: '退回补正', en: 'Returned for more documents' },
-  approved: { zh: '已批准', en: 'Approved' },
-  rejected: { zh: '不予批准', en: 'Refused' },
-  withdrawn: { zh: '已撤回', en: 'Withdrawn' },
-};
-
-export const statusName = (l: Lang, status: string): string => l.b(STATUS_NAMES[status]) || status;
+/** The workflow's own labels, as a heading-style tag ("Waiting for review", not "waiting for review"). */
+export function statusName(l: Lang, status: string): string {
+  const label = STATUS_LABELS[status as ApplicationStatus];
+  if (!label) return status;
+  return l.code === 'zh' ? label.zh : label.en.replace(/^a /, '').replace(/^./, (c) => c.toUpperCase());
+}
 
 /** Dates as people in China read them: the calendar day in Beijing time. */
 export function day(d: Date | string | null | undefined): string {
   if (!d) return '';
   if (typeof d === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(d)) return d;
-  return new Date(new Date(d).getTime() + 8 * 3_600_000).toISOString().slice(0, 10);
+  return chinaDate(new Date(d));
 }
 
 export function dateTime(d: Date | string | null | undefined): string {
