@@ -208,7 +208,7 @@ export function journeyPages(web: Web): Router {
               <ul className="children">
                 {kids.map((c, i) => (
                   <li>
-                    <span>{l.t(`第 ${i + 1} 个子女`, `Child ${i + 1}`)}：{c.name ? String(c.name) : ''} {c.sex === 'female' ? l.t('女', 'female') : l.t('男', 'male')}，{String(c.birthDate ?? '')}</span>
+                    <span>{l.t(`第 ${i + 1} 个子女`, `Child ${i + 1}`)}{l.colon}{c.name ? String(c.name) : ''} {c.sex === 'female' ? l.t('女', 'female') : l.t('男', 'male')}{l.t('，', ', ')}{String(c.birthDate ?? '')}</span>
                     <form method="post" action={action} className="inline">
                       <CsrfField token={base.csrf()} />
                       <input type="hidden" name="remove" value={String(i)} />
@@ -250,7 +250,7 @@ export function journeyPages(web: Web): Router {
                     <div className="radio">
                       <input type="radio" id={i === 0 ? 'f-ground' : `f-ground-${i}`} name="ground" value={g.id} checked={values.ground === g.id} />
                       <label htmlFor={i === 0 ? 'f-ground' : `f-ground-${i}`}>{l.b(g.title)}</label>
-                      <p className="hint">{l.b(g.description)}（{g.citation}）</p>
+                      <p className="hint">{l.b(g.description)}{l.paren(g.citation)}</p>
                     </div>
                   ))}
                 </fieldset>
@@ -348,7 +348,7 @@ export function journeyPages(web: Web): Router {
         <form method="post" action={`${mode.base}/${id}/documents`} enctype="multipart/form-data" className="upload">
           <CsrfField token={base.csrf()} />
           <input type="hidden" name="kind" value={d.kind} />
-          <label htmlFor={`file-${d.kind}`}>{l.t('选择文件或拍照', 'Choose a file or take a photo')}<span className="visually-hidden">：{l.b(d.name)}</span></label>
+          <label htmlFor={`file-${d.kind}`}>{l.t('选择文件或拍照', 'Choose a file or take a photo')}<span className="visually-hidden">{l.colon}{l.b(d.name)}</span></label>
           <input type="file" id={`file-${d.kind}`} name="file" accept="image/jpeg,image/png,application/pdf" capture="environment" />
           <Button secondary>{l.t('上传', 'Upload')}<span className="visually-hidden"> {l.b(d.name)}</span></Button>
         </form>
@@ -373,13 +373,13 @@ export function journeyPages(web: Web): Router {
                   {files.map((f) => (
                     <form method="post" action={`${mode.base}/${id}/documents/${f.id}/remove`} className="file">
                       <CsrfField token={base.csrf()} />
-                      <span>{f.fileName}（{Math.ceil(f.size / 1024)} KB）</span>
+                      <span>{f.fileName}{l.paren(`${Math.ceil(f.size / 1024)} KB`)}</span>
                       <button type="submit" className="link-button">{l.t('删除', 'Remove')}<span className="visually-hidden"> {f.fileName}</span></button>
                     </form>
                   ))}
                   {files.length && !missing.has(d.kind) ? (
                     <details>
-                      <summary>{l.t('替换或再添加', 'Replace or add another')}<span className="visually-hidden">：{l.b(d.name)}</span></summary>
+                      <summary>{l.t('替换或再添加', 'Replace or add another')}<span className="visually-hidden">{l.colon}{l.b(d.name)}</span></summary>
                       {uploadForm(d)}
                     </details>
                   ) : (
@@ -497,7 +497,7 @@ export function journeyPages(web: Web): Router {
           {result.errors.length === 0 ? (
             <Fragment>
               <h2>{l.t('条件审查（预审）', 'Eligibility (pre-check)')}</h2>
-              <ul className="grounds">{result.grounds.filter((g) => g.kind === 'requirement' || g.met || g.id === form.ground).map((g) => <li className={g.met ? 'met' : 'unmet'}>{g.met ? '✓ ' : '✗ '}{g.title}：{g.message}</li>)}</ul>
+              <ul className="grounds">{result.grounds.filter((g) => g.kind === 'requirement' || g.met || g.id === form.ground).map((g) => <li className={g.met ? 'met' : 'unmet'}>{g.met ? '✓ ' : '✗ '}{g.title}{l.colon}{g.message}</li>)}</ul>
             </Fragment>
           ) : null}
           <h2>{l.t('提交申请', 'Submit your application')}</h2>
@@ -692,14 +692,14 @@ export function journeyPages(web: Web): Router {
               <time datetime={new Date(e.at).toISOString()}>{dateTime(e.at)}</time>
               <strong>{ACTION_NAMES[e.action] ? l.t(...ACTION_NAMES[e.action]!) : e.action}</strong>
               {e.reason && (e.action === 'upload' || e.action === 'remove-document') ? <p>{l.b(spec.documents.find((d) => d.kind === e.reason)?.name) || e.reason}</p> : e.reason ? <p>{e.reason}</p> : null}
-              {e.missing?.length ? <p>{l.t('需补正', 'To add')}：{e.missing.map((k) => l.b(spec.documents.find((d) => d.kind === k)?.name) || k).join('、')}</p> : null}
+              {e.missing?.length ? <p>{l.t('需补正', 'To add')}{l.colon}{e.missing.map((k) => l.b(spec.documents.find((d) => d.kind === k)?.name) || k).join(l.t('、', ', '))}</p> : null}
             </li>
           ))}
         </ol>
         {complaints.length ? (
           <Fragment>
             <h2>{l.t('投诉与答复', 'Complaints and answers')}</h2>
-            <ul>{complaints.map((c) => <li><p>{c.text}</p>{c.answer ? <p className="answer">{l.t('答复', 'Answer')}：{c.answer.text}</p> : <p className="hint">{l.t(`待答复（${c.responseDeadline} 前）`, `Awaiting an answer (by ${c.responseDeadline})`)}</p>}</li>)}</ul>
+            <ul>{complaints.map((c) => <li><p>{c.text}</p>{c.answer ? <p className="answer">{l.t('答复', 'Answer')}{l.colon}{c.answer.text}</p> : <p className="hint">{l.t(`待答复（${c.responseDeadline} 前）`, `Awaiting an answer (by ${c.responseDeadline})`)}</p>}</li>)}</ul>
           </Fragment>
         ) : null}
         {isAllowed('complain', app.status) ? (
@@ -767,7 +767,7 @@ function MissingNotice({ l, app, names }: { l: Lang; app: ApplicationDoc; names:
     <div className="notice" role="status">
       <h2>{l.t('申请被退回，请补充以下材料', 'Your application was returned: add these documents')}</h2>
       <ul>{(app.missing ?? []).map((k) => <li>{l.b(names.find((d) => d.kind === k)?.name) || k}</li>)}</ul>
-      {app.decision?.reason ? <p>{l.t('审核意见', 'Reason')}：{app.decision.reason}</p> : null}
+      {app.decision?.reason ? <p>{l.t('审核意见', 'Reason')}{l.colon}{app.decision.reason}</p> : null}
     </div>
   );
 }

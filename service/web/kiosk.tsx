@@ -102,7 +102,7 @@ export function kioskPages(web: Web): Router {
     web.send(
       res,
       <Page {...base}>
-        <p className="caption">{l.t('正在为', 'Serving')} {kr.nameMasked}（{kr.idMasked}）</p>
+        <p className="caption">{l.t('正在为', 'Serving')} {kr.nameMasked}{l.paren(kr.idMasked)}</p>
         <h1>{l.t('选择要办理的事项', 'Choose the service')}</h1>
         <ul className="choices">
           {TYPE_CODES.map((code) => (

@@ -190,7 +190,7 @@ export function publicPages(web: Web): Router {
             {g.conditions.notice ? <p className="notice">{l.b(g.conditions.notice)}</p> : null}
             <ul>
               {[...g.conditions.requirements, ...g.conditions.grounds].map((c) => (
-                <li><strong>{l.b(c.title)}</strong>：{l.b(c.description)} <small>（{c.citation}）</small></li>
+                <li><strong>{l.b(c.title)}</strong>{l.colon}{l.b(c.description)} <small>{l.paren(c.citation)}</small></li>
               ))}
             </ul>
           </Fragment>
@@ -300,17 +300,17 @@ export function publicPages(web: Web): Router {
     const l = web.lang(req);
     const spec = ctx.policy.type(type);
     if (!spec) throw new AppError('not_found');
-    const base = web.base(req, `${l.t('条件自测', 'Pre-check')}：${l.b(spec.names)}`, errors);
+    const base = web.base(req, `${l.t('条件自测', 'Pre-check')}${l.colon}${l.b(spec.names)}`, errors);
     const sections = SECTIONS[type]!;
     const grounds = serviceGuide(ctx.policy, type, ctx.clock.now(), l.code).conditions?.grounds ?? [];
     return (
       <Page {...base}>
         <BackLink href="/precheck" l={l} />
-        <h1>{l.t('条件自测', 'Eligibility pre-check')}：{l.b(spec.names)}</h1>
+        <h1>{l.t('条件自测', 'Eligibility pre-check')}{l.colon}{l.b(spec.names)}</h1>
         {result ? (
           <section className={`verdict ${result.eligible ? 'verdict-valid' : 'verdict-invalid'}`} aria-labelledby="result-title">
             <h2 id="result-title">{result.eligible ? l.t('符合申请条件', 'You appear to qualify') : l.t('暂不符合申请条件', 'You do not appear to qualify')}</h2>
-            <ul>{result.grounds.map((g) => <li>{g.met ? '✓ ' : '✗ '}{g.title}：{g.message}</li>)}</ul>
+            <ul>{result.grounds.map((g) => <li>{g.met ? '✓ ' : '✗ '}{g.title}{l.colon}{g.message}</li>)}</ul>
             {result.requiredDocuments.length ? (
               <Fragment>
                 <h3>{l.t('需要准备的材料', 'Documents to prepare')}</h3>

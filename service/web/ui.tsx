@@ -8,10 +8,20 @@ export interface Lang {
   code: Language;
   t(zh: string, en: string): string;
   b(text: Bilingual | undefined | null): string;
+  /** Punctuation follows the language: "：" and "（…）" in Chinese, ": " and " (…)" in English. */
+  colon: string;
+  paren(text: string): string;
 }
 
 export function makeLang(code: Language): Lang {
-  return { code, t: (zh, en) => (code === 'en' ? en : zh), b: (text) => (text ? text[code] : '') };
+  const en = code === 'en';
+  return {
+    code,
+    t: (zh, english) => (en ? english : zh),
+    b: (text) => (text ? text[code] : ''),
+    colon: en ? ': ' : '：',
+    paren: (text) => (en ? ` (${text})` : `（${text}）`),
+  };
 }
 
 /** A field's problem as the page shows it: the field it belongs to and the message in this language. */

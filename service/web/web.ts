@@ -87,7 +87,7 @@ export function webLayer(ctx: AppContext): { pages: Router; notFound: RequestHan
         seen.add(field);
         const label = labels?.(field);
         const said = l.b(p.messages).replace(/^[^：:]*[：:]\s*/, (prefix) => (prefix.includes(field) || prefix.includes(p.path) ? '' : prefix));
-        let message = label ? `${label}：${said}` : said;
+        let message = label ? `${label}${l.colon}${said}` : said;
         // The schema's wording ("must match pattern \\S") is for programmers; say it plainly.
         if (label && (p.code === 'required' || p.code === 'minLength' && /\b1\b/.test(said))) message = l.t(`请填写${label}`, `Enter ${label}`);
         else if (label && (p.code === 'pattern' || (p.code.startsWith('format:') && p.code !== 'format:cn-id-number'))) message = l.t(`${label}的格式不正确`, `${label} is not in the right format`);
