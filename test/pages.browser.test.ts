@@ -109,7 +109,7 @@ describe('pages in a browser (playwright-core + Chromium)', function () {
   /** Fills the birth-service sections from the task list (same pages for residents and kiosks). */
   async function fillBirthService(page: Page, js: boolean, couple: { h: { name: string; idNumber: string }; w: { name: string; idNumber: string } }, shots: boolean) {
     await page.getByRole('link', { name: '居住地' }).click();
-    await page.getByLabel('村（社区）区划代码').fill('430725101201');
+    await page.getByLabel('所在村（社区）').selectOption('430725101202');
     await at(page, 'section residence', { js, shot: shots ? 'section' : undefined });
     await page.getByRole('button', { name: '保存并继续' }).click();
     for (const [who, p] of [['男方', couple.h], ['女方', couple.w]] as const) {

@@ -121,7 +121,7 @@ describe('pages: routes', () => {
       const v = new Visitor(t.app);
       await v.get('/precheck/birth-service');
       const res = await v.post('/precheck/birth-service', {
-        'residence.divisionCode': '430725101201',
+        'residence.divisionCode': '430725101202',
         'husband.name': '张伟', 'husband.idNumber': personId('male', '1990-05-01'), 'husband.residentType': 'rural',
         'wife.name': '李娜', 'wife.idNumber': personId('female', '1992-01-01'), 'wife.residentType': 'rural',
         'marriage.date': '2015-06-01', 'marriage.kind': 'first',
@@ -296,6 +296,11 @@ describe('pages: routes', () => {
       assert.ok(bad.text.includes('value="&lt;b&gt;张&lt;/b&gt;"'));
       const after = await t.ctx.models.Application.findById(id).lean();
       assert.equal(after!.formSealed, before!.formSealed);
+      await v.get(`/apply/${id}/section/residence`);
+      const elsewhere = await v.post(`/apply/${id}/section/residence`, { 'residence.divisionCode': '110105001001' });
+      assert.equal(elsewhere.status, 400);
+      assert.match(elsewhere.text, /href="#f-residence-divisionCode"/);
+      assert.match(elsewhere.text, /不在桃源县/);
       const good = await v.post(`/apply/${id}/section/husband`, { 'husband.name': '张伟', 'husband.idNumber': personId('male', '1990-05-01'), 'husband.residentType': 'rural' });
       assert.equal(good.status, 303);
       assert.notEqual((await t.ctx.models.Application.findById(id).lean())!.formSealed, before!.formSealed);

@@ -1,7 +1,11 @@
+import type { AppContext } from '../context';
+import { evaluateApplication, type EligibilityResult } from '../eligibility/eligibility.service';
+import { TOWNSHIPS } from '../divisions/divisions';
+import { AppError } from '../lib/errors';
 import type { FieldSpec, SectionSpec } from './forms';
 import { fieldValue, getPath } from './forms';
-import { Fragment, h, type SafeHtml } from './jsx';
-import { CheckboxField, RadioField, SelectField, TextField, type FieldError, type Lang } from './ui';
+import { Fragment, h, raw, type SafeHtml } from './jsx';
+import { CheckboxField, fieldId, RadioField, SelectField, TextField, type FieldError, type Lang } from './ui';
 
 /** One question of a form page, drawn from its spec; `prefix` namespaces repeated groups (a child). */
 export function Field({ l, spec, values, errors, prefix = '' }: { l: Lang; spec: FieldSpec; values: unknown; errors?: FieldError[]; prefix?: string }): SafeHtml {
@@ -17,6 +21,8 @@ export function Field({ l, spec, values, errors, prefix = '' }: { l: Lang; spec:
       return <RadioField {...common} options={[{ value: 'true', label: l.t('是', 'Yes') }, { value: 'false', label: l.t('否', 'No') }]} />;
     case 'select':
       return <SelectField {...common} blank={l.t('请选择', 'Choose')} options={(spec.options ?? []).map((o) => ({ value: o.value, label: l.b(o.label) }))} />;
+    case 'village':
+      return <VillageField {...common} l={l} />;
     case 'date':
       return <TextField {...common} type="date" width="short" />;
     case 'number':
@@ -43,4 +49,47 @@ export function labelOf(l: Lang, sections: SectionSpec[], childFields: FieldSpec
     if (f) return l.b(f.label);
   }
   return undefined;
+}
+
+/**
+ * The county's villages and communities, by township (service/divisions): a resident picks a name,
+ * never types a 12-digit code. The options are rendered once; the chosen one is marked per page.
+ */
+let villageOptions: string | undefined;
+function VillageField(p: { l: Lang; name: string; label: string; hint?: string; value: string; errors?: FieldError[] }): SafeHtml {
+  villageOptions ??= TOWNSHIPS.map((t) => (
+    <optgroup label={t.name}>{t.villages.map((v) => <option value={v.code}>{v.name}</option>)}</optgroup>
+  ).html).join('');
+  const id = fieldId(p.name);
+  const err = p.errors?.find((e) => e.field === p.name);
+  const chosen = /^\d{12}$/.test(p.value) ? villageOptions.replace(`value="${p.value}"`, `value="${p.value}" selected`) : villageOptions;
+  return (
+    <div className={`field${err ? ' field-error' : ''}`}>
+      <label htmlFor={id}>{p.label}</label>
+      {err ? <p className="error-message" id={`${id}-error`}>{err.message}</p> : null}
+      <select id={id} name={p.name} aria-invalid={err ? 'true' : undefined}>
+        <option value="">{p.l.t('请选择所在村（社区）', 'Choose your village or community')}</option>
+        {raw(chosen)}
+      </select>
+    </div>
+  );
+}
+
+/**
+ * The same evaluation as submission, for a page: a residence outside the county (a refusal, not a
+ * form mistake) comes back as that field's problem instead of an error page.
+ */
+export function evaluateForPage(
+  ctx: Pick<AppContext, 'policy' | 'clock'>,
+  type: string,
+  form: Record<string, unknown>,
+  lang: Lang['code'],
+): { result?: EligibilityResult; errors: { path: string; code: string; messages: { zh: string; en: string } }[] } {
+  try {
+    const result = evaluateApplication(ctx.policy, type, form, ctx.clock.now(), lang);
+    return { result, errors: result.errors.map((e) => ({ path: e.path, code: e.code, messages: e.messages })) };
+  } catch (err) {
+    if (!(err instanceof AppError) || !err.errors?.length) throw err;
+    return { errors: err.errors.map((e) => ({ path: e.path.replace(/^form\./, ''), code: e.code, messages: e.messages })) };
+  }
 }

@@ -10,7 +10,7 @@ export interface FieldSpec {
   name: string;
   label: Bilingual;
   hint?: Bilingual;
-  kind: 'text' | 'date' | 'number' | 'select' | 'radio' | 'checkbox' | 'yesno';
+  kind: 'text' | 'date' | 'number' | 'select' | 'radio' | 'checkbox' | 'yesno' | 'village';
   options?: { value: string; label: Bilingual }[];
   autocomplete?: string;
   inputmode?: string;
@@ -60,11 +60,8 @@ const residence: SectionSpec = {
   fields: [
     {
       name: 'residence.divisionCode',
-      label: { zh: '村（社区）区划代码', en: 'Village or community division code' },
-      hint: { zh: '12 位代码，可向村委会询问，例如 430725101201', en: '12 digits; your village committee knows it, for example 430725101201' },
-      kind: 'text',
-      inputmode: 'numeric',
-      short: true,
+      label: { zh: '所在村（社区）', en: 'Village or community' },
+      kind: 'village',
     },
     { name: 'residence.address', label: { zh: '详细地址（选填）', en: 'Address (optional)' }, kind: 'text' },
   ],

@@ -9,12 +9,13 @@ import { fileComplaint, listForApplication } from '../complaints/complaints.serv
 import { singleUpload } from '../documents/documents.routes';
 import { acceptUpload, assertCanUpload, removeDocument } from '../documents/documents.service';
 import { receivedUpload } from '../documents/storage';
+import { village } from '../divisions/divisions';
 import { evaluateApplication } from '../eligibility/eligibility.service';
 import { principalOf } from '../lib/auth';
 import { AppError, notFound, PROBLEMS, translate } from '../lib/errors';
 import { decrypt, openName } from '../lib/personal';
 import { limiter } from '../lib/ratelimit';
-import { Fields, labelOf } from './fields';
+import { evaluateForPage, Fields, labelOf } from './fields';
 import { CHILD_FIELDS, getPath, readFields, SECTIONS, type SectionSpec } from './forms';
 import { Fragment, h, type SafeHtml } from './jsx';
 import { checkCsrf } from './session';
@@ -316,8 +317,8 @@ export function journeyPages(web: Web): Router {
       }
 
       // The form schema and the rules judge the page: the same evaluation as submission.
-      const result = evaluateApplication(ctx.policy, app.type, form, ctx.clock.now(), l.code);
-      const mine = result.errors
+      const evaluated = evaluateForPage(ctx, app.type, form, l.code);
+      const mine = evaluated.errors
         .map((e) => ({ ...e, field: errorsOf(e.path) }))
         .filter((e) => e.field !== undefined)
         .map((e) => ({ path: e.field!, code: e.code, messages: e.messages }));
@@ -455,6 +456,8 @@ export function journeyPages(web: Web): Router {
         const v = getPath(form, name);
         if (v === undefined) return '';
         if (kind === 'checkbox' || kind === 'yesno') return v === true ? l.t('是', 'Yes') : l.t('否', 'No');
+        const place = kind === 'village' ? village(String(v)) : undefined;
+        if (place) return `${place.township.name} ${place.name}`;
         const o = options?.find((x) => x.value === v);
         return o ? l.b(o.label) : String(v);
       };

@@ -84,6 +84,7 @@ interface Input extends Common {
 interface Label extends Common { htmlFor?: string }
 interface Select extends Common { name?: string; required?: boolean; autocomplete?: string }
 interface OptionEl extends Common { value?: string; selected?: boolean }
+interface OptGroup extends Common { label: string }
 interface Textarea extends Common { name?: string; rows?: number; maxlength?: number; required?: boolean }
 interface Button extends Common { type?: 'submit' | 'button'; name?: string; value?: string; formaction?: string }
 interface Meta { charset?: string; name?: string; content?: string; 'http-equiv'?: string }
@@ -106,7 +107,7 @@ declare global {
       header: Common; footer: Common; main: Common; nav: Common; section: Common; article: Common; aside: Common;
       h1: Common; h2: Common; h3: Common; p: Common; div: Common; span: Common; strong: Common; em: Common; small: Common;
       ul: Common; ol: Ol; li: Common; dl: Common; dt: Common; dd: Common; br: Common; hr: Common; a: Anchor; img: Img;
-      form: Form; fieldset: Common; legend: Common; label: Label; input: Input; select: Select; option: OptionEl;
+      form: Form; fieldset: Common; legend: Common; label: Label; input: Input; select: Select; option: OptionEl; optgroup: OptGroup;
       textarea: Textarea; button: Button; table: Common; caption: Common; thead: Common; tbody: Common; tr: Common;
       th: Td; td: Td; time: Time; details: Common; summary: Common; figure: Common; figcaption: Common; abbr: Common;
     }

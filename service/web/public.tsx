@@ -10,7 +10,7 @@ import { idHash } from '../lib/personal';
 import { limiter } from '../lib/ratelimit';
 import { compile } from '../lib/validation';
 import { chinaDate } from '../lib/workdays';
-import { Fields, labelOf } from './fields';
+import { evaluateForPage, Fields, labelOf } from './fields';
 import { CHILD_FIELDS, readFields, SECTIONS } from './forms';
 import { Fragment, h, type SafeHtml } from './jsx';
 import { LANG_COOKIE, setCookie } from './session';
@@ -373,9 +373,8 @@ export function publicPages(web: Web): Router {
         Object.assign(form, readFields(s.fields, body));
       }
     }
-    const result = evaluateApplication(ctx.policy, type, form, ctx.clock.now(), l.code);
-    if (result.errors.length) {
-      const errors = result.errors.map((e) => ({ path: e.path, code: e.code, messages: e.messages }));
+    const { result, errors } = evaluateForPage(ctx, type, form, l.code);
+    if (errors.length || !result) {
       return web.send(res, precheckPage(req, type, form, web.fieldErrors(req, errors, (f) => labelOf(l, sections, CHILD_FIELDS, f))), 400);
     }
     web.send(res, precheckPage(req, type, form, undefined, result));
