@@ -282,6 +282,20 @@ describe('pages: routes', () => {
   });
 
   describe('the application journey', () => {
+    it('when the resident reads English, then the journey pages are in English', async () => {
+      const { v } = await signedIn(t);
+      await v.get('/lang/en?back=%2F');
+      await v.get('/apply/start/birth-service');
+      const id = (await v.post('/apply/start/birth-service', {})).headers.location!.split('/').pop()!;
+      const tasks = await v.get(`/apply/${id}`);
+      assert.match(tasks.text, /<html lang="en">/);
+      for (const text of ['Where you live', 'Husband', 'Documents', 'Check and submit', 'Not started']) assert.ok(tasks.text.includes(text), text);
+      assert.doesNotMatch(tasks.text.replace(/<a class="brand"[^<]*<\/a>|lang="zh-CN"[^>]*>中文/g, ''), /未开始|上传材料|核对并提交/);
+      const bad = await v.post(`/apply/${id}/section/husband`, { 'husband.idNumber': '430725198001010010' });
+      assert.match(bad.text, /There is a problem/);
+      assert.match(bad.text, /Husband: resident ID number/);
+    });
+
     it('when a resident answers a page wrongly, then the page shows the field problem and the draft is unchanged', async () => {
       const { v } = await signedIn(t);
       await v.get('/apply/start/birth-service');
@@ -393,6 +407,13 @@ describe('pages: routes', () => {
       const print = await v.get(`/my/certificates/${serial}/print`);
       assert.equal(print.status, 200);
       assert.match(print.text, /<svg/);
+      const bySerial = await new Visitor(t.app).get(`/verify?code=${serial}`);
+      assert.match(bySerial.text, /该编号的证件确已签发/);
+      assert.doesNotMatch(bySerial.text, /证件有效/);
+      const certs = await request(t.app).get('/api/v1/certificates').set('Authorization', auth).expect(200);
+      const qrPage = await new Visitor(t.app).get(new URL(certs.body.items[0].verifyUrl as string).pathname);
+      assert.match(qrPage.text, /证件有效/);
+      assert.match(qrPage.text, /陬市镇人民政府/);
       const stranger = (await signedIn(t)).v;
       assert.equal((await stranger.get(`/my/certificates/${serial}/print`)).status, 404);
     });

@@ -56,27 +56,32 @@ function verdictPage(web: Web, req: Request, v: Awaited<ReturnType<typeof verify
     valid: ['证件有效', 'This certificate is valid'],
     revoked: ['证件已注销', 'This certificate has been revoked'],
     expired: ['证件已过期', 'This certificate has expired'],
+    exists: ['该编号的证件确已签发', 'A certificate with this serial was issued'],
     invalid: ['无法核验：证件无效或不存在', 'Not verified: the certificate is invalid or unknown'],
   };
+  const verdict = v ? (verdicts[v.status] ?? verdicts.invalid!) : undefined;
   const full = v && 'holder' in v ? v : undefined;
   return (
     <Page {...base}>
       <h1>{l.t('证照核验', 'Verify a certificate')}</h1>
-      {v ? (
+      {v && verdict ? (
         <section className={`verdict verdict-${v.status}`} aria-labelledby="verdict-title">
-          <h2 id="verdict-title">{l.t(...verdicts[v.status]!)}</h2>
-          {v.status !== 'invalid' && 'serial' in v ? (
+          <h2 id="verdict-title">{l.t(...verdict)}</h2>
+          {full ? (
             <SummaryList
               rows={[
-                { key: l.t('证件编号', 'Serial'), value: v.serial ?? '' },
-                ...(full ? [{ key: l.t('证件名称', 'Certificate'), value: l.b(full.typeName) }, { key: l.t('持证人', 'Holder'), value: full.holder }, { key: l.t('发证机关', 'Issued by'), value: `${l.b(full.issuingAuthority)}（${full.issuerDivision}）` }] : []),
-                { key: l.t('发证日期', 'Issued'), value: day(v.issuedAt) },
-                { key: l.t('有效期至', 'Valid until'), value: v.validUntil ? day(v.validUntil) : l.t('长期有效', 'No expiry') },
-                ...(full?.revokedAt ? [{ key: l.t('注销日期', 'Revoked'), value: day(full.revokedAt) }] : []),
+                { key: l.t('证件编号', 'Serial'), value: full.serial },
+                { key: l.t('证件名称', 'Certificate'), value: l.b(full.typeName) },
+                { key: l.t('持证人', 'Holder'), value: full.holder },
+                { key: l.t('发证机关', 'Issued by'), value: full.issuer || `${l.b(full.issuingAuthority)}${l.paren(full.issuerDivision ?? '')}` },
+                { key: l.t('发证日期', 'Issued'), value: day(full.issuedAt) },
+                { key: l.t('有效期至', 'Valid until'), value: full.validUntil ? day(full.validUntil) : l.t('长期有效', 'No expiry') },
+                ...(full.revokedAt ? [{ key: l.t('注销日期', 'Revoked'), value: day(full.revokedAt) }] : []),
               ]}
             />
+          ) : 'message' in v ? (
+            <p>{l.b(v.message)}</p>
           ) : null}
-          {v.status !== 'invalid' && !full ? <p className="hint">{l.t('仅凭证件编号只能查询状态；扫描证件上的二维码可核验真伪。', 'A serial alone tells the status only; scan the QR code on the certificate to check it is genuine.')}</p> : null}
         </section>
       ) : null}
       <form method="get" action="/verify" novalidate>
