@@ -36,7 +36,7 @@ describe('OpenAPI document', () => {
     const doc = (await request(t.app).get('/openapi.json').expect(200)).body;
     assert.equal(doc.openapi, '3.1.0');
     // Pages for people (service/web) are not part of the API document; everything the API serves is.
-    const api = / \/(api|healthz|readyz|\.well-known)(\/|$)/;
+    const api = / \/(api|v|healthz|readyz|\.well-known)(\/|$)/;
     const served = servedRoutes(t.app).filter((r) => !r.endsWith(' /openapi.json') && api.test(r));
     assert.ok(served.length >= 6);
     const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) =>

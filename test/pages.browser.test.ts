@@ -307,7 +307,8 @@ describe('pages in a browser (playwright-core + Chromium)', function () {
     await request(t.app).post(`/api/v1/applications/${created.id}/decision`).set('Authorization', officer.auth).send({ action: 'approve' }).expect(200);
     const certs = await request(t.app).get('/api/v1/certificates').set('Authorization', account.auth).expect(200);
     const url = new URL(certs.body.items[0].verifyUrl as string);
-    const json = await request(t.app).get(url.pathname).set('Accept', 'application/json').expect(200);
+    // The QR carries a short link that redirects to the token's URL.
+      const json = await request(t.app).get(url.pathname).set('Accept', 'application/json').redirects(1).expect(200);
     assert.equal(json.body.status, 'valid');
 
     const context = await newContext(js);

@@ -411,7 +411,10 @@ describe('pages: routes', () => {
       assert.match(bySerial.text, /该编号的证件确已签发/);
       assert.doesNotMatch(bySerial.text, /证件有效/);
       const certs = await request(t.app).get('/api/v1/certificates').set('Authorization', auth).expect(200);
-      const qrPage = await new Visitor(t.app).get(new URL(certs.body.items[0].verifyUrl as string).pathname);
+      const scan = new Visitor(t.app);
+      const short = await scan.get(new URL(certs.body.items[0].verifyUrl as string).pathname);
+      assert.equal(short.status, 302);
+      const qrPage = await scan.get(short.headers.location!);
       assert.match(qrPage.text, /证件有效/);
       assert.match(qrPage.text, /陬市镇人民政府/);
       const stranger = (await signedIn(t)).v;

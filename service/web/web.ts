@@ -106,7 +106,7 @@ export function webLayer(ctx: AppContext): { pages: Router; notFound: RequestHan
   });
   pages.use(qrVerifyPage(web));
   // Everything else under these prefixes is the API's: no session, no cookie, no form parsing.
-  pages.use((req, _res, next) => next(/^\/(api|docs|openapi\.json|healthz|readyz|\.well-known)(\/|$)/.test(req.path) ? 'router' : undefined));
+  pages.use((req, _res, next) => next(/^\/(api|v|docs|openapi\.json|healthz|readyz|\.well-known)(\/|$)/.test(req.path) ? 'router' : undefined));
   pages.use(sessions(ctx));
   pages.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 80 }));
   pages.use(publicPages(web));
@@ -125,7 +125,7 @@ export function webLayer(ctx: AppContext): { pages: Router; notFound: RequestHan
 
   // After the API: a person who mistypes an address gets a page, a program still gets problem+json.
   const notFound: RequestHandler = (req, res, next) => {
-    const wantsPage = !/^\/(api|docs|openapi\.json|healthz|readyz|\.well-known)(\/|$)/.test(req.path) && req.accepts(['json', 'html']) === 'html';
+    const wantsPage = !/^\/(api|v|docs|openapi\.json|healthz|readyz|\.well-known)(\/|$)/.test(req.path) && req.accepts(['json', 'html']) === 'html';
     if (!wantsPage || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
     if (!req.page) req.page = {};
     web.send(res, errorPage(web, req, new AppError('not_found')), 404);
