@@ -6,52 +6,8 @@ import { ours } from '../service/lib/database';
 import { SECTIONS } from '../service/web/forms';
 import { birthServiceForm, filesUnder, honourForm, migrantForm, PDF, personId, readyBirthService, rebirthPermitForm } from './support/forms';
 import { sealJson } from '../service/lib/personal';
+import { Visitor } from './support/visitor';
 import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, uniqueIdNumber, type TestApp } from './support/app';
-
-/**
- * A browser in miniature for route tests: keeps our cookies (supertest's jar will not send Secure
- * cookies over plain http), and the last page's CSRF token.
- */
-class Visitor {
-  cookies = new Map<string, string>();
-  csrf = '';
-  html = '';
-  constructor(readonly app: Express, readonly lang = 'zh-CN') {}
-
-  private keep(res: request.Response): request.Response {
-    for (const line of (res.headers['set-cookie'] as unknown as string[] | undefined) ?? []) {
-      const [pair] = line.split(';');
-      const [name, value] = pair!.split('=');
-      if (value) this.cookies.set(name!, value);
-      else this.cookies.delete(name!);
-    }
-    this.html = res.text ?? '';
-    const token = /name="_csrf" value="([^"]+)"/.exec(this.html);
-    if (token) this.csrf = token[1]!;
-    return res;
-  }
-
-  private cookieHeader(): string {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-
-  async get(path: string, accept = 'text/html'): Promise<request.Response> {
-    return this.keep(await request(this.app).get(path).set('Accept', accept).set('Accept-Language', this.lang).set('Cookie', this.cookieHeader()));
-  }
-
-  async post(path: string, form: Record<string, string>, withCsrf = true): Promise<request.Response> {
-    const body = new URLSearchParams({ ...(withCsrf ? { _csrf: this.csrf } : {}), ...form }).toString();
-    return this.keep(
-      await request(this.app).post(path).type('form').set('Accept', 'text/html').set('Accept-Language', this.lang).set('Cookie', this.cookieHeader()).send(body),
-    );
-  }
-
-  async upload(path: string, kind: string, withCsrf = true): Promise<request.Response> {
-    let req = request(this.app).post(path).set('Accept', 'text/html').set('Cookie', this.cookieHeader());
-    if (withCsrf) req = req.field('_csrf', this.csrf);
-    return this.keep(await req.field('kind', kind).attach('file', PDF, { filename: `${kind}.pdf`, contentType: 'application/pdf' }));
-  }
-}
 
 async function signedIn(t: TestApp, name = '李明') {
   const v = new Visitor(t.app);

@@ -34,8 +34,8 @@ export interface KioskResident {
 
 export interface WebSessionDoc {
   _id: string;
-  kind: 'resident' | 'kiosk';
-  /** Resident: account id. Kiosk: terminal id. */
+  kind: 'resident' | 'kiosk' | 'staff';
+  /** Resident or staff (officer, admin): account id. Kiosk: terminal id. */
   subject: string;
   /** Kiosk: the clerk at the terminal. */
   operatorName?: string;
@@ -122,7 +122,18 @@ async function principalFor(ctx: Ctx, doc: WebSessionDoc): Promise<Principal | u
     return { role: 'terminal', id: terminal.terminalId, name: terminal.name, channel: 'terminal', township: terminal.township };
   }
   const account = await ctx.models.Account.findById(doc.subject).lean();
-  if (!account || account.disabled || account.role !== 'applicant' || signedOutSince(account, doc)) return undefined;
+  if (!account || account.disabled || signedOutSince(account, doc)) return undefined;
+  // A session's kind is fixed at sign-in: a resident cookie never opens staff pages, nor the reverse.
+  if (doc.kind === 'staff') {
+    if (account.role !== 'officer' && account.role !== 'admin') return undefined;
+    const staff: Principal = { role: account.role, id: account._id.toString(), name: openName(ctx.keys.dataKey, account), channel: 'staff' };
+    if (account.role === 'officer') {
+      staff.level = account.level as Principal['level'];
+      staff.jurisdiction = account.jurisdiction ?? [];
+    }
+    return staff;
+  }
+  if (account.role !== 'applicant') return undefined;
   return { role: 'applicant', id: account._id.toString(), name: openName(ctx.keys.dataKey, account), channel: 'online' };
 }
 

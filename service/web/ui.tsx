@@ -36,7 +36,7 @@ export interface PageProps {
   /** Current path (for the language switch's way back). */
   path: string;
   /** Who is signed in, as shown in the header. */
-  who?: { name: string; kind: 'resident' | 'kiosk' };
+  who?: { name: string; kind: 'resident' | 'kiosk' | 'staff' };
   /** The CSRF token for this page's forms (made on first use: a page without forms sets no cookie). */
   csrf: () => string;
   kiosk?: { idleSeconds: number; serving: boolean };
@@ -78,7 +78,9 @@ export function Page(p: PageProps): SafeHtml {
                   <Fragment>
                     <li><a href="/">{l.t('办事指南', 'Service guides')}</a></li>
                     <li><a href="/query">{l.t('办件查询', 'Case query')}</a></li>
-                    {p.who ? (
+                    {p.who?.kind === 'staff' ? (
+                      <li><a href="/officer">{l.t('待办', 'Workqueue')}</a></li>
+                    ) : p.who ? (
                       <Fragment>
                         <li><a href="/my">{l.t('我的办件', 'My cases')}</a></li>
                         <li><a href="/my/certificates">{l.t('我的证照', 'My certificates')}</a></li>

@@ -10,6 +10,7 @@ import { accountPages } from './account';
 import { journeyPages } from './journey';
 import { renderDocument, type SafeHtml } from './jsx';
 import { kioskPages } from './kiosk';
+import { officerPages } from './officer';
 import { errorPage, publicPages, qrVerifyPage } from './public';
 import { checkCsrf, csrfToken, LANG_COOKIE, parseCookies, sessions } from './session';
 import { assetUrls, makeLang, type FieldError, type Lang, type PageProps } from './ui';
@@ -113,6 +114,7 @@ export function webLayer(ctx: AppContext): { pages: Router; notFound: RequestHan
   pages.use(accountPages(web));
   pages.use(journeyPages(web));
   pages.use(kioskPages(web));
+  pages.use(officerPages(web));
   const pageErrors: ErrorRequestHandler = (err, req, res, next) => {
     if (res.headersSent) return next(err);
     const known = translate(err);

@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import request from 'supertest';
+import { createStaff } from '../service/accounts/accounts.service';
+import { birthServiceForm, submittedApplication } from './support/forms';
+import { Visitor } from './support/visitor';
+import { makeTestApp, registerAndLogin, terminalLogin, uniqueIdNumber, type TestApp } from './support/app';
+
+/** An officer (or admin) signed in on the pages, by user name. */
+async function staffVisitor(t: TestApp, spec: { role: 'officer' | 'admin'; level?: 'township' | 'county'; jurisdiction?: string[] }, name = '王芳') {
+  const username = `p${crypto.randomBytes(5).toString('hex')}`;
+  const password = 'officer-password-1';
+  const { id } = await createStaff(t.ctx, { username, password, name, ...spec });
+  const v = new Visitor(t.app);
+  await v.get('/officer/sign-in');
+  const res = await v.post('/officer/sign-in', { username, password });
+  assert.equal(res.status, 303, res.text);
+  assert.equal(res.headers.location, '/officer');
+  return { v, id, username };
+}
+
+const TOWNSHIP: { role: 'officer'; level: 'township'; jurisdiction: string[] } = { role: 'officer', level: 'township', jurisdiction: ['430725101'] };
+
+describe('officer pages: routes', () => {
+  let t: TestApp;
+  let resident: Awaited<ReturnType<typeof registerAndLogin>>;
+  let here: { id: string; number: string };
+  let elsewhere: { id: string; number: string };
+  // A database of its own: the queue's contents are counted here.
+  before(async () => {
+    t = await makeTestApp({ dbName: 'fpc_test_officer_pages' });
+    resident = await registerAndLogin(t.app, { name: '赵<b>丽</b>' });
+    here = await submittedApplication(t.app, resident.auth, 'birth-service', birthServiceForm());
+    elsewhere = await submittedApplication(t.app, resident.auth, 'birth-service', birthServiceForm('430725102202'));
+  });
+  after(async () => {
+    await t.conn.dropDatabase();
+    await t.close();
+  });
+
+  it('when nobody is signed in, then the workqueue sends them to the staff sign-in; a wrong password is refused with the form again', async () => {
+    const v = new Visitor(t.app);
+    const res = await v.get('/officer');
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.location, '/officer/sign-in');
+    await v.get('/officer/sign-in');
+    const wrong = await v.post('/officer/sign-in', { username: 'demo.nobody', password: 'wrong-password' });
+    assert.equal(wrong.status, 401);
+    assert.match(wrong.text, /name="username"/);
+    assert.ok(wrong.text.includes('value="demo.nobody"'));
+  });
+
+  it('when the sign-in form is posted without its token, then it is refused and no session starts', async () => {
+    const v = new Visitor(t.app);
+    const before = await t.ctx.models.WebSession.countDocuments();
+    const res = await v.post('/officer/sign-in', { username: 'x', password: 'y' }, false);
+    assert.equal(res.status, 403);
+    assert.equal(await t.ctx.models.WebSession.countDocuments(), before);
+  });
+
+  it('when a resident uses their own credentials on the staff sign-in, then they are refused like a wrong password', async () => {
+    // Residents have no user name: their ID number as a user name matches no staff account.
+    const v = new Visitor(t.app);
+    await v.get('/officer/sign-in');
+    const res = await v.post('/officer/sign-in', { username: resident.idNumber, password: 'correct horse' });
+    assert.equal(res.status, 401);
+  });
+
+  it('when a township officer opens the workqueue, then their township case is listed with its deadline and the other township’s is not; names are escaped', async () => {
+    const { v } = await staffVisitor(t, TOWNSHIP);
+    const res = await v.get('/officer');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['cache-control'], 'no-store');
+    assert.ok(res.text.includes(here.number), 'own township case listed');
+    assert.ok(!res.text.includes(elsewhere.number), 'other township case not listed');
+    const app = await t.ctx.models.Application.findById(here.id).lean();
+    assert.ok(res.text.includes(app!.stages[0]!.committedDeadline!), 'committed deadline shown');
+    assert.ok(!res.text.includes('<b>丽</b>'), 'the name is escaped');
+    assert.ok(res.text.includes('&lt;b&gt;'), 'the name is shown as text');
+    assert.match(res.text, new RegExp(`action="/officer/cases/${here.id}/claim"`));
+    // Claiming another township's case from a forged form: the service's scope answers 404.
+    const forged = await v.post(`/officer/cases/${elsewhere.id}/claim`, {});
+    assert.equal(forged.status, 404);
+    const other = await t.ctx.models.Application.findById(elsewhere.id).lean();
+    assert.equal(other!.status, 'pending');
+  });
+
+  it('when an officer claims from the list, then the case is theirs in the database and shows under my claims; without the token nothing changes', async () => {
+    const { v, id } = await staffVisitor(t, TOWNSHIP, '孙<i>强</i>');
+    await v.get('/officer');
+    const refused = await v.post(`/officer/cases/${here.id}/claim`, {}, false);
+    assert.equal(refused.status, 403);
+    assert.equal((await t.ctx.models.Application.findById(here.id).lean())!.status, 'pending');
+    const res = await v.post(`/officer/cases/${here.id}/claim`, {});
+    assert.equal(res.status, 303);
+    const stored = await t.ctx.models.Application.findById(here.id).lean();
+    assert.equal(stored!.status, 'in_review');
+    assert.equal(stored!.claim!.officerId, id);
+    const mine = await v.get('/officer?mine=true');
+    assert.ok(mine.text.includes(here.number));
+    assert.match(mine.text, /我已认领/);
+    assert.match(mine.text, /续期/);
+    // Another officer of the same township sees it held, with no claim button.
+    const { v: colleague } = await staffVisitor(t, TOWNSHIP);
+    const seen = await colleague.get('/officer');
+    assert.ok(seen.text.includes(here.number));
+    assert.ok(seen.text.includes('孙&lt;i&gt;强&lt;/i&gt;'), 'the holder is named, escaped');
+    assert.doesNotMatch(seen.text, new RegExp(`action="/officer/cases/${here.id}/claim"`));
+    const taken = await colleague.post(`/officer/cases/${here.id}/claim`, {});
+    assert.equal(taken.status, 409);
+    assert.equal((await t.ctx.models.Application.findById(here.id).lean())!.claim!.officerId, id);
+  });
+
+  it('when the queue is filtered by type or overdue, then only matching cases are listed', async () => {
+    const { v } = await staffVisitor(t, TOWNSHIP);
+    const honour = await v.get('/officer?type=only-child-honour');
+    assert.equal(honour.status, 200);
+    assert.ok(!honour.text.includes(here.number));
+    const births = await v.get('/officer?type=birth-service');
+    assert.ok(births.text.includes(here.number));
+    const overdue = await v.get('/officer?overdue=true');
+    assert.ok(!overdue.text.includes(here.number), 'a fresh case is not overdue');
+  });
+
+  it('when more cases wait than fit a page, then a next-page link leads to the rest in deadline order', async () => {
+    const { v } = await staffVisitor(t, { role: 'officer', level: 'township', jurisdiction: ['430725102'] });
+    for (let i = 0; i < 20; i++) await submittedApplication(t.app, resident.auth, 'birth-service', birthServiceForm('430725102202'));
+    const first = await v.get('/officer');
+    const numbers = (html: string) => [...html.matchAll(/<td class="case-number">([^<]+)<\/td>/g)].map((m) => m[1]);
+    assert.equal(numbers(first.text).length, 20);
+    const next = /href="(\/officer\?cursor=[^"]+)"/.exec(first.text);
+    assert.ok(next, 'a next-page link');
+    const second = await v.get(next[1]!.replace(/&amp;/g, '&'));
+    assert.equal(second.status, 200);
+    const rest = numbers(second.text);
+    assert.equal(rest.length, 1);
+    assert.ok(!numbers(first.text).includes(rest[0]));
+  });
+
+  it('when a resident or a kiosk opens officer pages, then they get 404', async () => {
+    const r = new Visitor(t.app);
+    await r.get('/register');
+    await r.post('/register', { name: '李明', idNumber: uniqueIdNumber(), phone: '13800138000', password: 'correct horse' });
+    assert.equal((await r.get('/officer')).status, 404);
+    assert.equal((await r.post(`/officer/cases/${here.id}/claim`, {})).status, 404);
+    const term = await terminalLogin(t);
+    const k = new Visitor(t.app);
+    await k.get('/kiosk');
+    const signIn = await k.post('/kiosk/sign-in', { terminalId: term.terminalId, secret: term.secret, operatorName: '陈干事' });
+    assert.equal(signIn.status, 303);
+    assert.equal((await k.get('/officer')).status, 404);
+    // And the API's bearer tokens do not open pages.
+    const api = await request(t.app).get('/officer').set('Authorization', resident.auth).set('Accept', 'text/html');
+    assert.equal(api.status, 303);
+  });
+});
