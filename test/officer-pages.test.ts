@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import request from 'supertest';
 import { createStaff } from '../service/accounts/accounts.service';
-import { birthServiceForm, submittedApplication } from './support/forms';
+import { formOf } from '../service/applications/applications.service';
+import { accessLog } from '../service/audit/audit.service';
+import { birthServiceForm, rebirthPermitForm, submittedApplication } from './support/forms';
 import { Visitor } from './support/visitor';
 import { makeTestApp, registerAndLogin, terminalLogin, uniqueIdNumber, type TestApp } from './support/app';
 
@@ -152,5 +154,103 @@ describe('officer pages: routes', () => {
     // And the API's bearer tokens do not open pages.
     const api = await request(t.app).get('/officer').set('Authorization', resident.auth).set('Accept', 'text/html');
     assert.equal(api.status, 303);
+  });
+
+  describe('the case and decisions', () => {
+    it('when an officer opens a case, then the form shows in sections with ID numbers masked, the eligibility trace, documents and history; the view is logged', async () => {
+      const sub = await submittedApplication(t.app, resident.auth, 'birth-service', birthServiceForm());
+      const { v } = await staffVisitor(t, TOWNSHIP);
+      const res = await v.get(`/officer/cases/${sub.id}`);
+      assert.equal(res.status, 200);
+      for (const text of ['男方信息', '张伟', '条件审查', '规则版本', '材料', '办理记录', sub.number]) assert.ok(res.text.includes(text), text);
+      const form = formOf(t.ctx, (await t.ctx.models.Application.findById(sub.id).lean())!);
+      const husbandId = (form.husband as { idNumber: string }).idNumber;
+      assert.ok(!res.text.includes(husbandId), 'the ID number is masked');
+      assert.ok(res.text.includes(husbandId.slice(0, 4)), 'the masked ID number is shown');
+      assert.ok(res.text.includes('✓ '), 'a met ground');
+      const doc = /href="(\/officer\/cases\/[0-9a-f]{24}\/documents\/[^"]+)"/.exec(res.text);
+      assert.ok(doc, 'a document link');
+      const file = await v.get(doc[1]!, '*/*');
+      assert.equal(file.status, 200);
+      assert.match(String(file.headers['content-disposition']), /attachment/);
+      assert.match(String(file.headers['content-security-policy']), /sandbox/);
+      const log = (await accessLog(t.ctx, sub.id)).map((e) => e.what);
+      assert.ok(log.includes('view'), JSON.stringify(log));
+      assert.ok(log.some((w) => w.startsWith('download:')), JSON.stringify(log));
+      // Not claimed: no decision forms.
+      assert.doesNotMatch(res.text, /\/decide"/);
+      // Another township's officer: 404, for the case and its document.
+      const { v: stranger } = await staffVisitor(t, { role: 'officer', level: 'township', jurisdiction: ['430725102'] });
+      assert.equal((await stranger.get(`/officer/cases/${sub.id}`)).status, 404);
+      assert.equal((await stranger.get(doc[1]!, '*/*')).status, 404);
+    });
+
+    it('when an officer claims, returns with two missing kinds, then the case is returned with exactly those kinds; an unknown kind or no kind is refused', async () => {
+      const sub = await submittedApplication(t.app, resident.auth, 'birth-service', birthServiceForm());
+      const { v } = await staffVisitor(t, TOWNSHIP);
+      await v.get('/officer');
+      assert.equal((await v.post(`/officer/cases/${sub.id}/claim`, {})).headers.location, `/officer/cases/${sub.id}`);
+      const page = await v.get(`/officer/cases/${sub.id}`);
+      const kinds = [...page.text.matchAll(/name="missing" value="([^"]+)"/g)].map((m) => m[1]!);
+      assert.ok(kinds.length >= 2, 'the catalogue kinds are offered');
+      const none = await v.post(`/officer/cases/${sub.id}/decide`, { action: 'return', reason: '请补充' });
+      assert.equal(none.status, 400);
+      assert.match(none.text, /error-summary/);
+      const body = new URLSearchParams({ _csrf: v.csrf, action: 'return', reason: '照片<不清晰>' });
+      body.append('missing', kinds[0]!);
+      body.append('missing', 'no-such-kind');
+      const unknown = await request(t.app).post(`/officer/cases/${sub.id}/decide`).type('form').set('Cookie', [...v.cookies].map(([k, x]) => `${k}=${x}`).join('; ')).send(body.toString());
+      assert.equal(unknown.status, 400);
+      assert.equal((await t.ctx.models.Application.findById(sub.id).lean())!.status, 'in_review');
+      const ok = new URLSearchParams({ _csrf: v.csrf, action: 'return', reason: '照片<不清晰>' });
+      ok.append('missing', kinds[0]!);
+      ok.append('missing', kinds[1]!);
+      const res = await request(t.app).post(`/officer/cases/${sub.id}/decide`).type('form').set('Cookie', [...v.cookies].map(([k, x]) => `${k}=${x}`).join('; ')).send(ok.toString());
+      assert.equal(res.status, 303, res.text);
+      const stored = await t.ctx.models.Application.findById(sub.id).lean();
+      assert.equal(stored!.status, 'returned');
+      assert.deepEqual(stored!.missing, [kinds[0], kinds[1]]);
+      const after = await v.get(`/officer/cases/${sub.id}`);
+      assert.ok(after.text.includes('照片&lt;不清晰&gt;'), 'the reason is escaped in the history');
+    });
+
+    it('when an officer approves, then a confirmation page comes first and only the confirmed post decides and issues the certificate; a reject needs a reason', async () => {
+      const sub = await submittedApplication(t.app, resident.auth, 'birth-service', birthServiceForm());
+      const { v } = await staffVisitor(t, TOWNSHIP);
+      await v.get('/officer');
+      await v.post(`/officer/cases/${sub.id}/claim`, {});
+      await v.get(`/officer/cases/${sub.id}`);
+      const noReason = await v.post(`/officer/cases/${sub.id}/decide`, { action: 'reject' });
+      assert.equal(noReason.status, 400);
+      const confirm = await v.post(`/officer/cases/${sub.id}/decide`, { action: 'approve' });
+      assert.equal(confirm.status, 200);
+      assert.match(confirm.text, /确认批准并发证/);
+      assert.equal((await t.ctx.models.Application.findById(sub.id).lean())!.status, 'in_review');
+      const forged = await v.post(`/officer/cases/${sub.id}/decide`, { action: 'approve', confirm: 'yes' }, false);
+      assert.equal(forged.status, 403);
+      assert.equal((await t.ctx.models.Application.findById(sub.id).lean())!.status, 'in_review');
+      const done = await v.post(`/officer/cases/${sub.id}/decide`, { action: 'approve', confirm: 'yes' });
+      assert.equal(done.status, 303);
+      const stored = await t.ctx.models.Application.findById(sub.id).lean();
+      assert.equal(stored!.status, 'approved');
+      assert.ok(stored!.certificateSerial);
+    });
+
+    it('when a township officer approves a re-birth permit, then it moves to the county queue, where a county officer finds it', async () => {
+      const sub = await submittedApplication(t.app, resident.auth, 'rebirth-permit', rebirthPermitForm());
+      const { v } = await staffVisitor(t, TOWNSHIP);
+      await v.get('/officer');
+      await v.post(`/officer/cases/${sub.id}/claim`, {});
+      await v.get(`/officer/cases/${sub.id}`);
+      const confirm = await v.post(`/officer/cases/${sub.id}/decide`, { action: 'approve' });
+      assert.match(confirm.text, /报县级审批/);
+      assert.equal((await v.post(`/officer/cases/${sub.id}/decide`, { action: 'approve', confirm: 'yes' })).status, 303);
+      const stored = await t.ctx.models.Application.findById(sub.id).lean();
+      assert.equal(stored!.status, 'pending');
+      assert.equal(stored!.stageIndex, 1);
+      assert.ok(!(await v.get('/officer')).text.includes(sub.number), 'gone from the township queue');
+      const { v: county } = await staffVisitor(t, { role: 'officer', level: 'county', jurisdiction: ['430725'] });
+      assert.ok((await county.get('/officer')).text.includes(sub.number), 'in the county queue');
+    });
   });
 });

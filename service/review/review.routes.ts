@@ -16,7 +16,8 @@ const queueQuery = {
   },
 };
 
-const decisionBody = {
+/** Also the decision forms' rules on the officer pages (web/officer.tsx). */
+export const decisionBody = {
   $id: 'urn:fpc:body:decision',
   type: 'object',
   additionalProperties: false,

@@ -1,12 +1,22 @@
+import { pipeline } from 'node:stream/promises';
 import express, { type Request, type RequestHandler, type Router } from 'express';
 import { checkCredentials } from '../accounts/accounts.service';
+import type { ApplicationDoc } from '../applications/applications.model';
+import { formOf, loadVisible, toView } from '../applications/applications.service';
+import { recordAccess } from '../audit/audit.service';
+import { openDocument } from '../documents/documents.service';
+import { evaluateApplication } from '../eligibility/eligibility.service';
+import { compile, toFieldProblems } from '../lib/validation';
+import { claim, decide, queue, type DecisionInput } from '../review/review.service';
+import { decisionBody } from '../review/review.routes';
+import { getPath, SECTIONS } from './forms';
+import { STATUS_LABELS } from '../applications/workflow';
 import { TYPE_CODES } from '../catalogue/catalogue';
 import { AppError, notFound, PROBLEMS } from '../lib/errors';
 import { limiter } from '../lib/ratelimit';
-import { claim, queue } from '../review/review.service';
-import { h } from './jsx';
+import { Fragment, h } from './jsx';
 import { startSession } from './session';
-import { Button, CsrfField, Page, SelectField, StatusTag, TextField, day, dateTime, type FieldError } from './ui';
+import { BackLink, Button, CsrfField, Page, SelectField, StatusTag, SummaryList, TextField, day, dateTime, type FieldError } from './ui';
 import type { Web } from './web';
 
 const FIFTEEN_MINUTES = 15 * 60 * 1000;
@@ -162,7 +172,203 @@ export function officerPages(web: Web): Router {
     const id = String(req.params.id);
     if (!/^[0-9a-f]{24}$/.test(id)) throw notFound();
     await claim(ctx, req.principal!, id);
-    res.redirect(303, `/officer?mine=true`);
+    res.redirect(303, `/officer/cases/${id}`);
+  });
+
+  /* The case: the officer's view of the API (ID numbers masked), the eligibility trace, documents, history. */
+  const validateDecision = compile(decisionBody);
+  const casePage = (req: Request, app: ApplicationDoc, errors?: FieldError[], values: { reason?: string; missing?: string[] } = {}) => {
+    const l = web.lang(req);
+    const p = req.principal!;
+    const view = toView(ctx, app, p);
+    const id = view.id;
+    const spec = ctx.policy.type(app.type)!;
+    const form = (view.form ?? {}) as Record<string, unknown>;
+    // The trace under the rules the case was filed under: the day of submission chooses the rule set.
+    const trace = evaluateApplication(ctx.policy, app.type, formOf(ctx, app), app.submittedAt ?? ctx.clock.now(), l.code);
+    const docName = (kind: string) => l.b(spec.documents.find((d) => d.kind === kind)?.name) || kind;
+    const shown = (v: unknown, options?: { value: string; label: { zh: string; en: string } }[]) => {
+      if (v === true) return l.t('是', 'Yes');
+      if (v === false) return l.t('否', 'No');
+      const o = options?.find((x) => x.value === v);
+      return o ? l.b(o.label) : String(v);
+    };
+    const mine = view.status === 'in_review' && view.claim && 'officerId' in view.claim && view.claim.officerId === p.id && new Date(view.claim.until) > ctx.clock.now();
+    const base = web.base(req, `${view.number ?? ''} ${l.b(spec.names)}`, errors);
+    return (
+      <Page {...base}>
+        <BackLink href="/officer" l={l} />
+        <p className="caption">{l.b(spec.names)}{view.stage ? ` · ${l.b(view.stage.name)}` : ''}</p>
+        <h1>{view.number}</h1>
+        <SummaryList
+          rows={[
+            { key: l.t('状态', 'Status'), value: <StatusTag l={l} status={view.status} /> },
+            { key: l.t('申请人', 'Applicant'), value: `${view.resident.name}${l.paren(view.resident.idNumber)}` },
+            { key: l.t('承诺办结', 'Committed deadline'), value: `${day(view.stage?.committedDeadline)}${view.deadlineProvisional ? l.paren(l.t('暂定', 'provisional')) : ''}` },
+            { key: l.t('法定时限', 'Statutory deadline'), value: day(view.stage?.statutoryDeadline) },
+            { key: l.t('认领', 'Claim'), value: view.claim && 'officerName' in view.claim ? `${view.claim.officerName}${l.t('，至 ', ' until ')}${dateTime(view.claim.until)}` : l.t('未认领', 'Not claimed') },
+          ]}
+        />
+        {(SECTIONS[app.type] ?? []).map((s) => (
+          <Fragment>
+            <h2>{l.b(s.title)}</h2>
+            {s.kind === 'children' ? (
+              <SummaryList
+                rows={((form.children as Record<string, unknown>[] | undefined) ?? []).map((c, i) => ({
+                  key: l.t(`第 ${i + 1} 个子女`, `Child ${i + 1}`),
+                  value: `${c.sex === 'female' ? l.t('女', 'Female') : l.t('男', 'Male')}, ${String(c.birthDate ?? '')}${c.alive === false ? l.t('，已故', ', died') : ''}`,
+                }))}
+              />
+            ) : s.kind === 'ground' ? (
+              <SummaryList rows={[{ key: l.b(s.title), value: String(form.ground ?? '') }]} />
+            ) : (
+              <SummaryList rows={s.fields.filter((f) => getPath(form, f.name) !== undefined).map((f) => ({ key: l.b(f.label), value: shown(getPath(form, f.name), f.options) }))} />
+            )}
+          </Fragment>
+        ))}
+        <h2>{l.t('条件审查', 'Eligibility')}</h2>
+        <p className="caption">{l.b(trace.regime.name)}{l.paren(`${l.t('规则版本', 'rule set')} ${trace.regime.version}`)}</p>
+        <ul className="grounds">
+          {trace.grounds.map((g) => (
+            <li className={g.met ? 'met' : 'unmet'}>{g.met ? '✓ ' : '✗ '}{g.title}{l.paren(`${g.id} · ${g.citation}`)}{l.colon}{g.message}</li>
+          ))}
+        </ul>
+        <h2>{l.t('材料', 'Documents')}</h2>
+        {view.documents.length === 0 ? <p>{l.t('无', 'None')}</p> : (
+          <SummaryList rows={view.documents.map((d) => ({ key: docName(d.kind), value: <a href={`/officer/cases/${id}/documents/${d.id}`}>{d.fileName}</a> }))} />
+        )}
+        {mine ? decisionForms(req, app, base.csrf(), errors, values) : null}
+        <h2>{l.t('办理记录', 'History')}</h2>
+        <ol className="timeline">
+          {app.history.map((e) => (
+            <li>
+              <time>{dateTime(e.at)}</time>
+              <p>{e.actor.name || e.actor.role} · {e.action} · {statusText(l, e.from)} → {statusText(l, e.to)}</p>
+              {e.reason ? <p>{e.reason}</p> : null}
+              {e.missing?.length ? <p>{l.t('需补正', 'To add')}{l.colon}{e.missing.map(docName).join(l.t('、', ', '))}</p> : null}
+            </li>
+          ))}
+        </ol>
+      </Page>
+    );
+  };
+  const statusText = (l: ReturnType<typeof web.lang>, s: string | null) => (s ? l.b((STATUS_LABELS as Record<string, { zh: string; en: string }>)[s]) || s : '—');
+
+  /** Two forms on one page carry a reason: each its own id, the API's one field name. */
+  const Reason = ({ id, label, value }: { id: string; label: string; value?: string }) => (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <textarea id={id} name="reason" rows={4} maxlength={1000}>{value ?? ''}</textarea>
+    </div>
+  );
+
+  const decisionForms = (req: Request, app: ApplicationDoc, csrf: string, errors?: FieldError[], values: { reason?: string; missing?: string[] } = {}) => {
+    const l = web.lang(req);
+    const id = app._id.toString();
+    const spec = ctx.policy.type(app.type)!;
+    const last = app.stageIndex === app.stages.length - 1;
+    return (
+      <section aria-labelledby="decide">
+        <h2 id="decide">{l.t('作出决定', 'Decide')}</h2>
+        <form method="post" action={`/officer/cases/${id}/decide`}>
+          <CsrfField token={csrf} />
+          <input type="hidden" name="action" value="approve" />
+          <Button>{last ? l.t('批准并发证', 'Approve and issue') : l.t('审核通过，报县级审批', 'Approve: pass to the county')}</Button>
+        </form>
+        <form method="post" action={`/officer/cases/${id}/decide`}>
+          <CsrfField token={csrf} />
+          <input type="hidden" name="action" value="return" />
+          <h3>{l.t('退回补正', 'Return for supplement')}</h3>
+          <fieldset className="field">
+            <legend>{l.t('需要补正的材料（一次性告知）', 'Documents to add or replace (all at once)')}</legend>
+            {spec.documents.map((d) => (
+              <div className="field checkbox">
+                <input type="checkbox" id={`missing-${d.kind}`} name="missing" value={d.kind} checked={values.missing?.includes(d.kind) ?? false} />
+                <label htmlFor={`missing-${d.kind}`}>{l.b(d.name)}</label>
+              </div>
+            ))}
+          </fieldset>
+          <Reason id="return-reason" label={l.t('说明（需要补正什么）', 'Note: what to add or fix')} value={values.reason} />
+          <Button secondary>{l.t('退回补正', 'Return')}</Button>
+        </form>
+        <form method="post" action={`/officer/cases/${id}/decide`}>
+          <CsrfField token={csrf} />
+          <input type="hidden" name="action" value="reject" />
+          <h3>{l.t('不予许可', 'Reject')}</h3>
+          <Reason id="reject-reason" label={l.t('不予许可的理由', 'Reason for rejection')} />
+          <Button secondary>{l.t('不予许可', 'Reject')}</Button>
+        </form>
+      </section>
+    );
+  };
+
+  r.get('/officer/cases/:id', staff, async (req, res) => {
+    const p = req.principal!;
+    const app = await loadVisible(ctx, p, String(req.params.id));
+    await recordAccess(ctx, req, p, app._id.toString(), 'view');
+    web.send(res, casePage(req, app));
+  });
+
+  /** Documents through the same use case and audit as the API's download: an attachment, sandboxed, never run. */
+  r.get('/officer/cases/:id/documents/:docId', staff, async (req, res) => {
+    const p = req.principal!;
+    const { doc, stream } = await openDocument(ctx, p, String(req.params.id), String(req.params.docId));
+    try {
+      await recordAccess(ctx, req, p, String(req.params.id), 'download', doc.kind);
+    } catch (err) {
+      stream.destroy();
+      throw err;
+    }
+    res.setHeader('Content-Type', doc.mime);
+    res.setHeader('Content-Length', String(doc.size));
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
+    res.attachment(doc.fileName);
+    pipeline(stream, res).catch(() => res.destroy());
+  });
+
+  /**
+   * A decision: the API's body rules, then a confirmation page for the final ones (approve, reject),
+   * then the review service's `decide`. Return is not final (the resident supplies and it comes back).
+   */
+  r.post('/officer/cases/:id/decide', staff, web.csrf, async (req, res) => {
+    const l = web.lang(req);
+    const p = req.principal!;
+    const id = String(req.params.id);
+    const action = String(req.body.action ?? '');
+    const reason = typeof req.body.reason === 'string' && req.body.reason.trim() ? req.body.reason.trim() : undefined;
+    const rawMissing: unknown = req.body.missing;
+    const missing = Array.isArray(rawMissing) ? rawMissing.map(String) : typeof rawMissing === 'string' ? [rawMissing] : undefined;
+    const input = { action, ...(reason ? { reason } : {}), ...(action === 'return' && missing ? { missing } : {}) };
+    const app = await loadVisible(ctx, p, id);
+    if (!validateDecision(input)) {
+      const labels: Record<string, string> = { reason: l.t('理由', 'Reason'), missing: l.t('需要补正的材料', 'Documents to add') };
+      const errors = web.fieldErrors(req, toFieldProblems(validateDecision.errors), (f) => labels[f.split('.')[0]!]).map((e) => ({ ...e, field: e.field.startsWith('missing') || e.field === '' ? '' : e.field }));
+      return web.send(res, casePage(req, app, errors.length ? errors : [{ field: '', message: l.t('请补全决定内容', 'Complete the decision') }], { reason, missing }), 400);
+    }
+    if (action !== 'return' && req.body.confirm !== 'yes') {
+      const base = web.base(req, l.t('确认决定', 'Confirm the decision'));
+      const last = app.stageIndex === app.stages.length - 1;
+      return web.send(
+        res,
+        <Page {...base}>
+          <BackLink href={`/officer/cases/${id}`} l={l} />
+          <h1>{action === 'reject' ? l.t('确认不予许可？', 'Reject this application?') : last ? l.t('确认批准并发证？', 'Approve and issue the certificate?') : l.t('确认审核通过并报县级审批？', 'Approve and pass to the county?')}</h1>
+          <p>{app.number}</p>
+          {reason ? <p>{reason}</p> : null}
+          <form method="post" action={`/officer/cases/${id}/decide`}>
+            <CsrfField token={base.csrf()} />
+            <input type="hidden" name="action" value={action} />
+            {reason ? <input type="hidden" name="reason" value={reason} /> : null}
+            <input type="hidden" name="confirm" value="yes" />
+            <Button>{l.t('确认', 'Confirm')}</Button>
+          </form>
+        </Page>,
+      );
+    }
+    await decide(ctx, p, id, input as DecisionInput);
+    res.redirect(303, `/officer/cases/${id}`);
   });
 
   return r;
