@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -6,7 +7,8 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import request from 'supertest';
 import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, testConfig, type TestApp } from './support/app';
-import { BIRTH_SERVICE_KINDS, personId, readyBirthService, birthServiceForm } from './support/forms';
+import { BIRTH_SERVICE_KINDS, personId, readyBirthService, birthServiceForm, submittedApplication } from './support/forms';
+import { createStaff } from '../service/accounts/accounts.service';
 
 /**
  * Journeys in a real browser (Debian's Chromium driven by playwright-core), each with JavaScript on
@@ -346,6 +348,34 @@ describe('pages in a browser (playwright-core + Chromium)', function () {
     assert.doesNotMatch(await page.content(), /欧阳/);
     const sessions = await idle.t.ctx.models.WebSession.find({ kind: 'kiosk', subject: terminal.terminalId }).lean();
     assert.ok(sessions.length >= 1 && sessions.every((s) => !s.kioskResident));
+    await context.close();
+  });
+
+  bothWays('an officer signs in, claims from the workqueue, reads the case and approves after confirming', async (js) => {
+    const resident = await registerAndLogin(main.t.app);
+    const sub = await submittedApplication(main.t.app, resident.auth, 'birth-service', birthServiceForm());
+    const username = `b${crypto.randomBytes(5).toString('hex')}`;
+    await createStaff(main.t.ctx, { username, password: 'officer-password-1', name: '王芳', role: 'officer', level: 'township', jurisdiction: ['430725101'] });
+    const context = await newContext(js);
+    const page = await context.newPage();
+    await page.goto(main.origin + '/officer');
+    await page.getByLabel('用户名').fill(username);
+    await page.getByLabel('密码').fill('officer-password-1');
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.getByRole('heading', { name: '待办' }).waitFor();
+    await at(page, 'workqueue', { js, shot: 'officer-workqueue' });
+    await page.locator('tr', { hasText: sub.number }).getByRole('button', { name: '认领' }).click();
+    await page.getByRole('heading', { name: sub.number }).waitFor();
+    await page.getByText('条件审查').waitFor();
+    await at(page, 'case', { js, shot: 'officer-case' });
+    await page.getByRole('button', { name: '批准并发证' }).click();
+    await page.getByRole('heading', { name: '确认批准并发证？' }).waitFor();
+    await at(page, 'confirm', { js });
+    await page.getByRole('button', { name: '确认' }).click();
+    await page.getByRole('heading', { name: sub.number }).waitFor();
+    const stored = await main.t.ctx.models.Application.findById(sub.id).lean();
+    assert.equal(stored!.status, 'approved');
+    assert.ok(stored!.certificateSerial);
     await context.close();
   });
 
