@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import type { Express } from 'express';
 import request from 'supertest';
 import { formOf } from '../service/applications/applications.service';
 import { ours } from '../service/lib/database';
 import { SECTIONS } from '../service/web/forms';
-import { birthServiceForm, filesUnder, honourForm, migrantForm, PDF, personId, readyBirthService, rebirthPermitForm } from './support/forms';
+import { birthServiceForm, filesUnder, honourForm, migrantForm, personId, readyBirthService, rebirthPermitForm } from './support/forms';
 import { sealJson } from '../service/lib/personal';
 import { Visitor } from './support/visitor';
 import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, uniqueIdNumber, type TestApp } from './support/app';
