@@ -6,7 +6,7 @@ import { formOf } from '../service/applications/applications.service';
 import { accessLog } from '../service/audit/audit.service';
 import { birthServiceForm, rebirthPermitForm, submittedApplication } from './support/forms';
 import { Visitor } from './support/visitor';
-import { makeTestApp, registerAndLogin, terminalLogin, uniqueIdNumber, type TestApp } from './support/app';
+import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, uniqueIdNumber, type TestApp } from './support/app';
 
 /** An officer (or admin) signed in on the pages, by user name. */
 async function staffVisitor(t: TestApp, spec: { role: 'officer' | 'admin'; level?: 'township' | 'county'; jurisdiction?: string[] }, name = '王芳') {
@@ -154,6 +154,31 @@ describe('officer pages: routes', () => {
     // And the API's bearer tokens do not open pages.
     const api = await request(t.app).get('/officer').set('Authorization', resident.auth).set('Accept', 'text/html');
     assert.equal(api.status, 303);
+  });
+
+  it('when staff open the dashboard, then this month’s figures show with the certificates issued, and the CSV link gives the stats service’s CSV; a resident gets 404', async () => {
+    // One certificate issued this month through the API, so the headline figure is not a zero.
+    const sub = await submittedApplication(t.app, resident.auth, 'birth-service', birthServiceForm());
+    const officer = await staffLogin(t, TOWNSHIP);
+    await request(t.app).post(`/api/v1/applications/${sub.id}/claim`).set('Authorization', officer.auth).send({}).expect(200);
+    await request(t.app).post(`/api/v1/applications/${sub.id}/decision`).set('Authorization', officer.auth).send({ action: 'approve' }).expect(200);
+    const { v } = await staffVisitor(t, { role: 'admin' });
+    const issued = await t.ctx.models.Certificate.countDocuments();
+    assert.ok(issued >= 1);
+    const res = await v.get('/officer/dashboard');
+    assert.equal(res.status, 200);
+    for (const text of ['本期发证', '按承诺时限办结率', '3 个工作日内办结占比', '当前超期', '满意率', '生育服务证', '/officer/dashboard.csv']) assert.ok(res.text.includes(text), text);
+    assert.match(res.text, new RegExp(`本期发证</dt>\\s*<dd>${issued}</dd>`));
+    const csv = await v.get('/officer/dashboard.csv', 'text/csv');
+    assert.equal(csv.status, 200);
+    assert.match(String(csv.headers['content-type']), /text\/csv/);
+    assert.match(String(csv.headers['content-disposition']), /attachment; filename="?stats-\d{4}-\d{2}-01-/);
+    assert.match(csv.text, /^from,to,figure,dimension,key,value/);
+    const r = new Visitor(t.app);
+    await r.get('/register');
+    await r.post('/register', { name: '李明', idNumber: uniqueIdNumber(), phone: '13800138000', password: 'correct horse' });
+    assert.equal((await r.get('/officer/dashboard')).status, 404);
+    assert.equal((await r.get('/officer/dashboard.csv')).status, 404);
   });
 
   describe('the case and decisions', () => {

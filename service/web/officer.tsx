@@ -14,6 +14,8 @@ import { STATUS_LABELS } from '../applications/workflow';
 import { TYPE_CODES } from '../catalogue/catalogue';
 import { AppError, notFound, PROBLEMS } from '../lib/errors';
 import { limiter } from '../lib/ratelimit';
+import { chinaDate } from '../lib/workdays';
+import { computeStats, statsCsv } from '../stats/stats.service';
 import { Fragment, h } from './jsx';
 import { startSession } from './session';
 import { BackLink, Button, CsrfField, Page, SelectField, StatusTag, SummaryList, TextField, day, dateTime, type FieldError } from './ui';
@@ -369,6 +371,72 @@ export function officerPages(web: Web): Router {
     }
     await decide(ctx, p, id, input as DecisionInput);
     res.redirect(303, `/officer/cases/${id}`);
+  });
+
+  /*
+   * The dashboard: this month so far, the stats service's figures for the signed-in person's scope
+   * (an admin: the county; an officer: their jurisdiction), and the same figures as CSV.
+   */
+  const monthStats = (req: Request) => {
+    const to = chinaDate(ctx.clock.now());
+    return computeStats(ctx, req.principal!, { from: `${to.slice(0, 8)}01`, to });
+  };
+  r.get('/officer/dashboard', staff, async (req, res) => {
+    const l = web.lang(req);
+    const st = await monthStats(req);
+    const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(1)}%`);
+    const n = (x: number | null) => (x === null ? '—' : String(x));
+    const base = web.base(req, l.t('统计', 'Dashboard'));
+    const typeName = (code: string) => l.b(ctx.policy.type(code)?.names) || code;
+    web.send(
+      res,
+      <Page {...base}>
+        <h1>{l.t('统计', 'Dashboard')}</h1>
+        <p className="caption">{st.period.from} – {st.period.to}{l.paren(st.scope.jurisdiction === 'all' ? l.t('全县', 'the whole county') : st.scope.jurisdiction.join(l.t('、', ', ')))}</p>
+        <SummaryList
+          rows={[
+            { key: l.t('本期发证', 'Certificates issued this period'), value: String(st.certificates.issued.total) },
+            { key: l.t('按承诺时限办结率', 'On time (committed deadline)'), value: pct(st.timeliness.onTimeCommittedRate) },
+            { key: l.t('3 个工作日内办结占比', 'Decided within 3 working days'), value: pct(st.timeliness.within3WorkingDaysShare) },
+            { key: l.t('办结工作日中位数', 'Median working days to decision'), value: n(st.timeliness.medianWorkingDays) },
+            { key: l.t('当前超期', 'Overdue now'), value: String(st.overdueNow.committed) },
+            { key: l.t('投诉答复率', 'Complaints answered'), value: pct(st.complaints.answerRate) },
+            { key: l.t('满意率', 'Satisfaction'), value: pct(st.ratings.satisfactionRate) },
+          ]}
+        />
+        <h2>{l.t('按事项', 'By certificate')}</h2>
+        <table className="cases">
+          <thead>
+            <tr>
+              <th scope="col">{l.t('事项', 'Certificate')}</th>
+              <th scope="col">{l.t('收件', 'Received')}</th>
+              <th scope="col">{l.t('办结', 'Decided')}</th>
+              <th scope="col">{l.t('批准', 'Approved')}</th>
+              <th scope="col">{l.t('退回补正', 'Returned')}</th>
+              <th scope="col">{l.t('不予许可', 'Rejected')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {Object.entries(st.counts.byType).map(([code, c]) => (
+              <tr>
+                <td>{typeName(code)}</td>
+                <td>{c.received}</td>
+                <td>{c.decided}</td>
+                <td>{c.approved}</td>
+                <td>{c.returned}</td>
+                <td>{c.rejected}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <p><a href="/officer/dashboard.csv" download>{l.t('下载全部数据（CSV）', 'Download every figure (CSV)')}</a></p>
+      </Page>,
+    );
+  });
+  r.get('/officer/dashboard.csv', staff, async (req, res) => {
+    const st = await monthStats(req);
+    res.setHeader('Cache-Control', 'no-store');
+    res.type('text/csv; charset=utf-8').attachment(`stats-${st.period.from}-${st.period.to}.csv`).send(statsCsv(st));
   });
 
   return r;

@@ -79,7 +79,10 @@ export function Page(p: PageProps): SafeHtml {
                     <li><a href="/">{l.t('办事指南', 'Service guides')}</a></li>
                     <li><a href="/query">{l.t('办件查询', 'Case query')}</a></li>
                     {p.who?.kind === 'staff' ? (
-                      <li><a href="/officer">{l.t('待办', 'Workqueue')}</a></li>
+                      <Fragment>
+                        <li><a href="/officer">{l.t('待办', 'Workqueue')}</a></li>
+                        <li><a href="/officer/dashboard">{l.t('统计', 'Dashboard')}</a></li>
+                      </Fragment>
                     ) : p.who ? (
                       <Fragment>
                         <li><a href="/my">{l.t('我的办件', 'My cases')}</a></li>
