@@ -9,7 +9,7 @@ import request from 'supertest';
 import { FixedClock } from '../service/lib/clock';
 import { redactUrl } from '../service/lib/logger';
 import { mongodUnavailableReason } from '../service/lib/database';
-import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, testConfig, testKeys, type TestApp } from './support/app';
+import { makeTestApp, register, registerAndLogin, staffLogin, terminalLogin, testConfig, testKeys, type TestApp } from './support/app';
 import { BIRTH_SERVICE_KINDS, birthServiceForm, personId, terminalFiling, upload } from './support/forms';
 
 describe('Hardening: personal data stays sealed, bounded answers, what residents and kiosks see', function () {
@@ -40,7 +40,7 @@ describe('Hardening: personal data stays sealed, bounded answers, what residents
     const wife = personId('female', '1991-02-02');
     const names = { applicant: '欧阳明远', wife: '司马婉清', kioskResident: '上官秋水' };
     const phone = '13912345678';
-    await request(t.app).post('/api/v1/auth/register').send({ idNumber: own, name: names.applicant, phone, password: 'correct horse' }).expect(201);
+    assert.equal((await register(t.app, { idNumber: own, name: names.applicant, phone, password: 'correct horse' })).status, 202);
     const login = await request(t.app).post('/api/v1/auth/login').send({ idNumber: own, password: 'correct horse' }).expect(200);
     const auth = `Bearer ${login.body.accessToken}`;
     const form = { ...birthServiceForm(), husband: { name: names.applicant, idNumber: own, residentType: 'rural' }, wife: { name: names.wife, idNumber: wife, residentType: 'rural' } };
@@ -149,7 +149,7 @@ describe('Hardening: personal data stays sealed, bounded answers, what residents
   it('when a name is only invisible or direction-override characters, then 400 and no account', async () => {
     for (const name of ['\u202E\u202D', '\u200B\u200B', '张\u202E伟', '   ', '123']) {
       const idNumber = personId('male', '1988-08-08');
-      const res = await request(t.app).post('/api/v1/auth/register').send({ idNumber, name, phone: '13800138000', password: 'correct horse' });
+      const res = await request(t.app).post('/api/v1/auth/register').send({ idNumber, name, phone: '13800138000', password: 'correct horse', code: '123456' });
       assert.equal(res.status, 400, `${JSON.stringify(name)} → ${res.status}`);
       assert.equal(res.body.errors[0].path, 'name');
     }

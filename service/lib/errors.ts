@@ -12,6 +12,7 @@ export const PROBLEMS = {
   bad_request: { status: 400, zh: '请求无效', en: 'The request is invalid' },
   unauthenticated: { status: 401, zh: '请先登录', en: 'Authentication is required' },
   invalid_token: { status: 401, zh: '登录凭证无效或已过期，请重新登录', en: 'The access token is invalid or expired' },
+  invalid_code: { status: 400, zh: '短信验证码不正确或已失效，请重新获取', en: 'The SMS code is wrong, used or expired; ask for a new one' },
   invalid_credentials: { status: 401, zh: '账号或密码不正确', en: 'The credentials are not correct' },
   forbidden: { status: 403, zh: '无权进行此操作', en: 'You are not allowed to do this' },
   not_found: { status: 404, zh: '未找到', en: 'Not found' },
@@ -27,6 +28,7 @@ export const PROBLEMS = {
   unprocessable: { status: 422, zh: '无法处理该请求', en: 'The request cannot be processed' },
   rate_limited: { status: 429, zh: '请求过于频繁，请稍后再试', en: 'Too many requests, try again later' },
   internal: { status: 500, zh: '服务内部错误', en: 'Internal server error' },
+  sms_unavailable: { status: 503, zh: '短信暂时无法发送，请稍后再试', en: 'The text message could not be sent, try again later' },
   database_unavailable: { status: 503, zh: '数据库暂时不可用，请稍后再试', en: 'The database is unavailable, try again later' },
 } as const satisfies Record<string, { status: number } & Bilingual>;
 

@@ -5,6 +5,8 @@ export type NotificationEvent = 'submitted' | 'resubmitted' | 'returned' | 'appr
 /** Who receives it: the applicant's account, or for a kiosk filing the terminal that filed it. */
 export interface Recipient {
   applicantId?: string;
+  /** Direct messages only (one-time codes, before an account exists): never stored in the outbox. */
+  phone?: string;
   terminalId?: string;
   township?: string;
 }

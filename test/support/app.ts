@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,6 +16,7 @@ import { loadKeys, type Keys } from '../../service/lib/keys';
 import { createLogger } from '../../service/lib/logger';
 import { buildContext } from '../../service/runtime';
 import { createStaff, createTerminal } from '../../service/accounts/accounts.service';
+import { MemoryNotifier } from '../../service/notifications/notifier';
 import { testDatabase } from './hooks';
 
 let sharedKeys: { dir: string; keys: Keys } | undefined;
@@ -39,15 +41,46 @@ export interface TestApp {
   app: Express;
   ctx: AppContext;
   conn: Connection;
+  /** What the app "sent by SMS": tests read one-time codes here, as a resident reads their phone. */
+  sms: MemoryNotifier;
   close(): Promise<void>;
 }
+
+const notifiers = new WeakMap<Express, MemoryNotifier>();
 
 /** A fresh app on the run's database; each test file arranges its own data. */
 export async function makeTestApp(opts: { clock?: Clock; config?: Config; dbName?: string; uri?: string; monitorCommands?: boolean } = {}): Promise<TestApp> {
   const config = opts.config ?? testConfig();
   const conn = await connect(opts.uri ?? testDatabase().uri, opts.dbName ?? 'fpc_test', { monitorCommands: opts.monitorCommands });
-  const ctx = await buildContext(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), conn, { clock: opts.clock ?? systemClock, keys: testKeys().keys });
-  return { app: createApp(ctx), ctx, conn, close: () => conn.close() };
+  const sms = new MemoryNotifier();
+  const ctx = await buildContext(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), conn, { clock: opts.clock ?? systemClock, keys: testKeys().keys, notifier: sms });
+  const app = createApp(ctx);
+  notifiers.set(app, sms);
+  return { app, ctx, conn, sms, close: () => conn.close() };
+}
+
+let phoneCounter = 0;
+/** A mobile number no other registration in this run uses (codes are limited per number). */
+export function uniquePhone(): string {
+  phoneCounter += 1;
+  return `139${String(process.pid % 10_000).padStart(4, '0')}${String(phoneCounter % 10_000).padStart(4, '0')}`;
+}
+
+/** Asks the app for a registration code for `phone` and reads it from the fake SMS gateway. */
+export async function registrationCode(app: Express, phone: string): Promise<string> {
+  const sms = notifiers.get(app);
+  if (!sms) throw new Error('registrationCode needs an app made by makeTestApp');
+  const before = sms.to(phone).length;
+  await request(app).post('/api/v1/auth/phone-code').send({ purpose: 'register', phone }).expect(202);
+  assert.equal(sms.to(phone).length, before + 1, 'one code was sent');
+  return sms.lastCode(phone);
+}
+
+/** Registers through the phone-code flow, as a resident does; answers 202 whatever the outcome. */
+export async function register(app: Express, body: { idNumber: string; name: string; password: string; phone?: string }): Promise<request.Response> {
+  const phone = body.phone ?? uniquePhone();
+  const code = await registrationCode(app, phone);
+  return request(app).post('/api/v1/auth/register').send({ ...body, phone, code });
 }
 
 /** A valid, unique resident ID number (GB 11643) for a person of the given sex and birth year. */
@@ -70,11 +103,13 @@ export function uniqueIdNumber(sex: 'male' | 'female' = 'male', year = 1990): st
   return makeIdNumber(sex, birth, CHANGDE_COUNTIES[counter % CHANGDE_COUNTIES.length]);
 }
 
-export async function registerAndLogin(app: Express, overrides: Partial<{ idNumber: string; name: string; password: string }> = {}) {
-  const body = { idNumber: overrides.idNumber ?? uniqueIdNumber(), name: overrides.name ?? '李明', phone: '13800138000', password: overrides.password ?? 'correct horse' };
-  const reg = await request(app).post('/api/v1/auth/register').send(body).expect(201);
+export async function registerAndLogin(app: Express, overrides: Partial<{ idNumber: string; name: string; password: string; phone: string }> = {}) {
+  const body = { idNumber: overrides.idNumber ?? uniqueIdNumber(), name: overrides.name ?? '李明', phone: overrides.phone ?? uniquePhone(), password: overrides.password ?? 'correct horse' };
+  assert.equal((await register(app, body)).status, 202);
   const login = await request(app).post('/api/v1/auth/login').send({ idNumber: body.idNumber, password: body.password }).expect(200);
-  return { id: reg.body.id as string, idNumber: body.idNumber, token: login.body.accessToken as string, auth: `Bearer ${login.body.accessToken}` };
+  const auth = `Bearer ${login.body.accessToken}`;
+  const me = await request(app).get('/api/v1/auth/me').set('Authorization', auth).expect(200);
+  return { id: me.body.id as string, idNumber: body.idNumber, phone: body.phone, token: login.body.accessToken as string, auth };
 }
 
 export async function staffLogin(
