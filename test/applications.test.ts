@@ -7,6 +7,7 @@ import { formOf } from '../service/applications/applications.service';
 import { purgeIdempotencyKeys } from '../service/applications/idempotency';
 import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, uniqueIdNumber, type TestApp } from './support/app';
 import {
+  asParty,
   BIRTH_SERVICE_KINDS,
   birthServiceForm,
   draft,
@@ -280,7 +281,7 @@ describe('Applications: drafts, both channels, submission, numbers and deadlines
     it('when the applicant patches a draft, then 200, the form is replaced and the edit is in the history', async () => {
       const applicant = await registerAndLogin(t.app);
       const created = await draft(t.app, applicant.auth, 'birth-service', birthServiceForm());
-      const form = birthServiceForm('430725102205');
+      const form = asParty('birth-service', birthServiceForm('430725102205'), applicant.idNumber);
       const res = await request(t.app).patch(`/api/v1/applications/${created.id}`).set('Authorization', applicant.auth).send({ form }).expect(200);
       assert.deepEqual(res.body.form, form);
       assert.equal(res.body.division, '430725102205');
@@ -386,7 +387,7 @@ describe('Applications: drafts, both channels, submission, numbers and deadlines
 
     it('when two creates share one Idempotency-Key at once, then one application exists and both get it; the key with another body is 422', async () => {
       const applicant = await registerAndLogin(t.app);
-      const form = birthServiceForm();
+      const form = asParty('birth-service', birthServiceForm(), applicant.idNumber);
       const send = (body: object) => post('/api/v1/applications', applicant.auth, body).set('Idempotency-Key', 'create-once');
       const [a, b] = await Promise.all([send({ type: 'birth-service', form }), send({ type: 'birth-service', form })]);
       assert.equal(a.status, 201);

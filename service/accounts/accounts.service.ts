@@ -243,6 +243,7 @@ export function createAuthenticator(ctx: Ctx): Authenticator {
       channel: account.role === 'applicant' ? 'online' : 'staff',
       session,
     };
+    if (account.role === 'applicant' && account.idHash) principal.idHash = account.idHash;
     if (account.role === 'officer') {
       principal.level = account.level as OfficerLevel;
       principal.jurisdiction = account.jurisdiction ?? [];

@@ -13,6 +13,8 @@ import { chinaDate, deadlineDetail, deadlineFor, workingDaysBetween } from '../l
 import { enqueueNotification } from '../notifications/notifications.service';
 import { addKey, backfillKeys, findByKey, findOneByKey, pruneKey } from '../lib/keyindex';
 import { SERIAL_KEY, type CertificateDoc } from '../certificates/certificates.model';
+import { checkHoldings, checkParty, claimOpenCase, partiesOf, recordApplication, releaseOpenCase } from '../families/families.service';
+import { searchKeysOf } from '../ledger/search';
 import { nextSequence, type Actor, type ApplicationDoc, type HistoryEntry, type StageState } from './applications.model';
 import { allowedFrom, FINAL, isAllowed, STATUS_LABELS, type Action, type ApplicationStatus } from './workflow';
 
@@ -23,6 +25,9 @@ type Ctx = Pick<AppContext, 'models' | 'clock' | 'keys' | 'policy' | 'config'>;
  * a request whose process died, and the next submit takes it over.
  */
 const SUBMIT_RESERVATION_MS = 60_000;
+
+/** States in which a case has ended: its open-case key is released. */
+const ENDED: ApplicationStatus[] = ['approved', 'rejected', 'withdrawn'];
 
 
 /** Who did it, for the history: staff and kiosks by name, a resident by the masked name only. */
@@ -52,7 +57,8 @@ export function historyEntry(
 export function visibleTo(ctx: Pick<AppContext, 'clock' | 'config'>, p: Principal): QueryFilter<ApplicationDoc> {
   switch (p.role) {
     case 'applicant':
-      return { applicantId: p.id };
+      // A case a kiosk filed for this resident is theirs too, from the moment it is submitted.
+      return p.idHash ? ours({ $or: [{ applicantId: p.id }, { 'resident.idHash': p.idHash, channel: 'terminal', status: { $ne: 'draft' } }] }) : { applicantId: p.id };
     case 'terminal':
       return ours({ 'terminal.terminalId': p.id, createdAt: { $gte: new Date(ctx.clock.now().getTime() - ctx.config.terminalWindowSeconds * 1000) } });
     case 'officer': {
@@ -161,6 +167,7 @@ export async function createApplication(ctx: Ctx, p: Principal, input: CreateInp
     if (!account?.idHash || !account.idNumberEnc || !account.idMasked) throw new AppError('forbidden');
     resident = { ...sealName(ctx.keys.dataKey, p.name), idHash: account.idHash, idNumberEnc: account.idNumberEnc, idMasked: account.idMasked };
   }
+  checkParty(ctx, input.type, form, resident.idHash, false);
 
   const _id = new Types.ObjectId();
   if (p.role === 'applicant') await addKey(ctx.models, APPLICANT_KEY, p.id, _id);
@@ -235,6 +242,7 @@ export async function transition(
     throw conflict(current?.status ?? app.status, action);
   }
   if (entry) await enqueueNotification(ctx, updated);
+  if (ENDED.includes(updated.status)) await releaseOpenCase(ctx, updated);
   return updated;
 }
 
@@ -243,6 +251,7 @@ export async function updateDraft(ctx: Ctx, p: Principal, id: string, form: Reco
   if (!isAllowed('edit', app.status)) throw conflict(app.status, 'edit');
   const problems = [...draftProblems(evaluateApplication(ctx.policy, app.type, form, ctx.clock.now(), lang)), ...villageProblems(p, form)];
   if (problems.length) throw new AppError('validation_failed', undefined, problems);
+  checkParty(ctx, app.type, form, app.resident.idHash, false);
   return transition(ctx, app, 'edit', { formSealed: sealJson(ctx.keys.dataKey, form), division: divisionOf(form) }, historyEntry(ctx, p, 'edit', app.status, app.status));
 }
 
@@ -338,6 +347,9 @@ export async function submit(ctx: Ctx, p: Principal, id: string, lang: Language)
     );
   }
   const division = divisionOf(form)!;
+  checkParty(ctx, app.type, form, app.resident.idHash, true);
+  const parties = partiesOf(ctx, app.type, form);
+  const family = { familyKey: parties.familyKey, searchKeys: searchKeysOf(ctx, app.type, form, openName(ctx.keys.dataKey, app.resident)) };
 
   if (resubmission) {
     // Each document kind the return named must have been replaced or added since the return.
@@ -366,6 +378,7 @@ export async function submit(ctx: Ctx, p: Principal, id: string, lang: Language)
         pausedWorkingDays: paused,
         ruleSetVersion: result.regime.version,
         ground: result.ground,
+        ...family,
         ...queueFields(stage),
       },
       historyEntry(ctx, p, 'resubmit', 'returned', 'pending', { stage: stage.id, ruleSetVersion: result.regime.version }),
@@ -374,6 +387,8 @@ export async function submit(ctx: Ctx, p: Principal, id: string, lang: Language)
     );
   }
 
+  await checkHoldings(ctx, app.type, parties);
+  const openCaseKey = await claimOpenCase(ctx, app, parties, requireType(ctx, app.type).names);
   const stages = plannedStages(ctx, app.type, division);
   const first = stages[0]!;
   first.enteredAt = now;
@@ -390,13 +405,15 @@ export async function submit(ctx: Ctx, p: Principal, id: string, lang: Language)
   const seq = await nextSequence(ctx.models, `application:${county}:${year}`);
   const number = `${county}-${year}-${String(seq).padStart(6, '0')}`;
   await addKey(ctx.models, NUMBER_KEY, number, app._id);
-  return transition(
+  const submitted = await transition(
     ctx,
     won,
     'submit',
     {
       status: 'pending',
       number,
+      ...family,
+      openCaseKey,
       accessCode: sealAccessCode(ctx, newAccessCode()),
       submittedAt: now,
       stages,
@@ -409,6 +426,8 @@ export async function submit(ctx: Ctx, p: Principal, id: string, lang: Language)
     {},
     ['submitting'],
   );
+  await recordApplication(ctx, submitted, parties);
+  return submitted;
 }
 
 export async function listOwn(

@@ -1,6 +1,6 @@
 import { Schema, type Connection } from 'mongoose';
 
-export type NotificationEvent = 'submitted' | 'resubmitted' | 'returned' | 'approved' | 'rejected' | 'complaint-answered' | 'deadline-changed' | 'certificate-revoked';
+export type NotificationEvent = 'submitted' | 'resubmitted' | 'returned' | 'approved' | 'rejected' | 'complaint-answered' | 'deadline-changed' | 'certificate-revoked' | 'certificate-superseded';
 
 /** Who receives it: the applicant's account, or for a kiosk filing the terminal that filed it. */
 export interface Recipient {

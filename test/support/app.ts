@@ -17,6 +17,7 @@ import { createLogger } from '../../service/lib/logger';
 import { buildContext } from '../../service/runtime';
 import { createStaff, createTerminal } from '../../service/accounts/accounts.service';
 import { MemoryNotifier } from '../../service/notifications/notifier';
+import { residentsByAuth } from './forms';
 import { testDatabase } from './hooks';
 
 let sharedKeys: { dir: string; keys: Keys } | undefined;
@@ -104,11 +105,13 @@ export function uniqueIdNumber(sex: 'male' | 'female' = 'male', year = 1990): st
 }
 
 export async function registerAndLogin(app: Express, overrides: Partial<{ idNumber: string; name: string; password: string; phone: string }> = {}) {
-  const body = { idNumber: overrides.idNumber ?? uniqueIdNumber(), name: overrides.name ?? '李明', phone: overrides.phone ?? uniquePhone(), password: overrides.password ?? 'correct horse' };
+  // Born in the early 1980s: old enough to have married at the dates the sample forms give.
+  const body = { idNumber: overrides.idNumber ?? uniqueIdNumber('male', 1980), name: overrides.name ?? '李明', phone: overrides.phone ?? uniquePhone(), password: overrides.password ?? 'correct horse' };
   assert.equal((await register(app, body)).status, 202);
   const login = await request(app).post('/api/v1/auth/login').send({ idNumber: body.idNumber, password: body.password }).expect(200);
   const auth = `Bearer ${login.body.accessToken}`;
   const me = await request(app).get('/api/v1/auth/me').set('Authorization', auth).expect(200);
+  residentsByAuth.set(auth, body.idNumber);
   return { id: me.body.id as string, idNumber: body.idNumber, phone: body.phone, token: login.body.accessToken as string, auth };
 }
 
