@@ -490,9 +490,12 @@ export function newAccessCode(): string {
 
 const normalizeAccessCode = (code: string): string => code.toUpperCase().replace(/[^0-9A-Z]/g, '');
 
+/** The keyed hash an access code is looked up by (the public query, the officer's search). */
+export const accessCodeHash = (ctx: Pick<AppContext, 'keys'>, code: string): string => idHash(ctx.keys.idHash, `access-code:${normalizeAccessCode(code)}`);
+
 /** Kept sealed for the resident's own screens and receipt, and by keyed hash for the lookup. */
 const sealAccessCode = (ctx: Pick<AppContext, 'keys'>, code: string) => ({
-  hash: idHash(ctx.keys.idHash, `access-code:${normalizeAccessCode(code)}`),
+  hash: accessCodeHash(ctx, code),
   sealed: encrypt(ctx.keys.dataKey, code),
 });
 
@@ -516,7 +519,7 @@ export async function publicStatus(ctx: Ctx, q: { number: string; idNumber?: str
     const parsed = parseIdNumber(q.idNumber, chinaDate(ctx.clock.now()));
     matches = parsed.ok && app.resident.idHash === idHash(ctx.keys.idHash, parsed.value.normalized);
   } else if (app?.accessCode && q.accessCode !== undefined) {
-    matches = app.accessCode.hash === idHash(ctx.keys.idHash, `access-code:${normalizeAccessCode(q.accessCode)}`);
+    matches = app.accessCode.hash === accessCodeHash(ctx, q.accessCode);
   }
   if (!app || !matches) throw notFound({ zh: '没有找到与该受理编号和身份证号码（或查询码）相符的申请', en: 'No application matches this number and ID number (or access code)' });
   const stage = app.stages[app.stageIndex];
