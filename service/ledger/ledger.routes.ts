@@ -95,8 +95,7 @@ export function ledgerRoutes(ctx: AppContext): RouteDef[] {
             res.json(page);
             return;
           }
-          const shown: string[] = [];
-          const rows = ledgerCsv(ctx, p, q, (ids) => shown.push(...ids));
+          const rows = ledgerCsv(ctx, p, q, (ids) => recordSearch(ctx, req, p, 'ledger:csv', ids));
           const first = await rows.next();
           res.type('text/csv; charset=utf-8').attachment(`ledger-${q.from}-${q.to}.csv`);
           await pipeline(
@@ -106,7 +105,6 @@ export function ledgerRoutes(ctx: AppContext): RouteDef[] {
             })()),
             res,
           );
-          await recordSearch(ctx, req, p, 'ledger:csv', shown);
         },
       ],
     },

@@ -161,14 +161,15 @@ const csvCell = (value: unknown): string => {
 };
 
 /** The whole period as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese), in pages from a cursor. */
-export async function* ledgerCsv(ctx: Ctx, p: Principal, q: Omit<LedgerQuery, 'page' | 'pageSize'>, seen: (ids: string[]) => void): AsyncGenerator<string> {
+export async function* ledgerCsv(ctx: Ctx, p: Principal, q: Omit<LedgerQuery, 'page' | 'pageSize'>, seen: (ids: string[]) => Promise<void>): AsyncGenerator<string> {
   yield `\uFEFF${CSV_HEADER.map(csvCell).join(',')}\r\n`;
   const filter = ledgerFilter(ctx, p, { ...q, page: 1, pageSize: 1 });
   const cursor = ctx.models.Application.find(filter, LEDGER_FIELDS).sort({ decidedAt: 1, _id: 1 }).limit(LEDGER_CSV_MAX).lean<ApplicationDoc[]>().cursor();
   let batch: ApplicationDoc[] = [];
   const flush = async function* (): AsyncGenerator<string> {
     const certs = await certificatesOf(ctx, batch);
-    seen(batch.map((a) => a._id.toString()));
+    // Logged before the rows leave: what was shown is in the access log even if the download breaks off.
+    await seen(batch.map((a) => a._id.toString()));
     for (const a of batch) {
       const r = ledgerRow(ctx, a, a.certificateSerial ? certs.get(a.certificateSerial) : undefined);
       yield `${[r.number, r.typeName?.zh ?? r.type, r.township, r.division, r.channel, r.outcome, r.submittedAt, r.decidedAt, r.decidedBy, r.reason, r.resident.name, r.resident.idNumber, r.certificate?.serial, r.certificate?.status].map(csvCell).join(',')}\r\n`;
