@@ -54,7 +54,12 @@ export async function makeTestApp(opts: { clock?: Clock; config?: Config; dbName
   const config = opts.config ?? testConfig();
   const conn = await connect(opts.uri ?? testDatabase().uri, opts.dbName ?? 'fpc_test', { monitorCommands: opts.monitorCommands });
   const sms = new MemoryNotifier();
-  const ctx = await buildContext(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), conn, { clock: opts.clock ?? systemClock, keys: testKeys().keys, notifier: sms });
+  // With a gateway configured, messages still go to it; the test reads codes from the copy kept here.
+  const ctx = await buildContext(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), conn, { clock: opts.clock ?? systemClock, keys: testKeys().keys, ...(config.notifyWebhook ? {} : { notifier: sms }) });
+  if (config.notifyWebhook) {
+    const gateway = ctx.notifier;
+    ctx.notifier = { deliver: async (m) => (await sms.deliver(m), gateway.deliver(m)) };
+  }
   const app = createApp(ctx);
   notifiers.set(app, sms);
   return { app, ctx, conn, sms, close: () => conn.close() };
