@@ -143,8 +143,8 @@ describe('People and families: only parties file, one open case per couple, hono
       const reopened = await post(`/api/v1/applications/${second.id}/submit`, husband.auth).expect(200);
       assert.equal(reopened.body.status, 'pending');
       // Another type for the same couple is another key.
-      const honour = sameCouple(honourForm(), form);
-      await submittedApplication(t.app, husband.auth, 'only-child-honour', { ...honour, husband: { ...(honour.husband as Form), idNumber: husband.idNumber } });
+      const honour = { ...sameCouple(honourForm(), form), marriage: form.marriage, children: [{ sex: 'male', birthDate: '2015-10-10', alive: true, origin: 'joint' }] };
+      await submittedApplication(t.app, husband.auth, 'only-child-honour', honour);
     });
 
     it('when a rejected case ends, then the couple may file again', async () => {
@@ -201,7 +201,7 @@ describe('People and families: only parties file, one open case per couple, hono
 
   describe('honour certificates and the family record', () => {
     it('when the couple holds an honour certificate, then a second honour application is 409 honour_held and nothing changes', async () => {
-      const husband = await registerAndLogin(t.app, { idNumber: uniqueIdNumber('male', 1979) });
+      const husband = await registerAndLogin(t.app, { idNumber: uniqueIdNumber('male', 1975) });
       const form = asParty('only-child-honour', honourForm(), husband.idNumber);
       const first = await submittedApplication(t.app, husband.auth, 'only-child-honour', form);
       const { certificateSerial } = await approve(first.id);
@@ -216,7 +216,7 @@ describe('People and families: only parties file, one open case per couple, hono
     });
 
     it('when the couple is later granted a re-birth permit, then the honour certificate is superseded on both sides, its case records it and the holder is told; the family record links all', async () => {
-      const husband = await registerAndLogin(t.app, { idNumber: uniqueIdNumber('male', 1979) });
+      const husband = await registerAndLogin(t.app, { idNumber: uniqueIdNumber('male', 1975) });
       const honour = asParty('only-child-honour', honourForm(), husband.idNumber);
       const h = await submittedApplication(t.app, husband.auth, 'only-child-honour', honour);
       const { certificateSerial: honourSerial } = await approve(h.id);
@@ -251,7 +251,7 @@ describe('People and families: only parties file, one open case per couple, hono
     });
 
     it('when a birth-service certificate for a second child is issued under the three-child regime, then the honour certificate is superseded too', async () => {
-      const husband = await registerAndLogin(t.app, { idNumber: uniqueIdNumber('male', 1979) });
+      const husband = await registerAndLogin(t.app, { idNumber: uniqueIdNumber('male', 1975) });
       const honour = asParty('only-child-honour', honourForm(), husband.idNumber);
       const h = await submittedApplication(t.app, husband.auth, 'only-child-honour', honour);
       const { certificateSerial: honourSerial } = await approve(h.id);
@@ -264,7 +264,7 @@ describe('People and families: only parties file, one open case per couple, hono
     });
 
     it('when a re-birth form declares three children minutes after an honour form declared one, then the officer sees the flag with both numbers; the resident does not', async () => {
-      const husband = await registerAndLogin(t.app, { idNumber: uniqueIdNumber('male', 1979) });
+      const husband = await registerAndLogin(t.app, { idNumber: uniqueIdNumber('male', 1975) });
       const honour = asParty('only-child-honour', honourForm(), husband.idNumber);
       const h = await submittedApplication(t.app, husband.auth, 'only-child-honour', honour);
       const permit = { ...sameCouple(rebirthPermitForm(), honour), marriage: honour.marriage };
@@ -285,7 +285,7 @@ describe('People and families: only parties file, one open case per couple, hono
     });
 
     it('when a child was born between two filings, then the counts differ but no flag is raised', async () => {
-      const husband = await registerAndLogin(t.app, { idNumber: uniqueIdNumber('male', 1979) });
+      const husband = await registerAndLogin(t.app, { idNumber: uniqueIdNumber('male', 1975) });
       const honour = asParty('only-child-honour', honourForm(), husband.idNumber);
       const h = await submittedApplication(t.app, husband.auth, 'only-child-honour', honour);
       // Arranged: the honour form was filed in 2024; a daughter was born in 2025.

@@ -113,7 +113,7 @@ describe('Officer search and the register (台账)', () => {
       await request(t.app).post(`/api/v1/applications/${online.id}/claim`).set('Authorization', township.auth).send({}).expect(200);
       await request(t.app).post(`/api/v1/applications/${online.id}/decision`).set('Authorization', township.auth).send({ action: 'approve', reason: '同意' }).expect(200);
       const other = await registerAndLogin(t.app);
-      rejected = await submittedApplication(t.app, other.auth, 'birth-service', birthServiceForm('430725101203'));
+      rejected = await submittedApplication(t.app, other.auth, 'birth-service', birthServiceForm());
       await request(t.app).post(`/api/v1/applications/${rejected.id}/claim`).set('Authorization', township.auth).send({}).expect(200);
       await request(t.app).post(`/api/v1/applications/${rejected.id}/decision`).set('Authorization', township.auth).send({ action: 'reject', reason: '=HYPERLINK("x") 材料不实' }).expect(200);
     });

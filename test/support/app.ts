@@ -101,8 +101,11 @@ export function makeIdNumber(sex: 'male' | 'female' = 'male', birth = '1990-03-0
 const CHANGDE_COUNTIES = ['430702', '430703', '430721', '430722', '430723', '430724', '430725', '430726', '430781'];
 
 let counter = 0;
-/** Unique enough per run: a random birth date keeps ID numbers from colliding across test files. */
-export function uniqueIdNumber(sex: 'male' | 'female' = 'male', year = 1990): string {
+/**
+ * Unique enough per run: a random birth date keeps ID numbers from colliding across test files. Born
+ * 1980–1984 by default: old enough for the marriage dates of the sample forms (a man marries at 22).
+ */
+export function uniqueIdNumber(sex: 'male' | 'female' = 'male', year = 1980): string {
   counter += 1;
   const day = crypto.randomInt(0, 365 * 5);
   const birth = new Date(Date.UTC(year, 0, 1) + day * 86_400_000).toISOString().slice(0, 10);

@@ -66,7 +66,8 @@ export async function uploadDocument(app: Express, auth: string, id: string, kin
 /** Creates a draft, uploads every document the pre-check asks for, and submits it. */
 export async function submittedApplication(app: Express, auth: string, type: string, given: Form, extra: Form = {}) {
   const form = asParty(type, given, (extra.resident as { idNumber?: string } | undefined)?.idNumber ?? residentsByAuth.get(auth));
-  const created = await request(app).post('/api/v1/applications').set('Authorization', auth).send({ type, form, ...extra }).expect(201);
+  const created = await request(app).post('/api/v1/applications').set('Authorization', auth).send({ type, form, ...extra });
+  if (created.status !== 201) throw new Error(`create: ${created.status} ${JSON.stringify(created.body).slice(0, 600)}`);
   const check = await request(app).post(`/api/v1/certificate-types/${type}/eligibility-check`).send({ form }).expect(200);
   for (const doc of check.body.requiredDocuments as { kind: string }[]) {
     await request(app)
@@ -114,7 +115,8 @@ export function asParty(type: string, form: Form, idNumber: string | undefined):
 /** Creates a draft (with the filing resident, or the kiosk's resident, as a party) and answers its view. */
 export async function draft(app: Express, auth: string, type: string, form: Form, extra: Form = {}) {
   const resident = (extra.resident as { idNumber?: string } | undefined)?.idNumber ?? residentsByAuth.get(auth);
-  const res = await request(app).post('/api/v1/applications').set('Authorization', auth).send({ type, form: asParty(type, form, resident), ...extra }).expect(201);
+  const res = await request(app).post('/api/v1/applications').set('Authorization', auth).send({ type, form: asParty(type, form, resident), ...extra });
+  if (res.status !== 201) throw new Error(`draft: ${res.status} ${JSON.stringify(res.body).slice(0, 600)}`);
   return res.body as { id: string; status: string; [k: string]: unknown };
 }
 
