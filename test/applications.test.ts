@@ -409,7 +409,13 @@ describe('Applications: drafts, both channels, submission, numbers and deadlines
       const template = await readyBirthService(t.app, applicant.auth);
       const { documents } = (await stored(template.id))!;
       const drafts = [];
-      for (let i = 0; i < 50; i += 1) drafts.push(await draft(t.app, applicant.auth, 'birth-service', birthServiceForm()));
+      // 50 different couples (one open case per couple and type): the applicant with 50 different wives.
+      const wives = new Set<string>();
+      while (wives.size < 50) wives.add(uniqueIdNumber('female', 1988));
+      for (const wife of wives) {
+        const form = birthServiceForm();
+        drafts.push(await draft(t.app, applicant.auth, 'birth-service', { ...form, wife: { ...(form.wife as object), idNumber: wife } }));
+      }
       const ids = drafts.map((d) => new Types.ObjectId(d.id));
       // Arranged in the database: 250 uploads through the API would only test the upload rate limit.
       await t.ctx.models.Application.updateMany(ours({ _id: { $in: ids } }), { $set: { documents, documentCount: documents.length } });
