@@ -26,9 +26,6 @@ type Ctx = Pick<AppContext, 'models' | 'clock' | 'keys' | 'policy' | 'config'>;
  */
 const SUBMIT_RESERVATION_MS = 60_000;
 
-/** States in which a case has ended: its open-case key is released. */
-const ENDED: ApplicationStatus[] = ['approved', 'rejected', 'withdrawn'];
-
 
 /** Who did it, for the history: staff and kiosks by name, a resident by the masked name only. */
 export const actorOf = (p: Principal): Actor => ({ id: p.id, role: p.role, name: p.role === 'applicant' ? maskName(p.name) : p.name });
@@ -242,7 +239,8 @@ export async function transition(
     throw conflict(current?.status ?? app.status, action);
   }
   if (entry) await enqueueNotification(ctx, updated);
-  if (ENDED.includes(updated.status)) await releaseOpenCase(ctx, updated);
+  // The case has ended: the couple's open-case key for this type is free again.
+  if (FINAL.includes(updated.status)) await releaseOpenCase(ctx, updated);
   return updated;
 }
 

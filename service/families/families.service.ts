@@ -1,4 +1,5 @@
 import type { ApplicationDoc, HistoryEntry } from '../applications/applications.model';
+import { FINAL } from '../applications/workflow';
 import type { AppContext } from '../context';
 import { ours } from '../lib/database';
 import { AppError } from '../lib/errors';
@@ -11,8 +12,6 @@ import type { FamilyDoc } from './families.model';
 
 type Ctx = Pick<AppContext, 'models' | 'clock' | 'keys'>;
 
-/** A case is open from submission until it is decided or withdrawn. */
-const ENDED = ['approved', 'rejected', 'withdrawn'];
 /** A draft that claimed the open-case key this long ago and never took its number belongs to a dead request. */
 const STALE_CLAIM_MS = 60_000;
 
@@ -99,7 +98,7 @@ export async function claimOpenCase(ctx: Ctx, app: Pick<ApplicationDoc, '_id' | 
     if (!holder) continue;
     if (holder.applicationId === mine) return _id;
     const other = await ctx.models.Application.findById(holder.applicationId, { status: 1, number: 1 }).lean<Pick<ApplicationDoc, 'status' | 'number'>>();
-    const stale = !other || ENDED.includes(other.status) || (other.status === 'draft' && now.getTime() - new Date(holder.at).getTime() > STALE_CLAIM_MS);
+    const stale = !other || FINAL.includes(other.status) || (other.status === 'draft' && now.getTime() - new Date(holder.at).getTime() > STALE_CLAIM_MS);
     if (stale) {
       await ctx.models.OpenCase.deleteOne({ _id, applicationId: holder.applicationId });
       continue;
