@@ -103,9 +103,9 @@ const CHANGDE_COUNTIES = ['430702', '430703', '430721', '430722', '430723', '430
 let counter = 0;
 /**
  * Unique enough per run: a random birth date keeps ID numbers from colliding across test files. Born
- * 1980–1984 by default: old enough for the marriage dates of the sample forms (a man marries at 22).
+ * 1978–1982 by default: old enough for the marriage dates of the sample forms (a man marries at 22; the honour form's couple married in 2005).
  */
-export function uniqueIdNumber(sex: 'male' | 'female' = 'male', year = 1980): string {
+export function uniqueIdNumber(sex: 'male' | 'female' = 'male', year = 1978): string {
   counter += 1;
   const day = crypto.randomInt(0, 365 * 5);
   const birth = new Date(Date.UTC(year, 0, 1) + day * 86_400_000).toISOString().slice(0, 10);
@@ -113,8 +113,8 @@ export function uniqueIdNumber(sex: 'male' | 'female' = 'male', year = 1980): st
 }
 
 export async function registerAndLogin(app: Express, overrides: Partial<{ idNumber: string; name: string; password: string; phone: string }> = {}) {
-  // Born in the early 1980s: old enough to have married at the dates the sample forms give.
-  const body = { idNumber: overrides.idNumber ?? uniqueIdNumber('male', 1980), name: overrides.name ?? '李明', phone: overrides.phone ?? uniquePhone(), password: overrides.password ?? 'correct horse' };
+  // Born 1978–1982: old enough to have married at the dates the sample forms give.
+  const body = { idNumber: overrides.idNumber ?? uniqueIdNumber(), name: overrides.name ?? '李明', phone: overrides.phone ?? uniquePhone(), password: overrides.password ?? 'correct horse' };
   assert.equal((await register(app, body)).status, 202);
   const login = await request(app).post('/api/v1/auth/login').send({ idNumber: body.idNumber, password: body.password }).expect(200);
   const auth = `Bearer ${login.body.accessToken}`;
