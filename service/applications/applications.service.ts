@@ -169,6 +169,8 @@ export async function createApplication(ctx: Ctx, p: Principal, input: CreateInp
   const _id = new Types.ObjectId();
   if (p.role === 'applicant') await addKey(ctx.models, APPLICANT_KEY, p.id, _id);
   if (p.role === 'terminal') await addKey(ctx.models, TERMINAL_DRAFT_KEY, p.id, _id);
+  // A kiosk case is the resident's too: their own list finds it by the keyed hash of their ID number.
+  if (p.role === 'terminal') await addKey(ctx.models, RESIDENT_KEY, resident.idHash, _id);
   const doc = await ctx.models.Application.create({
     _id,
     type: input.type,
@@ -439,7 +441,8 @@ export async function listOwn(
   if (p.role === 'applicant') {
     // A resident's few applications, through the key document listing them (lib/keyindex.ts).
     const own = await findByKey<ApplicationDoc>(ctx.models, ctx.models.Application, APPLICANT_KEY, p.id, { $and: filter });
-    return own
+    const filedForThem = p.idHash ? await findByKey<ApplicationDoc>(ctx.models, ctx.models.Application, RESIDENT_KEY, p.idHash, { $and: filter }) : [];
+    return [...own, ...filedForThem]
       .sort((a, b) => b._id.toString().localeCompare(a._id.toString()))
       .slice(0, q.limit)
       .map(({ history: _history, ...rest }) => rest as ApplicationDoc);
@@ -450,6 +453,8 @@ export async function listOwn(
 /** Key documents (lib/keyindex.ts): an applicant's account id → their applications; an application number → its application. */
 export const APPLICANT_KEY = 'applicant';
 export const NUMBER_KEY = 'application-number';
+/** The keyed hash of a resident's ID number → the cases kiosks filed for them. */
+export const RESIDENT_KEY = 'resident';
 
 /**
  * A kiosk's open drafts, through a key listing the drafts it created; ids of drafts since submitted
@@ -466,14 +471,18 @@ async function openDrafts(ctx: Pick<AppContext, 'models'>, p: Principal): Promis
 
 /** Start-up: adds the keys missing for applications stored before these keys existed. One scan. */
 export async function backfillApplicationKeys(ctx: Pick<AppContext, 'models'>): Promise<number> {
-  const apps = await ctx.models.Application.find({}, { _id: 1, number: 1, applicantId: 1, status: 1, 'terminal.terminalId': 1 }).lean<
-    Pick<ApplicationDoc, '_id' | 'number' | 'applicantId' | 'status' | 'terminal'>[]
+  const apps = await ctx.models.Application.find({}, { _id: 1, number: 1, applicantId: 1, status: 1, 'terminal.terminalId': 1, 'resident.idHash': 1 }).lean<
+    Pick<ApplicationDoc, '_id' | 'number' | 'applicantId' | 'status' | 'terminal' | 'resident'>[]
   >();
   const numbers = apps.filter((a) => a.number).map((a): [string, Types.ObjectId] => [a.number!, a._id]);
   const applicants = apps.filter((a) => a.applicantId).map((a): [string, Types.ObjectId] => [a.applicantId!, a._id]);
   const kioskDrafts = apps.filter((a) => a.terminal && a.status === 'draft').map((a): [string, Types.ObjectId] => [a.terminal!.terminalId, a._id]);
+  const kioskResidents = apps.filter((a) => a.terminal && a.resident?.idHash).map((a): [string, Types.ObjectId] => [a.resident.idHash, a._id]);
   return (
-    (await backfillKeys(ctx.models, NUMBER_KEY, numbers)) + (await backfillKeys(ctx.models, APPLICANT_KEY, applicants)) + (await backfillKeys(ctx.models, TERMINAL_DRAFT_KEY, kioskDrafts))
+    (await backfillKeys(ctx.models, NUMBER_KEY, numbers)) +
+    (await backfillKeys(ctx.models, APPLICANT_KEY, applicants)) +
+    (await backfillKeys(ctx.models, TERMINAL_DRAFT_KEY, kioskDrafts)) +
+    (await backfillKeys(ctx.models, RESIDENT_KEY, kioskResidents))
   );
 }
 
