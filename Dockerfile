@@ -20,6 +20,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY schemas ./schemas
+# The pages' stylesheet and scripts, served by the app itself.
+COPY service/web/assets ./service/web/assets
 RUN mkdir -p /var/lib/fpc/uploads /var/lib/fpc/data && chown -R node:node /var/lib/fpc
 USER node
 EXPOSE 3000

@@ -46,10 +46,10 @@ const S = {
   uploads: envInt('BENCH_UPLOADS', 20),
   uploadBytes: envInt('BENCH_UPLOAD_BYTES', 10_000_000),
   uploadRounds: envInt('BENCH_UPLOAD_ROUNDS', 3),
-  only: (process.env.BENCH_ONLY ?? 'submit,verify,queue,upload,pdf').split(',').map((s) => s.trim()),
+  only: (process.env.BENCH_ONLY ?? 'submit,verify,queue,upload,pdf,pages').split(',').map((s) => s.trim()),
 };
 
-const DB_NAMES = { submit: 'fpc_bench_submit', verify: 'fpc_bench_verify', upload: 'fpc_bench_upload', queue: (n: number) => `fpc_bench_queue_${n}` };
+const DB_NAMES = { submit: 'fpc_bench_submit', verify: 'fpc_bench_verify', upload: 'fpc_bench_upload', pages: 'fpc_bench_pages', queue: (n: number) => `fpc_bench_queue_${n}` };
 const KINDS = ['marriage-certificate', 'id-card-husband', 'id-card-wife', 'household-register', 'photo'];
 
 const log = (msg: string): void => console.log(`  ${msg}`);
@@ -303,6 +303,39 @@ async function verification(uri: string, keysDir: string): Promise<{ row: Row; d
     };
   } finally {
     await conn.close();
+    await server.stop();
+  }
+}
+
+/* ---------- 5. pages ---------- */
+
+/**
+ * Server-rendered pages against a bare Express route sending a static HTML string of the same size:
+ * what templates, escaping, the catalogue and the page middleware cost per request.
+ */
+async function pages(uri: string, keysDir: string): Promise<{ rows: Row[]; detail: Record<string, unknown> }> {
+  console.log('\n[5] Pages: GET / and GET /query vs a bare route sending a same-size static string');
+  const server = await startServer(uri, DB_NAMES.pages, keysDir);
+  try {
+    const rows: Row[] = [];
+    const detail: Record<string, unknown> = {};
+    for (const [scenario, pagePath] of [['Home page', '/'], ['Case query page', '/query']] as const) {
+      const res = await fetch(`${server.real}${pagePath}`, { headers: { Accept: 'text/html' } });
+      const bytes = Buffer.byteLength(await res.text());
+      if (res.status !== 200) throw new Error(`${pagePath} answered ${res.status}`);
+      const bareBody = await (await fetch(`${server.bare}/bare/page/${bytes}`)).text();
+      log(`${pagePath}: ${bytes} bytes of HTML; baseline string ${Buffer.byteLength(bareBody)} bytes`);
+      const C = S.connections;
+      const realRun = (duration: number) => measure(server, { url: `${server.real}${pagePath}`, connections: C, duration, headers: { Accept: 'text/html' } });
+      const bareRun = (duration: number) => measure(server, { url: `${server.bare}/bare/page/${bytes}`, connections: C, duration });
+      const { A, B } = await interleaved([`bare ${bytes} B string`, `real ${pagePath}`], () => bareRun(S.duration), () => realRun(S.duration), [() => bareRun(S.warmup), () => realRun(S.warmup)]);
+      const baseline = median(A.map((r) => r.rps));
+      const real = median(B.map((r) => r.rps));
+      rows.push({ scenario, baselineLabel: 'bare static req/s', baseline, realLabel: `GET ${pagePath} req/s`, real, ratio: real / baseline, target: '≥ 0.50×', pass: real / baseline >= 0.5 });
+      detail[pagePath] = { bytes, connections: C, baseline: A, real: B };
+    }
+    return { rows, detail };
+  } finally {
     await server.stop();
   }
 }
@@ -570,7 +603,7 @@ async function main(): Promise<void> {
   const dropAll = async () => {
     const conn = await connect(database.uri, 'fpc_bench_submit');
     try {
-      for (const name of [DB_NAMES.submit, DB_NAMES.verify, DB_NAMES.upload, ...S.queueSizes.map(DB_NAMES.queue)]) await conn.useDb(name).dropDatabase();
+      for (const name of [DB_NAMES.submit, DB_NAMES.verify, DB_NAMES.upload, DB_NAMES.pages, ...S.queueSizes.map(DB_NAMES.queue)]) await conn.useDb(name).dropDatabase();
     } finally {
       await conn.close();
     }
@@ -593,6 +626,16 @@ async function main(): Promise<void> {
       } catch (err) {
         console.error(`  ${name} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
         details[name] = { error: err instanceof Error ? err.message : String(err) };
+      }
+    }
+    if (S.only.includes('pages')) {
+      try {
+        const { rows: pageRows, detail } = await pages(database.uri, keysDir);
+        rows.push(...pageRows);
+        details.pages = detail;
+      } catch (err) {
+        console.error(`  pages failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+        details.pages = { error: err instanceof Error ? err.message : String(err) };
       }
     }
     await dropAll().catch(() => undefined);

@@ -76,6 +76,14 @@ async function main(): Promise<void> {
     if (!cert) return void res.status(404).json({ status: 'invalid' });
     res.json({ status: cert.status, serial: cert.serial, type: cert.type, issuedAt: cert.issuedAt, validUntil: cert.validUntil });
   });
+  // Page baseline: a static HTML string of the real page's size, sent as Express sends a page.
+  const statics = new Map<number, string>();
+  bare.get('/bare/page/:bytes', (req, res) => {
+    const bytes = Math.min(Number(req.params.bytes) || 0, 1_000_000);
+    if (!statics.has(bytes)) statics.set(bytes, `<!doctype html><html><body>${'页'.repeat(Math.max(0, Math.floor((bytes - 40) / 3)))}</body></html>`);
+    res.setHeader('Cache-Control', 'no-store');
+    res.type('html').send(statics.get(bytes));
+  });
   // Upload baseline: the request body streamed to /dev/null, nothing parsed, nothing stored.
   bare.post('/bare/upload', async (req, res) => {
     await pipeline(req, fs.createWriteStream('/dev/null'));

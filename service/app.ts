@@ -22,6 +22,7 @@ import { redactUrl } from './lib/logger';
 import { buildOpenApi } from './lib/openapi';
 import { mountRoutes, type RouteDef } from './lib/routes';
 import { systemRoutes } from './system/system.routes';
+import { webLayer } from './web/web';
 
 const VERSION = '0.1.0';
 
@@ -107,7 +108,10 @@ export function createApp(ctx: AppContext): Express {
     next();
   };
   router.use('/docs', docsCsp, swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: 'FPC API' }));
+  const web = webLayer(ctx);
+  app.use(web.pages);
   app.use(router);
+  app.use(web.notFound);
 
   app.use(unknownRoute);
   app.use(errorHandler(ctx.logger));

@@ -54,6 +54,10 @@ export interface Config {
     readonly typeCodes: Readonly<Record<string, string>>;
     readonly issuerCodes: Readonly<Record<string, string>>;
   };
+  /** Pages: a signed-in resident's session ends after this long without a request. */
+  readonly webSessionIdleSeconds: number;
+  /** Kiosk pages: the resident being served is cleared after this long without a touch (the terminal stays signed in). */
+  readonly kioskIdleSeconds: number;
   /** clamd for malware scans: a unix socket path or host:port; absent → the built-in EICAR signature check. */
   readonly clamd: { socketPath: string } | { host: string; port: number } | undefined;
 }
@@ -177,6 +181,8 @@ export function loadConfig(env: Env = process.env): Config {
     passwordCostLog2: int('PASSWORD_COST_LOG2', environment === 'test' ? 12 : 15, 10, 20),
     seedDemoData: environment === 'development' && str('SEED_DEMO', 'true') !== 'false',
     clamd,
+    webSessionIdleSeconds: int('WEB_SESSION_IDLE_SECONDS', 1200, 60, 86400),
+    kioskIdleSeconds: int('KIOSK_IDLE_SECONDS', 120, 2, 3600),
     uploadSweepGraceSeconds: int('UPLOAD_SWEEP_GRACE_SECONDS', 900, 0, 86400),
     quotas: {
       openDrafts: int('QUOTA_OPEN_DRAFTS', 8, 1, 1000),

@@ -13,6 +13,7 @@ import { ratingModels } from './ratings/ratings.model';
 import { queueEntryModels } from './review/queue.store';
 import { ensureStatsIndexes } from './stats/stats.service';
 import { lifecycleModels } from './system/lifecycle';
+import { webSessionModels } from './web/session';
 
 /** Every capability's models, bound to one connection (tests and the two-instance test open several). */
 export function createModels(conn: Connection) {
@@ -30,6 +31,7 @@ export function createModels(conn: Connection) {
     ...queueEntryModels(conn),
     ...keyIndexModels(conn),
     ...lifecycleModels(conn),
+    ...webSessionModels(conn),
   };
 }
 

@@ -9,6 +9,7 @@ import { purgeRateCounters } from './lib/ratelimit';
 import { calendarStatus } from './system/system.routes';
 import { recoverIssuance } from './certificates/certificates.service';
 import { sweepOrphans } from './documents/documents.service';
+import { purgeWebSessions } from './web/session';
 import { ConfigError, loadConfig, type Config } from './config';
 import { isFerretDb, NoDatabaseError } from './lib/database';
 import { beginRun, endRun } from './system/lifecycle';
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
     retryFailedQueueSyncs().catch((err: unknown) => logger.warn({ err: String(err) }, 'queue entry retry failed'));
     purgeNotifications(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'notification clean-up failed'));
     purgeRateCounters(ctx.models.RateCounter, ctx.clock.now()).catch((err: unknown) => logger.warn({ err: String(err) }, 'rate-limit clean-up failed'));
+    purgeWebSessions(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'page session clean-up failed'));
   }, 60_000);
   housekeeping.unref();
   const stopNotifications = startNotificationWorker(ctx, { catchUp: !cleanBefore });

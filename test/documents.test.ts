@@ -244,12 +244,12 @@ describe('Documents: uploads, limits, types, malware, downloads and deletion', f
       return { req, response };
     }
 
-    const head = (id: string) =>
+    const head = () =>
       multipart([{ name: 'kind', value: 'photo' }, pdfPart(Buffer.concat([PDF, crypto.randomBytes(64 * 1024)]))], false).subarray(0, 40 * 1024);
 
     it('when the client disconnects in the middle of the file, then the service keeps serving and no partial file is left', async () => {
       const { id, before } = await arrange();
-      const { req, response } = partialUpload(id, head(id), 200 * 1024);
+      const { req, response } = partialUpload(id, head(), 200 * 1024);
       assert.ok(await eventually(() => uploads().some((f) => f.endsWith('.part'))), 'the upload had started writing a staging file');
       req.destroy();
       await response;
@@ -262,7 +262,7 @@ describe('Documents: uploads, limits, types, malware, downloads and deletion', f
 
     it('when the body simply ends before the closing boundary, then 400 and no partial file is left', async () => {
       const { id, before } = await arrange();
-      const { req, response } = partialUpload(id, head(id), undefined);
+      const { req, response } = partialUpload(id, head(), undefined);
       req.end();
       const res = await response;
       assert.notEqual(res, 'aborted');

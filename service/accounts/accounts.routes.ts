@@ -9,7 +9,8 @@ const password = { type: 'string', minLength: 8, maxLength: 128 } as const;
 
 const code = { type: 'string', pattern: '^\\s*\\d{6}\\s*$', maxLength: 12, description: 'the six-digit code sent by SMS' } as const;
 
-const registerBody = {
+/** Also the registration page's rules (service/web). */
+export const registerBody = {
   $id: 'urn:fpc:body:register',
   type: 'object',
   additionalProperties: false,

@@ -177,6 +177,15 @@ export async function signIn(
   ctx: Ctx,
   input: { idNumber?: string; username?: string; password: string },
 ): Promise<TokenResponse> {
+  const account = await checkCredentials(ctx, input);
+  return issueAccessToken(ctx, account.id, account.role, {}, ctx.config.tokens.accessTtlSeconds);
+}
+
+/** The account these credentials open (the API then issues a token, the pages a cookie session). */
+export async function checkCredentials(
+  ctx: Ctx,
+  input: { idNumber?: string; username?: string; password: string },
+): Promise<{ id: string; role: Role; name: string }> {
   if ((input.idNumber === undefined) === (input.username === undefined)) {
     const messages = { zh: '请填写身份证号码或用户名（二选一）', en: 'Give either idNumber or username, not both' };
     throw new AppError('validation_failed', undefined, [{ path: 'idNumber', code: 'oneOf', messages }]);
@@ -195,10 +204,16 @@ export async function signIn(
   }
   const ok = await verifyPassword(input.password, account.passwordHash);
   if (!ok || account.disabled) throw invalidCredentials();
-  return issueAccessToken(ctx, account._id.toString(), account.role as Role, {}, ctx.config.tokens.accessTtlSeconds);
+  return { id: account._id.toString(), role: account.role as Role, name: openName(ctx.keys.dataKey, account) };
 }
 
 export async function terminalToken(ctx: Ctx, input: { terminalId: string; secret: string }): Promise<TokenResponse> {
+  const terminal = await checkTerminalCredentials(ctx, input);
+  return issueAccessToken(ctx, terminal.terminalId, 'terminal', { township: terminal.township }, ctx.config.tokens.terminalTtlSeconds);
+}
+
+/** The terminal this credential belongs to (the API then issues a token, the kiosk pages a cookie session). */
+export async function checkTerminalCredentials(ctx: Ctx, input: { terminalId: string; secret: string }): Promise<{ terminalId: string; township: string; name: string }> {
   const terminal = await ctx.models.Terminal.findOne({ terminalId: input.terminalId }).lean();
   if (!terminal) {
     await verifyPassword(input.secret, await dummyHash(ctx.config.passwordCostLog2));
@@ -206,7 +221,7 @@ export async function terminalToken(ctx: Ctx, input: { terminalId: string; secre
   }
   const ok = await verifyPassword(input.secret, terminal.secretHash);
   if (!ok || terminal.disabled) throw invalidCredentials();
-  return issueAccessToken(ctx, terminal.terminalId, 'terminal', { township: terminal.township }, ctx.config.tokens.terminalTtlSeconds);
+  return { terminalId: terminal.terminalId, township: terminal.township, name: terminal.name };
 }
 
 /** Verifies the bearer token and loads the live account: a disabled account stops at once. */

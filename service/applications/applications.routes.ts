@@ -71,7 +71,8 @@ const listQuery = {
   },
 };
 
-const statusBody = {
+/** Also the case query page's rules (service/web). */
+export const statusBody = {
   $id: 'urn:fpc:body:status',
   type: 'object',
   additionalProperties: false,

@@ -10,14 +10,18 @@ import type { RouteDef } from '../lib/routes';
 import { acceptUpload, assertCanUpload, MAX_FILE_BYTES, openDocument, removeDocument } from './documents.service';
 import { receivedUpload, uploadEngine } from './storage';
 
-export function documentRoutes(ctx: AppContext): RouteDef[] {
-  // multer only here, never global; every limit set (its defaults are unlimited).
-  const upload = multer({
+/** One file and at most two fields (the kind, and a page's CSRF token), every multer limit set (its defaults are unlimited). */
+export const singleUpload = (ctx: Pick<AppContext, 'files'>): RequestHandler =>
+  multer({
     storage: uploadEngine(ctx.files),
     // busboy reads filename="…" as latin1 unless told otherwise: 结婚证.pdf would come back garbled.
     defParamCharset: 'utf8',
     limits: { fileSize: MAX_FILE_BYTES, files: 1, fields: 2, parts: 3, fieldNameSize: 50, fieldSize: 200, headerPairs: 20 },
   }).single('file');
+
+export function documentRoutes(ctx: AppContext): RouteDef[] {
+  // multer only on the routes that take files, never global.
+  const upload = singleUpload(ctx);
   // Keyed by the signed-in caller (after authentication), so a busy kiosk is limited per terminal
   // and one resident's account per account, not everyone behind one address together.
   const uploadLimit = limiter({ name: 'upload', windowMs: 15 * 60 * 1000, limit: 200, keyOf: (req) => req.principal?.id }, ctx.counterStores);

@@ -36,7 +36,7 @@ export function sanitizeFileName(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? '';
   const clean = base
     .normalize('NFC')
-    .replace(/[\u0000-\u001f\u007f"<>|:*?]/g, '_')
+    .replace(/[\p{Cc}"<>|:*?]/gu, '_')
     .replace(/^\.+/, '')
     .trim()
     .slice(0, 120);

@@ -1,6 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -177,18 +176,6 @@ export function buildFerretDb(logger: Pick<Logger, 'info' | 'warn'>): string | u
   }
   logger.info({ database: 'ferretdb', binary: out }, 'database: FerretDB built');
   return out;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 interface FerretProcess {
@@ -441,6 +428,7 @@ export function ours(filter: object): mongoose.QueryFilter<any> {
     }
     return value;
   };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
   return mark(filter) as mongoose.QueryFilter<any>;
 }
 

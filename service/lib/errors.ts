@@ -107,8 +107,8 @@ export function problemBody(req: Request, err: AppError): ProblemBody {
   };
 }
 
-/** Errors raised by libraries, translated to our closed set. */
-function translate(err: unknown): AppError | undefined {
+/** Errors raised by libraries, translated to our closed set (pages use it too). */
+export function translate(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err;
   if (typeof err !== 'object' || err === null) return undefined;
   const e = err as { type?: string; status?: number; name?: string; code?: unknown; message?: string };

@@ -219,7 +219,7 @@ export function checkPdfSignature(pdf: Buffer, ourFingerprints: Set<string>): Si
   const set = forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.SET, true, attrs);
   const attrsDer = Buffer.from(forge.asn1.toDer(set).getBytes(), 'binary');
   const certDer = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary');
-  let verified = false;
+  let verified: boolean;
   try {
     verified = crypto.verify('sha256', attrsDer, new crypto.X509Certificate(certDer).publicKey, Buffer.from(raw.signature, 'binary'));
   } catch {

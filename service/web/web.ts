@@ -1,0 +1,134 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response, type Router } from 'express';
+import type { AppContext } from '../context';
+import { AppError, translate, type FieldProblem } from '../lib/errors';
+import { languageOf, type Language } from '../lib/i18n';
+import { projectRoot } from '../lib/paths';
+import { accountPages } from './account';
+import { journeyPages } from './journey';
+import { renderDocument, type SafeHtml } from './jsx';
+import { kioskPages } from './kiosk';
+import { errorPage, publicPages, qrVerifyPage } from './public';
+import { checkCsrf, csrfToken, LANG_COOKIE, parseCookies, sessions } from './session';
+import { assetUrls, makeLang, type FieldError, type Lang, type PageProps } from './ui';
+
+/** What every page handler needs: the context and the request's page basics. */
+export interface Web {
+  ctx: AppContext;
+  /** The common props of a page for this request. */
+  base(req: Request, title: string, errors?: FieldError[]): PageProps;
+  lang(req: Request): Lang;
+  send(res: Response, page: SafeHtml, status?: number): void;
+  /** A posted form's CSRF token must match this visitor's session (or anonymous cookie). */
+  csrf: RequestHandler;
+  /** Field problems of a refusal, in the page's language, keyed by form field name. */
+  fieldErrors(req: Request, problems: FieldProblem[] | undefined, labels?: (field: string) => string | undefined): FieldError[];
+}
+
+export function pageLanguage(req: Request): Language {
+  const chosen = parseCookies(req)[LANG_COOKIE];
+  return chosen === 'en' || chosen === 'zh' ? chosen : languageOf(req);
+}
+
+function assets(): { files: Map<string, { body: Buffer; type: string }>; version: string } {
+  const dir = path.join(projectRoot(), 'service', 'web', 'assets');
+  const files = new Map<string, { body: Buffer; type: string }>();
+  const hash = crypto.createHash('sha256');
+  for (const name of fs.readdirSync(dir).sort()) {
+    const body = fs.readFileSync(path.join(dir, name));
+    hash.update(body);
+    files.set(name, { body, type: name.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8' });
+  }
+  return { files, version: hash.digest('hex').slice(0, 10) };
+}
+
+/** The pages: mounted before the API routes (`pages`), and a friendly 404 after them (`notFound`). */
+export function webLayer(ctx: AppContext): { pages: Router; notFound: RequestHandler } {
+  const { files, version } = assets();
+  assetUrls.css = `/assets/site.css?v=${version}`;
+  assetUrls.js = `/assets/site.js?v=${version}`;
+
+  const lang = (req: Request): Lang => makeLang(pageLanguage(req));
+  const web: Web = {
+    ctx,
+    lang,
+    base(req, title, errors) {
+      const s = req.page?.session;
+      const kiosk = s?.doc.kind === 'kiosk' || req.path.startsWith('/kiosk');
+      return {
+        l: lang(req),
+        title,
+        path: req.originalUrl.split('?')[0] ?? '/',
+        who: s ? { name: s.doc.kind === 'kiosk' ? `${s.principal.name} · ${s.doc.operatorName ?? ''}` : s.principal.name, kind: s.doc.kind } : undefined,
+        csrf: () => csrfToken(ctx, req),
+        kiosk: kiosk ? { idleSeconds: ctx.config.kioskIdleSeconds, serving: Boolean(s?.doc.kioskResident) } : undefined,
+        errors,
+      };
+    },
+    send(res, page, status = 200) {
+      // Every page may carry someone's data or a form token: never stored by the browser or a proxy.
+      res.status(status).setHeader('Cache-Control', 'no-store');
+      res.type('html').send(renderDocument(page));
+    },
+    csrf: (req, _res, next) => {
+      checkCsrf(ctx, req, (req.body as Record<string, unknown> | undefined)?._csrf);
+      next();
+    },
+    fieldErrors(req, problems, labels) {
+      const l = lang(req);
+      const seen = new Set<string>();
+      const out: FieldError[] = [];
+      for (const p of problems ?? []) {
+        const field = p.path.replace(/^form\./, '');
+        // One message per field, the first the rules gave: a person fixes one thing at a time.
+        if (seen.has(field)) continue;
+        seen.add(field);
+        const label = labels?.(field);
+        const said = l.b(p.messages).replace(/^[^：:]*[：:]\s*/, (prefix) => (prefix.includes(field) || prefix.includes(p.path) ? '' : prefix));
+        let message = label ? `${label}${l.colon}${said}` : said;
+        // The schema's wording ("must match pattern \\S") is for programmers; say it plainly.
+        if (label && (p.code === 'required' || p.code === 'minLength' && /\b1\b/.test(said))) message = l.t(`请填写${label}`, `Enter ${label}`);
+        else if (label && (p.code === 'pattern' || (p.code.startsWith('format:') && p.code !== 'format:cn-id-number'))) message = l.t(`${label}的格式不正确`, `${label} is not in the right format`);
+        out.push({ field, message });
+      }
+      return out;
+    },
+  };
+
+  const pages = express.Router();
+  pages.get('/assets/:name', (req, res, next) => {
+    const file = files.get(String(req.params.name));
+    if (!file) return next();
+    res.setHeader('Cache-Control', req.query.v === version ? 'public, max-age=31536000, immutable' : 'no-cache');
+    res.type(file.type).send(file.body);
+  });
+  pages.use(qrVerifyPage(web));
+  // Everything else under these prefixes is the API's: no session, no cookie, no form parsing.
+  pages.use((req, _res, next) => next(/^\/(api|v|docs|openapi\.json|healthz|readyz|\.well-known)(\/|$)/.test(req.path) ? 'router' : undefined));
+  pages.use(sessions(ctx));
+  pages.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 80 }));
+  pages.use(publicPages(web));
+  pages.use(accountPages(web));
+  pages.use(journeyPages(web));
+  pages.use(kioskPages(web));
+  const pageErrors: ErrorRequestHandler = (err, req, res, next) => {
+    if (res.headersSent) return next(err);
+    const known = translate(err);
+    if (!known) ctx.logger.error({ err, requestId: req.id }, 'unhandled error on a page');
+    const problem = known ?? new AppError('internal');
+    if (!req.page) req.page = {};
+    web.send(res, errorPage(web, req, problem), problem.status);
+  };
+  pages.use(pageErrors);
+
+  // After the API: a person who mistypes an address gets a page, a program still gets problem+json.
+  const notFound: RequestHandler = (req, res, next) => {
+    const wantsPage = !/^\/(api|v|docs|openapi\.json|healthz|readyz|\.well-known)(\/|$)/.test(req.path) && req.accepts(['json', 'html']) === 'html';
+    if (!wantsPage || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
+    if (!req.page) req.page = {};
+    web.send(res, errorPage(web, req, new AppError('not_found')), 404);
+  };
+  return { pages, notFound };
+}
