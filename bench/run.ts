@@ -18,6 +18,7 @@ import type { Principal } from '../service/lib/auth';
 import { connect, ours, resolveDatabase, type DatabaseHandle } from '../service/lib/database';
 import { checkCharacter } from '../service/lib/idnumber';
 import { loadKeys } from '../service/lib/keys';
+import { openJson, sealJson } from '../service/lib/personal';
 import { createModels } from '../service/models';
 import { QUEUE_SORT, queueScope } from '../service/review/review.service';
 import { birthServiceForm, PDF } from '../test/support/forms';
@@ -55,18 +56,33 @@ const log = (msg: string): void => console.log(`  ${msg}`);
 
 /* ---------- shared steps ---------- */
 
-function idNumber(): string {
-  const birth = new Date(Date.UTC(1985, 0, 1) + crypto.randomInt(0, 365 * 10) * 86_400_000).toISOString().slice(0, 10).replace(/-/g, '');
-  const first17 = `430725${birth}${String(crypto.randomInt(0, 1000)).padStart(3, '0')}`;
+function idNumber(sex: 'male' | 'female' = 'male'): string {
+  const birth = new Date(Date.UTC(1980, 0, 1) + crypto.randomInt(0, 365 * 5) * 86_400_000).toISOString().slice(0, 10).replace(/-/g, '');
+  const first17 = `430725${birth}${String(crypto.randomInt(0, 500) * 2 + (sex === 'male' ? 1 : 0)).padStart(3, '0')}`;
   return first17 + checkCharacter(first17);
 }
 
-async function applicant(server: BenchServer): Promise<string> {
-  const body = { idNumber: idNumber(), name: '李明', phone: '13800138000', password: 'correct horse battery' };
-  await api(server.real, 'POST', '/api/v1/auth/register', { body, expect: 201 });
-  const login = await api<{ accessToken: string }>(server.real, 'POST', '/api/v1/auth/login', { body: { idNumber: body.idNumber, password: body.password }, expect: 200 });
-  return `Bearer ${login.accessToken}`;
+interface Resident {
+  auth: string;
+  idNumber: string;
 }
+
+/** A resident registered as residents register: a code to the phone, then the account. */
+async function applicant(server: BenchServer): Promise<Resident> {
+  const phone = `139${String(crypto.randomInt(0, 1e8)).padStart(8, '0')}`;
+  await api(server.real, 'POST', '/api/v1/auth/phone-code', { body: { purpose: 'register', phone }, expect: 202 });
+  const { code } = (await server.call('code', { phone })) as { code: string };
+  const body = { idNumber: idNumber(), name: '李明', phone, password: 'correct horse battery', code };
+  await api(server.real, 'POST', '/api/v1/auth/register', { body, expect: 202 });
+  const login = await api<{ accessToken: string }>(server.real, 'POST', '/api/v1/auth/login', { body: { idNumber: body.idNumber, password: body.password }, expect: 200 });
+  return { auth: `Bearer ${login.accessToken}`, idNumber: body.idNumber };
+}
+
+/** A birth-service form in which the resident is the husband (only parties file). */
+const formOf = (who: Resident): Record<string, unknown> => {
+  const form = birthServiceForm();
+  return { ...form, husband: { ...(form.husband as Record<string, unknown>), idNumber: who.idNumber } };
+};
 
 async function officer(server: BenchServer): Promise<string> {
   const creds = (await server.call('staff', { spec: { role: 'officer', level: 'township', jurisdiction: [OFFICER_TOWNSHIP] } })) as { username: string; password: string };
@@ -74,8 +90,9 @@ async function officer(server: BenchServer): Promise<string> {
   return `Bearer ${login.accessToken}`;
 }
 
-async function readyDraft(server: BenchServer, auth: string): Promise<string> {
-  const created = await api<{ id: string }>(server.real, 'POST', '/api/v1/applications', { auth, body: { type: 'birth-service', form: birthServiceForm() }, expect: 201 });
+async function readyDraft(server: BenchServer, who: Resident): Promise<string> {
+  const auth = who.auth;
+  const created = await api<{ id: string }>(server.real, 'POST', '/api/v1/applications', { auth, body: { type: 'birth-service', form: formOf(who) }, expect: 201 });
   for (const kind of KINDS) {
     const form = new FormData();
     form.append('kind', kind);
@@ -150,22 +167,26 @@ async function submission(uri: string, keysDir: string): Promise<{ row: Row; det
   const server = await startServer(uri, DB_NAMES.submit, keysDir);
   const conn = await connect(uri, DB_NAMES.submit);
   try {
-    const auth = await applicant(server);
-    const templateId = await readyDraft(server, auth);
+    const who = await applicant(server);
+    const auth = who.auth;
+    const templateId = await readyDraft(server, who);
+    const keys = loadKeys(keysDir, true);
     const template = await createModels(conn).Application.findById(templateId).lean<ApplicationDoc>();
     if (!template) throw new Error('template draft not found');
     // The template itself goes through the real endpoint once: the flow works before it is timed.
     const first = await api<{ status: string; number: string }>(server.real, 'POST', `/api/v1/applications/${templateId}/submit`, { auth, body: {}, expect: 200 });
     log(`flow check: draft with ${template.documents.length} documents submitted → ${first.status} ${first.number}`);
 
-    /** Copies of the ready draft (new _id), inserted directly; returns their ids in order. */
+    const templateForm = openJson<Record<string, unknown>>(keys.dataKey, template.formSealed);
+    /** Copies of the ready draft (new _id), inserted directly, each with another wife (one open case per couple); returns their ids in order. */
     const drafts = async (n: number): Promise<string[]> => {
       const ids: string[] = [];
       function* gen() {
         for (let i = 0; i < n; i += 1) {
           const _id = new Types.ObjectId();
           ids.push(_id.toString());
-          yield { ...template, _id } as unknown as Record<string, unknown>;
+          const form = { ...templateForm, wife: { ...(templateForm.wife as Record<string, unknown>), idNumber: idNumber('female') } };
+          yield { ...template, _id, formSealed: sealJson(keys.dataKey, form) } as unknown as Record<string, unknown>;
         }
       }
       await insertBatched(conn, 'applications', gen());
@@ -187,6 +208,7 @@ async function submission(uri: string, keysDir: string): Promise<{ row: Row; det
       });
       // Every run starts from the same collection: its drafts (submitted or not) are removed again.
       await conn.db!.collection('applications').deleteMany({ _id: { $in: ids.map((id) => new Types.ObjectId(id)) } });
+      await conn.db!.collection('open_cases').deleteMany({ applicationId: { $in: ids } });
       return r;
     };
     const bareRun = async (maxRequests: number, duration: number): Promise<LoadResult> => {
@@ -233,8 +255,9 @@ async function verification(uri: string, keysDir: string): Promise<{ row: Row; d
   const server = await startServer(uri, DB_NAMES.verify, keysDir);
   const conn = await connect(uri, DB_NAMES.verify);
   try {
-    const auth = await applicant(server);
-    const id = await readyDraft(server, auth);
+    const who = await applicant(server);
+    const auth = who.auth;
+    const id = await readyDraft(server, who);
     await api(server.real, 'POST', `/api/v1/applications/${id}/submit`, { auth, body: {}, expect: 200 });
     const off = await officer(server);
     await api(server.real, 'POST', `/api/v1/applications/${id}/claim`, { auth: off, body: {}, expect: 200 });
@@ -481,8 +504,9 @@ async function uploadMemory(uri: string, keysDir: string): Promise<{ row: Row; d
   {
     const server = await startServer(uri, DB_NAMES.upload, keysDir);
     try {
-      auth = await applicant(server);
-      const create = async () => (await api<{ id: string }>(server.real, 'POST', '/api/v1/applications', { auth, body: { type: 'birth-service', form: birthServiceForm() }, expect: 201 })).id;
+      const who = await applicant(server);
+      auth = who.auth;
+      const create = async () => (await api<{ id: string }>(server.real, 'POST', '/api/v1/applications', { auth, body: { type: 'birth-service', form: formOf(who) }, expect: 201 })).id;
       for (let i = 0; i < S.uploads; i += 1) ids.push(await create());
       warmId = await create();
     } finally {

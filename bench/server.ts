@@ -23,6 +23,7 @@ import { connect } from '../service/lib/database';
 import { loadKeys } from '../service/lib/keys';
 import { createLogger } from '../service/lib/logger';
 import { buildContext } from '../service/runtime';
+import { MemoryNotifier } from '../service/notifications/notifier';
 import { OFFICER_TOWNSHIP, submittedDoc } from './shapes';
 
 type Message = { id: number; type: string; [k: string]: unknown };
@@ -55,7 +56,9 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'silent',
   });
   const conn = await connect(env('BENCH_DB_URI'), env('BENCH_DB_NAME'));
-  const ctx = await buildContext(config, createLogger('silent'), conn, { keys: loadKeys(config.keysDir, true) });
+  // Texts stay in memory: the driver reads registration codes from here, as a resident reads a phone.
+  const sms = new MemoryNotifier();
+  const ctx = await buildContext(config, createLogger('silent'), conn, { keys: loadKeys(config.keysDir, true), notifier: sms });
   const db = conn.db!;
 
   const bare = express();
@@ -134,6 +137,10 @@ async function main(): Promise<void> {
             const password = 'bench-officer-password';
             await createStaff(ctx, { username, password, name: '王芳', ...(m.spec as { role: 'officer'; level: 'township'; jurisdiction: string[] }) });
             reply(m, { username, password });
+            break;
+          }
+          case 'code': {
+            reply(m, { code: await sms.lastCode(String(m.phone)) });
             break;
           }
           case 'idle': {

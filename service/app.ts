@@ -15,6 +15,8 @@ import { reviewRoutes } from './review/review.routes';
 import { statsRoutes } from './stats/stats.routes';
 import type { AppContext } from './context';
 import { eligibilityRoutes } from './eligibility/eligibility.routes';
+import { familyRoutes } from './families/families.routes';
+import { ledgerRoutes } from './ledger/ledger.routes';
 import { errorHandler, unknownRoute } from './lib/errors';
 import { redactUrl } from './lib/logger';
 import { buildOpenApi } from './lib/openapi';
@@ -34,6 +36,8 @@ export function allRoutes(ctx: AppContext): RouteDef[] {
     ...applicationRoutes(ctx),
     ...documentRoutes(ctx),
     ...reviewRoutes(ctx),
+    ...familyRoutes(ctx),
+    ...ledgerRoutes(ctx),
     ...certificateRoutes(ctx),
     ...decisionRoutes(ctx),
     ...complaintRoutes(ctx),

@@ -7,6 +7,7 @@ import { rateLimitModels } from './lib/ratelimit.model';
 import { certificateModels } from './certificates/certificates.model';
 import { complaintModels } from './complaints/complaints.model';
 import { decisionModels } from './decisions/decisions.model';
+import { familyModels } from './families/families.model';
 import { notificationModels } from './notifications/notifications.model';
 import { ratingModels } from './ratings/ratings.model';
 import { queueEntryModels } from './review/queue.store';
@@ -24,6 +25,7 @@ export function createModels(conn: Connection) {
     ...certificateModels(conn),
     ...complaintModels(conn),
     ...decisionModels(conn),
+    ...familyModels(conn),
     ...notificationModels(conn),
     ...ratingModels(conn),
     ...queueEntryModels(conn),

@@ -7,6 +7,7 @@ import { formOf } from '../service/applications/applications.service';
 import { purgeIdempotencyKeys } from '../service/applications/idempotency';
 import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, uniqueIdNumber, type TestApp } from './support/app';
 import {
+  asParty,
   BIRTH_SERVICE_KINDS,
   birthServiceForm,
   draft,
@@ -280,7 +281,7 @@ describe('Applications: drafts, both channels, submission, numbers and deadlines
     it('when the applicant patches a draft, then 200, the form is replaced and the edit is in the history', async () => {
       const applicant = await registerAndLogin(t.app);
       const created = await draft(t.app, applicant.auth, 'birth-service', birthServiceForm());
-      const form = birthServiceForm('430725102205');
+      const form = asParty('birth-service', birthServiceForm('430725102205'), applicant.idNumber);
       const res = await request(t.app).patch(`/api/v1/applications/${created.id}`).set('Authorization', applicant.auth).send({ form }).expect(200);
       assert.deepEqual(res.body.form, form);
       assert.equal(res.body.division, '430725102205');
@@ -386,7 +387,7 @@ describe('Applications: drafts, both channels, submission, numbers and deadlines
 
     it('when two creates share one Idempotency-Key at once, then one application exists and both get it; the key with another body is 422', async () => {
       const applicant = await registerAndLogin(t.app);
-      const form = birthServiceForm();
+      const form = asParty('birth-service', birthServiceForm(), applicant.idNumber);
       const send = (body: object) => post('/api/v1/applications', applicant.auth, body).set('Idempotency-Key', 'create-once');
       const [a, b] = await Promise.all([send({ type: 'birth-service', form }), send({ type: 'birth-service', form })]);
       assert.equal(a.status, 201);
@@ -408,7 +409,13 @@ describe('Applications: drafts, both channels, submission, numbers and deadlines
       const template = await readyBirthService(t.app, applicant.auth);
       const { documents } = (await stored(template.id))!;
       const drafts = [];
-      for (let i = 0; i < 50; i += 1) drafts.push(await draft(t.app, applicant.auth, 'birth-service', birthServiceForm()));
+      // 50 different couples (one open case per couple and type): the applicant with 50 different wives.
+      const wives = new Set<string>();
+      while (wives.size < 50) wives.add(uniqueIdNumber('female', 1988));
+      for (const wife of wives) {
+        const form = birthServiceForm();
+        drafts.push(await draft(t.app, applicant.auth, 'birth-service', { ...form, wife: { ...(form.wife as object), idNumber: wife } }));
+      }
       const ids = drafts.map((d) => new Types.ObjectId(d.id));
       // Arranged in the database: 250 uploads through the API would only test the upload rate limit.
       await t.ctx.models.Application.updateMany(ours({ _id: { $in: ids } }), { $set: { documents, documentCount: documents.length } });

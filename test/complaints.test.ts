@@ -3,7 +3,7 @@ import request from 'supertest';
 import type { ApplicationDoc } from '../service/applications/applications.model';
 import { FixedClock } from '../service/lib/clock';
 import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, uniqueIdNumber, type TestApp } from './support/app';
-import { birthServiceForm, submittedApplication } from './support/forms';
+import { asParty, birthServiceForm, submittedApplication } from './support/forms';
 
 const at = (local: string): Date => new Date(`${local.replace(' ', 'T')}:00+08:00`);
 
@@ -117,7 +117,7 @@ describe('Complaints: filed by the applicant or kiosk, answered by the area’s 
     const otherKiosk = await terminalLogin(t);
     await post(`/api/v1/applications/${sub.id}/complaints`, otherKiosk.auth, { text: '别的终端' }).expect(404);
 
-    const draft = await post('/api/v1/applications', stranger.auth, { type: 'birth-service', form: birthServiceForm() }).expect(201);
+    const draft = await post('/api/v1/applications', stranger.auth, { type: 'birth-service', form: asParty('birth-service', birthServiceForm(), stranger.idNumber) }).expect(201);
     await post(`/api/v1/applications/${draft.body.id}/complaints`, stranger.auth, { text: '草稿' }).expect(409);
 
     await post(`/api/v1/applications/${sub.id}/complaints`, terminal.auth, { text: { $ne: null } }).expect(400);

@@ -9,7 +9,7 @@ import type { CertificateDoc } from '../service/certificates/certificates.model'
 import { SERIAL_KEY } from '../service/certificates/certificates.model';
 import { findOneByKey } from '../service/lib/keyindex';
 import { makeTestApp, registerAndLogin, staffLogin, testConfig, testKeys, type TestApp } from './support/app';
-import { birthServiceForm, PDF, submittedApplication } from './support/forms';
+import { asParty, birthServiceForm, PDF, submittedApplication } from './support/forms';
 import { testDatabase } from './support/hooks';
 import { startServer } from './support/server-process';
 
@@ -117,7 +117,7 @@ describe('Crash consistency', function () {
 
   it('when the process dies holding an Idempotency-Key, then a retry after the takeover time creates the application once', async () => {
     const applicant = await registerAndLogin(t.app);
-    const body = JSON.stringify({ type: 'birth-service', form: birthServiceForm() });
+    const body = JSON.stringify({ type: 'birth-service', form: asParty('birth-service', birthServiceForm(), applicant.idNumber) });
     const send = (url: string) =>
       fetch(`${url}/api/v1/applications`, {
         method: 'POST',
@@ -151,7 +151,7 @@ describe('Crash consistency', function () {
 
   it('when the process dies after storing an upload but before recording it, then the restart sweep removes the orphan file', async () => {
     const applicant = await registerAndLogin(t.app);
-    const created = await request(t.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(201);
+    const created = await request(t.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: asParty('birth-service', birthServiceForm(), applicant.idNumber) }).expect(201);
     const filesBefore = listFiles(uploadsDir);
 
     const doomed = await startServer({ ...env, FPC_CRASH_POINT: 'upload-after-commit' });

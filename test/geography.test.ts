@@ -4,8 +4,8 @@ import path from 'node:path';
 import request from 'supertest';
 import { COUNTY, DIVISIONS_SOURCE, issuerName, TOWNSHIPS } from '../service/divisions/divisions';
 import { FixedClock } from '../service/lib/clock';
-import { makeIdNumber, makeTestApp, registerAndLogin, terminalLogin, type TestApp } from './support/app';
-import { birthServiceForm } from './support/forms';
+import { makeIdNumber, makeTestApp, registerAndLogin, registrationCode, terminalLogin, uniquePhone, type TestApp } from './support/app';
+import { asParty, birthServiceForm } from './support/forms';
 
 describe("the county's geography (data from the statistical division codes)", () => {
   it('when the county file is read, then it holds 2 subdistricts, 24 towns and 3 townships with their villages and its source', () => {
@@ -77,12 +77,13 @@ describe('residences outside the county (HTTP)', () => {
   });
 
   it('when a resident creates or edits a draft with a Beijing residence, then 422 and nothing is stored or changed', async () => {
-    const { auth } = await registerAndLogin(t.app);
+    const { auth, idNumber } = await registerAndLogin(t.app);
+    const mine = (division?: string) => asParty('birth-service', birthServiceForm(division), idNumber);
     const before = await t.ctx.models.Application.countDocuments();
-    await request(t.app).post('/api/v1/applications').set('Authorization', auth).send({ type: 'birth-service', form: birthServiceForm('110105001001') }).expect(422);
+    await request(t.app).post('/api/v1/applications').set('Authorization', auth).send({ type: 'birth-service', form: mine('110105001001') }).expect(422);
     assert.equal(await t.ctx.models.Application.countDocuments(), before);
-    const draft = await request(t.app).post('/api/v1/applications').set('Authorization', auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(201);
-    const patched = await request(t.app).patch(`/api/v1/applications/${draft.body.id}`).set('Authorization', auth).send({ form: birthServiceForm('110105001001') });
+    const draft = await request(t.app).post('/api/v1/applications').set('Authorization', auth).send({ type: 'birth-service', form: mine() }).expect(201);
+    const patched = await request(t.app).patch(`/api/v1/applications/${draft.body.id}`).set('Authorization', auth).send({ form: mine('110105001001') });
     assert.equal(patched.status, 422);
     const stored = await t.ctx.models.Application.findById(draft.body.id).lean();
     assert.equal(stored?.division, '430725101202');
@@ -90,31 +91,36 @@ describe('residences outside the county (HTTP)', () => {
   });
 
   it('when a resident online names only a township, then 400 asks for the village; a kiosk may file with its township', async () => {
-    const { auth } = await registerAndLogin(t.app);
-    const res = await request(t.app).post('/api/v1/applications').set('Authorization', auth).send({ type: 'birth-service', form: birthServiceForm('430725101') }).expect(400);
+    const { auth, idNumber } = await registerAndLogin(t.app);
+    const res = await request(t.app).post('/api/v1/applications').set('Authorization', auth).send({ type: 'birth-service', form: asParty('birth-service', birthServiceForm('430725101'), idNumber) }).expect(400);
     assert.deepEqual(res.body.errors.map((e: { path: string; code: string }) => [e.path, e.code]), [['form.residence.divisionCode', 'village']]);
     const kiosk = await terminalLogin(t);
     const resident = { idNumber: makeIdNumber('male', '1990-05-01'), name: '赵四' };
     await request(t.app).post('/api/v1/applications').set('Authorization', kiosk.auth)
-      .send({ type: 'birth-service', form: birthServiceForm('430725101'), resident, operatorName: '陈干事', consent: { given: true, method: 'paper-form' } })
+      .send({ type: 'birth-service', form: asParty('birth-service', birthServiceForm('430725101'), resident.idNumber), resident, operatorName: '陈干事', consent: { given: true, method: 'paper-form' } })
       .expect(201);
   });
 
   describe('registering an account', () => {
-    const register = (idNumber: string) =>
-      request(t.app).post('/api/v1/auth/register').send({ idNumber, name: '李明', phone: '13800138000', password: 'correct horse' });
+    const register = async (idNumber: string) => {
+      const phone = uniquePhone();
+      const code = await registrationCode(t.app, phone);
+      return request(t.app).post('/api/v1/auth/register').send({ idNumber, name: '李明', phone, password: 'correct horse', code });
+    };
 
     it('when the holder turns 18 today, then the account is made; one day younger, 400 names idNumber and nothing is stored', async () => {
       const before = await t.ctx.models.Account.countDocuments();
-      const young = await register(makeIdNumber('male', '2008-03-03')).expect(400);
+      const young = await register(makeIdNumber('male', '2008-03-03'));
+      assert.equal(young.status, 400);
       assert.deepEqual(young.body.errors.map((e: { path: string; code: string }) => [e.path, e.code]), [['idNumber', 'age']]);
       assert.match(young.body.errors[0].messages.zh, /年满18周岁/);
       assert.equal(await t.ctx.models.Account.countDocuments(), before);
-      await register(makeIdNumber('male', '2008-03-02')).expect(201);
+      assert.equal((await register(makeIdNumber('male', '2008-03-02'))).status, 202);
     });
 
     it('when the ID number has an address code of no province, then 400 says so', async () => {
-      const res = await register(makeIdNumber('male', '1990-01-01', '990725')).expect(400);
+      const res = await register(makeIdNumber('male', '1990-01-01', '990725'));
+      assert.equal(res.status, 400);
       assert.match(res.body.errors[0].messages.en, /first six digits/);
     });
   });

@@ -9,8 +9,8 @@ import request from 'supertest';
 import { FixedClock } from '../service/lib/clock';
 import { redactUrl } from '../service/lib/logger';
 import { mongodUnavailableReason } from '../service/lib/database';
-import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, testConfig, testKeys, type TestApp } from './support/app';
-import { BIRTH_SERVICE_KINDS, birthServiceForm, personId, terminalFiling, upload } from './support/forms';
+import { makeTestApp, register, registerAndLogin, staffLogin, terminalLogin, testConfig, testKeys, type TestApp } from './support/app';
+import { asParty, BIRTH_SERVICE_KINDS, birthServiceForm, personId, terminalFiling, upload } from './support/forms';
 
 describe('Hardening: personal data stays sealed, bounded answers, what residents and kiosks see', function () {
   this.timeout(60_000);
@@ -40,7 +40,7 @@ describe('Hardening: personal data stays sealed, bounded answers, what residents
     const wife = personId('female', '1991-02-02');
     const names = { applicant: '欧阳明远', wife: '司马婉清', kioskResident: '上官秋水' };
     const phone = '13912345678';
-    await request(t.app).post('/api/v1/auth/register').send({ idNumber: own, name: names.applicant, phone, password: 'correct horse' }).expect(201);
+    assert.equal((await register(t.app, { idNumber: own, name: names.applicant, phone, password: 'correct horse' })).status, 202);
     const login = await request(t.app).post('/api/v1/auth/login').send({ idNumber: own, password: 'correct horse' }).expect(200);
     const auth = `Bearer ${login.body.accessToken}`;
     const form = { ...birthServiceForm(), husband: { name: names.applicant, idNumber: own, residentType: 'rural' }, wife: { name: names.wife, idNumber: wife, residentType: 'rural' } };
@@ -59,7 +59,7 @@ describe('Hardening: personal data stays sealed, bounded answers, what residents
       .post('/api/v1/applications')
       .set('Authorization', kiosk.auth)
       .set('Idempotency-Key', 'scan-kiosk')
-      .send({ type: 'birth-service', form: birthServiceForm(), ...terminalFiling(kioskId, names.kioskResident) })
+      .send({ type: 'birth-service', form: asParty('birth-service', birthServiceForm(), kioskId), ...terminalFiling(kioskId, names.kioskResident) })
       .expect(201);
 
     const dump = await rawDump();
@@ -79,7 +79,7 @@ describe('Hardening: personal data stays sealed, bounded answers, what residents
   it('when an officer holds the case, then the resident sees that it is in review, not who holds it', async () => {
     const kiosk = await terminalLogin(t);
     const resident = personId('female', '1992-06-06');
-    const created = await request(t.app).post('/api/v1/applications').set('Authorization', kiosk.auth).send({ type: 'birth-service', form: birthServiceForm(), ...terminalFiling(resident) }).expect(201);
+    const created = await request(t.app).post('/api/v1/applications').set('Authorization', kiosk.auth).send({ type: 'birth-service', form: asParty('birth-service', birthServiceForm(), resident), ...terminalFiling(resident) }).expect(201);
     for (const kind of BIRTH_SERVICE_KINDS) await upload(t.app, kiosk.auth, created.body.id, kind).expect(201);
     await request(t.app).post(`/api/v1/applications/${created.body.id}/submit`).set('Authorization', kiosk.auth).send({}).expect(200);
     const officer = await staffLogin(t, { role: 'officer', level: 'township', jurisdiction: ['430725101'] });
@@ -97,13 +97,13 @@ describe('Hardening: personal data stays sealed, bounded answers, what residents
   it('when a kiosk lists what it filed, then ID numbers are masked, no form is shown, and only the last hour is there', async () => {
     const kiosk = await terminalLogin(t);
     const earlier = personId('male', '1980-08-08');
-    await request(t.app).post('/api/v1/applications').set('Authorization', kiosk.auth).send({ type: 'birth-service', form: birthServiceForm(), ...terminalFiling(earlier) }).expect(201);
+    await request(t.app).post('/api/v1/applications').set('Authorization', kiosk.auth).send({ type: 'birth-service', form: asParty('birth-service', birthServiceForm(), earlier), ...terminalFiling(earlier) }).expect(201);
     clock.advance(61 * 60_000);
     // A new day's token for the same kiosk (terminal tokens live 15 minutes).
     const again = await request(t.app).post('/api/v1/auth/terminal-token').send({ terminalId: kiosk.terminalId, secret: kiosk.secret }).expect(200);
     const auth = `Bearer ${again.body.accessToken}`;
     const resident = personId('male', '1981-09-09');
-    await request(t.app).post('/api/v1/applications').set('Authorization', auth).send({ type: 'birth-service', form: birthServiceForm(), ...terminalFiling(resident) }).expect(201);
+    await request(t.app).post('/api/v1/applications').set('Authorization', auth).send({ type: 'birth-service', form: asParty('birth-service', birthServiceForm(), resident), ...terminalFiling(resident) }).expect(201);
     const list = await request(t.app).get('/api/v1/applications').set('Authorization', auth).expect(200);
     assert.equal(list.body.items.length, 1, 'the filing of an hour ago is out of the window');
     const [item] = list.body.items;
@@ -149,7 +149,7 @@ describe('Hardening: personal data stays sealed, bounded answers, what residents
   it('when a name is only invisible or direction-override characters, then 400 and no account', async () => {
     for (const name of ['\u202E\u202D', '\u200B\u200B', '张\u202E伟', '   ', '123']) {
       const idNumber = personId('male', '1988-08-08');
-      const res = await request(t.app).post('/api/v1/auth/register').send({ idNumber, name, phone: '13800138000', password: 'correct horse' });
+      const res = await request(t.app).post('/api/v1/auth/register').send({ idNumber, name, phone: '13800138000', password: 'correct horse', code: '123456' });
       assert.equal(res.status, 400, `${JSON.stringify(name)} → ${res.status}`);
       assert.equal(res.body.errors[0].path, 'name');
     }
@@ -160,7 +160,7 @@ describe('Hardening: personal data stays sealed, bounded answers, what residents
 
   it('when a file name is Chinese, then it comes back intact; when it hides its direction or has no letters, then 400 and no file kept', async () => {
     const applicant = await registerAndLogin(t.app);
-    const created = await request(t.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(201);
+    const created = await request(t.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: asParty('birth-service', birthServiceForm(), applicant.idNumber) }).expect(201);
     const ok = await upload(t.app, applicant.auth, created.body.id, 'marriage-certificate', undefined, '结婚证 扫描件.pdf').expect(201);
     assert.equal(ok.body.fileName, '结婚证 扫描件.pdf');
     const listed = await request(t.app).get(`/api/v1/applications/${created.body.id}`).set('Authorization', applicant.auth).expect(200);
@@ -182,7 +182,7 @@ describe('Hardening: personal data stays sealed, bounded answers, what residents
     try {
       const { port } = server.address() as AddressInfo;
       const applicant = await registerAndLogin(t.app);
-      const created = await request(t.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(201);
+      const created = await request(t.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: asParty('birth-service', birthServiceForm(), applicant.idNumber) }).expect(201);
       await new Promise<void>((resolve) => {
         const req = http.request({
           host: '127.0.0.1',
@@ -216,7 +216,7 @@ describe('Hardening: personal data stays sealed, bounded answers, what residents
 
     it('when a resident has 8 open drafts, then a ninth is refused with 429 and nothing is stored; withdrawing one makes room', async () => {
       const applicant = await registerAndLogin(q.app);
-      const create = () => request(q.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: birthServiceForm() });
+      const create = () => request(q.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: asParty('birth-service', birthServiceForm(), applicant.idNumber) });
       const ids: string[] = [];
       for (let i = 0; i < 8; i += 1) ids.push((await create().expect(201)).body.id);
       const refused = await create().expect(429);
@@ -230,22 +230,22 @@ describe('Hardening: personal data stays sealed, bounded answers, what residents
     it('when one account creates more than 30 drafts in an hour, then 429', async () => {
       const applicant = await registerAndLogin(q.app);
       for (let i = 0; i < 30; i += 1) {
-        const made = await request(q.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(201);
+        const made = await request(q.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: asParty('birth-service', birthServiceForm(), applicant.idNumber) }).expect(201);
         await request(q.app).post(`/api/v1/applications/${made.body.id}/withdraw`).set('Authorization', applicant.auth).send({}).expect(200);
       }
-      const res = await request(q.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(429);
+      const res = await request(q.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: asParty('birth-service', birthServiceForm(), applicant.idNumber) }).expect(429);
       assert.equal(res.body.code, 'rate_limited');
       // Another resident is not affected.
       const other = await registerAndLogin(q.app);
-      await request(q.app).post('/api/v1/applications').set('Authorization', other.auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(201);
+      await request(q.app).post('/api/v1/applications').set('Authorization', other.auth).send({ type: 'birth-service', form: asParty('birth-service', birthServiceForm(), other.idNumber) }).expect(201);
     });
 
     it('when a resident\'s documents together would pass 200 MB, then the upload is 413 and its bytes are not kept', async () => {
       const applicant = await registerAndLogin(q.app);
-      const created = await request(q.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(201);
+      const created = await request(q.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: asParty('birth-service', birthServiceForm(), applicant.idNumber) }).expect(201);
       // What earlier uploads would have left: documents of 200 MB less 10 bytes recorded on another case of the same resident.
       const big = { id: 'x', kind: 'photo', fileName: 'a.pdf', mime: 'application/pdf', size: 200 * 1024 * 1024 - 10, sha256: 'x', storageId: 'gone', uploadedAt: new Date(), uploadedBy: { id: applicant.id, role: 'applicant', name: '李*' } };
-      const other = await request(q.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: birthServiceForm() }).expect(201);
+      const other = await request(q.app).post('/api/v1/applications').set('Authorization', applicant.auth).send({ type: 'birth-service', form: asParty('birth-service', birthServiceForm(), applicant.idNumber) }).expect(201);
       await q.ctx.models.Application.updateOne({ _id: other.body.id }, { $set: { documents: [big], documentCount: 1 } });
       const before = filesUnder(q.ctx.config.uploadsDir);
       const res = await upload(q.app, applicant.auth, created.body.id, 'photo').expect(413);
@@ -256,7 +256,8 @@ describe('Hardening: personal data stays sealed, bounded answers, what residents
 
     it('when an application has 5 complaints, then a sixth is 429 and not stored', async () => {
       const kiosk = await terminalLogin(q);
-      const created = await request(q.app).post('/api/v1/applications').set('Authorization', kiosk.auth).send({ type: 'birth-service', form: birthServiceForm(), ...terminalFiling(personId('female', '1990-10-10')) }).expect(201);
+      const resident = personId('female', '1990-10-10');
+      const created = await request(q.app).post('/api/v1/applications').set('Authorization', kiosk.auth).send({ type: 'birth-service', form: asParty('birth-service', birthServiceForm(), resident), ...terminalFiling(resident) }).expect(201);
       for (const kind of BIRTH_SERVICE_KINDS) await upload(q.app, kiosk.auth, created.body.id, kind).expect(201);
       await request(q.app).post(`/api/v1/applications/${created.body.id}/submit`).set('Authorization', kiosk.auth).send({}).expect(200);
       const complain = () => request(q.app).post(`/api/v1/applications/${created.body.id}/complaints`).set('Authorization', kiosk.auth).send({ text: '办理太慢' });

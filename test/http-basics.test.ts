@@ -69,7 +69,7 @@ describe('HTTP basics', () => {
       .expect(400);
     assert.equal(res.body.code, 'validation_failed');
     const paths = res.body.errors.map((e: { path: string }) => e.path).sort();
-    assert.deepEqual(paths, ['phone', 'role']);
+    assert.deepEqual(paths, ['code', 'phone', 'role']);
     assert.equal(res.body.detail, 'The request has invalid fields');
     const zh = await request(t.app).post('/api/v1/auth/register').set('Accept-Language', 'zh-CN').send({}).expect(400);
     assert.equal(zh.body.detail, '提交的内容有误');

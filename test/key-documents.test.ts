@@ -8,7 +8,7 @@ import { recoverIssuance } from '../service/certificates/certificates.service';
 import { ours } from '../service/lib/database';
 import { addKey } from '../service/lib/keyindex';
 import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, uniqueIdNumber, type TestApp } from './support/app';
-import { birthServiceForm, submittedApplication, terminalFiling } from './support/forms';
+import { asParty, birthServiceForm, submittedApplication, terminalFiling } from './support/forms';
 
 const quiet = { info: () => {}, warn: () => {} };
 
@@ -83,10 +83,15 @@ describe('Key documents', function () {
 
   it('when a kiosk files, then its open drafts are counted through its key (no scan), and drafts it withdrew leave the key', async () => {
     const kiosk = await terminalLogin(t);
-    const first = await request(t.app).post('/api/v1/applications').set('Authorization', kiosk.auth).send({ type: 'birth-service', form: birthServiceForm(), ...terminalFiling(uniqueIdNumber('female')) }).expect(201);
+    // The kiosk's resident is a party (the wife) of each filing.
+    const filing = () => {
+      const resident = uniqueIdNumber('female');
+      return { type: 'birth-service', form: asParty('birth-service', birthServiceForm(), resident), ...terminalFiling(resident) };
+    };
+    const first = await request(t.app).post('/api/v1/applications').set('Authorization', kiosk.auth).send(filing()).expect(201);
     await request(t.app).post(`/api/v1/applications/${first.body.id}/withdraw`).set('Authorization', kiosk.auth).send({}).expect(200);
     sent.length = 0;
-    const second = await request(t.app).post('/api/v1/applications').set('Authorization', kiosk.auth).send({ type: 'birth-service', form: birthServiceForm(), ...terminalFiling(uniqueIdNumber('female')) }).expect(201);
+    const second = await request(t.app).post('/api/v1/applications').set('Authorization', kiosk.auth).send(filing()).expect(201);
     assert.deepEqual(scans(), []);
     const key = await t.ctx.models.KeyIndex.findById(`${TERMINAL_DRAFT_KEY}:${kiosk.terminalId}`).lean();
     assert.deepEqual(key?.ids.map(String), [second.body.id], 'the withdrawn draft was pruned, the new one added');

@@ -57,7 +57,7 @@ describe('Notifications through the SMS gateway webhook (NOTIFY_WEBHOOK_URL)', (
 
     assert.equal(received.length, 1, 'delivered exactly once');
     const [msg] = received;
-    assert.equal(msg!.body.recipient.phone, '13800138000');
+    assert.equal(msg!.body.recipient.phone, applicant.phone);
     assert.match(msg!.body.text, new RegExp(sub.number));
     assert.equal(msg!.headers['idempotency-key'], msg!.body.key);
     const expected = crypto.createHmac('sha256', secret).update(msg!.raw).digest('hex');

@@ -51,7 +51,7 @@ describe('OpenAPI document', () => {
     const doc = (await request(t.app).get('/openapi.json').expect(200)).body;
     const schema = doc.paths['/api/v1/auth/register'].post.requestBody.content['application/json'].schema;
     assert.equal(schema.additionalProperties, false);
-    assert.deepEqual(schema.required.sort(), ['idNumber', 'name', 'password', 'phone']);
+    assert.deepEqual(schema.required.sort(), ['code', 'idNumber', 'name', 'password', 'phone']);
   });
 
   it('serves browsable docs at /docs', async () => {

@@ -3,16 +3,26 @@ import request from 'supertest';
 import { formOf } from '../service/applications/applications.service';
 import { ours } from '../service/lib/database';
 import { SECTIONS } from '../service/web/forms';
-import { birthServiceForm, filesUnder, honourForm, migrantForm, personId, readyBirthService, rebirthPermitForm } from './support/forms';
+import { asParty, birthServiceForm, filesUnder, honourForm, migrantForm, personId, readyBirthService, rebirthPermitForm } from './support/forms';
 import { sealJson } from '../service/lib/personal';
 import { Visitor } from './support/visitor';
-import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, uniqueIdNumber, type TestApp } from './support/app';
+import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, uniqueIdNumber, uniquePhone, type TestApp } from './support/app';
 
-async function signedIn(t: TestApp, name = '李明') {
-  const v = new Visitor(t.app);
-  const idNumber = uniqueIdNumber();
+/** The page's two steps: send the code to the phone, then register with it (read from the fake SMS gateway). */
+async function pageRegistration(t: TestApp, v: Visitor, fields: { name: string; idNumber: string }) {
+  const phone = uniquePhone();
   await v.get('/register');
-  const res = await v.post('/register', { name, idNumber, phone: '13800138000', password: 'correct horse' });
+  const sent = await v.post('/register', { ...fields, phone, action: 'send-code' });
+  assert.equal(sent.status, 200, sent.text);
+  assert.match(sent.text, /验证码已发送/);
+  assert.ok(!sent.text.includes(await t.sms.lastCode(phone)), 'the code is never shown on the page');
+  return { ...fields, phone, code: await t.sms.lastCode(phone), password: 'correct horse', action: 'register' };
+}
+
+async function signedIn(t: TestApp, name = '李明', sex: 'male' | 'female' = 'male') {
+  const v = new Visitor(t.app);
+  const idNumber = uniqueIdNumber(sex);
+  const res = await v.post('/register', await pageRegistration(t, v, { name, idNumber }));
   assert.equal(res.status, 303, res.text);
   return { v, idNumber };
 }
@@ -147,13 +157,13 @@ describe('pages: routes', () => {
   describe('resident accounts and sessions', () => {
     it('when a resident registers, then a __Host- session cookie (Secure, HttpOnly, SameSite=Lax) signs them in and their name is shown escaped', async () => {
       const v = new Visitor(t.app);
-      await v.get('/register');
       const idNumber = uniqueIdNumber();
+      const fields = await pageRegistration(t, v, { name: '<script>alert(1)</script>', idNumber });
       const res = await request(t.app)
         .post('/register')
         .type('form')
         .set('Cookie', [...v.cookies].map(([k, val]) => `${k}=${val}`).join('; '))
-        .send(new URLSearchParams({ _csrf: v.csrf, name: '<script>alert(1)</script>', idNumber, phone: '13800138000', password: 'correct horse' }).toString());
+        .send(new URLSearchParams({ _csrf: v.csrf, ...fields }).toString());
       assert.equal(res.status, 303);
       const cookie = (res.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith('__Host-fpc-session='))!;
       assert.match(cookie, /; Path=\/; Secure; HttpOnly; SameSite=Lax/);
@@ -330,7 +340,7 @@ describe('pages: routes', () => {
       const { v, idNumber } = await signedIn(t);
       const login = await request(t.app).post('/api/v1/auth/login').send({ idNumber, password: 'correct horse' }).expect(200);
       const auth = `Bearer ${login.body.accessToken}`;
-      const created = await readyBirthService(t.app, auth);
+      const created = await readyBirthService(t.app, auth, asParty('birth-service', birthServiceForm(), idNumber));
       await request(t.app).post(`/api/v1/applications/${created.id}/submit`).set('Authorization', auth).send({}).expect(200);
       const page = await v.get(`/my/${created.id}`);
       assert.equal(page.status, 200);
@@ -351,7 +361,7 @@ describe('pages: routes', () => {
       const { v, idNumber } = await signedIn(t);
       const login = await request(t.app).post('/api/v1/auth/login').send({ idNumber, password: 'correct horse' }).expect(200);
       const auth = `Bearer ${login.body.accessToken}`;
-      const created = await readyBirthService(t.app, auth);
+      const created = await readyBirthService(t.app, auth, asParty('birth-service', birthServiceForm(), idNumber));
       await request(t.app).post(`/api/v1/applications/${created.id}/submit`).set('Authorization', auth).send({}).expect(200);
       const officer = await staffLogin(t, { role: 'officer', level: 'township', jurisdiction: ['430725101'] });
       await request(t.app).post(`/api/v1/applications/${created.id}/claim`).set('Authorization', officer.auth).send({}).expect(200);
@@ -393,10 +403,11 @@ describe('pages: routes', () => {
       ['migrant-marriage', migrantForm],
     ] as const) {
       it(`when a resident files ${type} page by page, then the draft is the form the API would take and it submits`, async () => {
-        const { v } = await signedIn(t);
+        // The resident files as a party: a spouse, or the woman herself for the migrant certificate.
+        const { v, idNumber } = await signedIn(t, '李明', type === 'migrant-marriage' ? 'female' : 'male');
         await v.get(`/apply/start/${type}`);
         const id = (await v.post(`/apply/start/${type}`, {})).headers.location!.split('/').pop()!;
-        const form = fixture() as Record<string, unknown>;
+        const form = asParty(type, fixture() as Record<string, unknown>, idNumber);
         const sections = SECTIONS[type]!;
         for (const s of sections) {
           const page = await v.get(`/apply/${id}/section/${s.root}`);

@@ -10,8 +10,8 @@ import type { ELicenceMetadata } from '../service/certificates/certificates.mode
 import { isValidELicenceIdentifier } from '../service/certificates/elicence';
 import { checkPdfSignature, generatePdfKey, loadPdfKeyRing, signPdf } from '../service/pdf/signing';
 import { chinaDate } from '../service/lib/workdays';
-import { makeTestApp, registerAndLogin, staffLogin, type TestApp } from './support/app';
-import { birthServiceForm, honourForm, migrantForm, rebirthPermitForm, submittedApplication } from './support/forms';
+import { makeTestApp, registerAndLogin, staffLogin, uniqueIdNumber, type TestApp } from './support/app';
+import { asParty, birthServiceForm, honourForm, migrantForm, rebirthPermitForm, submittedApplication } from './support/forms';
 import { decodeQr, pdfsig, pdfText, POPPLER, renderPage } from './support/pdf';
 
 /** Records what the provincial platform was given: the adapter's test double. */
@@ -57,8 +57,10 @@ describe('PDF certificates and written decisions', function () {
   const post = (p: string, auth: string, body: object = {}) => request(t.app).post(p).set('Authorization', auth).send(body);
 
   async function approved(type: string, form: Record<string, unknown>) {
-    const applicant = await registerAndLogin(t.app);
-    const sub = await submittedApplication(t.app, applicant.auth, type, form);
+    // Only parties file: the woman herself for the migrant certificate, a spouse otherwise.
+    const applicant = await registerAndLogin(t.app, type === 'migrant-marriage' ? { idNumber: uniqueIdNumber('female', 1990) } : {});
+    const filed = asParty(type, form, applicant.idNumber);
+    const sub = await submittedApplication(t.app, applicant.auth, type, filed);
     await post(`/api/v1/applications/${sub.id}/claim`, township.auth).expect(200);
     let done = await post(`/api/v1/applications/${sub.id}/decision`, township.auth, { action: 'approve', reason: '材料齐全，符合条件' }).expect(200);
     if (done.body.status === 'pending') {
@@ -66,7 +68,7 @@ describe('PDF certificates and written decisions', function () {
       done = await post(`/api/v1/applications/${sub.id}/decision`, county.auth, { action: 'approve', reason: '同意' }).expect(200);
     }
     assert.equal(done.body.status, 'approved');
-    return { applicant, id: sub.id, number: sub.number, serial: done.body.certificateSerial as string };
+    return { applicant, id: sub.id, number: sub.number, serial: done.body.certificateSerial as string, form: filed };
   }
 
   const certificatePdf = async (serial: string, auth: string): Promise<Buffer> => {
@@ -90,8 +92,7 @@ describe('PDF certificates and written decisions', function () {
 
   for (const c of CASES) {
     it(`when a ${c.type} certificate is downloaded as PDF, then its text names the people, serial, date and issuer, its signature verifies and its QR code opens the verification`, async () => {
-      const form = c.form();
-      const { applicant, serial } = await approved(c.type, form);
+      const { applicant, serial, form } = await approved(c.type, c.form());
       const pdf = await certificatePdf(serial, applicant.auth);
 
       // Signature: our key, intact, over the whole file (JS), and valid for poppler.

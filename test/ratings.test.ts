@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import { FixedClock } from '../service/lib/clock';
 import { makeIdNumber, makeTestApp, registerAndLogin, staffLogin, terminalLogin, type TestApp } from './support/app';
-import { birthServiceForm, submittedApplication } from './support/forms';
+import { asParty, birthServiceForm, submittedApplication } from './support/forms';
 
 const at = (local: string) => new Date(`${local.replace(' ', 'T')}:00+08:00`);
 
@@ -82,9 +82,10 @@ describe('ratings (好差评) and their follow-ups', () => {
   it('when a kiosk rates for its resident, then the rating is in the terminal channel; a good rating has no follow-up to record', async () => {
     const kiosk = await terminalLogin(t);
     const resident = { idNumber: makeIdNumber('male', '1990-05-01'), name: '赵四' };
-    const created = await post('/api/v1/applications', kiosk.auth, { type: 'birth-service', form: birthServiceForm(), resident, operatorName: '陈干事', consent: { given: true, method: 'paper-form' } });
+    const form = asParty('birth-service', birthServiceForm(), resident.idNumber);
+    const created = await post('/api/v1/applications', kiosk.auth, { type: 'birth-service', form, resident, operatorName: '陈干事', consent: { given: true, method: 'paper-form' } });
     assert.equal(created.status, 201, JSON.stringify(created.body));
-    const check = await post('/api/v1/certificate-types/birth-service/eligibility-check', kiosk.auth, { form: birthServiceForm() }).expect(200);
+    const check = await post('/api/v1/certificate-types/birth-service/eligibility-check', kiosk.auth, { form }).expect(200);
     for (const doc of check.body.requiredDocuments as { kind: string }[]) {
       await request(t.app).post(`/api/v1/applications/${created.body.id}/documents`).set('Authorization', kiosk.auth).field('kind', doc.kind)
         .attach('file', Buffer.from('%PDF-1.4\n%%EOF\n'), { filename: 'a.pdf', contentType: 'application/pdf' }).expect(201);

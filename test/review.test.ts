@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
-import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, type TestApp } from './support/app';
+import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, uniqueIdNumber, type TestApp } from './support/app';
 import type { ApplicationDoc } from '../service/applications/applications.model';
 import { FixedClock } from '../service/lib/clock';
 import { birthServiceForm, honourForm, migrantForm, personId, rebirthPermitForm, submittedApplication, uploadDocument } from './support/forms';
@@ -117,11 +117,11 @@ describe('Review: queue, claims, decisions and certificates', function () {
     });
 
     it('when a case names the officer, then they may not claim it', async () => {
-      const husbandId = personId('male', '1990-05-01');
+      const wifeId = personId('female', '1992-05-01');
       const form = birthServiceForm();
-      (form.husband as { idNumber: string }).idNumber = husbandId;
+      (form.wife as { idNumber: string }).idNumber = wifeId;
       const sub = await submittedApplication(t.app, applicant.auth, 'birth-service', form);
-      const relative = await staffLogin(t, { role: 'officer', level: 'township', jurisdiction: ['430725101'], idNumber: husbandId });
+      const relative = await staffLogin(t, { role: 'officer', level: 'township', jurisdiction: ['430725101'], idNumber: wifeId });
       const res = await post(`/api/v1/applications/${sub.id}/claim`, relative.auth).expect(403);
       assert.match(res.body.message.zh, /回避/);
     });
@@ -242,7 +242,7 @@ describe('Review: queue, claims, decisions and certificates', function () {
     const c = await makeTestApp({ clock });
     try {
       const officer = await staffLogin(c, { role: 'officer', level: 'township', jurisdiction: ['430725101'] });
-      const applicant = await registerAndLogin(c.app);
+      const applicant = await registerAndLogin(c.app, { idNumber: uniqueIdNumber('female', 1990) });
       const sub = await submittedApplication(c.app, applicant.auth, 'migrant-marriage', migrantForm());
       await request(c.app).post(`/api/v1/applications/${sub.id}/claim`).set('Authorization', officer.auth).send({}).expect(200);
       const done = await request(c.app).post(`/api/v1/applications/${sub.id}/decision`).set('Authorization', officer.auth).send({ action: 'approve' }).expect(200);
@@ -292,7 +292,7 @@ describe('Review: queue, claims, decisions and certificates', function () {
       const ids: string[] = [];
       for (let i = 0; i < 5; i += 1) {
         // Tokens live an hour on this clock: each day's resident signs in that day.
-        const applicant = await registerAndLogin(c.app);
+        const applicant = await registerAndLogin(c.app, i % 2 ? { idNumber: uniqueIdNumber('female', 1990) } : {});
         ids.push((await submittedApplication(c.app, applicant.auth, i % 2 ? 'migrant-marriage' : 'birth-service', i % 2 ? migrantForm() : birthServiceForm())).id);
         clock.advance(24 * 3600 * 1000);
       }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { makeTestApp, registerAndLogin, staffLogin, type TestApp } from './support/app';
+import { makeTestApp, registerAndLogin, staffLogin, uniqueIdNumber, type TestApp } from './support/app';
 import { birthServiceForm, migrantForm, personId, rebirthPermitForm, submittedApplication } from './support/forms';
 
 describe('revocation: reasons from a list, who may revoke, the holder told, the public query shows it', () => {
@@ -39,7 +39,8 @@ describe('revocation: reasons from a list, who may revoke, the holder told, the 
   });
 
   it('when a migrant-marriage certificate is printed, then it shows marital status, spouse, children born and contraception, none of it in the QR token', async () => {
-    const applicant = await registerAndLogin(t.app);
+    // The woman herself files the migrant certificate.
+    const applicant = await registerAndLogin(t.app, { idNumber: uniqueIdNumber('female', 1992) });
     const spouseId = personId('male', '1994-02-02');
     const form = {
       ...migrantForm(),

@@ -50,6 +50,24 @@ const terminalSchema = new Schema(
  */
 const endedSessionSchema = new Schema({ _id: String, until: { type: Date, required: true } }, { collection: 'ended_sessions', versionKey: false });
 
+/**
+ * One-time codes sent by SMS, one record per purpose and target (a phone number for registration,
+ * an account for a password reset): `_id` is a keyed hash of both, so no number is stored. The
+ * code is kept only as a keyed hash; `codeHash: null` once used. `sends` holds the send times of
+ * the last hour: the per-number limit, shared by every instance.
+ */
+const phoneCodeSchema = new Schema(
+  {
+    _id: String,
+    codeHash: { type: String, default: null },
+    expiresAt: { type: Date, required: true },
+    attempts: { type: Number, required: true, default: 0 },
+    lastSentAt: { type: Date, required: true },
+    sends: { type: [Date], default: [] },
+  },
+  { collection: 'phone_codes', versionKey: false },
+);
+
 export type AccountDoc = InferSchemaType<typeof accountSchema> & { _id: import('mongoose').Types.ObjectId };
 export type TerminalDoc = InferSchemaType<typeof terminalSchema> & { _id: import('mongoose').Types.ObjectId };
 
@@ -58,5 +76,6 @@ export function accountModels(conn: Connection) {
     Account: conn.model('Account', accountSchema),
     Terminal: conn.model('Terminal', terminalSchema),
     EndedSession: conn.model('EndedSession', endedSessionSchema),
+    PhoneCode: conn.model('PhoneCode', phoneCodeSchema),
   };
 }

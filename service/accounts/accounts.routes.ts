@@ -2,23 +2,49 @@ import type { AppContext } from '../context';
 import { principalOf } from '../lib/auth';
 import { limiter } from '../lib/ratelimit';
 import type { RouteDef } from '../lib/routes';
-import { registerApplicant, signIn, signOut, terminalToken } from './accounts.service';
+import { REGISTRATION_ACCEPTED, registerApplicant, requestPhoneCode, resetPassword, signIn, signOut, terminalToken } from './accounts.service';
+import { CODE_TTL_MS, RESEND_AFTER_MS } from './phone-codes';
 
 const password = { type: 'string', minLength: 8, maxLength: 128 } as const;
+
+const code = { type: 'string', pattern: '^\\s*\\d{6}\\s*$', maxLength: 12, description: 'the six-digit code sent by SMS' } as const;
 
 /** Also the registration page's rules (service/web). */
 export const registerBody = {
   $id: 'urn:fpc:body:register',
   type: 'object',
   additionalProperties: false,
-  required: ['idNumber', 'name', 'phone', 'password'],
+  required: ['idNumber', 'name', 'phone', 'password', 'code'],
   properties: {
     idNumber: { type: 'string', format: 'cn-id-number', description: '18-character resident ID number (GB 11643-1999)' },
     name: { type: 'string', minLength: 1, maxLength: 40, pattern: '\\S', format: 'display-text' },
     phone: { type: 'string', format: 'cn-mobile' },
     password,
+    code,
   },
 };
+
+const phoneCodeBody = {
+  $id: 'urn:fpc:body:phone-code',
+  type: 'object',
+  additionalProperties: false,
+  required: ['purpose'],
+  properties: {
+    purpose: { enum: ['register', 'reset'], description: '`register`: give `phone`; `reset`: give `idNumber` (the code goes to the phone on record)' },
+    phone: { type: 'string', format: 'cn-mobile' },
+    idNumber: { type: 'string', maxLength: 18 },
+  },
+};
+
+const passwordResetBody = {
+  $id: 'urn:fpc:body:password-reset',
+  type: 'object',
+  additionalProperties: false,
+  required: ['idNumber', 'code', 'password'],
+  properties: { idNumber: { type: 'string', maxLength: 18 }, code, password },
+};
+
+const accepted = { type: 'object', properties: { accepted: { const: true }, message: { type: 'object' } } };
 
 const logoutBody = {
   $id: 'urn:fpc:body:logout',
@@ -74,23 +100,59 @@ export function accountRoutes(ctx: AppContext): RouteDef[] {
   }, ctx.counterStores);
   const perAddress = limiter({ name: 'login-ip', windowMs: FIFTEEN_MINUTES, limit: 300 }, ctx.counterStores);
   const registerLimit = limiter({ name: 'register', windowMs: FIFTEEN_MINUTES, limit: 30 }, ctx.counterStores);
+  // Per address; the per-number limit (one a minute, five an hour) lives with the codes themselves.
+  const codeLimit = limiter({ name: 'phone-code', windowMs: FIFTEEN_MINUTES, limit: 30 }, ctx.counterStores);
+  const resetLimit = limiter({ name: 'password-reset', windowMs: FIFTEEN_MINUTES, limit: 30 }, ctx.counterStores);
 
   return [
     {
       method: 'post',
+      path: '/api/v1/auth/phone-code',
+      summary: 'Send a one-time SMS code: to `phone` for registration, or to the phone on record of `idNumber` for a password reset (the answer is the same whether or not that account exists)',
+      tags: ['accounts'],
+      before: [codeLimit],
+      body: phoneCodeBody,
+      responses: {
+        '202': { description: 'Code sent (valid 10 minutes, single use)', schema: { type: 'object', properties: { accepted: { const: true }, expiresIn: { type: 'integer' }, resendAfter: { type: 'integer' } } } },
+        '429': { description: 'Too many codes for this number or address' },
+      },
+      handlers: [
+        async (req, res) => {
+          await requestPhoneCode(ctx, req.body);
+          res.status(202).json({ accepted: true, expiresIn: CODE_TTL_MS / 1000, resendAfter: RESEND_AFTER_MS / 1000 });
+        },
+      ],
+    },
+    {
+      method: 'post',
       path: '/api/v1/auth/register',
-      summary: 'Register an applicant (resident) account',
+      summary: 'Register an applicant (resident) account with the code sent to the phone; the answer does not tell whether the ID number already had an account',
       tags: ['accounts'],
       before: [registerLimit],
       body: registerBody,
       responses: {
-        '201': { description: 'Registered', schema: { type: 'object' } },
-        '409': { description: 'ID number already registered' },
+        '202': { description: 'Accepted: sign in with the ID number and password', schema: accepted },
+        '400': { description: 'Invalid fields, or a wrong, used or expired code' },
       },
       handlers: [
         async (req, res) => {
-          const account = await registerApplicant(ctx, req.body);
-          res.status(201).json(account);
+          await registerApplicant(ctx, req.body);
+          res.status(202).json({ accepted: true, message: REGISTRATION_ACCEPTED });
+        },
+      ],
+    },
+    {
+      method: 'post',
+      path: '/api/v1/auth/password-reset',
+      summary: 'Set a new password with the code sent to the phone on record; every session of the account ends',
+      tags: ['accounts'],
+      before: [resetLimit],
+      body: passwordResetBody,
+      responses: { '204': { description: 'Password changed' }, '400': { description: 'Wrong, used or expired code' } },
+      handlers: [
+        async (req, res) => {
+          await resetPassword(ctx, req.body);
+          res.status(204).end();
         },
       ],
     },

@@ -9,9 +9,10 @@ import { addKey, backfillKeys, findOneByKey } from '../lib/keyindex';
 import type { AccountDoc } from './accounts.model';
 import { fullYears, ID_PROBLEM_MESSAGES, maskIdForStaff, parseIdNumber } from '../lib/idnumber';
 import { dummyHash, hashPassword, verifyPassword } from '../lib/passwords';
-import { encrypt, idHash, openName, sealName } from '../lib/personal';
+import { decrypt, encrypt, idHash, openName, sealName } from '../lib/personal';
 import { signToken, TokenError, verifyToken } from '../lib/tokens';
 import { todayInChina } from '../lib/workdays';
+import { consumeCode, invalidCode, issueCode, purgePhoneCodes, withdrawCode, type CodePurpose } from './phone-codes';
 
 type Ctx = Pick<AppContext, 'config' | 'models' | 'clock' | 'keys'>;
 
@@ -32,17 +33,76 @@ const invalidCredentials = (): AppError => new AppError('invalid_credentials');
 
 const today = (ctx: Ctx): string => todayInChina(ctx.clock);
 
-export async function registerApplicant(
-  ctx: Ctx,
-  input: { idNumber: string; name: string; phone: string; password: string },
-): Promise<{ id: string; name: string; idMasked: string }> {
-  const parsed = parseIdNumber(input.idNumber, today(ctx));
-  if (!parsed.ok) {
-    throw new AppError('validation_failed', undefined, [
-      { path: 'idNumber', code: 'format:cn-id-number', messages: ID_PROBLEM_MESSAGES[parsed.problem] },
-    ]);
+/** What registration answers, whether or not the ID number already had an account. */
+export const REGISTRATION_ACCEPTED = {
+  zh: '注册申请已受理。如该身份证号码此前未注册，现在即可用身份证号码和密码登录；如已注册，我们已向该账号登记的手机发送短信。',
+  en: 'Registration received. If this ID number had no account, you can now sign in with it and your password; if it had one, its phone on record has been sent a message.',
+};
+
+type DeliverCtx = Ctx & Pick<AppContext, 'notifier' | 'logger'>;
+
+/** Sends one text message straight to a phone (not through the outbox: it would have to keep the number). */
+async function sendDirect(ctx: DeliverCtx, phone: string, key: string, text: string): Promise<void> {
+  await ctx.notifier.deliver({ key, recipient: { phone }, text });
+}
+
+/** After the answer has gone: how long it takes, or whether it fails, must not tell the caller anything. */
+function sendLater(ctx: DeliverCtx, phone: string, key: string, text: string): void {
+  setImmediate(() => {
+    sendDirect(ctx, phone, key, text).catch((err: unknown) => ctx.logger.warn({ err: String(err), notification: key }, 'could not send a text message'));
+  });
+}
+
+const codeText = (code: string, purpose: CodePurpose): string =>
+  purpose === 'register'
+    ? `【计生证件办理】您的注册验证码：${code}，10 分钟内有效。如非本人操作，请忽略本短信。`
+    : `【计生证件办理】您正在重置登录密码，验证码：${code}，10 分钟内有效。如非本人操作，请勿告诉他人。`;
+
+function parseOrThrow(ctx: Ctx, raw: string, path = 'idNumber') {
+  const parsed = parseIdNumber(raw, today(ctx));
+  if (!parsed.ok) throw new AppError('validation_failed', undefined, [{ path, code: 'format:cn-id-number', messages: ID_PROBLEM_MESSAGES[parsed.problem] }]);
+  return parsed.value;
+}
+
+const loginKeyOfId = (ctx: Ctx, idNumber: string): string => `id:${idHash(ctx.keys.idHash, idNumber)}`;
+
+/**
+ * Sends a one-time code. Registration: to the number being registered (awaited: the resident must
+ * know if it did not go). Reset: to the phone on record of the account of that ID number, after the
+ * answer, and the answer is the same when there is no such account.
+ */
+export async function requestPhoneCode(ctx: DeliverCtx, input: { purpose: CodePurpose; phone?: string; idNumber?: string }): Promise<void> {
+  if (input.purpose === 'register') {
+    if (!input.phone) throw new AppError('validation_failed', undefined, [{ path: 'phone', code: 'required', messages: { zh: '请填写手机号码', en: 'phone is required' } }]);
+    const code = await issueCode(ctx, 'register', input.phone);
+    try {
+      await sendDirect(ctx, input.phone, `code:${crypto.randomUUID()}`, codeText(code, 'register'));
+    } catch (err) {
+      await withdrawCode(ctx, 'register', input.phone);
+      ctx.logger.warn({ err: String(err) }, 'could not send a registration code');
+      throw new AppError('sms_unavailable');
+    }
+    return;
   }
-  if (fullYears(parsed.value.birthDate, today(ctx)) < REGISTRATION_AGE) {
+  if (!input.idNumber) throw new AppError('validation_failed', undefined, [{ path: 'idNumber', code: 'required', messages: { zh: '请填写身份证号码', en: 'idNumber is required' } }]);
+  const loginKey = loginKeyOfId(ctx, parseOrThrow(ctx, input.idNumber).normalized);
+  // The limit and the record exist for any ID number, so an unknown one looks like a known one.
+  const code = await issueCode(ctx, 'reset', loginKey);
+  const account = await accountByLoginKey(ctx, loginKey);
+  if (account?.role === 'applicant' && account.phoneEnc && !account.disabled) sendLater(ctx, decrypt(ctx.keys.dataKey, account.phoneEnc), `code:${crypto.randomUUID()}`, codeText(code, 'reset'));
+}
+
+/**
+ * Registers a resident whose phone answered a code. The answer is the same whether or not the ID
+ * number already has an account, and so is the work (the password is hashed either way); the real
+ * owner hears of the attempt on the phone on record.
+ */
+export async function registerApplicant(
+  ctx: DeliverCtx,
+  input: { idNumber: string; name: string; phone: string; password: string; code: string },
+): Promise<void> {
+  const { normalized: idNumber, birthDate } = parseOrThrow(ctx, input.idNumber);
+  if (fullYears(birthDate, today(ctx)) < REGISTRATION_AGE) {
     throw new AppError('validation_failed', undefined, [
       {
         path: 'idNumber',
@@ -51,27 +111,44 @@ export async function registerApplicant(
       },
     ]);
   }
-  const idNumber = parsed.value.normalized;
+  if (!(await consumeCode(ctx, 'register', input.phone, input.code))) throw invalidCode();
   const hash = idHash(ctx.keys.idHash, idNumber);
+  const passwordHash = await hashPassword(input.password, ctx.config.passwordCostLog2);
   const loginKey = `id:${hash}`;
-  if (await accountByLoginKey(ctx, loginKey)) {
-    throw new AppError('already_exists', { zh: '该身份证号码已注册，请直接登录', en: 'This ID number is already registered; sign in instead' });
-  }
   const _id = new Types.ObjectId();
+  // The key first (lib/keyindex): a key whose account write then fails finds nothing.
   await addKey(ctx.models, LOGIN_KEY, loginKey, _id);
-  const account = await ctx.models.Account.create({
-    _id,
-    loginKey,
-    role: 'applicant',
-    ...sealName(ctx.keys.dataKey, input.name),
-    idHash: hash,
-    idNumberEnc: encrypt(ctx.keys.dataKey, idNumber),
-    idMasked: maskIdForStaff(idNumber),
-    phoneEnc: encrypt(ctx.keys.dataKey, input.phone),
-    passwordHash: await hashPassword(input.password, ctx.config.passwordCostLog2),
-    createdAt: ctx.clock.now(),
-  });
-  return { id: account._id.toString(), name: input.name.trim(), idMasked: account.idMasked ?? '' };
+  try {
+    await ctx.models.Account.create({
+      _id,
+      loginKey,
+      role: 'applicant',
+      ...sealName(ctx.keys.dataKey, input.name),
+      idHash: hash,
+      idNumberEnc: encrypt(ctx.keys.dataKey, idNumber),
+      idMasked: maskIdForStaff(idNumber),
+      phoneEnc: encrypt(ctx.keys.dataKey, input.phone),
+      passwordHash,
+      createdAt: ctx.clock.now(),
+    });
+  } catch (err) {
+    if ((err as { code?: number }).code !== 11000) throw err;
+    const owner = await accountByLoginKey(ctx, loginKey);
+    if (owner?.phoneEnc) {
+      sendLater(ctx, decrypt(ctx.keys.dataKey, owner.phoneEnc), `register-attempt:${crypto.randomUUID()}`,
+        '【计生证件办理】有人尝试用您的身份证号码注册账号，您的账号未受影响。如是您本人且忘记密码，请在登录页用短信验证码重置密码；如非本人操作，请忽略本短信。');
+    }
+  }
+}
+
+/** A new password for the account whose phone on record received the code; every session ends. */
+export async function resetPassword(ctx: Ctx, input: { idNumber: string; code: string; password: string }): Promise<void> {
+  const loginKey = loginKeyOfId(ctx, parseOrThrow(ctx, input.idNumber).normalized);
+  if (!(await consumeCode(ctx, 'reset', loginKey, input.code))) throw invalidCode();
+  const passwordHash = await hashPassword(input.password, ctx.config.passwordCostLog2);
+  const account = await accountByLoginKey(ctx, loginKey);
+  if (!account || account.role !== 'applicant') throw invalidCode();
+  await ctx.models.Account.updateOne({ _id: account._id }, { $set: { passwordHash, tokensValidAfter: ctx.clock.now() } });
 }
 
 /** Key documents (lib/keyindex.ts) from a login key to its account: sign-in reads by _id only. */
@@ -181,6 +258,7 @@ export function createAuthenticator(ctx: Ctx): Authenticator {
       channel: account.role === 'applicant' ? 'online' : 'staff',
       session,
     };
+    if (account.role === 'applicant' && account.idHash) principal.idHash = account.idHash;
     if (account.role === 'officer') {
       principal.level = account.level as OfficerLevel;
       principal.jurisdiction = account.jurisdiction ?? [];
@@ -207,9 +285,10 @@ export async function signOut(ctx: Ctx, p: Principal, everywhere: boolean): Prom
   else await ctx.models.Account.updateOne({ _id: new Types.ObjectId(p.id) }, { $set: { tokensValidAfter: now } });
 }
 
-/** Ended sessions whose tokens have expired anyway are forgotten. */
+/** Ended sessions whose tokens have expired anyway are forgotten, and so are spent one-time codes. */
 export async function purgeEndedSessions(ctx: Pick<AppContext, 'models' | 'clock'>): Promise<number> {
-  return (await ctx.models.EndedSession.deleteMany(ours({ until: { $lt: ctx.clock.now() } }))).deletedCount;
+  const sessions = (await ctx.models.EndedSession.deleteMany(ours({ until: { $lt: ctx.clock.now() } }))).deletedCount;
+  return sessions + (await purgePhoneCodes(ctx));
 }
 
 /* Staff and terminals: created by the command-line tool, never by self-registration. */

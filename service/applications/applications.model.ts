@@ -91,6 +91,12 @@ export interface ApplicationDoc {
   formSealed: string;
   /** Residence division code from the form; its first 9 digits choose the township queue. */
   division?: string;
+  /** The couple's family record (`_id` of `families`), set at submission. */
+  familyKey?: string;
+  /** The open-case key this case holds while it is open (`open_cases`). */
+  openCaseKey?: string;
+  /** Keyed hashes officers search by (spouses' ID numbers, normalised names and their prefixes): no clear text. */
+  searchKeys?: string[];
   ruleSetVersion?: string;
   ground?: string;
   stages: StageState[];
@@ -136,6 +142,9 @@ const applicationSchema = new Schema(
     resident: { name: String, nameSealed: String, nameMasked: String, idHash: String, idNumberEnc: String, idMasked: String },
     formSealed: { type: String, required: true },
     division: String,
+    familyKey: String,
+    openCaseKey: String,
+    searchKeys: { type: [String], default: undefined },
     ruleSetVersion: String,
     ground: String,
     stages: { type: [Schema.Types.Mixed], default: [] },
@@ -192,6 +201,11 @@ applicationSchema.post(['findOneAndUpdate', 'updateOne', 'replaceOne', 'deleteOn
   const QueueEntry = this.model.db.models.QueueEntry as Model<QueueEntryDoc> | undefined;
   if (QueueEntry) await syncQueueEntry({ Application: this.model as Model<ApplicationDoc>, QueueEntry }, id);
 });
+applicationSchema.index({ familyKey: 1 });
+applicationSchema.index({ searchKeys: 1 });
+applicationSchema.index({ 'accessCode.hash': 1 });
+// The register (台账): decided cases by decision date.
+applicationSchema.index({ decidedAt: 1, _id: 1 });
 
 /** Monotonic sequences (application numbers, certificate serials): one atomic $inc each. */
 const counterSchema = new Schema({ _id: String, seq: Number }, { collection: 'counters', versionKey: false });

@@ -8,7 +8,8 @@ import { accessLog, recordAccess } from '../audit/audit.service';
 import { formInBody } from '../eligibility/eligibility.routes';
 import { STATUSES } from './workflow';
 import { idempotent } from './idempotency';
-import { checkDraftForm, createApplication, listOwn, loadVisible, publicStatus, submit, toView, updateDraft, withdraw } from './applications.service';
+import { familyFlags } from '../families/families.service';
+import { checkDraftForm, createApplication, formOf, listOwn, loadVisible, publicStatus, submit, toView, updateDraft, withdraw } from './applications.service';
 
 const form = formInBody;
 
@@ -156,7 +157,9 @@ export function applicationRoutes(ctx: AppContext): RouteDef[] {
           const p = principalOf(req);
           const app = await loadVisible(ctx, p, String(req.params.id));
           await recordAccess(ctx, req, p, app._id.toString(), 'view');
-          res.json(toView(ctx, app, p));
+          // Staff see where the couple's declarations across their cases disagree.
+          const staff = p.role === 'officer' || p.role === 'admin';
+          res.json({ ...toView(ctx, app, p), ...(staff ? { familyFlags: await familyFlags(ctx, app, (a) => formOf(ctx, a)) } : {}) });
         },
       ],
     },

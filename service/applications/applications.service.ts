@@ -13,6 +13,8 @@ import { chinaDate, deadlineDetail, deadlineFor, workingDaysBetween } from '../l
 import { enqueueNotification } from '../notifications/notifications.service';
 import { addKey, backfillKeys, findByKey, findOneByKey, pruneKey } from '../lib/keyindex';
 import { SERIAL_KEY, type CertificateDoc } from '../certificates/certificates.model';
+import { checkHoldings, checkParty, claimOpenCase, partiesOf, recordApplication, releaseOpenCase } from '../families/families.service';
+import { searchKeysOf } from '../ledger/search';
 import { nextSequence, type Actor, type ApplicationDoc, type HistoryEntry, type StageState } from './applications.model';
 import { allowedFrom, FINAL, isAllowed, STATUS_LABELS, type Action, type ApplicationStatus } from './workflow';
 
@@ -52,7 +54,8 @@ export function historyEntry(
 export function visibleTo(ctx: Pick<AppContext, 'clock' | 'config'>, p: Principal): QueryFilter<ApplicationDoc> {
   switch (p.role) {
     case 'applicant':
-      return { applicantId: p.id };
+      // A case a kiosk filed for this resident is theirs too, from the moment it is submitted.
+      return p.idHash ? ours({ $or: [{ applicantId: p.id }, { 'resident.idHash': p.idHash, channel: 'terminal', status: { $ne: 'draft' } }] }) : { applicantId: p.id };
     case 'terminal':
       return ours({ 'terminal.terminalId': p.id, createdAt: { $gte: new Date(ctx.clock.now().getTime() - ctx.config.terminalWindowSeconds * 1000) } });
     case 'officer': {
@@ -161,10 +164,13 @@ export async function createApplication(ctx: Ctx, p: Principal, input: CreateInp
     if (!account?.idHash || !account.idNumberEnc || !account.idMasked) throw new AppError('forbidden');
     resident = { ...sealName(ctx.keys.dataKey, p.name), idHash: account.idHash, idNumberEnc: account.idNumberEnc, idMasked: account.idMasked };
   }
+  checkParty(ctx, input.type, form, resident.idHash, false);
 
   const _id = new Types.ObjectId();
   if (p.role === 'applicant') await addKey(ctx.models, APPLICANT_KEY, p.id, _id);
   if (p.role === 'terminal') await addKey(ctx.models, TERMINAL_DRAFT_KEY, p.id, _id);
+  // A kiosk case is the resident's too: their own list finds it by the keyed hash of their ID number.
+  if (p.role === 'terminal') await addKey(ctx.models, RESIDENT_KEY, resident.idHash, _id);
   const doc = await ctx.models.Application.create({
     _id,
     type: input.type,
@@ -235,6 +241,8 @@ export async function transition(
     throw conflict(current?.status ?? app.status, action);
   }
   if (entry) await enqueueNotification(ctx, updated);
+  // The case has ended: the couple's open-case key for this type is free again.
+  if (FINAL.includes(updated.status)) await releaseOpenCase(ctx, updated);
   return updated;
 }
 
@@ -243,6 +251,7 @@ export async function updateDraft(ctx: Ctx, p: Principal, id: string, form: Reco
   if (!isAllowed('edit', app.status)) throw conflict(app.status, 'edit');
   const problems = [...draftProblems(evaluateApplication(ctx.policy, app.type, form, ctx.clock.now(), lang)), ...villageProblems(p, form)];
   if (problems.length) throw new AppError('validation_failed', undefined, problems);
+  checkParty(ctx, app.type, form, app.resident.idHash, false);
   return transition(ctx, app, 'edit', { formSealed: sealJson(ctx.keys.dataKey, form), division: divisionOf(form) }, historyEntry(ctx, p, 'edit', app.status, app.status));
 }
 
@@ -338,6 +347,9 @@ export async function submit(ctx: Ctx, p: Principal, id: string, lang: Language)
     );
   }
   const division = divisionOf(form)!;
+  checkParty(ctx, app.type, form, app.resident.idHash, true);
+  const parties = partiesOf(ctx, app.type, form);
+  const family = { familyKey: parties.familyKey, searchKeys: searchKeysOf(ctx, app.type, form, openName(ctx.keys.dataKey, app.resident)) };
 
   if (resubmission) {
     // Each document kind the return named must have been replaced or added since the return.
@@ -366,6 +378,7 @@ export async function submit(ctx: Ctx, p: Principal, id: string, lang: Language)
         pausedWorkingDays: paused,
         ruleSetVersion: result.regime.version,
         ground: result.ground,
+        ...family,
         ...queueFields(stage),
       },
       historyEntry(ctx, p, 'resubmit', 'returned', 'pending', { stage: stage.id, ruleSetVersion: result.regime.version }),
@@ -374,6 +387,8 @@ export async function submit(ctx: Ctx, p: Principal, id: string, lang: Language)
     );
   }
 
+  await checkHoldings(ctx, app.type, parties);
+  const openCaseKey = await claimOpenCase(ctx, app, parties, requireType(ctx, app.type).names);
   const stages = plannedStages(ctx, app.type, division);
   const first = stages[0]!;
   first.enteredAt = now;
@@ -390,13 +405,15 @@ export async function submit(ctx: Ctx, p: Principal, id: string, lang: Language)
   const seq = await nextSequence(ctx.models, `application:${county}:${year}`);
   const number = `${county}-${year}-${String(seq).padStart(6, '0')}`;
   await addKey(ctx.models, NUMBER_KEY, number, app._id);
-  return transition(
+  const submitted = await transition(
     ctx,
     won,
     'submit',
     {
       status: 'pending',
       number,
+      ...family,
+      openCaseKey,
       accessCode: sealAccessCode(ctx, newAccessCode()),
       submittedAt: now,
       stages,
@@ -409,6 +426,8 @@ export async function submit(ctx: Ctx, p: Principal, id: string, lang: Language)
     {},
     ['submitting'],
   );
+  await recordApplication(ctx, submitted, parties);
+  return submitted;
 }
 
 export async function listOwn(
@@ -422,7 +441,8 @@ export async function listOwn(
   if (p.role === 'applicant') {
     // A resident's few applications, through the key document listing them (lib/keyindex.ts).
     const own = await findByKey<ApplicationDoc>(ctx.models, ctx.models.Application, APPLICANT_KEY, p.id, { $and: filter });
-    return own
+    const filedForThem = p.idHash ? await findByKey<ApplicationDoc>(ctx.models, ctx.models.Application, RESIDENT_KEY, p.idHash, { $and: filter }) : [];
+    return [...own, ...filedForThem]
       .sort((a, b) => b._id.toString().localeCompare(a._id.toString()))
       .slice(0, q.limit)
       .map(({ history: _history, ...rest }) => rest as ApplicationDoc);
@@ -433,6 +453,8 @@ export async function listOwn(
 /** Key documents (lib/keyindex.ts): an applicant's account id → their applications; an application number → its application. */
 export const APPLICANT_KEY = 'applicant';
 export const NUMBER_KEY = 'application-number';
+/** The keyed hash of a resident's ID number → the cases kiosks filed for them. */
+export const RESIDENT_KEY = 'resident';
 
 /**
  * A kiosk's open drafts, through a key listing the drafts it created; ids of drafts since submitted
@@ -449,14 +471,18 @@ async function openDrafts(ctx: Pick<AppContext, 'models'>, p: Principal): Promis
 
 /** Start-up: adds the keys missing for applications stored before these keys existed. One scan. */
 export async function backfillApplicationKeys(ctx: Pick<AppContext, 'models'>): Promise<number> {
-  const apps = await ctx.models.Application.find({}, { _id: 1, number: 1, applicantId: 1, status: 1, 'terminal.terminalId': 1 }).lean<
-    Pick<ApplicationDoc, '_id' | 'number' | 'applicantId' | 'status' | 'terminal'>[]
+  const apps = await ctx.models.Application.find({}, { _id: 1, number: 1, applicantId: 1, status: 1, 'terminal.terminalId': 1, 'resident.idHash': 1 }).lean<
+    Pick<ApplicationDoc, '_id' | 'number' | 'applicantId' | 'status' | 'terminal' | 'resident'>[]
   >();
   const numbers = apps.filter((a) => a.number).map((a): [string, Types.ObjectId] => [a.number!, a._id]);
   const applicants = apps.filter((a) => a.applicantId).map((a): [string, Types.ObjectId] => [a.applicantId!, a._id]);
   const kioskDrafts = apps.filter((a) => a.terminal && a.status === 'draft').map((a): [string, Types.ObjectId] => [a.terminal!.terminalId, a._id]);
+  const kioskResidents = apps.filter((a) => a.terminal && a.resident?.idHash).map((a): [string, Types.ObjectId] => [a.resident.idHash, a._id]);
   return (
-    (await backfillKeys(ctx.models, NUMBER_KEY, numbers)) + (await backfillKeys(ctx.models, APPLICANT_KEY, applicants)) + (await backfillKeys(ctx.models, TERMINAL_DRAFT_KEY, kioskDrafts))
+    (await backfillKeys(ctx.models, NUMBER_KEY, numbers)) +
+    (await backfillKeys(ctx.models, APPLICANT_KEY, applicants)) +
+    (await backfillKeys(ctx.models, TERMINAL_DRAFT_KEY, kioskDrafts)) +
+    (await backfillKeys(ctx.models, RESIDENT_KEY, kioskResidents))
   );
 }
 
@@ -471,9 +497,12 @@ export function newAccessCode(): string {
 
 const normalizeAccessCode = (code: string): string => code.toUpperCase().replace(/[^0-9A-Z]/g, '');
 
+/** The keyed hash an access code is looked up by (the public query, the officer's search). */
+export const accessCodeHash = (ctx: Pick<AppContext, 'keys'>, code: string): string => idHash(ctx.keys.idHash, `access-code:${normalizeAccessCode(code)}`);
+
 /** Kept sealed for the resident's own screens and receipt, and by keyed hash for the lookup. */
 const sealAccessCode = (ctx: Pick<AppContext, 'keys'>, code: string) => ({
-  hash: idHash(ctx.keys.idHash, `access-code:${normalizeAccessCode(code)}`),
+  hash: accessCodeHash(ctx, code),
   sealed: encrypt(ctx.keys.dataKey, code),
 });
 
@@ -497,7 +526,7 @@ export async function publicStatus(ctx: Ctx, q: { number: string; idNumber?: str
     const parsed = parseIdNumber(q.idNumber, chinaDate(ctx.clock.now()));
     matches = parsed.ok && app.resident.idHash === idHash(ctx.keys.idHash, parsed.value.normalized);
   } else if (app?.accessCode && q.accessCode !== undefined) {
-    matches = app.accessCode.hash === idHash(ctx.keys.idHash, `access-code:${normalizeAccessCode(q.accessCode)}`);
+    matches = app.accessCode.hash === accessCodeHash(ctx, q.accessCode);
   }
   if (!app || !matches) throw notFound({ zh: '没有找到与该受理编号和身份证号码（或查询码）相符的申请', en: 'No application matches this number and ID number (or access code)' });
   const stage = app.stages[app.stageIndex];

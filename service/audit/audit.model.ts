@@ -4,7 +4,8 @@ import { Schema, type Connection } from 'mongoose';
  * Who among the staff looked at whose personal data, and when. The application history records
  * changes; this records reads, so that an auditor can answer "who opened this file" (PIPL: access to
  * sensitive personal information is restricted and accountable). Residents reading their own
- * applications are not logged.
+ * applications are not logged. A search or a page of the register that shows an application is a
+ * read of it too: an entry naming what was searched by (`search:idNumber`, never the value searched for).
  *
  * One bucket per application, whose `_id` is the application id: recording a read and reading the
  * log are each one operation by `_id`, which every backend answers from an index (the embedded

@@ -9,12 +9,26 @@ export type AccessKind = 'view' | 'history' | 'download';
 /** Records a staff member's read of an application (officers and admins; residents reading their own are not). */
 export async function recordAccess(ctx: Pick<AppContext, 'models' | 'clock'>, req: Request, p: Principal, applicationId: string, what: AccessKind, detail?: string): Promise<void> {
   if (p.role !== 'officer' && p.role !== 'admin') return;
-  const entry: AccessEntry = {
-    at: ctx.clock.now(),
-    actor: actorOf(p),
-    what: detail ? `${what}:${detail}` : what,
-    ...(req.id === undefined ? {} : { requestId: String(req.id) }),
-  };
+  await pushEntry(ctx, applicationId, entryOf(ctx, req, p, detail ? `${what}:${detail}` : what));
+}
+
+const entryOf = (ctx: Pick<AppContext, 'clock'>, req: Request, p: Principal, what: string): AccessEntry => ({
+  at: ctx.clock.now(),
+  actor: actorOf(p),
+  what,
+  ...(req.id === undefined ? {} : { requestId: String(req.id) }),
+});
+
+/**
+ * Records a staff search or register page as a read of every application it showed, naming what it
+ * was by (`search:idNumber`, `ledger:csv`), never the value searched for.
+ */
+export async function recordSearch(ctx: Pick<AppContext, 'models' | 'clock'>, req: Request, p: Principal, what: string, applicationIds: string[]): Promise<void> {
+  const entry = entryOf(ctx, req, p, what);
+  for (const id of applicationIds) await pushEntry(ctx, id, entry);
+}
+
+async function pushEntry(ctx: Pick<AppContext, 'models'>, applicationId: string, entry: AccessEntry): Promise<void> {
   for (let attempt = 0; ; attempt += 1) {
     try {
       await ctx.models.AccessLog.updateOne({ _id: applicationId }, { $push: { entries: entry } }, { upsert: true });

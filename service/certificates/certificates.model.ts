@@ -42,6 +42,9 @@ export interface CertificateDoc {
   eLicence?: ELicenceMetadata;
   /** What the provincial e-licence platform answered (absent: not yet handed over). */
   platform?: { status: 'registered' | 'failed'; reference?: string; at: Date; error?: string };
+  /** The certificate authorising a further child that ended this honour certificate; and the reverse link. */
+  supersededBy?: string;
+  supersedes?: string[];
 }
 
 export interface ELicenceMetadata {
@@ -104,6 +107,8 @@ const certificateSchema = new Schema(
     shortId: String,
     eLicence: { type: Schema.Types.Mixed },
     platform: { type: Schema.Types.Mixed },
+    supersededBy: String,
+    supersedes: { type: [String], default: undefined },
   },
   { collection: 'certificates', versionKey: false },
 );

@@ -8,6 +8,7 @@ import type { Principal } from '../lib/auth';
 import { crashPoint } from '../lib/crash';
 import { issuerName } from '../divisions/divisions';
 import { enqueueNotification } from '../notifications/notifications.service';
+import { authorisesFurtherChild, recordCertificate, releaseOpenCase, supersedeHonour } from '../families/families.service';
 import { ours } from '../lib/database';
 import { addKey, backfillKeys, findByKey, findOneByKey } from '../lib/keyindex';
 import { AppError, notFound } from '../lib/errors';
@@ -190,23 +191,11 @@ export async function registerCertificate(ctx: Ctx, app: ApplicationDoc): Promis
     if ((err as { code?: number }).code !== 11000) throw err;
   }
   if (created) await handToPlatform(ctx, created);
-  // A re-birth permit cancels the couple's honour certificate (they no longer have one child).
-  if (app.type === 'rebirth-permit' && c.coupleKey) {
-    const honours = await findByKey<CertificateDoc>(ctx.models, ctx.models.Certificate, COUPLE_KEY, c.coupleKey, { type: 'only-child-honour', coupleKey: c.coupleKey, status: 'valid' });
-    for (const honour of honours) {
-      await ctx.models.Certificate.updateOne(
-        { _id: honour._id, status: 'valid' },
-        {
-          $set: {
-            status: 'revoked',
-            revokedAt: ctx.clock.now(),
-            revokeReason: `再生育证 ${c.serial} 已批准 / superseded by re-birth permit ${c.serial}`,
-            revokeReasonCode: 'superseded',
-            revokedBy: { id: 'system', role: 'system', name: '系统' },
-          },
-        },
-      );
-    }
+  await releaseOpenCase(ctx, app);
+  if (c.coupleKey) {
+    await recordCertificate(ctx, c.coupleKey, { serial: c.serial, type: app.type, issuedAt: c.issuedAt });
+    // Authorised a further child (re-birth permit; birth service for a second child under C/D): the honour certificate ends.
+    if (authorisesFurtherChild(app, formOf(ctx, app))) await supersedeHonour(ctx, app, c.coupleKey, (honourApp) => enqueueNotification(ctx, honourApp));
   }
   return created !== undefined;
 }

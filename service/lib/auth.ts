@@ -16,6 +16,8 @@ export interface Principal {
   level?: OfficerLevel;
   /** Officers: division-code prefixes they may see. Admins see everything. */
   jurisdiction?: string[];
+  /** Applicants: the keyed hash of their ID number (kiosk cases filed for them are theirs too). */
+  idHash?: string;
   /** Terminals: the township they stand in. */
   township?: string;
   /** The signed-in session the token belongs to, so that signing out can end it. */
@@ -42,6 +44,8 @@ export const RIGHTS = {
   'rating:follow-up': ['officer', 'admin'],
   'account:manage': ['admin'],
   'audit:read': ['admin'],
+  'application:search': ['officer', 'admin'],
+  'ledger:read': ['officer', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Right = keyof typeof RIGHTS;

@@ -1,10 +1,12 @@
 import { Schema, type Connection } from 'mongoose';
 
-export type NotificationEvent = 'submitted' | 'resubmitted' | 'returned' | 'approved' | 'rejected' | 'complaint-answered' | 'deadline-changed' | 'certificate-revoked';
+export type NotificationEvent = 'submitted' | 'resubmitted' | 'returned' | 'approved' | 'rejected' | 'complaint-answered' | 'deadline-changed' | 'certificate-revoked' | 'certificate-superseded';
 
 /** Who receives it: the applicant's account, or for a kiosk filing the terminal that filed it. */
 export interface Recipient {
   applicantId?: string;
+  /** Direct messages only (one-time codes, before an account exists): never stored in the outbox. */
+  phone?: string;
   terminalId?: string;
   township?: string;
 }

@@ -56,8 +56,19 @@ interface Draft {
   text: string;
 }
 
-function recipientOf(app: Pick<ApplicationDoc, 'applicantId' | 'terminal'>): Recipient {
+type Addressed = Pick<ApplicationDoc, 'applicantId' | 'terminal'> & { resident?: Pick<ApplicationDoc['resident'], 'idHash'> };
+
+/**
+ * The applicant's account; for a kiosk filing, the account of the resident it was filed for when
+ * they have one (their phone on record, not the terminal), else the terminal that filed it.
+ */
+async function recipientOf(ctx: Pick<AppContext, 'models'>, app: Addressed): Promise<Recipient> {
   if (app.applicantId) return { applicantId: app.applicantId };
+  if (app.resident?.idHash) {
+    // A failed lookup must not lose the message: it then goes to the kiosk, as before accounts were linked.
+    const account = await ctx.models.Account.findOne({ idHash: app.resident.idHash, role: 'applicant', disabled: false }, { _id: 1 }).lean().catch(() => null);
+    if (account) return { applicantId: account._id.toString() };
+  }
   if (app.terminal) return { terminalId: app.terminal.terminalId, township: app.terminal.township };
   return {};
 }
@@ -121,6 +132,12 @@ export function messageFor(ctx: Pick<AppContext, 'policy'>, app: ApplicationDoc,
         text: `您的${name}（证件编号 ${serial}）已被注销，理由：${entry.reason ?? ''}。下一步：如有异议，可依法申请行政复议或提起行政诉讼。`,
       };
     }
+    case 'certificate-superseded':
+      return {
+        key,
+        event: 'certificate-superseded',
+        text: `您的${name}（证件编号 ${app.certificateSerial ?? ''}）因夫妻已获准再生育（证件编号 ${entry.certificateSerial ?? ''}）而相应注销。如有疑问，请联系乡镇计生办。`,
+      };
     case 'recompute-deadline': {
       const before = entry.deadlines?.before.committed;
       const after = entry.deadlines?.after.committed;
@@ -142,10 +159,10 @@ interface Owner {
   recipient: Recipient;
 }
 
-const ownerOf = (app: Pick<ApplicationDoc, '_id' | 'number' | 'applicantId' | 'terminal'>): Owner => ({
+const ownerOf = async (ctx: Pick<AppContext, 'models'>, app: Pick<ApplicationDoc, '_id' | 'number'> & Addressed): Promise<Owner> => ({
   applicationId: app._id.toString(),
   applicationNumber: app.number,
-  recipient: recipientOf(app),
+  recipient: await recipientOf(ctx, app),
 });
 
 /** Messages enqueued in this process since the worker last looked: it dispatches at once instead of polling. */
@@ -181,7 +198,7 @@ export async function enqueueNotification(ctx: NotifyCtx, app: ApplicationDoc): 
   const entry = app.history.at(-1);
   const draft = entry && messageFor(ctx, app, entry);
   if (!draft) return;
-  const owner = ownerOf(app);
+  const owner = await ownerOf(ctx, app);
   await insertOnce(ctx, owner, draft).catch((err: unknown) => rememberFailed(ctx, owner, draft, err));
 }
 
@@ -228,6 +245,7 @@ export async function sweepMissedNotifications(ctx: NotifyCtx, since: Date): Pro
     type: 1,
     applicantId: 1,
     terminal: 1,
+    'resident.idHash': 1,
     stages: 1,
     stageIndex: 1,
     certificateSerial: 1,
@@ -239,7 +257,7 @@ export async function sweepMissedNotifications(ctx: NotifyCtx, since: Date): Pro
     for (const entry of app.history) {
       if (new Date(entry.at) < since) continue;
       const draft = messageFor(ctx, app, entry);
-      if (draft && (await insertOnce(ctx, ownerOf(app), draft))) created += 1;
+      if (draft && (await insertOnce(ctx, await ownerOf(ctx, app), draft))) created += 1;
     }
   }
   const answered = ctx.models.Complaint.find(ours({ status: 'answered', answeredAt: { $gte: since } })).lean<ComplaintDoc[]>().cursor();

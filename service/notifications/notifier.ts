@@ -14,11 +14,38 @@ export interface Notifier {
   deliver(message: OutgoingMessage): Promise<void>;
 }
 
-/** Development and test stand-in: writes the text to the log instead of sending it. */
+/** A mobile number as logs may show it: 138****8000. */
+export const maskPhone = (phone: string): string => (phone.length >= 7 ? `${phone.slice(0, 3)}****${phone.slice(-4)}` : '****');
+
+/** Development stand-in: writes the text to the log instead of sending it (a one-time code included, so a developer can sign up). */
 export class LogNotifier implements Notifier {
   constructor(private readonly logger: Pick<Logger, 'info'>) {}
   async deliver(message: OutgoingMessage): Promise<void> {
-    this.logger.info({ notification: message.key, recipient: message.recipient }, `通知：${message.text}`);
+    const { phone, ...rest } = message.recipient;
+    const recipient = phone ? { ...rest, phone: maskPhone(phone) } : rest;
+    this.logger.info({ notification: message.key, recipient }, `通知：${message.text}`);
+  }
+}
+
+/** Test stand-in: keeps what it was given, so a test reads a one-time code the way a resident would. */
+export class MemoryNotifier implements Notifier {
+  readonly sent: OutgoingMessage[] = [];
+  async deliver(message: OutgoingMessage): Promise<void> {
+    this.sent.push(message);
+  }
+  /** Messages to one phone number, oldest first. */
+  to(phone: string): OutgoingMessage[] {
+    return this.sent.filter((m) => m.recipient.phone === phone);
+  }
+  /** The last six-digit code sent to a phone number, waiting briefly since codes are sent after the answer. */
+  async lastCode(phone: string, timeoutMs = 2_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const code = this.to(phone).map((m) => /验证码[：:]?\s*(\d{6})/.exec(m.text)?.[1]).filter(Boolean).at(-1);
+      if (code) return code;
+      if (Date.now() > deadline) throw new Error(`no code was sent to ${maskPhone(phone)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 }
 
@@ -42,7 +69,7 @@ export class WebhookNotifier implements Notifier {
 
   async deliver(message: OutgoingMessage): Promise<void> {
     const { recipient } = message;
-    const phone = recipient.applicantId ? await this.options.phoneOf(recipient.applicantId) : undefined;
+    const phone = recipient.phone ?? (recipient.applicantId ? await this.options.phoneOf(recipient.applicantId) : undefined);
     const body = JSON.stringify({
       key: message.key,
       recipient: phone ? { phone } : { terminalId: recipient.terminalId, township: recipient.township },

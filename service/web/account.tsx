@@ -1,6 +1,6 @@
 import express, { type Request, type Router } from 'express';
 import { registerBody } from '../accounts/accounts.routes';
-import { checkCredentials, registerApplicant } from '../accounts/accounts.service';
+import { checkCredentials, registerApplicant, requestPhoneCode } from '../accounts/accounts.service';
 import { AppError, PROBLEMS } from '../lib/errors';
 import { idHash } from '../lib/personal';
 import { limiter } from '../lib/ratelimit';
@@ -20,7 +20,8 @@ export function accountPages(web: Web): Router {
   const r = express.Router();
   const perAddressAndName = limiter({ name: 'page-login', windowMs: FIFTEEN_MINUTES, limit: 10, keyOf: (req) => (typeof req.body?.idNumber === 'string' ? idHash(ctx.keys.idHash, req.body.idNumber.trim().toUpperCase()) : undefined) }, ctx.counterStores);
   const perAddress = limiter({ name: 'page-login-ip', windowMs: FIFTEEN_MINUTES, limit: 300 }, ctx.counterStores);
-  const registerLimit = limiter({ name: 'page-register', windowMs: FIFTEEN_MINUTES, limit: 30 }, ctx.counterStores);
+  // Both steps of the page (send the code, register) count here: twice the API's registrations.
+  const registerLimit = limiter({ name: 'page-register', windowMs: FIFTEEN_MINUTES, limit: 60 }, ctx.counterStores);
   const validateRegistration = compile(registerBody);
 
   const labels = (req: Request) => {
@@ -29,6 +30,7 @@ export function accountPages(web: Web): Router {
       idNumber: l.t('居民身份证号码', 'Resident ID number'),
       name: l.t('姓名', 'Full name'),
       phone: l.t('手机号码', 'Mobile phone number'),
+      code: l.t('短信验证码', 'Code from the text message'),
       password: l.t('密码', 'Password'),
     } as Record<string, string>;
   };
@@ -76,10 +78,12 @@ export function accountPages(web: Web): Router {
     res.redirect(303, nextPath(req.body.next));
   });
 
-  const registerPage = (req: Request, values: Record<string, string>, errors?: FieldError[]) => {
+  const registerPage = (req: Request, values: Record<string, string>, errors?: FieldError[], codeSent = false) => {
     const base = web.base(req, web.lang(req).t('注册账号', 'Create an account'), errors);
     const { l } = base;
     const lab = labels(req);
+    // Works without JavaScript: one form, two buttons. "Send code" texts a six-digit code to the
+    // phone; "Create account" registers with it (the registration API's rules and use case).
     return (
       <Page {...base}>
         <h1>{l.t('注册账号', 'Create an account')}</h1>
@@ -89,9 +93,12 @@ export function accountPages(web: Web): Router {
           <input type="hidden" name="next" value={nextPath(req.query.next ?? req.body?.next)} />
           <TextField name="name" label={lab.name!} value={values.name} errors={errors} autocomplete="name" width="short" />
           <TextField name="idNumber" label={lab.idNumber!} hint={l.t('18 位，最后一位可能是 X', '18 characters; the last may be X')} value={values.idNumber} errors={errors} autocomplete="off" width="short" />
-          <TextField name="phone" type="tel" label={lab.phone!} hint={l.t('办理进度会发短信到这个号码', 'Progress messages go to this number')} value={values.phone} errors={errors} autocomplete="tel" inputmode="numeric" width="short" />
+          <TextField name="phone" type="tel" label={lab.phone!} hint={l.t('验证码和办理进度会发短信到这个号码', 'The code and progress messages go to this number')} value={values.phone} errors={errors} autocomplete="tel" inputmode="numeric" width="short" />
+          <Button name="action" value="send-code" secondary>{codeSent ? l.t('重新发送验证码', 'Send the code again') : l.t('发送验证码', 'Send the code')}</Button>
+          {codeSent ? <p className="notice" role="status">{l.t('验证码已发送，10 分钟内有效。', 'The code has been sent; it is valid for 10 minutes.')}</p> : null}
+          <TextField name="code" label={lab.code!} hint={l.t('6 位数字', '6 digits')} value={values.code} errors={errors} autocomplete="one-time-code" inputmode="numeric" width="short" />
           <TextField name="password" type="password" label={lab.password!} hint={l.t('至少 8 位', 'At least 8 characters')} errors={errors} autocomplete="new-password" width="short" />
-          <Button>{l.t('注册', 'Create account')}</Button>
+          <Button name="action" value="register">{l.t('注册', 'Create account')}</Button>
         </form>
       </Page>
     );
@@ -104,21 +111,43 @@ export function accountPages(web: Web): Router {
       name: String(req.body.name ?? '').trim(),
       phone: String(req.body.phone ?? '').trim(),
       password: String(req.body.password ?? ''),
+      code: String(req.body.code ?? '').trim(),
     };
-    const keep = { idNumber: input.idNumber, name: input.name, phone: input.phone };
+    const keep = { idNumber: input.idNumber, name: input.name, phone: input.phone, code: input.code };
     const lab = labels(req);
+    const refused = (err: unknown) => {
+      const codes = ['validation_failed', 'already_exists', 'invalid_code', 'rate_limited', 'sms_unavailable'];
+      if (!(err instanceof AppError) || !codes.includes(err.code)) throw err;
+      const l = web.lang(req);
+      const field = err.code === 'invalid_code' ? 'code' : err.code === 'validation_failed' ? 'idNumber' : 'phone';
+      const errors = err.errors ? web.fieldErrors(req, err.errors, (f) => lab[f]) : [{ field, message: l.b(err.detail ?? PROBLEMS[err.code]) }];
+      return web.send(res, registerPage(req, keep, errors), err.status);
+    };
+    if (req.body.action === 'send-code') {
+      try {
+        await requestPhoneCode(ctx, { purpose: 'register', phone: input.phone });
+      } catch (err) {
+        return refused(err);
+      }
+      return web.send(res, registerPage(req, keep, undefined, true));
+    }
     // The registration API's own body rules, then its use case: the page adds nothing of its own.
     if (!validateRegistration(input)) {
       return web.send(res, registerPage(req, keep, web.fieldErrors(req, toFieldProblems(validateRegistration.errors), (f) => lab[f])), 400);
     }
     try {
-      const account = await registerApplicant(ctx, input);
+      await registerApplicant(ctx, input);
+    } catch (err) {
+      return refused(err);
+    }
+    // Registration answers alike whether or not the ID number had an account; signing in with the
+    // password just chosen works only for a new account (or the owner's own password).
+    try {
+      const account = await checkCredentials(ctx, { idNumber: input.idNumber, password: input.password.slice(0, 128) });
       await startSession(ctx, res, { kind: 'resident', subject: account.id });
     } catch (err) {
-      if (!(err instanceof AppError) || (err.code !== 'validation_failed' && err.code !== 'already_exists')) throw err;
-      const l = web.lang(req);
-      const errors = err.errors ? web.fieldErrors(req, err.errors, (f) => lab[f]) : [{ field: 'idNumber', message: l.b(err.detail ?? PROBLEMS[err.code]) }];
-      return web.send(res, registerPage(req, keep, errors), err.status);
+      if (!(err instanceof AppError) || err.code !== 'invalid_credentials') throw err;
+      return res.redirect(303, `/sign-in?next=${encodeURIComponent(nextPath(req.body.next))}`);
     }
     res.redirect(303, nextPath(req.body.next));
   });

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,6 +16,8 @@ import { loadKeys, type Keys } from '../../service/lib/keys';
 import { createLogger } from '../../service/lib/logger';
 import { buildContext } from '../../service/runtime';
 import { createStaff, createTerminal } from '../../service/accounts/accounts.service';
+import { MemoryNotifier } from '../../service/notifications/notifier';
+import { residentsByAuth } from './forms';
 import { testDatabase } from './hooks';
 
 let sharedKeys: { dir: string; keys: Keys } | undefined;
@@ -39,15 +42,51 @@ export interface TestApp {
   app: Express;
   ctx: AppContext;
   conn: Connection;
+  /** What the app "sent by SMS": tests read one-time codes here, as a resident reads their phone. */
+  sms: MemoryNotifier;
   close(): Promise<void>;
 }
+
+const notifiers = new WeakMap<Express, MemoryNotifier>();
 
 /** A fresh app on the run's database; each test file arranges its own data. */
 export async function makeTestApp(opts: { clock?: Clock; config?: Config; dbName?: string; uri?: string; monitorCommands?: boolean } = {}): Promise<TestApp> {
   const config = opts.config ?? testConfig();
   const conn = await connect(opts.uri ?? testDatabase().uri, opts.dbName ?? 'fpc_test', { monitorCommands: opts.monitorCommands });
-  const ctx = await buildContext(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), conn, { clock: opts.clock ?? systemClock, keys: testKeys().keys });
-  return { app: createApp(ctx), ctx, conn, close: () => conn.close() };
+  const sms = new MemoryNotifier();
+  // With a gateway configured, messages still go to it; the test reads codes from the copy kept here.
+  const ctx = await buildContext(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), conn, { clock: opts.clock ?? systemClock, keys: testKeys().keys, ...(config.notifyWebhook ? {} : { notifier: sms }) });
+  if (config.notifyWebhook) {
+    const gateway = ctx.notifier;
+    ctx.notifier = { deliver: async (m) => (await sms.deliver(m), gateway.deliver(m)) };
+  }
+  const app = createApp(ctx);
+  notifiers.set(app, sms);
+  return { app, ctx, conn, sms, close: () => conn.close() };
+}
+
+let phoneCounter = 0;
+/** A mobile number no other registration in this run uses (codes are limited per number). */
+export function uniquePhone(): string {
+  phoneCounter += 1;
+  return `139${String(process.pid % 10_000).padStart(4, '0')}${String(phoneCounter % 10_000).padStart(4, '0')}`;
+}
+
+/** Asks the app for a registration code for `phone` and reads it from the fake SMS gateway. */
+export async function registrationCode(app: Express, phone: string): Promise<string> {
+  const sms = notifiers.get(app);
+  if (!sms) throw new Error('registrationCode needs an app made by makeTestApp');
+  const before = sms.to(phone).length;
+  await request(app).post('/api/v1/auth/phone-code').send({ purpose: 'register', phone }).expect(202);
+  assert.equal(sms.to(phone).length, before + 1, 'one code was sent');
+  return sms.lastCode(phone);
+}
+
+/** Registers through the phone-code flow, as a resident does; answers 202 whatever the outcome. */
+export async function register(app: Express, body: { idNumber: string; name: string; password: string; phone?: string }): Promise<request.Response> {
+  const phone = body.phone ?? uniquePhone();
+  const code = await registrationCode(app, phone);
+  return request(app).post('/api/v1/auth/register').send({ ...body, phone, code });
 }
 
 /** A valid, unique resident ID number (GB 11643) for a person of the given sex and birth year. */
@@ -62,19 +101,26 @@ export function makeIdNumber(sex: 'male' | 'female' = 'male', birth = '1990-03-0
 const CHANGDE_COUNTIES = ['430702', '430703', '430721', '430722', '430723', '430724', '430725', '430726', '430781'];
 
 let counter = 0;
-/** Unique enough per run: a random birth date keeps ID numbers from colliding across test files. */
-export function uniqueIdNumber(sex: 'male' | 'female' = 'male', year = 1990): string {
+/**
+ * Unique enough per run: a random birth date keeps ID numbers from colliding across test files. Born
+ * 1978–1982 by default: old enough for the marriage dates of the sample forms (a man marries at 22; the honour form's couple married in 2005).
+ */
+export function uniqueIdNumber(sex: 'male' | 'female' = 'male', year = 1978): string {
   counter += 1;
   const day = crypto.randomInt(0, 365 * 5);
   const birth = new Date(Date.UTC(year, 0, 1) + day * 86_400_000).toISOString().slice(0, 10);
   return makeIdNumber(sex, birth, CHANGDE_COUNTIES[counter % CHANGDE_COUNTIES.length]);
 }
 
-export async function registerAndLogin(app: Express, overrides: Partial<{ idNumber: string; name: string; password: string }> = {}) {
-  const body = { idNumber: overrides.idNumber ?? uniqueIdNumber(), name: overrides.name ?? '李明', phone: '13800138000', password: overrides.password ?? 'correct horse' };
-  const reg = await request(app).post('/api/v1/auth/register').send(body).expect(201);
+export async function registerAndLogin(app: Express, overrides: Partial<{ idNumber: string; name: string; password: string; phone: string }> = {}) {
+  // Born 1978–1982: old enough to have married at the dates the sample forms give.
+  const body = { idNumber: overrides.idNumber ?? uniqueIdNumber(), name: overrides.name ?? '李明', phone: overrides.phone ?? uniquePhone(), password: overrides.password ?? 'correct horse' };
+  assert.equal((await register(app, body)).status, 202);
   const login = await request(app).post('/api/v1/auth/login').send({ idNumber: body.idNumber, password: body.password }).expect(200);
-  return { id: reg.body.id as string, idNumber: body.idNumber, token: login.body.accessToken as string, auth: `Bearer ${login.body.accessToken}` };
+  const auth = `Bearer ${login.body.accessToken}`;
+  const me = await request(app).get('/api/v1/auth/me').set('Authorization', auth).expect(200);
+  residentsByAuth.set(auth, body.idNumber);
+  return { id: me.body.id as string, idNumber: body.idNumber, phone: body.phone, token: login.body.accessToken as string, auth };
 }
 
 export async function staffLogin(

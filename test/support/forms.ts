@@ -64,8 +64,10 @@ export async function uploadDocument(app: Express, auth: string, id: string, kin
 }
 
 /** Creates a draft, uploads every document the pre-check asks for, and submits it. */
-export async function submittedApplication(app: Express, auth: string, type: string, form: Form, extra: Form = {}) {
-  const created = await request(app).post('/api/v1/applications').set('Authorization', auth).send({ type, form, ...extra }).expect(201);
+export async function submittedApplication(app: Express, auth: string, type: string, given: Form, extra: Form = {}) {
+  const form = asParty(type, given, (extra.resident as { idNumber?: string } | undefined)?.idNumber ?? residentsByAuth.get(auth));
+  const created = await request(app).post('/api/v1/applications').set('Authorization', auth).send({ type, form, ...extra });
+  if (created.status !== 201) throw new Error(`create: ${created.status} ${JSON.stringify(created.body).slice(0, 600)}`);
   const check = await request(app).post(`/api/v1/certificate-types/${type}/eligibility-check`).send({ form }).expect(200);
   for (const doc of check.body.requiredDocuments as { kind: string }[]) {
     await request(app)
@@ -93,9 +95,28 @@ export const sha256 = (bytes: Buffer): string => crypto.createHash('sha256').upd
 /** The documents birth-service always asks for (schemas/catalogue/birth-service.json). */
 export const BIRTH_SERVICE_KINDS = ['marriage-certificate', 'id-card-husband', 'id-card-wife', 'household-register', 'photo'] as const;
 
-/** Creates a draft and answers its view. */
+/** Residents registered by the test helpers, by their bearer header: who files with that token. */
+export const residentsByAuth = new Map<string, string>();
+
+/**
+ * The form with the filing resident as a party (only parties may file): the woman herself for the
+ * migrant certificate, otherwise the spouse of the resident's sex. Unchanged when they already are.
+ */
+export function asParty(type: string, form: Form, idNumber: string | undefined): Form {
+  if (!idNumber) return form;
+  const id = idNumber.toUpperCase();
+  const named = (p: unknown): boolean => String((p as { idNumber?: string } | undefined)?.idNumber ?? '').toUpperCase() === id;
+  if (type === 'migrant-marriage') return named(form.applicant) ? form : { ...form, applicant: { ...(form.applicant as Form), idNumber } };
+  if (named(form.husband) || named(form.wife)) return form;
+  const spouse = Number(id[16]) % 2 === 1 ? 'husband' : 'wife';
+  return { ...form, [spouse]: { ...(form[spouse] as Form), idNumber } };
+}
+
+/** Creates a draft (with the filing resident, or the kiosk's resident, as a party) and answers its view. */
 export async function draft(app: Express, auth: string, type: string, form: Form, extra: Form = {}) {
-  const res = await request(app).post('/api/v1/applications').set('Authorization', auth).send({ type, form, ...extra }).expect(201);
+  const resident = (extra.resident as { idNumber?: string } | undefined)?.idNumber ?? residentsByAuth.get(auth);
+  const res = await request(app).post('/api/v1/applications').set('Authorization', auth).send({ type, form: asParty(type, form, resident), ...extra });
+  if (res.status !== 201) throw new Error(`draft: ${res.status} ${JSON.stringify(res.body).slice(0, 600)}`);
   return res.body as { id: string; status: string; [k: string]: unknown };
 }
 

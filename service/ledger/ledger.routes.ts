@@ -1,0 +1,112 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { recordSearch } from '../audit/audit.service';
+import type { AppContext } from '../context';
+import { principalOf } from '../lib/auth';
+import { limiter } from '../lib/ratelimit';
+import type { RouteDef } from '../lib/routes';
+import { chinaDate } from '../lib/workdays';
+import { ledgerCsv, ledgerPage, searchApplications, type LedgerQuery } from './ledger.service';
+
+const DATE = '^\\d{4}-\\d{2}-\\d{2}$';
+const TYPES = ['birth-service', 'rebirth-permit', 'only-child-honour', 'migrant-marriage'];
+
+/** A body, not a query string: ID numbers and names never travel in a URL (logs, proxies, history). */
+const searchBody = {
+  $id: 'urn:fpc:body:search',
+  type: 'object',
+  additionalProperties: false,
+  maxProperties: 3,
+  properties: {
+    number: { type: 'string', minLength: 1, maxLength: 32, description: 'application number, e.g. 430725-2026-000123' },
+    accessCode: { type: 'string', minLength: 1, maxLength: 16, description: 'the access code on the receipt' },
+    idNumber: { type: 'string', maxLength: 18, description: "either spouse's ID number (looked up by keyed hash)" },
+    name: { type: 'string', minLength: 1, maxLength: 40, description: 'a name as written; spaces and full-width letters do not matter' },
+    match: { enum: ['exact', 'prefix'], description: 'for `name`: the whole name (default) or its beginning' },
+    limit: { type: 'integer', minimum: 1, maximum: 100 },
+  },
+};
+
+const ledgerQuery = {
+  $id: 'urn:fpc:query:ledger',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    from: { type: 'string', pattern: DATE, description: 'first decision day (China calendar, included); default: the first of the month of `to`' },
+    to: { type: 'string', pattern: DATE, description: 'last decision day (included); default: today in China' },
+    type: { enum: TYPES },
+    township: { type: 'string', pattern: '^\\d{9}$', description: 'township division code (9 digits), inside your jurisdiction' },
+    outcome: { enum: ['approved', 'rejected'] },
+    page: { type: 'string', pattern: '^[1-9]\\d{0,5}$' },
+    pageSize: { type: 'string', pattern: '^([1-9]|[1-9]\\d|1\\d\\d|200)$', description: '1–200, default 50' },
+    format: { enum: ['json', 'csv'], description: '`csv`: the whole period as a CSV download (also with Accept: text/csv)' },
+  },
+};
+
+export function ledgerRoutes(ctx: AppContext): RouteDef[] {
+  const searchLimit = limiter({ name: 'search', windowMs: 60_000, limit: 60, keyOf: (req) => req.principal?.id }, ctx.counterStores);
+  return [
+    {
+      method: 'post',
+      path: '/api/v1/search/applications',
+      summary: 'Officers find cases in their jurisdiction by number, access code, either spouse’s ID number (keyed hash) or name (exact or beginning); every search is in the access log',
+      tags: ['ledger'],
+      auth: 'application:search',
+      body: searchBody,
+      responses: { '200': { description: 'Matching cases, newest first', schema: { type: 'object' } } },
+      handlers: [
+        searchLimit,
+        async (req, res) => {
+          const p = principalOf(req);
+          const out = await searchApplications(ctx, p, req.body);
+          await recordSearch(ctx, req, p, `search:${out.kind}`, out.items.map((i) => i.id));
+          res.json({ items: out.items });
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/api/v1/ledger',
+      summary: 'The register (台账) of decided cases and their certificates in your jurisdiction, by decision period, type, township and outcome; paged, or the whole period as CSV',
+      tags: ['ledger'],
+      auth: 'ledger:read',
+      query: ledgerQuery,
+      responses: {
+        '200': { description: 'A page of the register (JSON), or CSV with `format=csv` / Accept: text/csv', schema: { type: 'object' } },
+      },
+      handlers: [
+        async (req, res) => {
+          const p = principalOf(req);
+          const raw = req.query as Record<string, string | undefined>;
+          const to = raw.to ?? chinaDate(ctx.clock.now());
+          const q: LedgerQuery = {
+            from: raw.from ?? `${to.slice(0, 7)}-01`,
+            to,
+            type: raw.type,
+            township: raw.township,
+            outcome: raw.outcome as LedgerQuery['outcome'],
+            page: Number(raw.page ?? 1),
+            pageSize: Number(raw.pageSize ?? 50),
+          };
+          const csv = raw.format === 'csv' || (raw.format === undefined && req.accepts(['application/json', 'text/csv']) === 'text/csv');
+          if (!csv) {
+            const page = await ledgerPage(ctx, p, q);
+            await recordSearch(ctx, req, p, 'ledger:page', page.items.map((i) => i.id));
+            res.json(page);
+            return;
+          }
+          const rows = ledgerCsv(ctx, p, q, (ids) => recordSearch(ctx, req, p, 'ledger:csv', ids));
+          const first = await rows.next();
+          res.type('text/csv; charset=utf-8').attachment(`ledger-${q.from}-${q.to}.csv`);
+          await pipeline(
+            Readable.from((async function* () {
+              if (!first.done) yield first.value;
+              yield* rows;
+            })()),
+            res,
+          );
+        },
+      ],
+    },
+  ];
+}
