@@ -8,6 +8,9 @@ import { birthServiceForm, rebirthPermitForm, submittedApplication } from './sup
 import { Visitor } from './support/visitor';
 import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, uniqueIdNumber, type TestApp } from './support/app';
 
+/** A wife of her own for each filing: one couple may have only one open case of a type. */
+const couple = (form: Record<string, unknown>) => ({ ...form, wife: { ...(form.wife as object), idNumber: uniqueIdNumber('female', 1980) } });
+
 /** An officer (or admin) signed in on the pages, by user name. */
 async function staffVisitor(t: TestApp, spec: { role: 'officer' | 'admin'; level?: 'township' | 'county'; jurisdiction?: string[] }, name = '王芳') {
   const username = `p${crypto.randomBytes(5).toString('hex')}`;
@@ -32,8 +35,8 @@ describe('officer pages: routes', () => {
   before(async () => {
     t = await makeTestApp({ dbName: 'fpc_test_officer_pages' });
     resident = await registerAndLogin(t.app, { name: '赵<b>丽</b>' });
-    here = await submittedApplication(t.app, resident.auth, 'birth-service', birthServiceForm());
-    elsewhere = await submittedApplication(t.app, resident.auth, 'birth-service', birthServiceForm('430725102202'));
+    here = await submittedApplication(t.app, resident.auth, 'birth-service', couple(birthServiceForm()));
+    elsewhere = await submittedApplication(t.app, resident.auth, 'birth-service', couple(birthServiceForm('430725102202')));
   });
   after(async () => {
     await t.conn.dropDatabase();
@@ -126,7 +129,7 @@ describe('officer pages: routes', () => {
 
   it('when more cases wait than fit a page, then a next-page link leads to the rest in deadline order', async () => {
     const { v } = await staffVisitor(t, { role: 'officer', level: 'township', jurisdiction: ['430725102'] });
-    for (let i = 0; i < 20; i++) await submittedApplication(t.app, resident.auth, 'birth-service', birthServiceForm('430725102202'));
+    for (let i = 0; i < 20; i++) await submittedApplication(t.app, resident.auth, 'birth-service', couple(birthServiceForm('430725102202')));
     const first = await v.get('/officer');
     const numbers = (html: string) => [...html.matchAll(/<td class="case-number">([^<]+)<\/td>/g)].map((m) => m[1]);
     assert.equal(numbers(first.text).length, 20);
@@ -141,8 +144,9 @@ describe('officer pages: routes', () => {
 
   it('when a resident or a kiosk opens officer pages, then they get 404', async () => {
     const r = new Visitor(t.app);
-    await r.get('/register');
-    await r.post('/register', { name: '李明', idNumber: uniqueIdNumber(), phone: '13800138000', password: 'correct horse' });
+    const account = await registerAndLogin(t.app);
+    await r.get('/sign-in');
+    await r.post('/sign-in', { idNumber: account.idNumber, password: 'correct horse' });
     assert.equal((await r.get('/officer')).status, 404);
     assert.equal((await r.post(`/officer/cases/${here.id}/claim`, {})).status, 404);
     const term = await terminalLogin(t);
@@ -158,7 +162,7 @@ describe('officer pages: routes', () => {
 
   it('when staff open the dashboard, then this month’s figures show with the certificates issued, and the CSV link gives the stats service’s CSV; a resident gets 404', async () => {
     // One certificate issued this month through the API, so the headline figure is not a zero.
-    const sub = await submittedApplication(t.app, resident.auth, 'birth-service', birthServiceForm());
+    const sub = await submittedApplication(t.app, resident.auth, 'birth-service', couple(birthServiceForm()));
     const officer = await staffLogin(t, TOWNSHIP);
     await request(t.app).post(`/api/v1/applications/${sub.id}/claim`).set('Authorization', officer.auth).send({}).expect(200);
     await request(t.app).post(`/api/v1/applications/${sub.id}/decision`).set('Authorization', officer.auth).send({ action: 'approve' }).expect(200);
@@ -175,15 +179,16 @@ describe('officer pages: routes', () => {
     assert.match(String(csv.headers['content-disposition']), /attachment; filename="?stats-\d{4}-\d{2}-01-/);
     assert.match(csv.text, /^from,to,figure,dimension,key,value/);
     const r = new Visitor(t.app);
-    await r.get('/register');
-    await r.post('/register', { name: '李明', idNumber: uniqueIdNumber(), phone: '13800138000', password: 'correct horse' });
+    const account = await registerAndLogin(t.app);
+    await r.get('/sign-in');
+    await r.post('/sign-in', { idNumber: account.idNumber, password: 'correct horse' });
     assert.equal((await r.get('/officer/dashboard')).status, 404);
     assert.equal((await r.get('/officer/dashboard.csv')).status, 404);
   });
 
   describe('the case and decisions', () => {
     it('when an officer opens a case, then the form shows in sections with ID numbers masked, the eligibility trace, documents and history; the view is logged', async () => {
-      const sub = await submittedApplication(t.app, resident.auth, 'birth-service', birthServiceForm());
+      const sub = await submittedApplication(t.app, resident.auth, 'birth-service', couple(birthServiceForm()));
       const { v } = await staffVisitor(t, TOWNSHIP);
       const res = await v.get(`/officer/cases/${sub.id}`);
       assert.equal(res.status, 200);
@@ -211,7 +216,7 @@ describe('officer pages: routes', () => {
     });
 
     it('when an officer claims, returns with two missing kinds, then the case is returned with exactly those kinds; an unknown kind or no kind is refused', async () => {
-      const sub = await submittedApplication(t.app, resident.auth, 'birth-service', birthServiceForm());
+      const sub = await submittedApplication(t.app, resident.auth, 'birth-service', couple(birthServiceForm()));
       const { v } = await staffVisitor(t, TOWNSHIP);
       await v.get('/officer');
       assert.equal((await v.post(`/officer/cases/${sub.id}/claim`, {})).headers.location, `/officer/cases/${sub.id}`);
@@ -240,7 +245,7 @@ describe('officer pages: routes', () => {
     });
 
     it('when an officer approves, then a confirmation page comes first and only the confirmed post decides and issues the certificate; a reject needs a reason', async () => {
-      const sub = await submittedApplication(t.app, resident.auth, 'birth-service', birthServiceForm());
+      const sub = await submittedApplication(t.app, resident.auth, 'birth-service', couple(birthServiceForm()));
       const { v } = await staffVisitor(t, TOWNSHIP);
       await v.get('/officer');
       await v.post(`/officer/cases/${sub.id}/claim`, {});
