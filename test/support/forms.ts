@@ -5,10 +5,22 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { checkCharacter } from '../../service/lib/idnumber';
 
-/** A fresh valid ID number per call, so couples in different tests never collide. */
+const issued = new Map<string, number>();
+const firstSeq = crypto.randomInt(0, 500);
+
+/**
+ * A fresh valid ID number per call: within a run no two calls for one birth date and sex repeat
+ * (the sequence number counts on, from a random start; the 501st is born a day later), so couples in different tests never collide
+ * (a couple may have one open case of a type: a repeated random wife made tests flaky).
+ */
 export function personId(sex: 'male' | 'female', birth: string): string {
-  const seq = crypto.randomInt(0, 500) * 2 + (sex === 'male' ? 1 : 0);
-  const first17 = `430725${birth.replace(/-/g, '')}${String(seq).padStart(3, '0')}`;
+  const key = `${sex}:${birth}`;
+  const n = issued.get(key) ?? 0;
+  issued.set(key, n + 1);
+  // After 500 people of one birth date, the next ones are born a day later (still unique).
+  const day = new Date(Date.parse(`${birth}T00:00:00Z`) + Math.floor(n / 500) * 86_400_000).toISOString().slice(0, 10);
+  const seq = ((firstSeq + n) % 500) * 2 + (sex === 'male' ? 1 : 0);
+  const first17 = `430725${day.replace(/-/g, '')}${String(seq).padStart(3, '0')}`;
   return first17 + checkCharacter(first17);
 }
 
