@@ -1,9 +1,9 @@
 import { pipeline } from 'node:stream/promises';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import multer from 'multer';
 import type { AppContext } from '../context';
 import { recordAccess } from '../audit/audit.service';
-import { principalOf } from '../lib/auth';
+import { principalOf, type Principal } from '../lib/auth';
 import { AppError } from '../lib/errors';
 import { limiter } from '../lib/ratelimit';
 import type { RouteDef } from '../lib/routes';
@@ -18,6 +18,29 @@ export const singleUpload = (ctx: Pick<AppContext, 'files'>): RequestHandler =>
     defParamCharset: 'utf8',
     limits: { fileSize: MAX_FILE_BYTES, files: 1, fields: 2, parts: 3, fieldNameSize: 50, fieldSize: 200, headerPairs: 20 },
   }).single('file');
+
+/**
+ * One download, for the API and the officer's pages alike: the caller's own access check, the access
+ * log, then the file as an attachment that is never sniffed, framed or run.
+ */
+export async function sendDocument(ctx: AppContext, req: Request, res: Response, p: Principal): Promise<void> {
+  const { doc, stream } = await openDocument(ctx, p, String(req.params.id), String(req.params.docId));
+  try {
+    await recordAccess(ctx, req, p, String(req.params.id), 'download', doc.kind);
+  } catch (err) {
+    stream.destroy();
+    throw err;
+  }
+  res.setHeader('Content-Type', doc.mime);
+  res.setHeader('Content-Length', String(doc.size));
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
+  res.attachment(doc.fileName);
+  // pipeline, not pipe: when the client goes away mid-download the file is closed at once
+  // (pipe would leave it open until garbage collection).
+  pipeline(stream, res).catch(() => res.destroy());
+}
 
 export function documentRoutes(ctx: AppContext): RouteDef[] {
   // multer only on the routes that take files, never global.
@@ -81,24 +104,7 @@ export function documentRoutes(ctx: AppContext): RouteDef[] {
       auth: 'any',
       responses: { '200': { description: 'The file', contentType: 'application/octet-stream' } },
       handlers: [
-        async (req, res) => {
-          const p = principalOf(req);
-          const { doc, stream } = await openDocument(ctx, p, String(req.params.id), String(req.params.docId));
-          try {
-            await recordAccess(ctx, req, p, String(req.params.id), 'download', doc.kind);
-          } catch (err) {
-            stream.destroy();
-            throw err;
-          }
-          res.setHeader('Content-Type', doc.mime);
-          res.setHeader('Content-Length', String(doc.size));
-          res.setHeader('X-Content-Type-Options', 'nosniff');
-          res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
-          res.attachment(doc.fileName);
-          // pipeline, not pipe: when the client goes away mid-download the file is closed at once
-          // (pipe would leave it open until garbage collection).
-          pipeline(stream, res).catch(() => res.destroy());
-        },
+        (req, res) => sendDocument(ctx, req, res, principalOf(req)),
       ],
     },
     {

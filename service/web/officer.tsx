@@ -1,10 +1,9 @@
-import { pipeline } from 'node:stream/promises';
 import express, { type Request, type RequestHandler, type Router } from 'express';
 import { checkCredentials } from '../accounts/accounts.service';
 import type { ApplicationDoc } from '../applications/applications.model';
 import { formOf, loadVisible, toView } from '../applications/applications.service';
 import { recordAccess } from '../audit/audit.service';
-import { openDocument } from '../documents/documents.service';
+import { sendDocument } from '../documents/documents.routes';
 import { evaluateApplication } from '../eligibility/eligibility.service';
 import { compile, toFieldProblems } from '../lib/validation';
 import { claim, decide, queue, type DecisionInput } from '../review/review.service';
@@ -312,23 +311,7 @@ export function officerPages(web: Web): Router {
   });
 
   /** Documents through the same use case and audit as the API's download: an attachment, sandboxed, never run. */
-  r.get('/officer/cases/:id/documents/:docId', staff, async (req, res) => {
-    const p = req.principal!;
-    const { doc, stream } = await openDocument(ctx, p, String(req.params.id), String(req.params.docId));
-    try {
-      await recordAccess(ctx, req, p, String(req.params.id), 'download', doc.kind);
-    } catch (err) {
-      stream.destroy();
-      throw err;
-    }
-    res.setHeader('Content-Type', doc.mime);
-    res.setHeader('Content-Length', String(doc.size));
-    res.setHeader('Cache-Control', 'no-store');
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
-    res.attachment(doc.fileName);
-    pipeline(stream, res).catch(() => res.destroy());
-  });
+  r.get('/officer/cases/:id/documents/:docId', staff, (req, res) => sendDocument(ctx, req, res, req.principal!));
 
   /**
    * A decision: the API's body rules, then a confirmation page for the final ones (approve, reject),
