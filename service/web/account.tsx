@@ -78,33 +78,59 @@ export function accountPages(web: Web): Router {
     res.redirect(303, nextPath(req.body.next));
   });
 
-  const registerPage = (req: Request, values: Record<string, string>, errors?: FieldError[], codeSent = false) => {
+  const registerPage = (req: Request, values: Record<string, string>, errors: FieldError[] | undefined, step: 'details' | 'code', codeSent = false) => {
     const base = web.base(req, web.lang(req).t('注册账号', 'Create an account'), errors);
     const { l } = base;
     const lab = labels(req);
-    // Works without JavaScript: one form, two buttons. "Send code" texts a six-digit code to the
-    // phone; "Create account" registers with it (the registration API's rules and use case).
+    const next = nextPath(req.query.next ?? req.body?.next);
+    // Two steps, each form with one button, so that Enter does what the page says: first the details
+    // and "send the code" (a six-digit code to the phone), then the code and password and "create
+    // account" (the registration API's rules and use case), with "send again" as a form of its own.
+    if (step === 'details') {
+      return (
+        <Page {...base}>
+          <h1>{l.t('注册账号', 'Create an account')}</h1>
+          <p>{l.t('用本人身份证号码注册。以后用身份证号码和密码登录。', 'Register with your own ID number. You will sign in with it and your password.')}</p>
+          <form method="post" action="/register" novalidate>
+            <CsrfField token={base.csrf()} />
+            <input type="hidden" name="next" value={next} />
+            <TextField name="name" label={lab.name!} value={values.name} errors={errors} autocomplete="name" width="short" />
+            <TextField name="idNumber" label={lab.idNumber!} hint={l.t('18 位，最后一位可能是 X', '18 characters; the last may be X')} value={values.idNumber} errors={errors} autocomplete="off" width="short" />
+            <TextField name="phone" type="tel" label={lab.phone!} hint={l.t('验证码和办理进度会发短信到这个号码', 'The code and progress messages go to this number')} value={values.phone} errors={errors} autocomplete="tel" inputmode="numeric" width="short" />
+            <Button name="action" value="send-code">{l.t('发送验证码', 'Send the code')}</Button>
+          </form>
+        </Page>
+      );
+    }
     return (
       <Page {...base}>
         <h1>{l.t('注册账号', 'Create an account')}</h1>
         <p>{l.t('用本人身份证号码注册。以后用身份证号码和密码登录。', 'Register with your own ID number. You will sign in with it and your password.')}</p>
         <form method="post" action="/register" novalidate>
           <CsrfField token={base.csrf()} />
-          <input type="hidden" name="next" value={nextPath(req.query.next ?? req.body?.next)} />
+          <input type="hidden" name="next" value={next} />
           <TextField name="name" label={lab.name!} value={values.name} errors={errors} autocomplete="name" width="short" />
           <TextField name="idNumber" label={lab.idNumber!} hint={l.t('18 位，最后一位可能是 X', '18 characters; the last may be X')} value={values.idNumber} errors={errors} autocomplete="off" width="short" />
           <TextField name="phone" type="tel" label={lab.phone!} hint={l.t('验证码和办理进度会发短信到这个号码', 'The code and progress messages go to this number')} value={values.phone} errors={errors} autocomplete="tel" inputmode="numeric" width="short" />
-          <Button name="action" value="send-code" secondary>{codeSent ? l.t('重新发送验证码', 'Send the code again') : l.t('发送验证码', 'Send the code')}</Button>
           {codeSent ? <p className="notice" role="status">{l.t('验证码已发送，10 分钟内有效。', 'The code has been sent; it is valid for 10 minutes.')}</p> : null}
           <TextField name="code" label={lab.code!} hint={l.t('6 位数字', '6 digits')} value={values.code} errors={errors} autocomplete="one-time-code" inputmode="numeric" width="short" />
           <TextField name="password" type="password" label={lab.password!} hint={l.t('至少 8 位', 'At least 8 characters')} errors={errors} autocomplete="new-password" width="short" />
           <Button name="action" value="register">{l.t('注册', 'Create account')}</Button>
         </form>
+        <form method="post" action="/register" novalidate>
+          <CsrfField token={base.csrf()} />
+          <input type="hidden" name="next" value={next} />
+          <input type="hidden" name="name" value={values.name ?? ''} />
+          <input type="hidden" name="idNumber" value={values.idNumber ?? ''} />
+          <input type="hidden" name="phone" value={values.phone ?? ''} />
+          <p className="hint">{l.t('没有收到短信？', 'No text message?')}</p>
+          <Button name="action" value="send-code" secondary>{l.t('重新发送验证码', 'Send the code again')}</Button>
+        </form>
       </Page>
     );
   };
 
-  r.get('/register', (req, res) => web.send(res, registerPage(req, {})));
+  r.get('/register', (req, res) => web.send(res, registerPage(req, {}, undefined, 'details')));
   r.post('/register', registerLimit, web.csrf, async (req, res) => {
     const input = {
       idNumber: String(req.body.idNumber ?? '').trim().toUpperCase(),
@@ -121,7 +147,7 @@ export function accountPages(web: Web): Router {
       const l = web.lang(req);
       const field = err.code === 'invalid_code' ? 'code' : err.code === 'validation_failed' ? 'idNumber' : 'phone';
       const errors = err.errors ? web.fieldErrors(req, err.errors, (f) => lab[f]) : [{ field, message: l.b(err.detail ?? PROBLEMS[err.code]) }];
-      return web.send(res, registerPage(req, keep, errors), err.status);
+      return web.send(res, registerPage(req, keep, errors, req.body.action === 'send-code' ? 'details' : 'code'), err.status);
     };
     if (req.body.action === 'send-code') {
       try {
@@ -129,11 +155,11 @@ export function accountPages(web: Web): Router {
       } catch (err) {
         return refused(err);
       }
-      return web.send(res, registerPage(req, keep, undefined, true));
+      return web.send(res, registerPage(req, keep, undefined, 'code', true));
     }
     // The registration API's own body rules, then its use case: the page adds nothing of its own.
     if (!validateRegistration(input)) {
-      return web.send(res, registerPage(req, keep, web.fieldErrors(req, toFieldProblems(validateRegistration.errors), (f) => lab[f])), 400);
+      return web.send(res, registerPage(req, keep, web.fieldErrors(req, toFieldProblems(validateRegistration.errors), (f) => lab[f]), 'code'), 400);
     }
     try {
       await registerApplicant(ctx, input);
