@@ -5,7 +5,7 @@ import { AppError, PROBLEMS } from '../lib/errors';
 import { idHash } from '../lib/personal';
 import { limiter } from '../lib/ratelimit';
 import { compile, toFieldProblems } from '../lib/validation';
-import { h } from './jsx';
+import { Fragment, h } from './jsx';
 import { endSession, startSession } from './session';
 import { Button, CsrfField, Page, TextField, type FieldError } from './ui';
 import type { Web } from './web';
@@ -86,17 +86,27 @@ export function accountPages(web: Web): Router {
     // Two steps, each form with one button, so that Enter does what the page says: first the details
     // and "send the code" (a six-digit code to the phone), then the code and password and "create
     // account" (the registration API's rules and use case), with "send again" as a form of its own.
+    const heading = (
+      <Fragment>
+        <h1>{l.t('注册账号', 'Create an account')}</h1>
+        <p>{l.t('用本人身份证号码注册。以后用身份证号码和密码登录。', 'Register with your own ID number. You will sign in with it and your password.')}</p>
+      </Fragment>
+    );
+    const details = (
+      <Fragment>
+        <TextField name="name" label={lab.name!} value={values.name} errors={errors} autocomplete="name" width="short" />
+        <TextField name="idNumber" label={lab.idNumber!} hint={l.t('18 位，最后一位可能是 X', '18 characters; the last may be X')} value={values.idNumber} errors={errors} autocomplete="off" width="short" />
+        <TextField name="phone" type="tel" label={lab.phone!} hint={l.t('验证码和办理进度会发短信到这个号码', 'The code and progress messages go to this number')} value={values.phone} errors={errors} autocomplete="tel" inputmode="numeric" width="short" />
+      </Fragment>
+    );
     if (step === 'details') {
       return (
         <Page {...base}>
-          <h1>{l.t('注册账号', 'Create an account')}</h1>
-          <p>{l.t('用本人身份证号码注册。以后用身份证号码和密码登录。', 'Register with your own ID number. You will sign in with it and your password.')}</p>
+          {heading}
           <form method="post" action="/register" novalidate>
             <CsrfField token={base.csrf()} />
             <input type="hidden" name="next" value={next} />
-            <TextField name="name" label={lab.name!} value={values.name} errors={errors} autocomplete="name" width="short" />
-            <TextField name="idNumber" label={lab.idNumber!} hint={l.t('18 位，最后一位可能是 X', '18 characters; the last may be X')} value={values.idNumber} errors={errors} autocomplete="off" width="short" />
-            <TextField name="phone" type="tel" label={lab.phone!} hint={l.t('验证码和办理进度会发短信到这个号码', 'The code and progress messages go to this number')} value={values.phone} errors={errors} autocomplete="tel" inputmode="numeric" width="short" />
+            {details}
             <Button name="action" value="send-code">{l.t('发送验证码', 'Send the code')}</Button>
           </form>
         </Page>
@@ -104,14 +114,11 @@ export function accountPages(web: Web): Router {
     }
     return (
       <Page {...base}>
-        <h1>{l.t('注册账号', 'Create an account')}</h1>
-        <p>{l.t('用本人身份证号码注册。以后用身份证号码和密码登录。', 'Register with your own ID number. You will sign in with it and your password.')}</p>
+        {heading}
         <form method="post" action="/register" novalidate>
           <CsrfField token={base.csrf()} />
           <input type="hidden" name="next" value={next} />
-          <TextField name="name" label={lab.name!} value={values.name} errors={errors} autocomplete="name" width="short" />
-          <TextField name="idNumber" label={lab.idNumber!} hint={l.t('18 位，最后一位可能是 X', '18 characters; the last may be X')} value={values.idNumber} errors={errors} autocomplete="off" width="short" />
-          <TextField name="phone" type="tel" label={lab.phone!} hint={l.t('验证码和办理进度会发短信到这个号码', 'The code and progress messages go to this number')} value={values.phone} errors={errors} autocomplete="tel" inputmode="numeric" width="short" />
+          {details}
           {codeSent ? <p className="notice" role="status">{l.t('验证码已发送，10 分钟内有效。', 'The code has been sent; it is valid for 10 minutes.')}</p> : null}
           <TextField name="code" label={lab.code!} hint={l.t('6 位数字', '6 digits')} value={values.code} errors={errors} autocomplete="one-time-code" inputmode="numeric" width="short" />
           <TextField name="password" type="password" label={lab.password!} hint={l.t('至少 8 位', 'At least 8 characters')} errors={errors} autocomplete="new-password" width="short" />
