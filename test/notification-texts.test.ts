@@ -47,22 +47,36 @@ describe('Notification texts', () => {
     assert.match(text, /^您补正后的再生育证申请（受理编号 430725-2026-000042）已重新提交。下一步：由乡镇（街道）审核环节办理，承诺于 2026-03-05 前办结。$/);
   });
 
-  it('returned: the missing documents by their Chinese names and the note, each sentence ended once', () => {
-    const text = messageFor(ctx, app, entry('return', { to: 'returned', missing: ['marriage-certificate', 'household-register'], reason: '请补交清晰的扫描件。' }))!.text;
+  const written = (kind: 'approval' | 'refusal' | 'supplement', mark: string) => ({ kind, number: `桃卫许${mark}字〔2026〕第000012号` });
+
+  it('returned: the missing documents by their Chinese names, the note, and the notice to download, each sentence ended once', () => {
+    const returned = entry('return', { to: 'returned', missing: ['marriage-certificate', 'household-register'], reason: '请补交清晰的扫描件。' });
+    const text = messageFor(ctx, app, returned, written('supplement', '补'))!.text;
     assertReadable(text);
-    assert.match(text, /需要补正：结婚证、户口簿。说明：请补交清晰的扫描件。下一步：/);
+    assert.match(text, /需要补正：结婚证、户口簿。说明：请补交清晰的扫描件。《补正材料通知书》（桃卫许补字〔2026〕第000012号）已出具，可登录本系统在“我的办件”中下载，或到乡镇便民服务中心领取。下一步：/);
+    assert.equal(messageFor(ctx, app, returned), undefined, 'the message waits for its written notice');
   });
 
-  it('rejected: the reason once, and the remedies', () => {
-    const text = messageFor(ctx, app, entry('reject', { to: 'rejected', reason: '不符合再生育条件。' }))!.text;
+  it('rejected: the reason once, the decision by title and number, and the remedies', () => {
+    const text = messageFor(ctx, app, entry('reject', { to: 'rejected', reason: '不符合再生育条件。' }), written('refusal', '不'))!.text;
     assertReadable(text);
-    assert.match(text, /未获批准，理由：不符合再生育条件。下一步：如有异议/);
+    assert.match(text, /未获批准，理由：不符合再生育条件。《不予行政许可决定书》（桃卫许不字〔2026〕第000012号）已出具，可登录本系统在“我的办件”中下载/);
+    assert.match(text, /六十日内申请行政复议、六个月内提起行政诉讼。$/);
   });
 
-  it('approved: the certificate serial', () => {
-    const text = messageFor(ctx, app, entry('approve', { to: 'approved', certificateSerial: '430725-2026-RB-000007' }))!.text;
+  it('rejected, the decision could not be written: the message still goes, naming the document without a number', () => {
+    const text = messageFor(ctx, app, entry('reject', { to: 'rejected', reason: '不符合再生育条件' }), null)!.text;
     assertReadable(text);
-    assert.match(text, /已批准，证件编号 430725-2026-RB-000007。/);
+    assert.match(text, /理由：不符合再生育条件。《不予行政许可决定书》可登录本系统在“我的办件”中下载/);
+    assert.doesNotMatch(text, /字〔/);
+  });
+
+  it('approved: the certificate serial and the written decision', () => {
+    const approvedEntry = entry('approve', { to: 'approved', certificateSerial: '430725-2026-RB-000007' });
+    const text = messageFor(ctx, app, approvedEntry, written('approval', '准'))!.text;
+    assertReadable(text);
+    assert.match(text, /已批准，证件编号 430725-2026-RB-000007。《准予行政许可决定书》（桃卫许准字〔2026〕第000012号）已出具/);
+    assert.equal(messageFor(ctx, app, approvedEntry), undefined, 'the message waits for its written decision');
     assert.equal(messageFor(ctx, app, entry('approve', { to: 'pending' })), undefined, 'a first-stage approval is not news yet');
   });
 

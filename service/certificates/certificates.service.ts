@@ -7,6 +7,7 @@ import type { AppContext } from '../context';
 import type { Principal } from '../lib/auth';
 import { crashPoint } from '../lib/crash';
 import { issuerName } from '../divisions/divisions';
+import { afterDecision } from '../decisions/decisions.service';
 import { enqueueNotification } from '../notifications/notifications.service';
 import { authorisesFurtherChild, recordCertificate, releaseOpenCase, supersedeHonour } from '../families/families.service';
 import { ours } from '../lib/database';
@@ -136,9 +137,10 @@ export async function completeIssuance(ctx: Ctx, app: ApplicationDoc): Promise<A
   ).lean<ApplicationDoc>();
   if (!approved) throw new AppError('conflict', { zh: '该申请已作出决定', en: 'The application was already decided' });
   crashPoint('after-approve');
-  await enqueueNotification(ctx, approved);
   await registerCertificate(ctx, approved);
   await ctx.models.IssuanceMarker.deleteOne({ _id: app._id });
+  // The written decision, then the message naming it (also when the recovery sweep completes an issuance).
+  await afterDecision(ctx, approved);
   return approved;
 }
 
@@ -221,8 +223,10 @@ async function settle(ctx: Ctx, id: Types.ObjectId): Promise<'completed' | 'regi
   if (app?.status === 'in_review' && app.issuing) {
     await completeIssuance(ctx, app);
     outcome = 'completed';
-  } else if (app?.status === 'approved' && (await registerCertificate(ctx, app))) {
-    outcome = 'registered';
+  } else if (app?.status === 'approved') {
+    if (await registerCertificate(ctx, app)) outcome = 'registered';
+    // A crash right after the approval also lost its written decision and message.
+    await afterDecision(ctx, app);
   }
   await ctx.models.IssuanceMarker.deleteOne({ _id: id });
   return outcome;

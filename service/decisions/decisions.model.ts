@@ -2,6 +2,15 @@ import { Schema, type Connection } from 'mongoose';
 
 export type DecisionKind = 'approval' | 'refusal' | 'supplement';
 
+/** The decision each case action calls for (a non-final approval calls for none: see `pendingDecision`). */
+export const KIND_OF_ACTION: Record<string, DecisionKind> = { approve: 'approval', reject: 'refusal', return: 'supplement' };
+
+export const DECISION_TITLES: Record<DecisionKind, { zh: string; en: string; mark: string }> = {
+  approval: { zh: '准予行政许可决定书', en: 'Decision to grant the licence', mark: '准' },
+  refusal: { zh: '不予行政许可决定书', en: 'Decision to refuse the licence', mark: '不' },
+  supplement: { zh: '补正材料通知书', en: 'Notice to supplement the application', mark: '补' },
+};
+
 /**
  * A written decision kept with its case: 准予许可决定书 (approval), 不予许可决定书 (refusal) or 补正通知书
  * (return for supplement). Its `_id` is derived from the application and the decision's instant, so
@@ -38,7 +47,8 @@ const decisionSchema = new Schema(
     number: { type: String, required: true, unique: true },
     issuer: { type: String, required: true },
     issuerDivision: { type: String, required: true },
-    decidedAt: { type: Date, required: true },
+    // The notification catch-up reads the decisions of its window by this.
+    decidedAt: { type: Date, required: true, index: true },
     issuedAt: { type: Date, required: true },
     sha256: { type: String, required: true },
     size: { type: Number, required: true },

@@ -1,8 +1,20 @@
+import type { Request, Response } from 'express';
+import { recordAccess } from '../audit/audit.service';
 import { sendPdf } from '../certificates/certificates.routes';
 import type { AppContext } from '../context';
-import { principalOf } from '../lib/auth';
+import { principalOf, type Principal } from '../lib/auth';
 import type { RouteDef } from '../lib/routes';
 import { decisionFile, decisionView, listDecisions } from './decisions.service';
+
+/**
+ * One download of a written decision, for the API and the pages alike (`:id`, `:decisionId`): the
+ * caller's own access check, the access log for staff, then the signed PDF as an attachment.
+ */
+export async function sendDecision(ctx: AppContext, req: Request, res: Response, p: Principal): Promise<void> {
+  const { decision, pdf } = await decisionFile(ctx, p, String(req.params.id), String(req.params.decisionId));
+  await recordAccess(ctx, req, p, decision.applicationId, 'download', `decision:${decision.kind}`);
+  sendPdf(res, pdf, `decision-${decision.kind}-${decision.applicationNumber}.pdf`);
+}
 
 export function decisionRoutes(ctx: AppContext): RouteDef[] {
   return [
@@ -27,12 +39,7 @@ export function decisionRoutes(ctx: AppContext): RouteDef[] {
       tags: ['review'],
       auth: 'any',
       responses: { '200': { description: 'The signed PDF as kept with the case', contentType: 'application/pdf' } },
-      handlers: [
-        async (req, res) => {
-          const { decision, pdf } = await decisionFile(ctx, principalOf(req), String(req.params.id), String(req.params.decisionId));
-          sendPdf(res, pdf, `decision-${decision.kind}-${decision.applicationNumber}.pdf`);
-        },
-      ],
+      handlers: [(req, res) => sendDecision(ctx, req, res, principalOf(req))],
     },
   ];
 }

@@ -4,6 +4,7 @@ import { formOf, loadVisible } from '../applications/applications.service';
 import { chineseDate } from '../certificates/content';
 import { REMEDY_BODIES } from '../certificates/issuer';
 import { issuerName } from '../divisions/divisions';
+import { enqueueNotification } from '../notifications/notifications.service';
 import type { AppContext } from '../context';
 import { notFound } from '../lib/errors';
 import { decrypt, encrypt, openName } from '../lib/personal';
@@ -11,17 +12,9 @@ import type { Principal } from '../lib/auth';
 import { addWorkingDays, chinaDate } from '../lib/workdays';
 import { bilingualLabel, INFO, sign } from '../pdf/document';
 import { A4, MM, PdfWriter, SEAL_RED } from '../pdf/writer';
-import type { DecisionDoc, DecisionFileDoc, DecisionKind } from './decisions.model';
+import { DECISION_TITLES, KIND_OF_ACTION, type DecisionDoc, type DecisionFileDoc, type DecisionKind } from './decisions.model';
 
-type Ctx = Pick<AppContext, 'models' | 'clock' | 'keys' | 'config' | 'policy' | 'logger'>;
-
-const KIND_OF_ACTION: Record<string, DecisionKind> = { approve: 'approval', reject: 'refusal', return: 'supplement' };
-
-const TITLES: Record<DecisionKind, { zh: string; en: string; mark: string }> = {
-  approval: { zh: '准予行政许可决定书', en: 'Decision to grant the licence', mark: '准' },
-  refusal: { zh: '不予行政许可决定书', en: 'Decision to refuse the licence', mark: '不' },
-  supplement: { zh: '补正材料通知书', en: 'Notice to supplement the application', mark: '补' },
-};
+type Ctx = Pick<AppContext, 'models' | 'clock' | 'keys' | 'config' | 'policy'> & Partial<Pick<AppContext, 'logger'>>;
 
 /** Working days the applicant is given to supplement (the bureau's practice; unverified, kept here as one figure). */
 export const SUPPLEMENT_WORKING_DAYS = 10;
@@ -56,7 +49,7 @@ export async function writeDecision(ctx: Ctx, app: ApplicationDoc): Promise<Deci
   const county = issuerDivision.slice(0, 6);
   const year = Number(chinaDate(due.at).slice(0, 4));
   const seq = await nextSequence(ctx.models, `decision:${county}:${year}:${due.kind}`);
-  const number = `桃卫许${TITLES[due.kind].mark}字〔${year}〕第${String(seq).padStart(6, '0')}号`;
+  const number = `桃卫许${DECISION_TITLES[due.kind].mark}字〔${year}〕第${String(seq).padStart(6, '0')}号`;
   const issuer = issuerName(issuerDivision);
   const pdf = await decisionPdf(ctx, app, { id, kind: due.kind, number, issuer, at: due.at });
   const doc: DecisionDoc = {
@@ -83,20 +76,26 @@ export async function writeDecision(ctx: Ctx, app: ApplicationDoc): Promise<Deci
   return doc;
 }
 
-/** After a decision: write its document; a failure is logged and caught up when the case's decisions are next read. */
+/**
+ * After a decision (its history entry last on `app`): write its document, then tell the applicant,
+ * naming the document. A failure to write it is logged and caught up when the case's decisions are
+ * next read; the message then goes without the document's number rather than not at all.
+ */
 export async function afterDecision(ctx: Ctx, app: ApplicationDoc): Promise<void> {
+  let written: DecisionDoc | undefined;
   try {
-    await writeDecision(ctx, app);
+    written = await writeDecision(ctx, app);
   } catch (err) {
-    ctx.logger.error({ err: String(err), application: app._id.toString() }, 'could not write the decision document');
+    ctx.logger?.error({ err: String(err), application: app._id.toString() }, 'could not write the decision document');
   }
+  await enqueueNotification(ctx, app, written ?? null);
 }
 
 export function decisionView(d: DecisionDoc) {
   return {
     id: d._id,
     kind: d.kind,
-    title: TITLES[d.kind].zh,
+    title: DECISION_TITLES[d.kind].zh,
     number: d.number,
     issuer: d.issuer,
     decidedAt: d.decidedAt,
@@ -135,7 +134,7 @@ async function decisionPdf(ctx: Ctx, app: ApplicationDoc, d: { id: string; kind:
   const addressee = form.husband?.name && form.wife?.name ? `${form.husband.name}、${form.wife.name}` : (form.applicant?.name ?? openName(ctx.keys.dataKey, app.resident));
   const submitted = chineseDate(chinaDate(new Date(app.submittedAt ?? app.createdAt)));
   const decided = chineseDate(chinaDate(d.at));
-  const title = TITLES[d.kind];
+  const title = DECISION_TITLES[d.kind];
 
   const w = await PdfWriter.create(A4, { title: `${title.zh} ${d.number}`, subject: title.en });
   w.setInfo(INFO.kind, 'decision');

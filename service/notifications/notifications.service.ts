@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { ApplicationDoc, HistoryEntry } from '../applications/applications.model';
 import type { ComplaintDoc } from '../complaints/complaints.model';
 import type { AppContext } from '../context';
+import { DECISION_TITLES, KIND_OF_ACTION, type DecisionDoc, type DecisionKind } from '../decisions/decisions.model';
 import { ours } from '../lib/database';
 import type { Logger } from '../lib/logger';
 import type { NotificationDoc, NotificationEvent, Recipient } from './notifications.model';
@@ -84,12 +85,36 @@ function documentNames(ctx: Pick<AppContext, 'policy'>, type: string, kinds: str
   return (kinds ?? []).map((k) => docs.find((d) => d.kind === k)?.name.zh ?? k).join('、');
 }
 
-/** The message a history entry calls for, if the applicant should hear about it. */
-export function messageFor(ctx: Pick<AppContext, 'policy'>, app: ApplicationDoc, entry: HistoryEntry): Draft | undefined {
+/** The written decision a decision's message names: its kind and number. */
+export type WrittenDecision = Pick<DecisionDoc, 'kind' | 'number'>;
+
+/** The decision document a history entry calls for: a refusal, a return, a final approval (none for a stage's approval). */
+export function decisionKindOf(entry: Pick<HistoryEntry, 'action' | 'to'>): DecisionKind | undefined {
+  if (entry.action === 'approve' && entry.to !== 'approved') return undefined;
+  return KIND_OF_ACTION[entry.action];
+}
+
+/** Where the resident gets a written decision: named by title and number when it was written. */
+function decisionLine(decision: WrittenDecision | null, kind: DecisionKind): string {
+  const title = `《${DECISION_TITLES[kind].zh}》`;
+  return decision
+    ? `${title}（${decision.number}）已出具，可登录本系统在“我的办件”中下载，或到乡镇便民服务中心领取。`
+    : `${title}可登录本系统在“我的办件”中下载，或到乡镇便民服务中心领取。`;
+}
+
+/**
+ * The message a history entry calls for, if the applicant should hear about it. A decision's
+ * message (refusal, return, final approval) names its written decision, so it waits for it:
+ * without `decision` it is not due yet (undefined); `null` means the document could not be written
+ * and the message goes without its number.
+ */
+export function messageFor(ctx: Pick<AppContext, 'policy'>, app: ApplicationDoc, entry: HistoryEntry, decision?: WrittenDecision | null): Draft | undefined {
   const name = typeName(ctx, app.type);
   const number = app.number ?? '';
   const stage = app.stages.find((s) => s.id === entry.stage) ?? app.stages[app.stageIndex];
   const key = `${app._id.toString()}:${entry.action}:${new Date(entry.at).toISOString()}`;
+  const kind = decisionKindOf(entry);
+  if (kind && decision === undefined) return undefined;
   switch (entry.action) {
     case 'submit':
       return {
@@ -107,21 +132,21 @@ export function messageFor(ctx: Pick<AppContext, 'policy'>, app: ApplicationDoc,
       return {
         key,
         event: 'returned',
-        text: `您的${name}申请（受理编号 ${number}）需要补正：${documentNames(ctx, app.type, entry.missing)}。${entry.reason ? `说明：${clause(entry.reason)}。` : ''}下一步：请登录本系统或到乡镇便民服务中心补齐后重新提交；补正期间办理时限暂停计算。`,
+        text: `您的${name}申请（受理编号 ${number}）需要补正：${documentNames(ctx, app.type, entry.missing)}。${entry.reason ? `说明：${clause(entry.reason)}。` : ''}${decisionLine(decision!, 'supplement')}下一步：请登录本系统或到乡镇便民服务中心补齐后重新提交；补正期间办理时限暂停计算。`,
       };
     case 'reject':
       return {
         key,
         event: 'rejected',
-        text: `您的${name}申请（受理编号 ${number}）未获批准，理由：${clause(entry.reason)}。下一步：如有异议，可在本系统提出投诉，或依法申请行政复议、提起行政诉讼。`,
+        text: `您的${name}申请（受理编号 ${number}）未获批准，理由：${clause(entry.reason)}。${decisionLine(decision!, 'refusal')}下一步：如有异议，可在本系统提出投诉，或自收到决定书之日起六十日内申请行政复议、六个月内提起行政诉讼。`,
       };
     case 'approve': {
-      if (entry.to !== 'approved') return undefined;
+      if (!kind) return undefined;
       const serial = (entry as HistoryEntry & { certificateSerial?: string }).certificateSerial ?? app.certificateSerial ?? '';
       return {
         key,
         event: 'approved',
-        text: `您的${name}申请（受理编号 ${number}）已批准，证件编号 ${serial}。下一步：登录本系统下载或打印电子证件，或到乡镇便民服务中心领取；证件可扫描二维码验证。`,
+        text: `您的${name}申请（受理编号 ${number}）已批准，证件编号 ${serial}。${decisionLine(decision!, 'approval')}下一步：登录本系统下载或打印电子证件，或到乡镇便民服务中心领取；证件可扫描二维码验证。`,
       };
     }
     case 'revoke-certificate': {
@@ -191,12 +216,13 @@ async function insertOnce(ctx: Pick<AppContext, 'models' | 'clock'>, owner: Owne
 
 /**
  * Called once after every committed transition with the application as it now stands: its last
- * history entry is the one just written. A failure here must not undo or hide the transition the
+ * history entry is the one just written; a decision's message again once its written decision is
+ * stored (`decision`, see `messageFor`). A failure here must not undo or hide the transition the
  * caller already made, so it is logged and the catch-up sweep enqueues the message later.
  */
-export async function enqueueNotification(ctx: NotifyCtx, app: ApplicationDoc): Promise<void> {
+export async function enqueueNotification(ctx: NotifyCtx, app: ApplicationDoc, decision?: WrittenDecision | null): Promise<void> {
   const entry = app.history.at(-1);
-  const draft = entry && messageFor(ctx, app, entry);
+  const draft = entry && messageFor(ctx, app, entry, decision);
   if (!draft) return;
   const owner = await ownerOf(ctx, app);
   await insertOnce(ctx, owner, draft).catch((err: unknown) => rememberFailed(ctx, owner, draft, err));
@@ -253,10 +279,21 @@ export async function sweepMissedNotifications(ctx: NotifyCtx, since: Date): Pro
   })
     .lean<ApplicationDoc[]>()
     .cursor();
+  // The written decisions of the window, to name in the decisions' messages (one read, not one per case).
+  const decisions = new Map<string, DecisionDoc[]>();
+  for (const d of await ctx.models.Decision.find(ours({ decidedAt: { $gte: new Date(since.getTime() - 60_000) } }), { applicationId: 1, kind: 1, number: 1, decidedAt: 1 }).lean<DecisionDoc[]>()) {
+    decisions.set(d.applicationId, [...(decisions.get(d.applicationId) ?? []), d]);
+  }
+  /** The decision written for an entry: of its kind, decided at the entry's instant (within a second: two clock readings). */
+  const writtenFor = (app: ApplicationDoc, entry: HistoryEntry): WrittenDecision | null => {
+    const kind = decisionKindOf(entry);
+    const at = new Date(entry.at).getTime();
+    return decisions.get(app._id.toString())?.find((d) => d.kind === kind && Math.abs(new Date(d.decidedAt).getTime() - at) < 1_000) ?? null;
+  };
   for await (const app of apps as AsyncIterable<ApplicationDoc>) {
     for (const entry of app.history) {
       if (new Date(entry.at) < since) continue;
-      const draft = messageFor(ctx, app, entry);
+      const draft = messageFor(ctx, app, entry, decisionKindOf(entry) ? writtenFor(app, entry) : undefined);
       if (draft && (await insertOnce(ctx, await ownerOf(ctx, app), draft))) created += 1;
     }
   }

@@ -310,6 +310,5 @@ export async function decide(ctx: Ctx, p: Principal, id: string, input: Decision
   ).lean<ApplicationDoc>();
   if (!reserved) throw new AppError('conflict', { zh: '该申请已作出决定或状态已改变', en: 'The application was already decided or changed' });
   const approved = await completeIssuance(ctx, reserved);
-  await afterDecision(ctx, approved);
   return toView(ctx, approved, p);
 }

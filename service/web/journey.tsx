@@ -6,6 +6,7 @@ import { serviceGuide } from '../catalogue/catalogue.service';
 import { getCertificate, listOwnCertificates } from '../certificates/certificates.service';
 import { printableCertificate } from '../certificates/print';
 import { fileComplaint, listForApplication } from '../complaints/complaints.service';
+import { listDecisions } from '../decisions/decisions.service';
 import { singleUpload } from '../documents/documents.routes';
 import { acceptUpload, assertCanUpload, removeDocument } from '../documents/documents.service';
 import { receivedUpload } from '../documents/storage';
@@ -19,7 +20,7 @@ import { evaluateForPage, Fields, labelOf } from './fields';
 import { CHILD_FIELDS, getPath, readFields, SECTIONS, type SectionSpec } from './forms';
 import { Fragment, h, type SafeHtml } from './jsx';
 import { checkCsrf } from './session';
-import { BackLink, Button, CsrfField, dateTime, day, Page, StatusTag, SummaryList, TextArea, type FieldError, type Lang } from './ui';
+import { BackLink, Button, CsrfField, dateTime, day, Page, StatusTag, SummaryList, TextArea, WrittenDecisions, type FieldError, type Lang } from './ui';
 import type { Web } from './web';
 
 /**
@@ -644,6 +645,7 @@ export function journeyPages(web: Web): Router {
                 <h2>{l.b(ctx.policy.type(c.type)?.names)}</h2>
                 <SummaryList rows={[{ key: l.t('证件编号', 'Serial'), value: c.serial }, { key: l.t('状态', 'Status'), value: c.status === 'revoked' ? l.t('已注销', 'Revoked') : l.t('有效', 'Valid') }, { key: l.t('发证日期', 'Issued'), value: day(c.issuedAt) }, { key: l.t('有效期至', 'Valid until'), value: c.validUntil ? day(c.validUntil) : l.t('长期有效', 'No expiry') }]} />
                 <p><a href={`/my/certificates/${c.serial}/print`}>{l.t('查看和打印', 'View and print')}<span className="visually-hidden"> {c.serial}</span></a></p>
+                <p><a href={`/my/certificates/${c.serial}/certificate.pdf`} download>{l.t('下载 PDF（带数字签名）', 'Download the signed PDF')}<span className="visually-hidden"> {c.serial}</span></a></p>
               </li>
             ))}
           </ul>
@@ -668,6 +670,7 @@ export function journeyPages(web: Web): Router {
     const id = app._id.toString();
     const base = web.base(req, l.b(spec.names), errors);
     const complaints = app.status === 'draft' ? [] : await listForApplication(ctx, p, id);
+    const decisions = app.status === 'draft' ? [] : await listDecisions(ctx, p, id);
     return (
       <Page {...base}>
         <BackLink href="/my" l={l} />
@@ -688,6 +691,7 @@ export function journeyPages(web: Web): Router {
           </Fragment>
         ) : null}
         {app.status === 'draft' ? <p><a className="button" href={`/apply/${id}`}>{l.t('继续填写', 'Continue your application')}</a></p> : null}
+        {decisions.length ? <WrittenDecisions l={l} decisions={decisions} href={(d) => `/my/${id}/decisions/${d._id}`} /> : null}
         <h2>{l.t('办理进度', 'Timeline')}</h2>
         <ol className="timeline">
           {app.history.map((e) => (

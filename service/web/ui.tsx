@@ -1,4 +1,5 @@
 import { STATUS_LABELS, type ApplicationStatus } from '../applications/workflow';
+import { DECISION_TITLES, type DecisionDoc } from '../decisions/decisions.model';
 import type { Bilingual, Language } from '../lib/i18n';
 import { chinaDate } from '../lib/workdays';
 import { Fragment, h, type Child, type SafeHtml } from './jsx';
@@ -282,4 +283,22 @@ export function day(d: Date | string | null | undefined): string {
 export function dateTime(d: Date | string | null | undefined): string {
   if (!d) return '';
   return new Date(new Date(d).getTime() + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/** A case's written decisions (准予 / 不予 / 补正), each with its number, date and a download link (`href`). */
+export function WrittenDecisions({ l, decisions, href }: { l: Lang; decisions: Pick<DecisionDoc, '_id' | 'kind' | 'number' | 'decidedAt'>[]; href: (d: Pick<DecisionDoc, '_id'>) => string }): SafeHtml {
+  return (
+    <Fragment>
+      <h2>{l.t('书面决定', 'Written decisions')}</h2>
+      <ul className="decisions">
+        {decisions.map((d) => (
+          <li>
+            <strong>{l.b(DECISION_TITLES[d.kind])}</strong> <span>{d.number}</span> <time datetime={new Date(d.decidedAt).toISOString()}>{day(d.decidedAt)}</time>
+            <br />
+            <a href={href(d)} download>{l.t('下载 PDF（带数字签名）', 'Download the signed PDF')}<span className="visually-hidden"> {d.number}</span></a>
+          </li>
+        ))}
+      </ul>
+    </Fragment>
+  );
 }

@@ -7,6 +7,7 @@ import { AppError, translate, type FieldProblem } from '../lib/errors';
 import { languageOf, type Language } from '../lib/i18n';
 import { projectRoot } from '../lib/paths';
 import { accountPages } from './account';
+import { downloadPages } from './downloads';
 import { journeyPages } from './journey';
 import { renderDocument, type SafeHtml } from './jsx';
 import { kioskPages } from './kiosk';
@@ -112,6 +113,7 @@ export function webLayer(ctx: AppContext): { pages: Router; notFound: RequestHan
   pages.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 80 }));
   pages.use(publicPages(web));
   pages.use(accountPages(web));
+  pages.use(downloadPages(web));
   pages.use(journeyPages(web));
   pages.use(kioskPages(web));
   pages.use(officerPages(web));
