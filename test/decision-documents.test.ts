@@ -41,7 +41,7 @@ describe('written decisions: the message, the case page and the downloads', func
     return post(`/api/v1/applications/${id}/decision`, township.auth, body).expect(200);
   }
 
-  const outbox = (applicationId: string, event: string) => t.ctx.models.Notification.findOne({ applicationId, event }).lean<NotificationDoc>();
+  const outbox = (applicationId: string, event: NotificationDoc['event']) => t.ctx.models.Notification.findOne({ applicationId, event }).lean<NotificationDoc>();
   const decisionsOf = async (id: string, auth: string) => (await request(t.app).get(`/api/v1/applications/${id}/decisions`).set('Authorization', auth).expect(200)).body.items;
 
   async function staffPages() {
@@ -121,7 +121,8 @@ describe('written decisions: the message, the case page and the downloads', func
     assert.match(mine.headers['content-disposition'], /^attachment; filename="decision-refusal-/);
     assert.equal(mine.headers['cache-control'], 'no-store');
     assert.equal(sha256(mine.body as Buffer), refusal.sha256, 'the file kept with the case');
-    assert.ok(checkPdfSignature(mine.body as Buffer, t.ctx.keys.pdf.fingerprints()).ours);
+    const sig = checkPdfSignature(mine.body as Buffer, t.ctx.keys.pdf.fingerprints());
+    assert.ok(sig.signed && sig.intact && sig.ours);
 
     const officer = await staffPages();
     const officerLink = `/officer/cases/${sub.id}/decisions/${refusal.id}`;

@@ -48,19 +48,43 @@ export function errorPage(web: Web, req: Request, e: AppError): SafeHtml {
   );
 }
 
+type Verdict = Awaited<ReturnType<typeof verifyCertificate>>;
+type Certified = Extract<Verdict, { type: string }>;
+/** A verdict that names the certificate (from its signed token), not a bare answer. */
+export const isCertified = (v: Verdict | null | undefined): v is Certified => typeof v?.holder === 'string';
+
+/** The verdicts of a certificate check, as a person reads them. */
+export const CERTIFICATE_VERDICTS: Record<string, [string, string]> = {
+  valid: ['证件有效', 'This certificate is valid'],
+  revoked: ['证件已注销', 'This certificate has been revoked'],
+  expired: ['证件已过期', 'This certificate has expired'],
+  exists: ['该编号的证件确已签发', 'A certificate with this serial was issued'],
+  invalid: ['无法核验：证件无效或不存在', 'Not verified: the certificate is invalid or unknown'],
+};
+
+/** What public verification shows of a certificate: masked holder, issuer, dates. */
+export function CertificateSummary({ l, v }: { l: Lang; v: Certified }): SafeHtml {
+  return (
+    <SummaryList
+      rows={[
+        { key: l.t('证件编号', 'Serial'), value: v.serial },
+        { key: l.t('证件名称', 'Certificate'), value: l.b(v.typeName) },
+        { key: l.t('持证人', 'Holder'), value: v.holder },
+        { key: l.t('发证机关', 'Issued by'), value: v.issuer || `${l.b(v.issuingAuthority)}${l.paren(v.issuerDivision ?? '')}` },
+        { key: l.t('发证日期', 'Issued'), value: day(v.issuedAt) },
+        { key: l.t('有效期至', 'Valid until'), value: v.validUntil ? day(v.validUntil) : l.t('长期有效', 'No expiry') },
+        ...(v.revokedAt ? [{ key: l.t('注销日期', 'Revoked'), value: day(v.revokedAt) }] : []),
+      ]}
+    />
+  );
+}
+
 /* 证照核验: the QR code's URL opens this page in a browser; a client asking for JSON gets the API answer. */
-function verdictPage(web: Web, req: Request, v: Awaited<ReturnType<typeof verifyCertificate>> | undefined, code: string): SafeHtml {
+function verdictPage(web: Web, req: Request, v: Verdict | undefined, code: string): SafeHtml {
   const base = web.base(req, web.lang(req).t('证照核验', 'Verify a certificate'));
   const { l } = base;
-  const verdicts: Record<string, [string, string]> = {
-    valid: ['证件有效', 'This certificate is valid'],
-    revoked: ['证件已注销', 'This certificate has been revoked'],
-    expired: ['证件已过期', 'This certificate has expired'],
-    exists: ['该编号的证件确已签发', 'A certificate with this serial was issued'],
-    invalid: ['无法核验：证件无效或不存在', 'Not verified: the certificate is invalid or unknown'],
-  };
-  const verdict = v ? (verdicts[v.status] ?? verdicts.invalid!) : undefined;
-  const full = v && 'holder' in v ? v : undefined;
+  const verdict = v ? (CERTIFICATE_VERDICTS[v.status] ?? CERTIFICATE_VERDICTS.invalid!) : undefined;
+  const full = isCertified(v) ? v : undefined;
   return (
     <Page {...base}>
       <h1>{l.t('证照核验', 'Verify a certificate')}</h1>
@@ -68,17 +92,7 @@ function verdictPage(web: Web, req: Request, v: Awaited<ReturnType<typeof verify
         <section className={`verdict verdict-${v.status}`} aria-labelledby="verdict-title">
           <h2 id="verdict-title">{l.t(...verdict)}</h2>
           {full ? (
-            <SummaryList
-              rows={[
-                { key: l.t('证件编号', 'Serial'), value: full.serial },
-                { key: l.t('证件名称', 'Certificate'), value: l.b(full.typeName) },
-                { key: l.t('持证人', 'Holder'), value: full.holder },
-                { key: l.t('发证机关', 'Issued by'), value: full.issuer || `${l.b(full.issuingAuthority)}${l.paren(full.issuerDivision ?? '')}` },
-                { key: l.t('发证日期', 'Issued'), value: day(full.issuedAt) },
-                { key: l.t('有效期至', 'Valid until'), value: full.validUntil ? day(full.validUntil) : l.t('长期有效', 'No expiry') },
-                ...(full.revokedAt ? [{ key: l.t('注销日期', 'Revoked'), value: day(full.revokedAt) }] : []),
-              ]}
-            />
+            <CertificateSummary l={l} v={full} />
           ) : 'message' in v ? (
             <p>{l.b(v.message)}</p>
           ) : null}
@@ -88,6 +102,7 @@ function verdictPage(web: Web, req: Request, v: Awaited<ReturnType<typeof verify
         <TextField name="code" label={l.t('证件编号', 'Certificate serial')} hint={l.t('例如 430725-2026-BS-000123', 'For example 430725-2026-BS-000123')} value={v ? '' : code} width="short" autocomplete="off" />
         <Button>{l.t('核验', 'Verify')}</Button>
       </form>
+      <p><a href="/verify/pdf">{l.t('有证件或决定书的 PDF 文件？上传核验数字签名', 'Have the PDF of a certificate or decision? Upload it to check its signature')}</a></p>
     </Page>
   );
 }

@@ -14,6 +14,7 @@ import { kioskPages } from './kiosk';
 import { officerPages } from './officer';
 import { errorPage, publicPages, qrVerifyPage } from './public';
 import { checkCsrf, csrfToken, LANG_COOKIE, parseCookies, sessions } from './session';
+import { verifyPdfPages } from './verify-pdf';
 import { assetUrls, makeLang, type FieldError, type Lang, type PageProps } from './ui';
 
 /** What every page handler needs: the context and the request's page basics. */
@@ -112,6 +113,7 @@ export function webLayer(ctx: AppContext): { pages: Router; notFound: RequestHan
   pages.use(sessions(ctx));
   pages.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 80 }));
   pages.use(publicPages(web));
+  pages.use(verifyPdfPages(web));
   pages.use(accountPages(web));
   pages.use(downloadPages(web));
   pages.use(journeyPages(web));
