@@ -132,6 +132,33 @@ describe('PDF certificates and written decisions', function () {
     });
   }
 
+  it('when the honour certificate is asked for as a booklet, then the PDF is the open A5 spread of two A6 pages (the catalogue\'s size, our reading), signed, with the same text and a QR code that opens the verification', async () => {
+    const { applicant, serial } = await approved('only-child-honour', honourForm());
+    const res = await binary(request(t.app).get(`/api/v1/certificates/${serial}/certificate.pdf?format=booklet`).set('Authorization', applicant.auth)).expect(200);
+    assert.match(res.headers['content-disposition'], /^attachment; filename="certificate-.*-booklet\.pdf"/);
+    const pdf = res.body as Buffer;
+    const { width, height } = (await PDFDocument.load(pdf)).getPage(0).getSize();
+    const mm = (pt: number): number => Math.round((pt * 25.4) / 72);
+    assert.deepEqual([mm(width), mm(height)], [210, 148], 'two 105 × 148 mm pages side by side');
+    const sig = checkPdfSignature(pdf, t.ctx.keys.pdf.fingerprints());
+    assert.ok(sig.signed && sig.intact && sig.ours && sig.coversWholeFile);
+    if (POPPLER.pdfsig) assert.match(pdfsig(pdf), /Signature is Valid\./);
+    if (POPPLER.pdftotext) {
+      const text = compact(pdfText(pdf));
+      for (const s of ['独生子女父母光荣证', '刘刚', '陈红', '子女出生日期', '2010年3月3日', serial, '桃源县陬市镇人民政府', today()]) assert.ok(text.includes(compact(s)), `booklet has ${s}:\n${text}`);
+    }
+    if (POPPLER.pdftoppm) {
+      const qr = decodeQr(renderPage(pdf, 'certificate-only-child-honour-booklet'));
+      assert.ok(qr && qr.version <= 6, 'the QR code decodes from the rendered spread');
+      assert.match(new URL(qr.data).pathname, /^\/v\/[A-Z2-7]{26}$/);
+    }
+    // Only a type with a booklet edition has one; an unknown format is refused by the query's schema.
+    const other = await approved('birth-service', birthServiceForm());
+    const refused = await request(t.app).get(`/api/v1/certificates/${other.serial}/certificate.pdf?format=booklet`).set('Authorization', other.applicant.auth).expect(400);
+    assert.equal(refused.body.errors[0].path, 'format');
+    await request(t.app).get(`/api/v1/certificates/${serial}/certificate.pdf?format=letter`).set('Authorization', applicant.auth).expect(400);
+  });
+
   it('when someone else asks for a certificate PDF or an unknown short link, then 404 and nothing leaks', async () => {
     const { serial } = await approved('birth-service', birthServiceForm());
     const stranger = await registerAndLogin(t.app);

@@ -45,6 +45,8 @@ export interface CertificateLayout {
   title: Bilingual;
   fields: Array<{ label: Bilingual; value: CertificateValue }>;
   notes: Bilingual[];
+  /** A booklet edition besides A4: one booklet page's size in mm, and where the size comes from. */
+  booklet?: { pageMm: [number, number]; source: string };
 }
 
 export interface CertificateType {

@@ -27,6 +27,13 @@ const revokeBody = {
 
 const certificate = { description: 'The certificate', schema: { type: 'object' } };
 
+const pdfQuery = {
+  $id: 'urn:fpc:query:certificate-pdf',
+  type: 'object',
+  additionalProperties: false,
+  properties: { format: { enum: ['a4', 'booklet'], description: 'a4 (default), or booklet: the open spread of the booklet edition, for types whose catalogue entry has one' } },
+};
+
 const QR_FORMATS = [
   { ext: 'svg', contentType: 'image/svg+xml', render: qrSvg },
   { ext: 'png', contentType: 'image/png', render: qrPng },
@@ -107,14 +114,16 @@ export function certificateRoutes(ctx: AppContext): RouteDef[] {
     {
       method: 'get',
       path: '/api/v1/certificates/:serial/certificate.pdf',
-      summary: 'The certificate as a signed A4 PDF (holder, officers in jurisdiction, admins): content per type, short QR code, seal, e-licence identifier',
+      summary: 'The certificate as a signed PDF (holder, officers in jurisdiction, admins): content per type, short QR code, seal, e-licence identifier; A4, or `format=booklet` for a type with a booklet edition (the honour certificate)',
       tags: ['certificates'],
       auth: 'any',
+      query: pdfQuery,
       responses: { '200': { description: 'PDF signed with the bureau key (adbe.pkcs7.detached)', contentType: 'application/pdf' } },
       handlers: [
         async (req, res) => {
-          const { cert, pdf } = await certificatePdfFor(ctx, principalOf(req), String(req.params.serial));
-          sendPdf(res, pdf, `certificate-${cert.serial}.pdf`);
+          const format = req.query.format === 'booklet' ? 'booklet' : 'a4';
+          const { cert, pdf } = await certificatePdfFor(ctx, principalOf(req), String(req.params.serial), format);
+          sendPdf(res, pdf, `certificate-${cert.serial}${format === 'booklet' ? '-booklet' : ''}.pdf`);
         },
       ],
     },

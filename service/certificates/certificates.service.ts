@@ -19,7 +19,7 @@ import { encrypt, idHash, openName } from '../lib/personal';
 import { chinaDate } from '../lib/workdays';
 import { COUPLE_KEY, SERIAL_KEY, type CertificateDoc } from './certificates.model';
 import { eLicenceOf } from './content';
-import { certificatePdf } from './pdf';
+import { certificatePdf, formatsOf, type CertificateFormat } from './pdf';
 import { saveLink, shortIdOf, tokenUrl, verifyUrl } from './links';
 import { signCertificate, verifyCertificateToken, type CertificateSettings } from './signing';
 
@@ -380,10 +380,15 @@ export async function getCertificate(ctx: Ctx, p: Principal, serial: string): Pr
 }
 
 /** The certificate as a signed PDF, rendered from the register entry and its application for one who may see it. */
-export async function certificatePdfFor(ctx: Ctx, p: Principal, serial: string): Promise<{ cert: CertificateDoc; pdf: Buffer }> {
+export async function certificatePdfFor(ctx: Ctx, p: Principal, serial: string, format: CertificateFormat = 'a4'): Promise<{ cert: CertificateDoc; pdf: Buffer }> {
   const cert = await loadVisibleCertificate(ctx, p, serial);
+  if (!formatsOf(ctx, cert.type).includes(format)) {
+    throw new AppError('validation_failed', undefined, [
+      { path: 'format', code: 'enum', messages: { zh: `该证件没有“${format}”版式，可用：${formatsOf(ctx, cert.type).join('、')}`, en: `This certificate has no "${format}" edition; available: ${formatsOf(ctx, cert.type).join(', ')}` } },
+    ]);
+  }
   const app = await loadVisible(ctx, p, cert.applicationId);
-  const { pdf } = await certificatePdf(ctx, app, cert);
+  const { pdf } = await certificatePdf(ctx, app, cert, format);
   return { cert, pdf };
 }
 

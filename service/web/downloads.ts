@@ -31,8 +31,9 @@ export function downloadPages(web: Web): Router {
     next();
   };
   const certificate: RequestHandler = async (req, res) => {
-    const { cert, pdf } = await certificatePdfFor(ctx, principalOf(req), String(req.params.serial));
-    sendPdf(res, pdf, `certificate-${cert.serial}.pdf`);
+    const format = req.query.format === 'booklet' ? 'booklet' : 'a4';
+    const { cert, pdf } = await certificatePdfFor(ctx, principalOf(req), String(req.params.serial), format);
+    sendPdf(res, pdf, `certificate-${cert.serial}${format === 'booklet' ? '-booklet' : ''}.pdf`);
   };
 
   r.get('/my/:id/decisions/:decisionId', resident, (req, res) => sendDecision(ctx, req, res, principalOf(req)));

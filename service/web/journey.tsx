@@ -4,6 +4,7 @@ import { createApplication, formOf, listOwn, loadVisible, submit, toView, update
 import { isAllowed } from '../applications/workflow';
 import { serviceGuide } from '../catalogue/catalogue.service';
 import { getCertificate, listOwnCertificates } from '../certificates/certificates.service';
+import { formatsOf } from '../certificates/pdf';
 import { printableCertificate } from '../certificates/print';
 import { fileComplaint, listForApplication } from '../complaints/complaints.service';
 import { listDecisions } from '../decisions/decisions.service';
@@ -646,6 +647,7 @@ export function journeyPages(web: Web): Router {
                 <SummaryList rows={[{ key: l.t('证件编号', 'Serial'), value: c.serial }, { key: l.t('状态', 'Status'), value: c.status === 'revoked' ? l.t('已注销', 'Revoked') : l.t('有效', 'Valid') }, { key: l.t('发证日期', 'Issued'), value: day(c.issuedAt) }, { key: l.t('有效期至', 'Valid until'), value: c.validUntil ? day(c.validUntil) : l.t('长期有效', 'No expiry') }]} />
                 <p><a href={`/my/certificates/${c.serial}/print`}>{l.t('查看和打印', 'View and print')}<span className="visually-hidden"> {c.serial}</span></a></p>
                 <p><a href={`/my/certificates/${c.serial}/certificate.pdf`} download>{l.t('下载 PDF（带数字签名）', 'Download the signed PDF')}<span className="visually-hidden"> {c.serial}</span></a></p>
+                {formatsOf(ctx, c.type).includes('booklet') ? <p><a href={`/my/certificates/${c.serial}/certificate.pdf?format=booklet`} download>{l.t('下载小册子版 PDF（打印后对折）', 'Download the booklet edition (print, then fold once)')}<span className="visually-hidden"> {c.serial}</span></a></p> : null}
               </li>
             ))}
           </ul>
