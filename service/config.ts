@@ -27,6 +27,8 @@ export interface Config {
   /** log2 of scrypt's cost parameter N for new password hashes. */
   readonly passwordCostLog2: number;
   readonly seedDemoData: boolean;
+  /** Instance the PDF fonts in the background once listening (off by default in tests: the spawned test servers make no PDFs). */
+  readonly pdfPrewarm: boolean;
   /** A `pending` idempotency record older than this belongs to a dead request; a retry takes it over. */
   readonly idempotencyTakeoverSeconds: number;
   /** How long a kiosk sees what it filed (list and case): long enough to finish the visit, at most an hour. */
@@ -180,6 +182,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     passwordCostLog2: int('PASSWORD_COST_LOG2', environment === 'test' ? 12 : 15, 10, 20),
     seedDemoData: environment === 'development' && str('SEED_DEMO', 'true') !== 'false',
+    pdfPrewarm: str('PDF_PREWARM', environment === 'test' ? 'false' : 'true') !== 'false',
     clamd,
     webSessionIdleSeconds: int('WEB_SESSION_IDLE_SECONDS', 1200, 60, 86400),
     kioskIdleSeconds: int('KIOSK_IDLE_SECONDS', 120, 2, 3600),

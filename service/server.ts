@@ -19,6 +19,7 @@ import { KeyConfigError } from './lib/keys';
 import { purgeNotifications, startNotificationWorker } from './notifications/notifications.service';
 import { repairQueueEntries, retryFailedQueueSyncs } from './review/queue.store';
 import { createLogger } from './lib/logger';
+import { prewarmPdf } from './pdf/document';
 import { dbStateFile, startRuntime } from './runtime';
 
 async function main(): Promise<void> {
@@ -81,6 +82,12 @@ async function main(): Promise<void> {
   const app = createApp(ctx);
   const server: Server = app.listen(config.port, config.host, () => {
     logger.info({ port: config.port, env: config.env, database: database.kind }, `listening on http://localhost:${config.port}`);
+    // After listening, never before: readiness does not wait for it, and the first PDF does not pay for it.
+    if (!config.pdfPrewarm) return;
+    prewarmPdf(ctx).then(
+      (r) => logger.info(r, 'PDF fonts and writer ready'),
+      (err: unknown) => logger.warn({ err: String(err) }, 'PDF pre-warming failed; the first PDF will instance its fonts'),
+    );
   });
   server.on('error', (err) => {
     logger.error({ err }, 'cannot listen');
