@@ -281,7 +281,8 @@ export async function sweepMissedNotifications(ctx: NotifyCtx, since: Date): Pro
     .cursor();
   // The written decisions of the window, to name in the decisions' messages (one read, not one per case).
   const decisions = new Map<string, DecisionDoc[]>();
-  for (const d of await ctx.models.Decision.find(ours({ decidedAt: { $gte: new Date(since.getTime() - 60_000) } }), { applicationId: 1, kind: 1, number: 1, decidedAt: 1 }).lean<DecisionDoc[]>()) {
+  const inWindow = ours({ decidedAt: { $gte: new Date(since.getTime() - 60_000) } });
+  for (const d of await ctx.models.Decision.find(inWindow, { applicationId: 1, kind: 1, number: 1, decidedAt: 1 }).lean<DecisionDoc[]>()) {
     decisions.set(d.applicationId, [...(decisions.get(d.applicationId) ?? []), d]);
   }
   /** The decision written for an entry: of its kind, decided at the entry's instant (within a second: two clock readings). */

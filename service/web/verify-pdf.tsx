@@ -95,7 +95,9 @@ export function verifyPdfPages(web: Web): Router {
   const r = express.Router();
   // As the API's check: a parse and a signature check per upload.
   const pdfCheckLimit = limiter({ name: 'page-verify-pdf', windowMs: 60 * 1000, limit: 20 }, ctx.counterStores);
-  const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: MAX_PDF_BYTES, files: 1, fields: 1, parts: 2, fieldNameSize: 50, fieldSize: 200, headerPairs: 20 } }).single(FILE);
+  // In memory, one file and the form token only: checked and dropped, never stored.
+  const limits = { fileSize: MAX_PDF_BYTES, files: 1, fields: 1, parts: 2, fieldNameSize: 50, fieldSize: 200, headerPairs: 20 };
+  const upload = multer({ storage: multer.memoryStorage(), limits }).single(FILE);
 
   const page = (req: Request, result?: Check, errors?: FieldError[]): SafeHtml => {
     const base = web.base(req, web.lang(req).t('PDF 文件核验', 'Check a PDF'), errors);
