@@ -177,7 +177,7 @@ describe('officer pages: routes', () => {
     assert.equal(csv.status, 200);
     assert.match(String(csv.headers['content-type']), /text\/csv/);
     assert.match(String(csv.headers['content-disposition']), /attachment; filename="?stats-\d{4}-\d{2}-01-/);
-    assert.match(csv.text, /^from,to,figure,dimension,key,value/);
+    assert.match(csv.text, /^\uFEFFseries,scope,from,to,figure,dimension,key,value/);
     const r = new Visitor(t.app);
     const account = await registerAndLogin(t.app);
     await r.get('/sign-in');

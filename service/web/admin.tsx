@@ -9,6 +9,7 @@ import {
   resetCredential,
   setEnabled,
   setJurisdiction,
+  type AdminAction,
   type Target,
 } from '../accounts/administration';
 import { loadVisible } from '../applications/applications.service';
@@ -24,6 +25,14 @@ import { BackLink, Button, CsrfField, Page, RadioField, SelectField, SummaryList
 import type { Web } from './web';
 
 const SERIAL = /^[0-9A-Za-z-]{6,40}$/;
+
+const ACTIONS: Record<AdminAction, { zh: string; en: string }> = {
+  create: { zh: '新建', en: 'created' },
+  disable: { zh: '停用', en: 'disabled' },
+  enable: { zh: '启用', en: 'enabled' },
+  'reset-credential': { zh: '重置密码', en: 'reset the credential' },
+  'set-jurisdiction': { zh: '设置管辖范围', en: 'set the jurisdiction' },
+};
 
 /**
  * Administration, for admins only (any other session: 404): officers and terminals through the
@@ -142,6 +151,7 @@ export function adminPages(web: Web): Router {
               </tr>
             </thead>
             <tbody>
+              {terminals.length === 0 ? <tr><td colspan={4}>{l.t('暂无终端。', 'No terminals yet.')}</td></tr> : null}
               {terminals.map((t) => (
                 <tr>
                   <th scope="row"><a href={`/admin/terminals/${encodeURIComponent(t.terminalId)}`}>{t.terminalId}</a></th>
@@ -161,7 +171,7 @@ export function adminPages(web: Web): Router {
             {log.map((e) => (
               <li>
                 <time>{dateTime(e.at)}</time>
-                <p>{e.actor.name} · {e.action} · {e.target.label}{e.detail ? ` · ${e.detail}` : ''}</p>
+                <p>{e.actor.name} · {l.b(ACTIONS[e.action]) || e.action} · {e.target.label}{e.detail ? ` · ${e.detail}` : ''}</p>
               </li>
             ))}
           </ol>

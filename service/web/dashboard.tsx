@@ -1,12 +1,13 @@
-import express, { type Request, type Router } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
 import type { Township } from '../divisions/divisions';
 import { AppError } from '../lib/errors';
 import { chinaDate } from '../lib/workdays';
-import { dashboard, dashboardCsv, townshipsInScope, type DashboardQuery } from '../stats/dashboard.service';
+import type { Principal } from '../lib/auth';
+import { dashboard, dashboardCsv, townshipsInScope, type Dashboard, type DashboardQuery } from '../stats/dashboard.service';
 import type { Stats } from '../stats/stats.service';
 import { h, type SafeHtml } from './jsx';
 import { staff } from './staff';
-import { Button, Page, SelectField, TextField, dateTime, type FieldError, type Lang } from './ui';
+import { BackLink, Button, Page, SelectField, TextField, dateTime, type FieldError, type Lang } from './ui';
 import type { Web } from './web';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -113,24 +114,33 @@ export function dashboardPages(web: Web): Router {
     </form>
   );
 
-  r.get('/officer/dashboard', staff, async (req, res) => {
+  /** The dashboard's figures for the asked period, or (a refusal) the form again with an error summary. */
+  const load = async (req: Request, res: Response, view: 'trend' | 'townships') => {
     const l = web.lang(req);
     const p = req.principal!;
     const q = queryOf(req, chinaDate(ctx.clock.now()));
     const townships = townshipsInScope(p);
-    let d;
     try {
-      d = await dashboard(ctx, p, q);
+      return { l, p, q, townships, d: await dashboard(ctx, p, q, view) };
     } catch (err) {
       if (!(err instanceof AppError) || err.code !== 'validation_failed') throw err;
       const errors = web.fieldErrors(req, err.errors);
       const base = web.base(req, l.t('统计', 'Dashboard'), errors);
-      return web.send(res, <Page {...base}><h1>{l.t('统计', 'Dashboard')}</h1>{form(l, q, townships, errors)}</Page>, 400);
+      web.send(res, <Page {...base}><h1>{l.t('统计', 'Dashboard')}</h1>{form(l, q, townships, errors)}</Page>, 400);
+      return undefined;
     }
+  };
+  const scopeName = (l: Lang, p: Principal, q: DashboardQuery, townships: readonly Township[]) =>
+    q.township ? (townships.find((t) => t.code === q.township)?.name ?? q.township) : p.role === 'admin' ? l.t('全县', 'The whole county') : townships.map((t) => t.name).join(l.t('、', ', ')) || (p.jurisdiction ?? []).join(', ');
+  const params = (q: DashboardQuery) => new URLSearchParams({ from: q.from, to: q.to, ...(q.township ? { township: q.township } : {}) }).toString();
+
+  r.get('/officer/dashboard', staff, async (req, res) => {
+    const loaded = await load(req, res, 'trend');
+    if (!loaded) return;
+    const { l, p, q, townships, d } = loaded;
     const st = d.overall;
-    const scopeName = q.township ? (townships.find((t) => t.code === q.township)?.name ?? q.township) : p.role === 'admin' ? l.t('全县', 'The whole county') : townships.map((t) => t.name).join(l.t('、', ', ')) || (p.jurisdiction ?? []).join(', ');
     const typeName = (code: string) => l.b(ctx.policy.type(code)?.names) || code;
-    const csvHref = `/officer/dashboard.csv?${new URLSearchParams({ from: q.from, to: q.to, ...(q.township ? { township: q.township } : {}) }).toString()}`;
+    const csvHref = `/officer/dashboard.csv?${params(q)}`;
     const base = web.base(req, l.t('统计', 'Dashboard'));
     const tiles: [string, string][] = [
       [l.t('按承诺时限办结率', 'On time (committed deadline)'), pct(st.timeliness.onTimeCommittedRate)],
@@ -145,7 +155,7 @@ export function dashboardPages(web: Web): Router {
       res,
       <Page {...base}>
         <h1>{l.t('统计', 'Dashboard')}</h1>
-        <p className="caption">{st.period.from} – {st.period.to}{l.paren(scopeName)} · {l.t('数据截至', 'Figures as of')} {dateTime(st.asOf)}</p>
+        <p className="caption">{st.period.from} – {st.period.to}{l.paren(scopeName(l, p, q, townships))} · {l.t('数据截至', 'Figures as of')} {dateTime(st.asOf)}</p>
         {form(l, q, townships)}
         <dl className="tiles">
           <div className="tile tile-headline">
@@ -185,26 +195,8 @@ export function dashboardPages(web: Web): Router {
             </tbody>
           </table>
         </div>
-        {d.byTownship.length ? (
-          <div className="table-scroll" role="region" aria-labelledby="township-table" tabindex={0}>
-            <table className="figures">
-              <caption id="township-table"><h2 className="inline">{l.t('按乡镇', 'By township')}</h2></caption>
-              <thead>
-                <tr>
-                  <th scope="col">{l.t('乡镇', 'Township')}</th>
-                  {rowHeads(l).map((t) => <th scope="col">{t}</th>)}
-                </tr>
-              </thead>
-              <tbody>
-                {d.byTownship.map(({ township, stats }) => (
-                  <tr>
-                    <th scope="row"><a href={`/officer/dashboard?${new URLSearchParams({ from: q.from, to: q.to, township: township.code }).toString()}`}>{township.name}</a></th>
-                    {rowFigures(stats).map((v) => <td>{v}</td>)}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+        {townships.length > 1 && !q.township ? (
+          <p><a href={`/officer/dashboard/townships?${params(q)}`}>{l.t('按乡镇查看各项指标', 'Every figure by township')}</a></p>
         ) : null}
         <div className="table-scroll" role="region" aria-labelledby="type-table" tabindex={0}>
           <table className="figures">
@@ -243,11 +235,55 @@ export function dashboardPages(web: Web): Router {
   });
 
   r.get('/officer/dashboard.csv', staff, async (req, res) => {
-    const q = queryOf(req, chinaDate(ctx.clock.now()));
-    const d = await dashboard(ctx, req.principal!, q);
-    res.setHeader('Cache-Control', 'no-store');
-    res.type('text/csv; charset=utf-8').attachment(`stats-${q.from}-${q.to}${q.township ? `-${q.township}` : ''}.csv`).send(dashboardCsv(d));
+    const loaded = await load(req, res, 'trend');
+    if (loaded) sendCsv(res, loaded.d, '');
+  });
+
+  /** Every figure per township of the person's scope, over the same period: one stats computation per township. */
+  r.get('/officer/dashboard/townships', staff, async (req, res) => {
+    const loaded = await load(req, res, 'townships');
+    if (!loaded) return;
+    const { l, p, q, townships, d } = loaded;
+    const base = web.base(req, l.t('按乡镇统计', 'Dashboard by township'));
+    web.send(
+      res,
+      <Page {...base}>
+        <BackLink href={`/officer/dashboard?${params(q)}`} l={l} />
+        <h1>{l.t('按乡镇统计', 'Dashboard by township')}</h1>
+        <p className="caption">{q.from} – {q.to}{l.paren(scopeName(l, p, { ...q, township: undefined }, townships))} · {l.t('数据截至', 'Figures as of')} {dateTime(d.overall.asOf)}</p>
+          <div className="table-scroll" role="region" aria-labelledby="township-table" tabindex={0}>
+            <table className="figures">
+              <caption id="township-table">{l.t('各乡镇指标', 'Figures by township')}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">{l.t('乡镇', 'Township')}</th>
+                  {rowHeads(l).map((t) => <th scope="col">{t}</th>)}
+                </tr>
+              </thead>
+              <tbody>
+                {d.byTownship.map(({ township, stats }) => (
+                  <tr>
+                    <th scope="row"><a href={`/officer/dashboard?${new URLSearchParams({ from: q.from, to: q.to, township: township.code }).toString()}`}>{township.name}</a></th>
+                    {rowFigures(stats).map((v) => <td>{v}</td>)}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        <p><a href={`/officer/dashboard/townships.csv?${params(q)}`} download>{l.t('下载全部数据（CSV）', 'Download every figure (CSV)')}</a></p>
+      </Page>,
+    );
+  });
+  r.get('/officer/dashboard/townships.csv', staff, async (req, res) => {
+    const loaded = await load(req, res, 'townships');
+    if (loaded) sendCsv(res, loaded.d, '-townships');
   });
 
   return r;
+}
+
+function sendCsv(res: Response, d: Dashboard, suffix: string): void {
+  const q = d.query;
+  res.setHeader('Cache-Control', 'no-store');
+  res.type('text/csv; charset=utf-8').attachment(`stats-${q.from}-${q.to}${q.township ? `-${q.township}` : ''}${suffix}.csv`).send(dashboardCsv(d));
 }
