@@ -21,6 +21,7 @@ import { compile, toFieldProblems } from '../lib/validation';
 import { messageFor } from '../notifications/notifications.service';
 import { h } from './jsx';
 import { adminOnly } from './staff';
+import { FigureTable } from './tables';
 import { BackLink, Button, CsrfField, Page, RadioField, SelectField, SummaryList, TextArea, TextField, dateTime, day, type FieldError, type Lang } from './ui';
 import type { Web } from './web';
 
@@ -115,54 +116,29 @@ export function adminPages(web: Web): Router {
         <h1>{l.t('管理', 'Administration')}</h1>
         <p><a href="/admin/revoke">{l.t('注销证件', 'Revoke a certificate')}</a></p>
         <h2>{l.t('工作人员', 'Staff')}</h2>
-        <div className="table-scroll" role="region" aria-label={l.t('工作人员', 'Staff')} tabindex={0}>
-          <table className="figures">
-            <thead>
-              <tr>
-                <th scope="col">{l.t('用户名', 'User name')}</th>
-                <th scope="col">{l.t('姓名', 'Name')}</th>
-                <th scope="col">{l.t('角色', 'Role')}</th>
-                <th scope="col">{l.t('管辖范围', 'Jurisdiction')}</th>
-                <th scope="col">{l.t('状态', 'State')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {staff.map((a) => (
-                <tr>
-                  <th scope="row"><a href={`/admin/staff/${a.id}`}>{a.username}</a></th>
-                  <td>{a.name}</td>
-                  <td>{a.role === 'admin' ? l.t('管理员', 'Administrator') : a.level === 'county' ? l.t('县级审批', 'County approval') : l.t('乡镇审核', 'Township review')}</td>
-                  <td>{a.role === 'admin' ? l.t('全县', 'Whole county') : a.jurisdiction.map((j) => (j.length === 9 ? `${townshipName(j)} ${j}` : j)).join(l.t('、', ', '))}</td>
-                  <td>{state(a.disabled)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <FigureTable id="staff" label={l.t('工作人员', 'Staff')} heads={[l.t('用户名', 'User name'), l.t('姓名', 'Name'), l.t('角色', 'Role'), l.t('管辖范围', 'Jurisdiction'), l.t('状态', 'State')]}>
+          {staff.map((a) => (
+            <tr>
+              <th scope="row"><a href={`/admin/staff/${a.id}`}>{a.username}</a></th>
+              <td>{a.name}</td>
+              <td>{a.role === 'admin' ? l.t('管理员', 'Administrator') : a.level === 'county' ? l.t('县级审批', 'County approval') : l.t('乡镇审核', 'Township review')}</td>
+              <td>{a.role === 'admin' ? l.t('全县', 'Whole county') : a.jurisdiction.map((j) => (j.length === 9 ? `${townshipName(j)} ${j}` : j)).join(l.t('、', ', '))}</td>
+              <td>{state(a.disabled)}</td>
+            </tr>
+          ))}
+        </FigureTable>
         <h2>{l.t('自助终端', 'Kiosk terminals')}</h2>
-        <div className="table-scroll" role="region" aria-label={l.t('自助终端', 'Kiosk terminals')} tabindex={0}>
-          <table className="figures">
-            <thead>
-              <tr>
-                <th scope="col">{l.t('终端编号', 'Terminal id')}</th>
-                <th scope="col">{l.t('名称', 'Name')}</th>
-                <th scope="col">{l.t('所在乡镇', 'Township')}</th>
-                <th scope="col">{l.t('状态', 'State')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {terminals.length === 0 ? <tr><td colspan={4}>{l.t('暂无终端。', 'No terminals yet.')}</td></tr> : null}
-              {terminals.map((t) => (
-                <tr>
-                  <th scope="row"><a href={`/admin/terminals/${encodeURIComponent(t.terminalId)}`}>{t.terminalId}</a></th>
-                  <td>{t.name}</td>
-                  <td>{townshipName(t.township)}</td>
-                  <td>{state(t.disabled)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <FigureTable id="terminals" label={l.t('自助终端', 'Kiosk terminals')} heads={[l.t('终端编号', 'Terminal id'), l.t('名称', 'Name'), l.t('所在乡镇', 'Township'), l.t('状态', 'State')]}>
+          {terminals.length === 0 ? <tr><td colspan={4}>{l.t('暂无终端。', 'No terminals yet.')}</td></tr> : null}
+          {terminals.map((t) => (
+            <tr>
+              <th scope="row"><a href={`/admin/terminals/${encodeURIComponent(t.terminalId)}`}>{t.terminalId}</a></th>
+              <td>{t.name}</td>
+              <td>{townshipName(t.township)}</td>
+              <td>{state(t.disabled)}</td>
+            </tr>
+          ))}
+        </FigureTable>
         {staffForm(req, base.csrf(), form?.which === 'staff' ? form.values : {}, form?.which === 'staff' ? form.errors : undefined)}
         {terminalForm(req, base.csrf(), form?.which === 'terminal' ? form.values : {}, form?.which === 'terminal' ? form.errors : undefined)}
         <h2>{l.t('管理操作记录', 'Administration log')}</h2>

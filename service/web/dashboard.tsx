@@ -7,6 +7,7 @@ import { dashboard, dashboardCsv, townshipsInScope, type Dashboard, type Dashboa
 import type { Stats } from '../stats/stats.service';
 import { h, type SafeHtml } from './jsx';
 import { staff } from './staff';
+import { FigureTable } from './tables';
 import { BackLink, Button, Page, SelectField, TextField, dateTime, type FieldError, type Lang } from './ui';
 import type { Web } from './web';
 
@@ -174,61 +175,36 @@ export function dashboardPages(web: Web): Router {
         <ul className="legend" aria-hidden="true">
           {SERIES.map((s, i) => <li><span className={`swatch swatch-${i + 1}`} />{l.t(s.zh, s.en)}</li>)}
         </ul>
-        <div className="table-scroll" role="region" aria-labelledby="trend-table" tabindex={0}>
-          <table className="figures">
-            <caption id="trend-table">{l.t('每周数据（周一至周日）', 'By week (Monday to Sunday)')}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{l.t('周', 'Week')}</th>
-                {SERIES.map((s) => <th scope="col">{l.t(s.zh, s.en)}</th>)}
-                <th scope="col">{l.t('按时办结率', 'On time')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {d.trend.map((w) => (
-                <tr>
-                  <th scope="row">{w.period.from} – {w.period.to}</th>
-                  {SERIES.map((s) => <td>{s.of(w)}</td>)}
-                  <td>{pct(w.timeliness.onTimeCommittedRate)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <FigureTable id="trend-table" caption={l.t('每周数据（周一至周日）', 'By week (Monday to Sunday)')} heads={[l.t('周', 'Week'), ...SERIES.map((s) => l.t(s.zh, s.en)), l.t('按时办结率', 'On time')]}>
+          {d.trend.map((w) => (
+            <tr>
+              <th scope="row">{w.period.from} – {w.period.to}</th>
+              {SERIES.map((s) => <td>{s.of(w)}</td>)}
+              <td>{pct(w.timeliness.onTimeCommittedRate)}</td>
+            </tr>
+          ))}
+        </FigureTable>
         {townships.length > 1 && !q.township ? (
           <p><a href={`/officer/dashboard/townships?${params(q)}`}>{l.t('按乡镇查看各项指标', 'Every figure by township')}</a></p>
         ) : null}
-        <div className="table-scroll" role="region" aria-labelledby="type-table" tabindex={0}>
-          <table className="figures">
-            <caption id="type-table"><h2 className="inline">{l.t('按事项', 'By certificate')}</h2></caption>
-            <thead>
-              <tr>
-                <th scope="col">{l.t('事项', 'Certificate')}</th>
-                <th scope="col">{l.t('收件', 'Received')}</th>
-                <th scope="col">{l.t('办结', 'Decided')}</th>
-                <th scope="col">{l.t('批准', 'Approved')}</th>
-                <th scope="col">{l.t('退回补正', 'Returned')}</th>
-                <th scope="col">{l.t('不予许可', 'Rejected')}</th>
-                <th scope="col">{l.t('发证', 'Issued')}</th>
-                <th scope="col">{l.t('注销', 'Revoked')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {Object.entries(st.counts.byType).map(([code, c]) => (
-                <tr>
-                  <th scope="row">{typeName(code)}</th>
-                  <td>{c.received}</td>
-                  <td>{c.decided}</td>
-                  <td>{c.approved}</td>
-                  <td>{c.returned}</td>
-                  <td>{c.rejected}</td>
-                  <td>{st.certificates.issued.byType[code] ?? 0}</td>
-                  <td>{st.certificates.revoked.byType[code] ?? 0}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <FigureTable
+          id="type-table"
+          caption={l.t('按事项', 'By certificate')}
+          heads={[l.t('事项', 'Certificate'), l.t('收件', 'Received'), l.t('办结', 'Decided'), l.t('批准', 'Approved'), l.t('退回补正', 'Returned'), l.t('不予许可', 'Rejected'), l.t('发证', 'Issued'), l.t('注销', 'Revoked')]}
+        >
+          {Object.entries(st.counts.byType).map(([code, c]) => (
+            <tr>
+              <th scope="row">{typeName(code)}</th>
+              <td>{c.received}</td>
+              <td>{c.decided}</td>
+              <td>{c.approved}</td>
+              <td>{c.returned}</td>
+              <td>{c.rejected}</td>
+              <td>{st.certificates.issued.byType[code] ?? 0}</td>
+              <td>{st.certificates.revoked.byType[code] ?? 0}</td>
+            </tr>
+          ))}
+        </FigureTable>
         <p><a href={csvHref} download>{l.t('下载全部数据（CSV）', 'Download every figure (CSV)')}</a></p>
       </Page>,
     );
@@ -251,25 +227,14 @@ export function dashboardPages(web: Web): Router {
         <BackLink href={`/officer/dashboard?${params(q)}`} l={l} />
         <h1>{l.t('按乡镇统计', 'Dashboard by township')}</h1>
         <p className="caption">{q.from} – {q.to}{l.paren(scopeName(l, p, { ...q, township: undefined }, townships))} · {l.t('数据截至', 'Figures as of')} {dateTime(d.overall.asOf)}</p>
-          <div className="table-scroll" role="region" aria-labelledby="township-table" tabindex={0}>
-            <table className="figures">
-              <caption id="township-table">{l.t('各乡镇指标', 'Figures by township')}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">{l.t('乡镇', 'Township')}</th>
-                  {rowHeads(l).map((t) => <th scope="col">{t}</th>)}
-                </tr>
-              </thead>
-              <tbody>
-                {d.byTownship.map(({ township, stats }) => (
-                  <tr>
-                    <th scope="row"><a href={`/officer/dashboard?${new URLSearchParams({ from: q.from, to: q.to, township: township.code }).toString()}`}>{township.name}</a></th>
-                    {rowFigures(stats).map((v) => <td>{v}</td>)}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+        <FigureTable id="township-table" caption={l.t('各乡镇指标', 'Figures by township')} heads={[l.t('乡镇', 'Township'), ...rowHeads(l)]}>
+          {d.byTownship.map(({ township, stats }) => (
+            <tr>
+              <th scope="row"><a href={`/officer/dashboard?${new URLSearchParams({ from: q.from, to: q.to, township: township.code }).toString()}`}>{township.name}</a></th>
+              {rowFigures(stats).map((v) => <td>{v}</td>)}
+            </tr>
+          ))}
+        </FigureTable>
         <p><a href={`/officer/dashboard/townships.csv?${params(q)}`} download>{l.t('下载全部数据（CSV）', 'Download every figure (CSV)')}</a></p>
       </Page>,
     );

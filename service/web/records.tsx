@@ -11,6 +11,7 @@ import { ledgerCsv, ledgerPage, searchApplications, type LedgerQuery, type Searc
 import { townshipsInScope } from '../stats/dashboard.service';
 import { h } from './jsx';
 import { staff } from './staff';
+import { FigureTable } from './tables';
 import { Button, CheckboxField, CsrfField, Page, SelectField, StatusTag, TextField, day, type FieldError, type Lang } from './ui';
 import type { Web } from './web';
 
@@ -63,35 +64,23 @@ export function recordPages(web: Web): Router {
         {found === undefined ? null : found.length === 0 ? (
           <p>{l.t('没有找到办件。', 'No case found.')}</p>
         ) : (
-          <div className="table-scroll" role="region" aria-labelledby="found" tabindex={0}>
-            <table className="figures">
-              <caption id="found">{l.t(`找到 ${found.length} 件`, `${found.length} found`)}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">{l.t('受理编号', 'Case number')}</th>
-                  <th scope="col">{l.t('事项', 'Certificate')}</th>
-                  <th scope="col">{l.t('申请人', 'Applicant')}</th>
-                  <th scope="col">{l.t('乡镇', 'Township')}</th>
-                  <th scope="col">{l.t('状态', 'Status')}</th>
-                  <th scope="col">{l.t('受理日期', 'Submitted')}</th>
-                  <th scope="col">{l.t('证件编号', 'Certificate')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {found.map((it) => (
-                  <tr>
-                    <th scope="row">{it.number ? <a href={`/officer/cases/${it.id}`}>{it.number}</a> : l.t('草稿', 'Draft')}</th>
-                    <td>{typeName(l, it.type)}</td>
-                    <td>{it.resident.name}<span className="caption">{it.resident.idNumber}</span></td>
-                    <td>{(it.township && townshipOf(it.township)?.name) ?? it.township ?? ''}</td>
-                    <td><StatusTag l={l} status={it.status} /></td>
-                    <td>{day(it.submittedAt)}</td>
-                    <td>{it.certificateSerial ?? ''}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <FigureTable
+            id="found"
+            caption={l.t(`找到 ${found.length} 件`, `${found.length} found`)}
+            heads={[l.t('受理编号', 'Case number'), l.t('事项', 'Certificate'), l.t('申请人', 'Applicant'), l.t('乡镇', 'Township'), l.t('状态', 'Status'), l.t('受理日期', 'Submitted'), l.t('证件编号', 'Certificate')]}
+          >
+            {found.map((it) => (
+              <tr>
+                <th scope="row">{it.number ? <a href={`/officer/cases/${it.id}`}>{it.number}</a> : l.t('草稿', 'Draft')}</th>
+                <td>{typeName(l, it.type)}</td>
+                <td>{it.resident.name}<span className="caption">{it.resident.idNumber}</span></td>
+                <td>{(it.township && townshipOf(it.township)?.name) ?? it.township ?? ''}</td>
+                <td><StatusTag l={l} status={it.status} /></td>
+                <td>{day(it.submittedAt)}</td>
+                <td>{it.certificateSerial ?? ''}</td>
+              </tr>
+            ))}
+          </FigureTable>
         )}
       </Page>
     );
@@ -156,37 +145,24 @@ export function recordPages(web: Web): Router {
         {page.items.length === 0 ? (
           <p>{l.t('该期间没有已决定的办件。', 'No case was decided in this period.')}</p>
         ) : (
-          <div className="table-scroll" role="region" aria-labelledby="ledger" tabindex={0}>
-            <table className="figures">
-              <caption id="ledger">{l.t(`第 ${q.page} / ${pages} 页`, `Page ${q.page} of ${pages}`)}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">{l.t('受理编号', 'Case number')}</th>
-                  <th scope="col">{l.t('事项', 'Certificate')}</th>
-                  <th scope="col">{l.t('乡镇', 'Township')}</th>
-                  <th scope="col">{l.t('申请人', 'Applicant')}</th>
-                  <th scope="col">{l.t('结果', 'Outcome')}</th>
-                  <th scope="col">{l.t('决定日期', 'Decided')}</th>
-                  <th scope="col">{l.t('决定人', 'Decided by')}</th>
-                  <th scope="col">{l.t('证件编号', 'Certificate')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.items.map((it) => (
-                  <tr>
-                    <th scope="row"><a href={`/officer/cases/${it.id}`}>{it.number}</a></th>
-                    <td>{typeName(l, it.type)}</td>
-                    <td>{(it.township && townshipOf(it.township)?.name) ?? it.township ?? ''}</td>
-                    <td>{it.resident.name}<span className="caption">{it.resident.idNumber}</span></td>
-                    <td><StatusTag l={l} status={it.outcome} />{it.reason ? <span className="caption">{it.reason}</span> : null}</td>
-                    <td>{day(it.decidedAt)}</td>
-                    <td>{it.decidedBy ?? ''}</td>
-                    <td>{it.certificate ? <span>{it.certificate.serial}{it.certificate.status === 'revoked' ? <span className="caption">{l.t('已注销', 'Revoked')}</span> : null}</span> : ''}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <FigureTable
+            id="ledger"
+            caption={l.t(`第 ${q.page} / ${pages} 页`, `Page ${q.page} of ${pages}`)}
+            heads={[l.t('受理编号', 'Case number'), l.t('事项', 'Certificate'), l.t('乡镇', 'Township'), l.t('申请人', 'Applicant'), l.t('结果', 'Outcome'), l.t('决定日期', 'Decided'), l.t('决定人', 'Decided by'), l.t('证件编号', 'Certificate')]}
+          >
+            {page.items.map((it) => (
+              <tr>
+                <th scope="row"><a href={`/officer/cases/${it.id}`}>{it.number}</a></th>
+                <td>{typeName(l, it.type)}</td>
+                <td>{(it.township && townshipOf(it.township)?.name) ?? it.township ?? ''}</td>
+                <td>{it.resident.name}<span className="caption">{it.resident.idNumber}</span></td>
+                <td><StatusTag l={l} status={it.outcome} />{it.reason ? <span className="caption">{it.reason}</span> : null}</td>
+                <td>{day(it.decidedAt)}</td>
+                <td>{it.decidedBy ?? ''}</td>
+                <td>{it.certificate ? <span>{it.certificate.serial}{it.certificate.status === 'revoked' ? <span className="caption">{l.t('已注销', 'Revoked')}</span> : null}</span> : ''}</td>
+              </tr>
+            ))}
+          </FigureTable>
         )}
         {q.page < pages ? <p><a href={`/officer/register?${new URLSearchParams([...params, ['page', String(q.page + 1)]]).toString()}`}>{l.t('下一页', 'Next page')}</a></p> : null}
         {q.page > 1 ? <p><a href={`/officer/register?${new URLSearchParams([...params, ['page', String(q.page - 1)]]).toString()}`}>{l.t('上一页', 'Previous page')}</a></p> : null}
