@@ -1,5 +1,6 @@
 import type { Connection } from 'mongoose';
 import { accountModels } from './accounts/accounts.model';
+import { adminLogModels } from './accounts/administration';
 import { applicationModels } from './applications/applications.model';
 import { auditModels } from './audit/audit.model';
 import { keyIndexModels } from './lib/keyindex';
@@ -19,6 +20,7 @@ import { webSessionModels } from './web/session';
 export function createModels(conn: Connection) {
   return {
     ...accountModels(conn),
+    ...adminLogModels(conn),
     ...applicationModels(conn),
     ...auditModels(conn),
     ...rateLimitModels(conn),

@@ -1,28 +1,13 @@
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import request from 'supertest';
-import { createStaff } from '../service/accounts/accounts.service';
 import { formOf } from '../service/applications/applications.service';
 import { accessLog } from '../service/audit/audit.service';
 import { birthServiceForm, rebirthPermitForm, submittedApplication } from './support/forms';
-import { Visitor } from './support/visitor';
+import { staffVisitor, Visitor } from './support/visitor';
 import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, uniqueIdNumber, type TestApp } from './support/app';
 
 /** A wife of her own for each filing: one couple may have only one open case of a type. */
 const couple = (form: Record<string, unknown>) => ({ ...form, wife: { ...(form.wife as object), idNumber: uniqueIdNumber('female', 1980) } });
-
-/** An officer (or admin) signed in on the pages, by user name. */
-async function staffVisitor(t: TestApp, spec: { role: 'officer' | 'admin'; level?: 'township' | 'county'; jurisdiction?: string[] }, name = '王芳') {
-  const username = `p${crypto.randomBytes(5).toString('hex')}`;
-  const password = 'officer-password-1';
-  const { id } = await createStaff(t.ctx, { username, password, name, ...spec });
-  const v = new Visitor(t.app);
-  await v.get('/officer/sign-in');
-  const res = await v.post('/officer/sign-in', { username, password });
-  assert.equal(res.status, 303, res.text);
-  assert.equal(res.headers.location, '/officer');
-  return { v, id, username };
-}
 
 const TOWNSHIP: { role: 'officer'; level: 'township'; jurisdiction: string[] } = { role: 'officer', level: 'township', jurisdiction: ['430725101'] };
 
@@ -177,7 +162,7 @@ describe('officer pages: routes', () => {
     assert.equal(csv.status, 200);
     assert.match(String(csv.headers['content-type']), /text\/csv/);
     assert.match(String(csv.headers['content-disposition']), /attachment; filename="?stats-\d{4}-\d{2}-01-/);
-    assert.match(csv.text, /^from,to,figure,dimension,key,value/);
+    assert.match(csv.text, /^\uFEFFseries,scope,from,to,figure,dimension,key,value/);
     const r = new Visitor(t.app);
     const account = await registerAndLogin(t.app);
     await r.get('/sign-in');

@@ -11,7 +11,7 @@ import { certificatePdfFor, certificateView, getCertificate, listOwnCertificates
 import { printableCertificate } from './print';
 import { qrPng, qrSvg } from './qr';
 
-const revokeBody = {
+export const revokeBody = {
   $id: 'urn:fpc:body:revoke',
   type: 'object',
   additionalProperties: false,

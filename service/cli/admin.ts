@@ -1,10 +1,10 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createStaff, createTerminal, setDisabled } from '../accounts/accounts.service';
+import { addStaff, addTerminal, COMMAND_LINE, listAccounts, setEnabled } from '../accounts/administration';
+import { setDisabled } from '../accounts/accounts.service';
+import { AppError } from '../lib/errors';
 import { loadConfig, type Config } from '../config';
-import { ours } from '../lib/database';
 import { generateKey, loadSecret, type KeyPurpose } from '../lib/keys';
 import { generatePdfKey, PDF_SIGNER_SUBJECT } from '../pdf/signing';
 import { createLogger } from '../lib/logger';
@@ -51,6 +51,12 @@ function need(values: Values, name: keyof Values): string {
 
 class UsageError extends Error {}
 
+/** A refusal in words for the terminal: each field's problem, in English. */
+export function cliMessage(err: unknown): string {
+  if (err instanceof AppError && err.errors?.length) return err.errors.map((e) => `${e.path}: ${e.messages.en}`).join('\n');
+  return err instanceof Error ? err.message : String(err);
+}
+
 async function withRuntime<T>(config: Config, fn: (rt: Runtime) => Promise<T>): Promise<T> {
   const rt = await startRuntime(config, createLogger(process.env.LOG_LEVEL ?? 'warn'), { reuseRunning: true });
   try {
@@ -61,6 +67,16 @@ async function withRuntime<T>(config: Config, fn: (rt: Runtime) => Promise<T>): 
 }
 
 export async function run(argv: string[], config: Config = loadConfig()): Promise<string> {
+  try {
+    return await execute(argv, config);
+  } catch (err) {
+    // A refusal of the administration service names its fields: say them as a usage error.
+    if (err instanceof AppError && err.errors?.length) throw new UsageError(cliMessage(err));
+    throw err;
+  }
+}
+
+async function execute(argv: string[], config: Config): Promise<string> {
   const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true });
   const [command, arg] = positionals;
   if (values.help || !command) return USAGE;
@@ -68,43 +84,45 @@ export async function run(argv: string[], config: Config = loadConfig()): Promis
   switch (command) {
     case 'create-admin':
     case 'create-officer': {
-      const generated = values.password === undefined;
-      const password = values.password ?? crypto.randomBytes(12).toString('base64url');
       const input = {
         username: need(values, 'username'),
         name: need(values, 'name'),
-        password,
+        password: values.password,
         role: command === 'create-admin' ? ('admin' as const) : ('officer' as const),
         ...(command === 'create-officer'
-          ? {
-              level: need(values, 'level') as 'township' | 'county',
-              jurisdiction: need(values, 'jurisdiction').split(',').map((s) => s.trim()),
-              idNumber: values['id-number'],
-            }
+          ? { level: need(values, 'level'), jurisdiction: need(values, 'jurisdiction').split(',').map((s) => s.trim()), idNumber: values['id-number'] }
           : {}),
       };
-      const { id } = await withRuntime(config, (rt) => createStaff(rt.ctx, input));
-      return `created ${input.role} ${input.username} (id ${id})${generated ? `\npassword: ${password}` : ''}`;
+      const created = await withRuntime(config, (rt) => addStaff(rt.ctx, COMMAND_LINE, input));
+      return `created ${input.role} ${created.username} (id ${created.id})${created.generated ? `\npassword: ${created.password}` : ''}`;
     }
     case 'create-terminal': {
-      const created = await withRuntime(config, (rt) => createTerminal(rt.ctx, { township: need(values, 'township'), name: need(values, 'name') }));
+      const created = await withRuntime(config, (rt) => addTerminal(rt.ctx, COMMAND_LINE, { township: need(values, 'township'), name: need(values, 'name') }));
       return `created terminal\nterminalId: ${created.terminalId}\nsecret: ${created.secret}\n(the secret is shown only now)`;
     }
     case 'disable':
     case 'enable': {
-      const who = values.terminal ? { terminalId: values.terminal } : { username: need(values, 'username') };
-      const ok = await withRuntime(config, (rt) => setDisabled(rt.ctx, who, command === 'disable'));
-      if (!ok) throw new UsageError('no such account or terminal');
-      return `${command}d ${who.terminalId ?? who.username}`;
+      const enabled = command === 'enable';
+      await withRuntime(config, async (rt) => {
+        if (values.terminal) return setEnabled(rt.ctx, COMMAND_LINE, { kind: 'terminal', terminalId: values.terminal }, enabled);
+        const username = need(values, 'username').toLowerCase();
+        const account = (await listAccounts(rt.ctx)).staff.find((a) => a.username === username);
+        // Residents (by ID number) are disabled through the service directly: they are not staff.
+        if (!account) {
+          if (!(await setDisabled(rt.ctx, { username }, !enabled))) throw new UsageError('no such account or terminal');
+          return;
+        }
+        return setEnabled(rt.ctx, COMMAND_LINE, { kind: 'staff', id: account.id }, enabled);
+      });
+      return `${command}d ${values.terminal ?? values.username}`;
     }
     case 'list': {
       return withRuntime(config, async (rt) => {
-        const staff = await rt.ctx.models.Account.find(ours({ role: { $in: ['officer', 'admin'] } }), { passwordHash: 0 }).sort({ username: 1 }).lean();
-        const terminals = await rt.ctx.models.Terminal.find({}, { secretHash: 0 }).sort({ terminalId: 1 }).lean();
+        const { staff, terminals } = await listAccounts(rt.ctx);
         const state = (disabled: boolean): string => (disabled ? 'DISABLED' : 'active');
         return [
           'staff:',
-          ...staff.map((a) => `  ${a.username}  ${a.role}${a.level ? `/${a.level}` : ''}  ${(a.jurisdiction ?? []).join(',') || '*'}  ${a.name}  ${state(a.disabled)}`),
+          ...staff.map((a) => `  ${a.username}  ${a.role}${a.level ? `/${a.level}` : ''}  ${a.jurisdiction.join(',') || '*'}  ${a.name}  ${state(a.disabled)}`),
           'terminals:',
           ...terminals.map((t) => `  ${t.terminalId}  township ${t.township}  ${t.name}  ${state(t.disabled)}`),
         ].join('\n');

@@ -14,7 +14,7 @@ const textBody = (id: string, what: string) => ({
 
 // Compiled once per schema object: each must exist once, not once per app built.
 const complaintBody = textBody('urn:fpc:body:complaint', 'what the complaint is about');
-const responseBody = textBody('urn:fpc:body:complaint-response', 'the answer, as the applicant will read it');
+export const responseBody = textBody('urn:fpc:body:complaint-response', 'the answer, as the applicant will read it');
 
 const listQuery = {
   $id: 'urn:fpc:query:complaints',

@@ -15,7 +15,7 @@ const ratingBody = {
   },
 };
 
-const followUpBody = {
+export const followUpBody = {
   $id: 'urn:fpc:body:rating-follow-up',
   type: 'object',
   additionalProperties: false,

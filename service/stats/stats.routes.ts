@@ -70,6 +70,7 @@ const statsSchema = {
         statutory: { type: 'integer', description: 'pending or in review now, past the current stage’s statutory deadline' },
       },
     },
+    backlogNow: { type: 'integer', description: 'pending or in review now (the backlog), whatever the deadline' },
     complaints: {
       type: 'object',
       properties: {

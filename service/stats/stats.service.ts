@@ -37,6 +37,7 @@ import type { Models } from '../models';
  *   percentile is the nearest-rank value (the ⌈0.9·n⌉-th smallest).
  * - overdue now: pending or in review today, current stage's deadline before today (returned
  *   applications are paused, so never overdue). Independent of the period.
+ * - backlog now: pending or in review today, whatever their deadline. Independent of the period.
  *
  * Complaints, as a cohort: received (filed in the period); of those, answered by now and answered by
  * their response deadline. The answer rate is answered / received and the on-time answer rate is
@@ -92,6 +93,8 @@ export interface Stats {
     p90WorkingDays: number | null;
   };
   overdueNow: { committed: number; statutory: number };
+  /** Pending or in review now (returned ones wait for the applicant): the backlog. Independent of the period. */
+  backlogNow: number;
   complaints: { received: number; answered: number; answeredOnTime: number; answerRate: number | null; onTimeAnswerRate: number | null; openNow: number; overdueNow: number };
   certificates: Record<CertificateFigure, { total: number; byType: Record<string, number> }>;
   ratings: {
@@ -232,7 +235,9 @@ export async function computeStats(ctx: Pick<AppContext, 'models' | 'clock' | 'p
   const open = Application.find(match({ status: { $in: ['pending', 'in_review'] } }), { stages: 1, stageIndex: 1 })
     .lean<ApplicationDoc[]>()
     .cursor();
+  let backlogNow = 0;
   for await (const app of open as AsyncIterable<ApplicationDoc>) {
+    backlogNow += 1;
     const stage = app.stages[app.stageIndex];
     if (stage?.committedDeadline && stage.committedDeadline < today) overdueNow.committed += 1;
     if (stage?.statutoryDeadline && stage.statutoryDeadline < today) overdueNow.statutory += 1;
@@ -271,6 +276,7 @@ export async function computeStats(ctx: Pick<AppContext, 'models' | 'clock' | 'p
       p90WorkingDays: t.finalDecisions ? nthSmallest(histogram, Math.ceil(0.9 * t.finalDecisions)) : null,
     },
     overdueNow,
+    backlogNow,
     complaints: {
       received: complaintsReceived,
       answered,
@@ -333,14 +339,24 @@ async function certificateCounts(
   return out;
 }
 
-const csvCell = (value: string | number | null): string => {
+const csvCell = (value: CsvValue): string => {
   const s = value === null ? '' : String(value);
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
+export type CsvValue = string | number | null;
+
 /** The same figures, one per row: `from,to,figure,dimension,key,value` (empty value = no data to divide). */
 export function statsCsv(stats: Stats): string {
-  const rows: (string | number | null)[][] = [['from', 'to', 'figure', 'dimension', 'key', 'value']];
+  return toCsv([['from', 'to', 'figure', 'dimension', 'key', 'value'], ...statsRows(stats)]);
+}
+
+/** Lines of cells as CSV (CRLF line ends, as spreadsheets expect). */
+export const toCsv = (rows: CsvValue[][]): string => `${rows.map((r) => r.map(csvCell).join(',')).join('\r\n')}\r\n`;
+
+/** Every figure of `stats` as `[from, to, figure, dimension, key, value]`. */
+export function statsRows(stats: Stats): CsvValue[][] {
+  const rows: CsvValue[][] = [];
   const row = (figure: string, dimension: string, key: string, value: number | null) => rows.push([stats.period.from, stats.period.to, figure, dimension, key, value]);
   for (const figure of FIGURES) {
     row(figure, 'all', '', stats.counts.total[figure]);
@@ -355,6 +371,7 @@ export function statsCsv(stats: Stats): string {
   for (const [figure, value] of Object.entries(stats.timeliness)) row(figure, 'all', '', value);
   row('overdueNowCommitted', 'all', '', stats.overdueNow.committed);
   row('overdueNowStatutory', 'all', '', stats.overdueNow.statutory);
+  row('backlogNow', 'all', '', stats.backlogNow);
   for (const [figure, value] of Object.entries(stats.complaints)) row(`complaints.${figure}`, 'all', '', value);
   for (const [figure, value] of Object.entries(stats.ratings)) {
     if (typeof value === 'object' && value !== null) for (const [score, n] of Object.entries(value)) row(`ratings.${figure}`, 'score', score, n);
@@ -364,5 +381,5 @@ export function statsCsv(stats: Stats): string {
     row(`certificates.${figure}`, 'all', '', stats.certificates[figure].total);
     for (const [type, n] of Object.entries(stats.certificates[figure].byType)) row(`certificates.${figure}`, 'type', type, n);
   }
-  return `${rows.map((r) => r.map(csvCell).join(',')).join('\r\n')}\r\n`;
+  return rows;
 }

@@ -94,6 +94,12 @@ interface Img extends Common { src?: string; alt: string; width?: number; height
 interface Td extends Common { colspan?: number; scope?: 'row' | 'col' }
 interface Time extends Common { datetime?: string }
 interface Ol extends Common { start?: number }
+/** Server-drawn charts: SVG elements with presentation attributes (no style attribute: the CSP forbids it). */
+interface SvgEl extends Common {
+  viewBox?: string; xmlns?: string; width?: number | string; height?: number | string; x?: number; y?: number;
+  x1?: number; x2?: number; y1?: number; y2?: number; fill?: string; stroke?: string; 'stroke-width'?: number | string;
+  'font-size'?: number | string; 'text-anchor'?: 'start' | 'middle' | 'end'; focusable?: 'true' | 'false';
+}
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -110,6 +116,7 @@ declare global {
       form: Form; fieldset: Common; legend: Common; label: Label; input: Input; select: Select; option: OptionEl; optgroup: OptGroup;
       textarea: Textarea; button: Button; table: Common; caption: Common; thead: Common; tbody: Common; tr: Common;
       th: Td; td: Td; time: Time; details: Common; summary: Common; figure: Common; figcaption: Common; abbr: Common;
+      svg: SvgEl; g: SvgEl; rect: SvgEl; line: SvgEl; text: SvgEl; desc: Common;
     }
   }
 }

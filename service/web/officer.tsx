@@ -1,4 +1,4 @@
-import express, { type Request, type RequestHandler, type Router } from 'express';
+import express, { type Request, type Router } from 'express';
 import { checkCredentials } from '../accounts/accounts.service';
 import type { ApplicationDoc } from '../applications/applications.model';
 import { formOf, loadVisible, toView } from '../applications/applications.service';
@@ -13,11 +13,10 @@ import { STATUS_LABELS } from '../applications/workflow';
 import { TYPE_CODES } from '../catalogue/catalogue';
 import { AppError, notFound, PROBLEMS } from '../lib/errors';
 import { limiter } from '../lib/ratelimit';
-import { chinaDate } from '../lib/workdays';
-import { computeStats, statsCsv } from '../stats/stats.service';
 import { Fragment, h } from './jsx';
 import { startSession } from './session';
 import { BackLink, Button, CsrfField, Page, SelectField, StatusTag, SummaryList, TextField, day, dateTime, type FieldError } from './ui';
+import { staff } from './staff';
 import type { Web } from './web';
 
 const FIFTEEN_MINUTES = 15 * 60 * 1000;
@@ -33,18 +32,6 @@ export function officerPages(web: Web): Router {
   const r = express.Router();
   const perName = limiter({ name: 'page-staff-login', windowMs: FIFTEEN_MINUTES, limit: 10, keyOf: (req) => (typeof req.body?.username === 'string' ? req.body.username.trim().toLowerCase().slice(0, 64) : undefined) }, ctx.counterStores);
   const perAddress = limiter({ name: 'page-staff-login-ip', windowMs: FIFTEEN_MINUTES, limit: 300 }, ctx.counterStores);
-
-  /**
-   * Staff pages exist only for staff: a resident or a kiosk gets the same 404 as for an unknown
-   * address (nothing tells them the workbench is there); nobody signed in is sent to sign in.
-   */
-  const staff: RequestHandler = (req, res, next) => {
-    const s = req.page?.session;
-    if (!s) return res.redirect(303, '/officer/sign-in');
-    if (s.doc.kind !== 'staff') throw new AppError('not_found');
-    req.principal = s.principal;
-    next();
-  };
 
   const signInPage = (req: Request, values: { username?: string }, errors?: FieldError[]) => {
     const base = web.base(req, web.lang(req).t('工作人员登录', 'Staff sign-in'), errors);
@@ -354,72 +341,6 @@ export function officerPages(web: Web): Router {
     }
     await decide(ctx, p, id, input as DecisionInput);
     res.redirect(303, `/officer/cases/${id}`);
-  });
-
-  /*
-   * The dashboard: this month so far, the stats service's figures for the signed-in person's scope
-   * (an admin: the county; an officer: their jurisdiction), and the same figures as CSV.
-   */
-  const monthStats = (req: Request) => {
-    const to = chinaDate(ctx.clock.now());
-    return computeStats(ctx, req.principal!, { from: `${to.slice(0, 8)}01`, to });
-  };
-  r.get('/officer/dashboard', staff, async (req, res) => {
-    const l = web.lang(req);
-    const st = await monthStats(req);
-    const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(1)}%`);
-    const n = (x: number | null) => (x === null ? '—' : String(x));
-    const base = web.base(req, l.t('统计', 'Dashboard'));
-    const typeName = (code: string) => l.b(ctx.policy.type(code)?.names) || code;
-    web.send(
-      res,
-      <Page {...base}>
-        <h1>{l.t('统计', 'Dashboard')}</h1>
-        <p className="caption">{st.period.from} – {st.period.to}{l.paren(st.scope.jurisdiction === 'all' ? l.t('全县', 'the whole county') : st.scope.jurisdiction.join(l.t('、', ', ')))}</p>
-        <SummaryList
-          rows={[
-            { key: l.t('本期发证', 'Certificates issued this period'), value: String(st.certificates.issued.total) },
-            { key: l.t('按承诺时限办结率', 'On time (committed deadline)'), value: pct(st.timeliness.onTimeCommittedRate) },
-            { key: l.t('3 个工作日内办结占比', 'Decided within 3 working days'), value: pct(st.timeliness.within3WorkingDaysShare) },
-            { key: l.t('办结工作日中位数', 'Median working days to decision'), value: n(st.timeliness.medianWorkingDays) },
-            { key: l.t('当前超期', 'Overdue now'), value: String(st.overdueNow.committed) },
-            { key: l.t('投诉答复率', 'Complaints answered'), value: pct(st.complaints.answerRate) },
-            { key: l.t('满意率', 'Satisfaction'), value: pct(st.ratings.satisfactionRate) },
-          ]}
-        />
-        <h2>{l.t('按事项', 'By certificate')}</h2>
-        <table className="cases">
-          <thead>
-            <tr>
-              <th scope="col">{l.t('事项', 'Certificate')}</th>
-              <th scope="col">{l.t('收件', 'Received')}</th>
-              <th scope="col">{l.t('办结', 'Decided')}</th>
-              <th scope="col">{l.t('批准', 'Approved')}</th>
-              <th scope="col">{l.t('退回补正', 'Returned')}</th>
-              <th scope="col">{l.t('不予许可', 'Rejected')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {Object.entries(st.counts.byType).map(([code, c]) => (
-              <tr>
-                <td>{typeName(code)}</td>
-                <td>{c.received}</td>
-                <td>{c.decided}</td>
-                <td>{c.approved}</td>
-                <td>{c.returned}</td>
-                <td>{c.rejected}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        <p><a href="/officer/dashboard.csv" download>{l.t('下载全部数据（CSV）', 'Download every figure (CSV)')}</a></p>
-      </Page>,
-    );
-  });
-  r.get('/officer/dashboard.csv', staff, async (req, res) => {
-    const st = await monthStats(req);
-    res.setHeader('Cache-Control', 'no-store');
-    res.type('text/csv; charset=utf-8').attachment(`stats-${st.period.from}-${st.period.to}.csv`).send(statsCsv(st));
   });
 
   return r;

@@ -37,7 +37,7 @@ export interface PageProps {
   /** Current path (for the language switch's way back). */
   path: string;
   /** Who is signed in, as shown in the header. */
-  who?: { name: string; kind: 'resident' | 'kiosk' | 'staff' };
+  who?: { name: string; kind: 'resident' | 'kiosk' | 'staff'; admin?: boolean };
   /** The CSRF token for this page's forms (made on first use: a page without forms sets no cookie). */
   csrf: () => string;
   kiosk?: { idleSeconds: number; serving: boolean };
@@ -82,7 +82,11 @@ export function Page(p: PageProps): SafeHtml {
                     {p.who?.kind === 'staff' ? (
                       <Fragment>
                         <li><a href="/officer">{l.t('待办', 'Workqueue')}</a></li>
+                        <li><a href="/officer/search">{l.t('查找', 'Search')}</a></li>
+                        <li><a href="/officer/register">{l.t('台账', 'Register')}</a></li>
+                        <li><a href="/officer/complaints">{l.t('投诉与回访', 'Complaints')}</a></li>
                         <li><a href="/officer/dashboard">{l.t('统计', 'Dashboard')}</a></li>
+                        {p.who.admin ? <li><a href="/admin">{l.t('管理', 'Administration')}</a></li> : null}
                       </Fragment>
                     ) : p.who ? (
                       <Fragment>

@@ -11,6 +11,10 @@ import { downloadPages } from './downloads';
 import { journeyPages } from './journey';
 import { renderDocument, type SafeHtml } from './jsx';
 import { kioskPages } from './kiosk';
+import { recordPages } from './records';
+import { adminPages } from './admin';
+import { dashboardPages } from './dashboard';
+import { inboxPages } from './inbox';
 import { officerPages } from './officer';
 import { errorPage, publicPages, qrVerifyPage } from './public';
 import { checkCsrf, csrfToken, LANG_COOKIE, parseCookies, sessions } from './session';
@@ -64,7 +68,7 @@ export function webLayer(ctx: AppContext): { pages: Router; notFound: RequestHan
         l: lang(req),
         title,
         path: req.originalUrl.split('?')[0] ?? '/',
-        who: s ? { name: s.doc.kind === 'kiosk' ? `${s.principal.name} · ${s.doc.operatorName ?? ''}` : s.principal.name, kind: s.doc.kind } : undefined,
+        who: s ? { name: s.doc.kind === 'kiosk' ? `${s.principal.name} · ${s.doc.operatorName ?? ''}` : s.principal.name, kind: s.doc.kind, admin: s.principal.role === 'admin' } : undefined,
         csrf: () => csrfToken(ctx, req),
         kiosk: kiosk ? { idleSeconds: ctx.config.kioskIdleSeconds, serving: Boolean(s?.doc.kioskResident) } : undefined,
         errors,
@@ -119,6 +123,10 @@ export function webLayer(ctx: AppContext): { pages: Router; notFound: RequestHan
   pages.use(journeyPages(web));
   pages.use(kioskPages(web));
   pages.use(officerPages(web));
+  pages.use(dashboardPages(web));
+  pages.use(recordPages(web));
+  pages.use(inboxPages(web));
+  pages.use(adminPages(web));
   const pageErrors: ErrorRequestHandler = (err, req, res, next) => {
     if (res.headersSent) return next(err);
     const known = translate(err);

@@ -1,5 +1,7 @@
+import crypto from 'node:crypto';
 import type { Express } from 'express';
 import request from 'supertest';
+import { createStaff } from '../../service/accounts/accounts.service';
 import { PDF } from './forms';
 
 /**
@@ -47,3 +49,19 @@ export class Visitor {
   }
 }
 
+
+/** A staff member (officer or admin) made for the test and signed in on the pages by user name. */
+export async function staffVisitor(
+  t: { app: Express; ctx: import('../../service/context').AppContext },
+  spec: { role: 'officer' | 'admin'; level?: 'township' | 'county'; jurisdiction?: string[] },
+  name = '王芳',
+): Promise<{ v: Visitor; id: string; username: string; password: string }> {
+  const username = `p${crypto.randomBytes(5).toString('hex')}`;
+  const password = 'officer-password-1';
+  const { id } = await createStaff(t.ctx, { username, password, name, ...spec });
+  const v = new Visitor(t.app);
+  await v.get('/officer/sign-in');
+  const res = await v.post('/officer/sign-in', { username, password });
+  if (res.status !== 303) throw new Error(`staff sign-in: ${res.status}`);
+  return { v, id, username, password };
+}
