@@ -5,6 +5,7 @@ import { ours } from '../service/lib/database';
 import { SECTIONS } from '../service/web/forms';
 import { asParty, birthServiceForm, filesUnder, honourForm, migrantForm, personId, readyBirthService, rebirthPermitForm } from './support/forms';
 import { sealJson } from '../service/lib/personal';
+import { pdfText, POPPLER } from './support/pdf';
 import { Visitor } from './support/visitor';
 import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, uniqueIdNumber, uniquePhone, type TestApp } from './support/app';
 
@@ -22,9 +23,10 @@ async function pageRegistration(t: TestApp, v: Visitor, fields: { name: string; 
 async function signedIn(t: TestApp, name = '李明', sex: 'male' | 'female' = 'male') {
   const v = new Visitor(t.app);
   const idNumber = uniqueIdNumber(sex);
-  const res = await v.post('/register', await pageRegistration(t, v, { name, idNumber }));
+  const form = await pageRegistration(t, v, { name, idNumber });
+  const res = await v.post('/register', form);
   assert.equal(res.status, 303, res.text);
-  return { v, idNumber };
+  return { v, idNumber, phone: form.phone };
 }
 
 describe('pages: routes', () => {
@@ -236,6 +238,56 @@ describe('pages: routes', () => {
       assert.match(res.headers.location!, /^\/sign-in/);
     });
 
+    it('when a resident forgets the password, then the reset page sends a code, refuses a wrong one with an error summary, and the right one sets the password, ends old sessions and signs in', async () => {
+      const { v: old, idNumber, phone } = await signedIn(t);
+      const v = new Visitor(t.app);
+      const signIn = await v.get('/sign-in');
+      assert.match(signIn.text, /href="\/reset-password"/);
+      const form = await v.get('/reset-password');
+      assert.equal(form.status, 200);
+      assert.equal((await v.post('/reset-password', { idNumber, action: 'send-code' }, false)).status, 403);
+      const blank = await v.post('/reset-password', { idNumber: '', action: 'send-code' });
+      assert.equal(blank.status, 400);
+      assert.match(blank.text, /href="#f-idNumber"/);
+      const sentBefore = t.sms.to(phone).length;
+      const sent = await v.post('/reset-password', { idNumber, action: 'send-code' });
+      assert.equal(sent.status, 200);
+      // An ID number without an account gets the same page (the code goes nowhere).
+      const stranger = new Visitor(t.app);
+      await stranger.get('/reset-password');
+      const unknown = await stranger.post('/reset-password', { idNumber: uniqueIdNumber(), action: 'send-code' });
+      assert.equal(unknown.status, 200);
+      const strip = (html: string) => html.replace(/value="[^"]*"/g, '');
+      assert.equal(strip(unknown.text), strip(sent.text));
+      for (let i = 0; i < 200 && t.sms.to(phone).length === sentBefore; i += 1) await new Promise((r) => setTimeout(r, 10));
+      const code = await t.sms.lastCode(phone);
+      assert.ok(!sent.text.includes(code), 'the code is never shown on the page');
+      const hashBefore = JSON.stringify(await t.ctx.models.Account.find(ours({})).select('passwordHash').lean());
+      const wrong = await v.post('/reset-password', { idNumber, code: code === '123456' ? '654321' : '123456', password: 'brand-new-pass', action: 'reset' });
+      assert.equal(wrong.status, 400);
+      assert.match(wrong.text, /class="error-summary"/);
+      assert.match(wrong.text, /href="#f-code"/);
+      assert.match(wrong.text, /验证码/);
+      assert.equal(JSON.stringify(await t.ctx.models.Account.find(ours({})).select('passwordHash').lean()), hashBefore, 'a wrong code changes nothing');
+      const short = await v.post('/reset-password', { idNumber, code, password: 'short', action: 'reset' });
+      assert.equal(short.status, 400);
+      assert.match(short.text, /href="#f-password"/);
+      const done = await v.post('/reset-password', { idNumber, code, password: 'brand-new-pass', action: 'reset' });
+      assert.equal(done.status, 303, done.text);
+      assert.equal(done.headers.location, '/my');
+      assert.equal((await v.get('/my')).status, 200);
+      // The session begun before the reset has ended (the service ends every session of the account).
+      const oldSession = await old.get('/my');
+      assert.equal(oldSession.status, 303);
+      assert.match(oldSession.headers.location!, /^\/sign-in/);
+      await request(t.app).post('/api/v1/auth/login').send({ idNumber, password: 'correct horse' }).expect(401);
+      await request(t.app).post('/api/v1/auth/login').send({ idNumber, password: 'brand-new-pass' }).expect(200);
+      // Used once: the same code again is refused.
+      const again = new Visitor(t.app);
+      await again.get('/reset-password');
+      assert.equal((await again.post('/reset-password', { idNumber, code, password: 'third-pass-x', action: 'reset' })).status, 400);
+    });
+
     it('when a session is idle past the limit, then it no longer opens personal pages', async () => {
       const { v } = await signedIn(t);
       const idle = t.ctx.config.webSessionIdleSeconds * 1000 + 1000;
@@ -357,7 +409,8 @@ describe('pages: routes', () => {
       assert.match((await v.get(`/my/${created.id}`)).text, /已撤回/);
     });
 
-    it('when a certificate is issued, then my certificates lists it and opens the printable certificate', async () => {
+    /** A resident signed in on the pages whose birth-service case an officer approved. */
+    async function approvedCase() {
       const { v, idNumber } = await signedIn(t);
       const login = await request(t.app).post('/api/v1/auth/login').send({ idNumber, password: 'correct horse' }).expect(200);
       const auth = `Bearer ${login.body.accessToken}`;
@@ -366,7 +419,65 @@ describe('pages: routes', () => {
       const officer = await staffLogin(t, { role: 'officer', level: 'township', jurisdiction: ['430725101'] });
       await request(t.app).post(`/api/v1/applications/${created.id}/claim`).set('Authorization', officer.auth).send({}).expect(200);
       const approved = await request(t.app).post(`/api/v1/applications/${created.id}/decision`).set('Authorization', officer.auth).send({ action: 'approve' }).expect(200);
-      const serial = approved.body.certificateSerial as string;
+      return { v, auth, id: created.id as string, serial: approved.body.certificateSerial as string };
+    }
+
+    it('when a case has ended, then the resident rates it once from the case page; bad input and a second rating get an error summary', async () => {
+      const { v, id } = await approvedCase();
+      const other = await signedIn(t);
+      assert.equal((await other.v.get(`/my/${id}/rating`)).status, 404);
+      const page = await v.get(`/my/${id}`);
+      assert.match(page.text, new RegExp(`href="/my/${id}/rating"`));
+      const form = await v.get(`/my/${id}/rating`);
+      assert.equal(form.status, 200);
+      assert.match(form.text, /非常满意/);
+      assert.equal((await v.post(`/my/${id}/rating`, { score: '5' }, false)).status, 403);
+      const none = await v.post(`/my/${id}/rating`, { comment: 'x' });
+      assert.equal(none.status, 400);
+      assert.match(none.text, /href="#f-score"/);
+      assert.match(none.text, /请选择满意程度/);
+      const outOfRange = await v.post(`/my/${id}/rating`, { score: '9' });
+      assert.equal(outOfRange.status, 400);
+      assert.match(outOfRange.text, /class="error-summary"/);
+      assert.equal(await t.ctx.models.Rating.countDocuments({ applicationId: id }), 0, 'nothing stored for bad input');
+      const rated = await v.post(`/my/${id}/rating`, { score: '2', comment: '<b>等了太久</b>' });
+      assert.equal(rated.status, 303, rated.text);
+      const stored = await t.ctx.models.Rating.findOne({ applicationId: id }).lean();
+      assert.equal(stored!.score, 2);
+      assert.equal(stored!.channel, 'online');
+      assert.ok(stored!.followUp, 'a bad rating opens a follow-up');
+      const shown = await v.get(`/my/${id}`);
+      assert.match(shown.text, /您的评价/);
+      assert.ok(shown.text.includes('&lt;b&gt;等了太久&lt;/b&gt;'));
+      assert.doesNotMatch(shown.text, new RegExp(`href="/my/${id}/rating"`));
+      assert.equal((await v.get(`/my/${id}/rating`)).status, 303);
+      const twice = await v.post(`/my/${id}/rating`, { score: '5' });
+      assert.equal(twice.status, 409);
+      assert.match(twice.text, /每件只能评价一次/);
+      assert.equal(await t.ctx.models.Rating.countDocuments({ applicationId: id }), 1);
+      const english = new Visitor(t.app, 'en');
+      english.cookies = v.cookies;
+      await english.get(`/my/${id}`);
+      assert.match((await english.post(`/my/${id}/rating`, { score: '5' })).text, /rated once/);
+    });
+
+    it('when a case has not ended, then it cannot be rated and the page says why', async () => {
+      const { v, idNumber } = await signedIn(t);
+      const login = await request(t.app).post('/api/v1/auth/login').send({ idNumber, password: 'correct horse' }).expect(200);
+      const auth = `Bearer ${login.body.accessToken}`;
+      const created = await readyBirthService(t.app, auth, asParty('birth-service', birthServiceForm(), idNumber));
+      await request(t.app).post(`/api/v1/applications/${created.id}/submit`).set('Authorization', auth).send({}).expect(200);
+      const page = await v.get(`/my/${created.id}`);
+      assert.doesNotMatch(page.text, /\/rating"/);
+      assert.equal((await v.get(`/my/${created.id}/rating`)).status, 303);
+      const early = await v.post(`/my/${created.id}/rating`, { score: '4' });
+      assert.equal(early.status, 409);
+      assert.match(early.text, /办结后才能评价/);
+      assert.equal(await t.ctx.models.Rating.countDocuments({ applicationId: created.id }), 0);
+    });
+
+    it('when a certificate is issued, then my certificates lists it, opens the printable certificate and downloads the signed PDF', async () => {
+      const { v, auth, serial } = await approvedCase();
       const list = await v.get('/my/certificates');
       assert.ok(list.text.includes(serial));
       const print = await v.get(`/my/certificates/${serial}/print`);
@@ -382,8 +493,38 @@ describe('pages: routes', () => {
       const qrPage = await scan.get(short.headers.location!);
       assert.match(qrPage.text, /证件有效/);
       assert.match(qrPage.text, /陬市镇人民政府/);
+      assert.match(list.text, new RegExp(`href="/my/certificates/${serial}/certificate.pdf"`));
+      const pdf = await request(t.app).get(`/my/certificates/${serial}/certificate.pdf`).set('Cookie', [...v.cookies].map(([k, x]) => `${k}=${x}`).join('; ')).buffer(true).parse((res, done) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => done(null, Buffer.concat(chunks)));
+      });
+      assert.equal(pdf.status, 200);
+      assert.equal(pdf.headers['content-type'], 'application/pdf');
+      assert.equal(pdf.headers['cache-control'], 'no-store');
+      assert.match(pdf.headers['content-disposition']!, new RegExp(`attachment; filename="certificate-${serial}.pdf"`));
+      const bytes = pdf.body as Buffer;
+      assert.equal(bytes.subarray(0, 5).toString(), '%PDF-');
+      assert.ok(bytes.includes(Buffer.from('/ByteRange')), 'signed');
+      if (POPPLER.pdftotext) {
+        const text = pdfText(bytes);
+        assert.ok(text.includes(serial), 'the holder’s own certificate');
+        assert.ok(text.includes('张伟') && text.includes('李娜'), 'the holders’ names');
+      }
+      // The same file the API gives its holder (the same use case and access check).
+      const api = await request(t.app).get(`/api/v1/certificates/${serial}/certificate.pdf`).set('Authorization', auth).buffer(true).parse((res, done) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => done(null, Buffer.concat(chunks)));
+      });
+      assert.equal(api.status, 200);
+      assert.equal((api.body as Buffer).length > 1000, true);
       const stranger = (await signedIn(t)).v;
       assert.equal((await stranger.get(`/my/certificates/${serial}/print`)).status, 404);
+      const theirs = await stranger.get(`/my/certificates/${serial}/certificate.pdf`);
+      assert.equal(theirs.status, 404);
+      assert.match(theirs.text, /找不到/);
+      assert.equal((await new Visitor(t.app).get(`/my/certificates/${serial}/certificate.pdf`)).status, 303);
     });
   });
 

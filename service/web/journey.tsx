@@ -3,7 +3,8 @@ import type { ApplicationDoc } from '../applications/applications.model';
 import { createApplication, formOf, listOwn, loadVisible, submit, toView, updateDraft, withdraw } from '../applications/applications.service';
 import { isAllowed } from '../applications/workflow';
 import { serviceGuide } from '../catalogue/catalogue.service';
-import { getCertificate, listOwnCertificates } from '../certificates/certificates.service';
+import { sendPdf } from '../certificates/certificates.routes';
+import { certificatePdfFor, getCertificate, listOwnCertificates } from '../certificates/certificates.service';
 import { printableCertificate } from '../certificates/print';
 import { fileComplaint, listForApplication } from '../complaints/complaints.service';
 import { singleUpload } from '../documents/documents.routes';
@@ -15,11 +16,14 @@ import { principalOf } from '../lib/auth';
 import { AppError, notFound, PROBLEMS, translate } from '../lib/errors';
 import { decrypt, openName } from '../lib/personal';
 import { limiter } from '../lib/ratelimit';
+import { compile, toFieldProblems } from '../lib/validation';
+import { ratingBody } from '../ratings/ratings.routes';
+import { LEVELS, rateApplication, ratingOf } from '../ratings/ratings.service';
 import { evaluateForPage, Fields, labelOf } from './fields';
 import { CHILD_FIELDS, getPath, readFields, SECTIONS, type SectionSpec } from './forms';
 import { Fragment, h, type SafeHtml } from './jsx';
 import { checkCsrf } from './session';
-import { BackLink, Button, CsrfField, dateTime, day, Page, StatusTag, SummaryList, TextArea, type FieldError, type Lang } from './ui';
+import { BackLink, Button, CsrfField, dateTime, day, Page, RadioField, StatusTag, SummaryList, TextArea, type FieldError, type Lang } from './ui';
 import type { Web } from './web';
 
 /**
@@ -64,6 +68,7 @@ export function journeyPages(web: Web): Router {
   const upload = singleUpload(ctx);
   const uploadLimit = limiter({ name: 'page-upload', windowMs: 15 * 60 * 1000, limit: 200, keyOf: (req) => req.principal?.id }, ctx.counterStores);
   const complaintLimit = limiter({ name: 'page-complaint', windowMs: 60 * 60 * 1000, limit: 20, keyOf: (req) => req.principal?.id }, ctx.counterStores);
+  const validateRating = compile(ratingBody);
 
   const resident: Mode = {
     kind: 'resident',
@@ -644,6 +649,7 @@ export function journeyPages(web: Web): Router {
                 <h2>{l.b(ctx.policy.type(c.type)?.names)}</h2>
                 <SummaryList rows={[{ key: l.t('证件编号', 'Serial'), value: c.serial }, { key: l.t('状态', 'Status'), value: c.status === 'revoked' ? l.t('已注销', 'Revoked') : l.t('有效', 'Valid') }, { key: l.t('发证日期', 'Issued'), value: day(c.issuedAt) }, { key: l.t('有效期至', 'Valid until'), value: c.validUntil ? day(c.validUntil) : l.t('长期有效', 'No expiry') }]} />
                 <p><a href={`/my/certificates/${c.serial}/print`}>{l.t('查看和打印', 'View and print')}<span className="visually-hidden"> {c.serial}</span></a></p>
+                <p><a href={`/my/certificates/${c.serial}/certificate.pdf`} download>{l.t('下载电子证照（PDF，带电子签章）', 'Download the signed PDF certificate')}<span className="visually-hidden"> {c.serial}</span></a></p>
               </li>
             ))}
           </ul>
@@ -660,6 +666,12 @@ export function journeyPages(web: Web): Router {
     res.type('html').send(await printableCertificate(ctx, cert));
   });
 
+  /* The signed PDF: the API's use case and access check (the holder's own; anyone else gets a 404 page). */
+  r.get('/my/certificates/:serial/certificate.pdf', resident.guard, async (req, res) => {
+    const { cert, pdf } = await certificatePdfFor(ctx, principalOf(req), String(req.params.serial));
+    sendPdf(res, pdf, `certificate-${cert.serial}.pdf`);
+  });
+
   const casePage = async (req: Request, app: ApplicationDoc, errors?: FieldError[], complaintText?: string) => {
     const l = web.lang(req);
     const p = principalOf(req);
@@ -668,6 +680,7 @@ export function journeyPages(web: Web): Router {
     const id = app._id.toString();
     const base = web.base(req, l.b(spec.names), errors);
     const complaints = app.status === 'draft' ? [] : await listForApplication(ctx, p, id);
+    const rating = isAllowed('rate', app.status) ? await ratingOrNone(req, id) : undefined;
     return (
       <Page {...base}>
         <BackLink href="/my" l={l} />
@@ -705,6 +718,19 @@ export function journeyPages(web: Web): Router {
             <ul>{complaints.map((c) => <li><p>{c.text}</p>{c.answer ? <p className="answer">{l.t('答复', 'Answer')}{l.colon}{c.answer.text}</p> : <p className="hint">{l.t(`待答复（${c.responseDeadline} 前）`, `Awaiting an answer (by ${c.responseDeadline})`)}</p>}</li>)}</ul>
           </Fragment>
         ) : null}
+        {isAllowed('rate', app.status) ? (
+          <Fragment>
+            <h2>{l.t('评价（好差评）', 'Rate this service')}</h2>
+            {rating ? (
+              <Fragment>
+                <p>{l.t('您的评价', 'Your rating')}{l.colon}<strong>{l.b(LEVELS[rating.score - 1])}</strong>{rating.comment ? <Fragment>{l.colon}{rating.comment}</Fragment> : null}</p>
+                {rating.followUp?.outcome ? <p className="answer">{l.t('回访整改', 'Follow-up')}{l.colon}{rating.followUp.outcome}</p> : null}
+              </Fragment>
+            ) : (
+              <p><a className="button secondary" href={`/my/${id}/rating`}>{l.t('评价办理服务', 'Rate how this case was handled')}</a></p>
+            )}
+          </Fragment>
+        ) : null}
         {isAllowed('complain', app.status) ? (
           <form method="post" action={`/my/${id}/complaint`} novalidate>
             <h2>{l.t('投诉', 'Complain')}</h2>
@@ -732,6 +758,57 @@ export function journeyPages(web: Web): Router {
       return web.send(res, await casePage(req, app, [{ field: 'text', message: l.t('请填写投诉内容（2–2000 字）', 'Write your complaint (2–2000 characters)') }], text), 400);
     }
     await fileComplaint(ctx, principalOf(req), app._id.toString(), text);
+    res.redirect(303, `/my/${app._id.toString()}`);
+  });
+
+  /* 好差评: one rating per ended case, on the ratings use case and the API's body rules. */
+  const ratingOrNone = async (req: Request, id: string) => {
+    try {
+      return await ratingOf(ctx, principalOf(req), id);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'not_found') return undefined;
+      throw err;
+    }
+  };
+  const ratingPage = (req: Request, app: ApplicationDoc, values: { score?: string; comment?: string }, errors?: FieldError[]) => {
+    const l = web.lang(req);
+    const id = app._id.toString();
+    const base = web.base(req, l.t('评价办理服务', 'Rate this service'), errors);
+    const spec = ctx.policy.type(app.type)!;
+    return (
+      <Page {...base}>
+        <BackLink href={`/my/${id}`} l={l} />
+        <span className="caption">{app.number ?? ''} · {l.b(spec.names)}</span>
+        <h1>{l.t('您对这次办理满意吗？', 'How satisfied are you with how this case was handled?')}</h1>
+        <p>{l.t('每件只能评价一次。“不满意”和“非常不满意”会由乡镇回访整改。', 'A case is rated once. A "dissatisfied" or "very dissatisfied" rating is followed up by the township.')}</p>
+        <form method="post" action={`/my/${id}/rating`} novalidate>
+          <CsrfField token={base.csrf()} />
+          <RadioField name="score" label={l.t('满意程度', 'Satisfaction')} value={values.score ?? ''} errors={errors} options={LEVELS.map((level, i) => ({ value: String(i + 1), label: l.b(level) })).reverse()} />
+          <TextArea name="comment" label={l.t('意见或建议（选填）', 'Comments (optional)')} value={values.comment} errors={errors} maxlength={500} />
+          <Button>{l.t('提交评价', 'Send rating')}</Button>
+        </form>
+      </Page>
+    );
+  };
+  r.get('/my/:id/rating', resident.guard, async (req, res) => {
+    const app = await load(resident, req);
+    if (!isAllowed('rate', app.status) || (await ratingOrNone(req, app._id.toString()))) return res.redirect(303, `/my/${app._id.toString()}`);
+    web.send(res, ratingPage(req, app, {}));
+  });
+  r.post('/my/:id/rating', resident.guard, web.csrf, complaintLimit, async (req, res) => {
+    const app = await load(resident, req);
+    const l = web.lang(req);
+    const values = { score: String(req.body.score ?? '').trim(), comment: String(req.body.comment ?? '').trim() };
+    const input = { score: /^\d$/.test(values.score) ? Number(values.score) : values.score, ...(values.comment ? { comment: values.comment } : {}) };
+    const labels = (f: string) => (f === 'score' ? l.t('满意程度', 'Satisfaction') : f === 'comment' ? l.t('意见或建议', 'Comments') : undefined);
+    if (!values.score) return web.send(res, ratingPage(req, app, values, [{ field: 'score', message: l.t('请选择满意程度', 'Choose how satisfied you are') }]), 400);
+    if (!validateRating(input)) return web.send(res, ratingPage(req, app, values, web.fieldErrors(req, toFieldProblems(validateRating.errors), labels)), 400);
+    try {
+      await rateApplication(ctx, principalOf(req), app._id.toString(), input as { score: number; comment?: string });
+    } catch (err) {
+      if (!(err instanceof AppError) || !['conflict', 'already_exists'].includes(err.code)) throw err;
+      return web.send(res, ratingPage(req, app, values, [{ field: 'score', message: l.b(err.detail ?? PROBLEMS[err.code]) }]), err.status);
+    }
     res.redirect(303, `/my/${app._id.toString()}`);
   });
 

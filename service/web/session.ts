@@ -134,7 +134,8 @@ async function principalFor(ctx: Ctx, doc: WebSessionDoc): Promise<Principal | u
     return staff;
   }
   if (account.role !== 'applicant') return undefined;
-  return { role: 'applicant', id: account._id.toString(), name: openName(ctx.keys.dataKey, account), channel: 'online' };
+  // The ID number's keyed hash, as for a bearer token: the cases a kiosk filed for this resident are theirs too.
+  return { role: 'applicant', id: account._id.toString(), name: openName(ctx.keys.dataKey, account), channel: 'online', ...(account.idHash ? { idHash: account.idHash } : {}) };
 }
 
 /**
