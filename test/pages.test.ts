@@ -3,7 +3,7 @@ import request from 'supertest';
 import { formOf } from '../service/applications/applications.service';
 import { ours } from '../service/lib/database';
 import { SECTIONS } from '../service/web/forms';
-import { asParty, birthServiceForm, filesUnder, honourForm, migrantForm, personId, readyBirthService, rebirthPermitForm } from './support/forms';
+import { asParty, birthServiceForm, filesUnder, honourForm, migrantForm, personId, readyBirthService, rebirthPermitForm, terminalFiling } from './support/forms';
 import { sealJson } from '../service/lib/personal';
 import { pdfText, POPPLER } from './support/pdf';
 import { Visitor } from './support/visitor';
@@ -83,25 +83,82 @@ describe('pages: routes', () => {
       assert.match(api.headers['content-type']!, /problem\+json/);
     });
 
-    it('when the eligibility pre-check is answered, then the same evaluation as submission answers and nothing is stored', async () => {
+    /** The hidden answers a pre-check page carries to the next (what a browser would post back). */
+    const carried = (html: string): Record<string, string> => {
+      const out: Record<string, string> = {};
+      for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) {
+        if (m[1] !== '_csrf') out[m[1]!] = m[2]!.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+      }
+      return out;
+    };
+    /** Posts one pre-check page: the answers carried so far plus this page's fields. */
+    const answer = (v: Visitor, type: string, fields: Record<string, string>) => v.post(`/precheck/${type}`, { ...carried(v.html), ...fields });
+    const person = (who: string, name: string, idNumber: string) => ({ [`${who}.name`]: name, [`${who}.idNumber`]: idNumber, [`${who}.residentType`]: 'rural' });
+
+    it('when the eligibility pre-check is answered page by page, then the answers travel in the form and the result shows each ground met or not, nothing stored', async () => {
       const before = await t.ctx.models.Application.countDocuments();
       const v = new Visitor(t.app);
-      await v.get('/precheck/birth-service');
-      const res = await v.post('/precheck/birth-service', {
-        'residence.divisionCode': '430725101202',
-        'husband.name': '张伟', 'husband.idNumber': personId('male', '1990-05-01'), 'husband.residentType': 'rural',
-        'wife.name': '李娜', 'wife.idNumber': personId('female', '1992-01-01'), 'wife.residentType': 'rural',
-        'marriage.date': '2015-06-01', 'marriage.kind': 'first',
-        'children.0.sex': 'male', 'children.0.birthDate': '2018-03-03', 'children.0.alive': 'true', 'children.0.origin': 'joint',
-      });
-      assert.equal(res.status, 200, res.text);
-      assert.match(res.text, /符合申请条件/);
-      assert.match(res.text, /结婚证/);
-      const bad = await v.post('/precheck/birth-service', { 'husband.idNumber': '430725198001010010' });
-      assert.equal(bad.status, 400);
-      assert.match(bad.text, /class="error-summary"/);
-      assert.match(bad.text, /href="#f-husband-idNumber"/);
+      const first = await v.get('/precheck/birth-service');
+      assert.equal(first.status, 200);
+      assert.match(first.text, /第 1 步，共 5 步/);
+      assert.match(first.text, /<h1>居住地<\/h1>/);
+      assert.doesNotMatch(first.text, /husband\.idNumber/, 'one small group per page');
+      assert.equal((await v.post('/precheck/birth-service', { step: '0', 'residence.divisionCode': '430725101202' }, false)).status, 403);
+      const blank = await answer(v, 'birth-service', { step: '0' });
+      assert.equal(blank.status, 400);
+      assert.match(blank.text, /class="error-summary"/);
+      assert.match(blank.text, /href="#f-residence-divisionCode"/);
+      const husband = await answer(v, 'birth-service', { step: '0', 'residence.divisionCode': '430725101202' });
+      assert.equal(husband.status, 200);
+      assert.match(husband.text, /第 2 步，共 5 步/);
+      assert.match(husband.text, /<input type="hidden" name="residence.divisionCode" value="430725101202">/);
+      const wrongId = await answer(v, 'birth-service', { step: '1', ...person('husband', '张伟', '430725198001010010') });
+      assert.equal(wrongId.status, 400);
+      assert.match(wrongId.text, /href="#f-husband-idNumber"/);
+      assert.match(wrongId.text, /校验位/);
+      await answer(v, 'birth-service', { step: '1', ...person('husband', '张伟', personId('male', '1990-05-01')) });
+      const back = await answer(v, 'birth-service', { step: '2', go: 'back' });
+      assert.match(back.text, /<h1>男方信息<\/h1>/);
+      assert.ok(back.text.includes('value="张伟"'), 'an earlier answer is shown again');
+      await answer(v, 'birth-service', { step: '1' , ...person('husband', '张伟', personId('male', '1990-05-01')) });
+      await answer(v, 'birth-service', { step: '2', ...person('wife', '李娜', personId('female', '1992-01-01')) });
+      const kids = await answer(v, 'birth-service', { step: '3', 'marriage.date': '2015-06-01', 'marriage.kind': 'first' });
+      assert.match(kids.text, /第 1 个子女/);
+      const added = await answer(v, 'birth-service', { step: '4', go: 'add', 'child.sex': 'male', 'child.birthDate': '2018-03-03', 'child.alive': 'true', 'child.origin': 'joint' });
+      assert.equal(added.status, 200);
+      assert.match(added.text, /第 2 个子女/);
+      const result = await answer(v, 'birth-service', { step: '4', go: 'next' });
+      assert.equal(result.status, 200, result.text);
+      assert.match(result.text, /符合申请条件/);
+      assert.match(result.text, /✓ 满足/);
+      assert.match(result.text, /结婚证/);
+      assert.ok(result.text.includes('张伟'), 'the answers are listed');
+      const change = await answer(v, 'birth-service', { goto: '1' });
+      assert.match(change.text, /<h1>男方信息<\/h1>/);
       assert.equal(await t.ctx.models.Application.countDocuments(), before);
+    });
+
+    it('when the pre-check answers meet no ground, then the result says so ground by ground; a child born in the future is that page’s problem', async () => {
+      const v = new Visitor(t.app);
+      await v.get('/precheck/birth-service');
+      await answer(v, 'birth-service', { step: '0', 'residence.divisionCode': '430725101202' });
+      await answer(v, 'birth-service', { step: '1', ...person('husband', '张伟', personId('male', '1980-05-01')) });
+      await answer(v, 'birth-service', { step: '2', ...person('wife', '李娜', personId('female', '1982-01-01')) });
+      await answer(v, 'birth-service', { step: '3', 'marriage.date': '2005-06-01', 'marriage.kind': 'first' });
+      const future = await answer(v, 'birth-service', { step: '4', go: 'add', 'child.sex': 'male', 'child.birthDate': '2999-01-01', 'child.alive': 'true', 'child.origin': 'joint' });
+      assert.equal(future.status, 400);
+      assert.match(future.text, /href="#f-child-birthDate"/);
+      for (const birth of ['2008-01-01', '2010-01-01', '2012-01-01']) {
+        const r = await answer(v, 'birth-service', { step: '4', go: 'add', 'child.sex': 'female', 'child.birthDate': birth, 'child.alive': 'true', 'child.origin': 'joint' });
+        assert.equal(r.status, 200, r.text);
+      }
+      const result = await answer(v, 'birth-service', { step: '4', go: 'next' });
+      assert.equal(result.status, 200);
+      assert.match(result.text, /暂不符合申请条件/);
+      assert.match(result.text, /✗ 不满足/);
+      assert.doesNotMatch(result.text, /href="\/apply\/start\/birth-service"/);
+      const english = new Visitor(t.app, 'en');
+      assert.match((await english.get('/precheck/rebirth-permit')).text, /Step 1 of 6/);
     });
 
     it('when a case is queried by number and ID number, then its status shows; a wrong pair gets the same answer as an unknown number', async () => {
@@ -371,6 +428,25 @@ describe('pages: routes', () => {
       const removed = await v.post(`/apply/${id}/documents/${app!.documents[0]!.id}/remove`, {});
       assert.equal(removed.status, 303);
       assert.equal((await t.ctx.models.Application.findById(id).lean())!.documents.length, 0);
+    });
+
+    it('when a kiosk filed for a resident, then once submitted the case is in their cases with its timeline; before submission it is not', async () => {
+      const { v, idNumber } = await signedIn(t, '李秀英', 'female');
+      const terminal = await terminalLogin(t);
+      const filed = await readyBirthService(t.app, terminal.auth, birthServiceForm(), terminalFiling(idNumber));
+      assert.doesNotMatch((await v.get('/my')).text, new RegExp(filed.id));
+      assert.equal((await v.get(`/my/${filed.id}`)).status, 404);
+      const submitted = await request(t.app).post(`/api/v1/applications/${filed.id}/submit`).set('Authorization', terminal.auth).send({}).expect(200);
+      const list = await v.get('/my');
+      assert.match(list.text, new RegExp(`href="/my/${filed.id}"`));
+      assert.ok(list.text.includes(submitted.body.number));
+      assert.match(list.text, /终端代办/);
+      const view = await v.get(`/my/${filed.id}`);
+      assert.equal(view.status, 200);
+      assert.match(view.text, /提交申请/);
+      assert.match(view.text, /待审核/);
+      // Another resident still gets a 404 page.
+      assert.equal((await (await signedIn(t)).v.get(`/my/${filed.id}`)).status, 404);
     });
 
     it("when a resident opens another resident's case, then it is a 404 page", async () => {

@@ -1,6 +1,6 @@
 import type { AppContext } from '../context';
 import { evaluateApplication, type EligibilityResult } from '../eligibility/eligibility.service';
-import { TOWNSHIPS } from '../divisions/divisions';
+import { TOWNSHIPS, village } from '../divisions/divisions';
 import { AppError } from '../lib/errors';
 import type { FieldSpec, SectionSpec } from './forms';
 import { fieldValue, getPath } from './forms';
@@ -34,6 +34,17 @@ export function Field({ l, spec, values, errors, prefix = '' }: { l: Lang; spec:
 
 export function Fields({ l, fields, values, errors, prefix }: { l: Lang; fields: FieldSpec[]; values: unknown; errors?: FieldError[]; prefix?: string }): SafeHtml {
   return <Fragment>{fields.map((spec) => <Field l={l} spec={spec} values={values} errors={errors} prefix={prefix} />)}</Fragment>;
+}
+
+/** An answer as a person reads it: yes/no, the village's name, an option's label. */
+export function answerText(l: Lang, values: unknown, name: string, kind: string, options?: FieldSpec['options']): string {
+  const v = getPath(values, name);
+  if (v === undefined) return '';
+  if (kind === 'checkbox' || kind === 'yesno') return v === true ? l.t('是', 'Yes') : l.t('否', 'No');
+  const place = kind === 'village' ? village(String(v)) : undefined;
+  if (place) return `${place.township.name} ${place.name}`;
+  const o = options?.find((x) => x.value === v);
+  return o ? l.b(o.label) : String(v);
 }
 
 /** The label of a form path, for error messages ("请填写：男方姓名"). */

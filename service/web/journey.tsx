@@ -10,7 +10,6 @@ import { fileComplaint, listForApplication } from '../complaints/complaints.serv
 import { singleUpload } from '../documents/documents.routes';
 import { acceptUpload, assertCanUpload, removeDocument } from '../documents/documents.service';
 import { receivedUpload } from '../documents/storage';
-import { village } from '../divisions/divisions';
 import { evaluateApplication } from '../eligibility/eligibility.service';
 import { principalOf } from '../lib/auth';
 import { AppError, notFound, PROBLEMS, translate } from '../lib/errors';
@@ -19,8 +18,8 @@ import { limiter } from '../lib/ratelimit';
 import { compile, toFieldProblems } from '../lib/validation';
 import { ratingBody } from '../ratings/ratings.routes';
 import { LEVELS, rateApplication, ratingOf } from '../ratings/ratings.service';
-import { evaluateForPage, Fields, labelOf } from './fields';
-import { CHILD_FIELDS, getPath, readFields, SECTIONS, type SectionSpec } from './forms';
+import { answerText, evaluateForPage, Fields, labelOf } from './fields';
+import { CHILD_FIELDS, getPath, inSection, readFields, rootsOf, SECTIONS, type FieldSpec, type SectionSpec } from './forms';
 import { Fragment, h, type SafeHtml } from './jsx';
 import { checkCsrf } from './session';
 import { BackLink, Button, CsrfField, dateTime, day, Page, RadioField, StatusTag, SummaryList, TextArea, type FieldError, type Lang } from './ui';
@@ -41,8 +40,6 @@ export interface Mode {
 }
 
 const sectionsOf = (type: string): SectionSpec[] => SECTIONS[type] ?? [];
-const rootsOf = (s: SectionSpec): string[] => [s.root, ...(s.alsoRoots ?? [])];
-const inSection = (s: SectionSpec, path: string): boolean => rootsOf(s).some((r) => path === r || path.startsWith(`${r}.`));
 
 const ACTION_NAMES: Record<string, [string, string]> = {
   create: ['创建草稿', 'Draft started'],
@@ -457,15 +454,7 @@ export function journeyPages(web: Web): Router {
       const result = evaluateApplication(ctx.policy, app.type, form, ctx.clock.now(), l.code);
       const spec = ctx.policy.type(app.type)!;
       const grounds = serviceGuide(ctx.policy, app.type, ctx.clock.now(), l.code).conditions?.grounds ?? [];
-      const shown = (name: string, kind: string, options?: { value: string; label: { zh: string; en: string } }[]) => {
-        const v = getPath(form, name);
-        if (v === undefined) return '';
-        if (kind === 'checkbox' || kind === 'yesno') return v === true ? l.t('是', 'Yes') : l.t('否', 'No');
-        const place = kind === 'village' ? village(String(v)) : undefined;
-        if (place) return `${place.township.name} ${place.name}`;
-        const o = options?.find((x) => x.value === v);
-        return o ? l.b(o.label) : String(v);
-      };
+      const shown = (name: string, kind: string, options?: FieldSpec['options']) => answerText(l, form, name, kind, options);
       return (
         <Page {...base}>
           <BackLink href={`${mode.base}/${id}`} l={l} />
@@ -618,7 +607,7 @@ export function journeyPages(web: Web): Router {
             <tbody>
               {items.map((a) => (
                 <tr>
-                  <td><a href={`/my/${a._id.toString()}`}>{l.b(ctx.policy.type(a.type)?.names)}</a></td>
+                  <td><a href={`/my/${a._id.toString()}`}>{l.b(ctx.policy.type(a.type)?.names)}</a>{a.channel === 'terminal' ? <small className="hint">{l.paren(l.t('终端代办', 'filed at a terminal'))}</small> : null}</td>
                   <td>{a.number ?? '—'}</td>
                   <td><StatusTag l={l} status={a.status} /></td>
                   <td>{day(a.updatedAt)}</td>
@@ -629,7 +618,7 @@ export function journeyPages(web: Web): Router {
         ) : (
           <p>{l.t('您还没有办件。', 'You have no cases yet.')}</p>
         )}
-        <p className="hint">{l.t('在便民服务终端代办的申请，请用受理编号在“办件查询”中查看。', 'For applications filed at a service terminal, use the case query with the number on your receipt.')}</p>
+        <p className="hint">{l.t('在便民服务终端为您代办的申请，提交后也列在这里。', 'Applications a service terminal filed for you are listed here too, once submitted.')}</p>
       </Page>,
     );
   });

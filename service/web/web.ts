@@ -11,6 +11,7 @@ import { journeyPages } from './journey';
 import { renderDocument, type SafeHtml } from './jsx';
 import { kioskPages } from './kiosk';
 import { officerPages } from './officer';
+import { precheckPages } from './precheck';
 import { errorPage, publicPages, qrVerifyPage } from './public';
 import { checkCsrf, csrfToken, LANG_COOKIE, parseCookies, sessions } from './session';
 import { assetUrls, makeLang, type FieldError, type Lang, type PageProps } from './ui';
@@ -111,6 +112,7 @@ export function webLayer(ctx: AppContext): { pages: Router; notFound: RequestHan
   pages.use(sessions(ctx));
   pages.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 80 }));
   pages.use(publicPages(web));
+  pages.use(precheckPages(web));
   pages.use(accountPages(web));
   pages.use(journeyPages(web));
   pages.use(kioskPages(web));
