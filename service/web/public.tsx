@@ -128,9 +128,8 @@ export function publicPages(web: Web): Router {
 
   // The guide is a pure function of the catalogue, the day and the language: worked out once a day.
   const guides = new Map<string, ReturnType<typeof serviceGuide>>();
-  const guideOf = (code: string, lang: Lang['code']) => {
-    const now = ctx.clock.now();
-    const key = `${code}|${chinaDate(now)}|${lang}`;
+  const guideOf = (code: string, lang: Lang['code'], now = ctx.clock.now(), today = chinaDate(now)) => {
+    const key = `${code}|${today}|${lang}`;
     let guide = guides.get(key);
     if (!guide) {
       if (guides.size > 64) guides.clear();
@@ -143,7 +142,9 @@ export function publicPages(web: Web): Router {
   r.get('/', (req, res) => {
     const base = web.base(req, web.lang(req).t('首页', 'Home'));
     const { l } = base;
-    const guides = TYPE_CODES.map((code) => guideOf(code, l.code));
+    const now = ctx.clock.now();
+    const today = chinaDate(now);
+    const guides = TYPE_CODES.map((code) => guideOf(code, l.code, now, today));
     web.send(
       res,
       <Page {...base}>

@@ -52,7 +52,14 @@ export function webLayer(ctx: AppContext): { pages: Router; notFound: RequestHan
   assetUrls.css = `/assets/site.css?v=${version}`;
   assetUrls.js = `/assets/site.js?v=${version}`;
 
-  const lang = (req: Request): Lang => makeLang(pageLanguage(req));
+  // Worked out once per request (the Accept-Language negotiation is not free), two fixed Lang objects.
+  const LANGS = { zh: makeLang('zh'), en: makeLang('en') } as const;
+  const chosen = new WeakMap<Request, Lang>();
+  const lang = (req: Request): Lang => {
+    let l = chosen.get(req);
+    if (!l) chosen.set(req, (l = LANGS[pageLanguage(req)]));
+    return l;
+  };
   const web: Web = {
     ctx,
     lang,
@@ -71,8 +78,14 @@ export function webLayer(ctx: AppContext): { pages: Router; notFound: RequestHan
     },
     send(res, page, status = 200) {
       // Every page may carry someone's data or a form token: never stored by the browser or a proxy.
-      res.status(status).setHeader('Cache-Control', 'no-store');
-      res.type('html').send(renderDocument(page));
+      // So no ETag either (res.send would hash every page for a validator nobody may use): the
+      // document goes out as it is.
+      const body = Buffer.from(renderDocument(page));
+      res.statusCode = status;
+      res.setHeader('Cache-Control', 'no-store');
+      res.setHeader('Content-Type', 'text/html; charset=utf-8');
+      res.setHeader('Content-Length', body.length);
+      res.end(res.req.method === 'HEAD' ? undefined : body);
     },
     csrf: (req, _res, next) => {
       checkCsrf(ctx, req, (req.body as Record<string, unknown> | undefined)?._csrf);
