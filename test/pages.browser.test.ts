@@ -251,8 +251,8 @@ describe('pages in a browser (playwright-core + Chromium)', function () {
     await page.getByLabel('居民姓名').waitFor();
     await page.goBack();
     assert.doesNotMatch(await page.content(), new RegExp(number));
-    // The resident follows the kiosk case by number and access code from the receipt (kiosk cases
-    // do not reach a resident's account yet: that link is issue 11).
+    // The resident follows the kiosk case by number and access code from the receipt (or in her
+    // own cases once she has an account: the next journey).
     const resident = await newContext(js);
     const rp = await resident.newPage();
     await rp.goto(main.origin + '/query');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { formOf } from '../service/applications/applications.service';
+import { MAX_COMPLAINTS_PER_APPLICATION } from '../service/complaints/complaints.service';
 import { ours } from '../service/lib/database';
 import { SECTIONS } from '../service/web/forms';
 import { asParty, birthServiceForm, filesUnder, honourForm, migrantForm, personId, readyBirthService, rebirthPermitForm, terminalFiling } from './support/forms';
@@ -205,7 +206,7 @@ describe('pages: routes', () => {
       const js = await request(t.app).get('/assets/site.js');
       assert.equal(css.status, 200);
       assert.equal(js.status, 200);
-      for (const path of ['/', '/guide/rebirth-permit', '/precheck/rebirth-permit', '/query', '/verify', '/sign-in', '/register', '/kiosk']) {
+      for (const path of ['/', '/guide/rebirth-permit', '/precheck', '/precheck/rebirth-permit', '/query', '/verify', '/sign-in', '/register', '/reset-password', '/kiosk']) {
         const page = await v.get(path);
         const total = Buffer.byteLength(page.text) + Buffer.byteLength(css.text) + Buffer.byteLength(js.text);
         assert.ok(total < 100 * 1024, `${path}: ${total} bytes`);
@@ -478,6 +479,14 @@ describe('pages: routes', () => {
       const shown = await v.get(`/my/${created.id}`);
       assert.ok(shown.text.includes('&lt;img src=x onerror=alert(1)&gt; 太慢'));
       assert.equal(await t.ctx.models.Complaint.countDocuments({ applicationId: created.id }), 1);
+      for (let i = 2; i <= MAX_COMPLAINTS_PER_APPLICATION; i += 1) assert.equal((await v.post(`/my/${created.id}/complaint`, { text: `第 ${i} 次投诉` })).status, 303);
+      const tooMany = await v.post(`/my/${created.id}/complaint`, { text: '还是太慢' });
+      assert.equal(tooMany.status, 429);
+      assert.match(tooMany.text, /class="error-summary"/);
+      assert.match(tooMany.text, /href="#f-text"/);
+      assert.match(tooMany.text, /最多可投诉/);
+      assert.equal(await t.ctx.models.Complaint.countDocuments({ applicationId: created.id }), MAX_COMPLAINTS_PER_APPLICATION);
+      await v.get(`/my/${created.id}`);
       await v.get(`/my/${created.id}/withdraw`);
       const withdrawn = await v.post(`/my/${created.id}/withdraw`, { reason: '不办了' });
       assert.equal(withdrawn.status, 303);

@@ -746,7 +746,13 @@ export function journeyPages(web: Web): Router {
     if (text.length < 2 || text.length > 2000) {
       return web.send(res, await casePage(req, app, [{ field: 'text', message: l.t('请填写投诉内容（2–2000 字）', 'Write your complaint (2–2000 characters)') }], text), 400);
     }
-    await fileComplaint(ctx, principalOf(req), app._id.toString(), text);
+    try {
+      await fileComplaint(ctx, principalOf(req), app._id.toString(), text);
+    } catch (err) {
+      // The service's own refusals (too many complaints on one case, a draft) on the field, in this language.
+      if (!(err instanceof AppError) || !['rate_limited', 'conflict'].includes(err.code)) throw err;
+      return web.send(res, await casePage(req, app, [{ field: 'text', message: l.b(err.detail ?? PROBLEMS[err.code]) }], text), err.status);
+    }
     res.redirect(303, `/my/${app._id.toString()}`);
   });
 
