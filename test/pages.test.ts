@@ -465,12 +465,27 @@ describe('pages: routes', () => {
       assert.equal((await t.ctx.models.Application.findById(theirs.id).lean())!.status, 'draft');
     });
 
-    it('when a resident withdraws and complains, then the case page shows the timeline and the complaint, escaped', async () => {
+    /** A resident signed in on the pages, with a birth-service case of theirs submitted through the API. */
+    async function submittedCase() {
       const { v, idNumber } = await signedIn(t);
       const login = await request(t.app).post('/api/v1/auth/login').send({ idNumber, password: 'correct horse' }).expect(200);
       const auth = `Bearer ${login.body.accessToken}`;
       const created = await readyBirthService(t.app, auth, asParty('birth-service', birthServiceForm(), idNumber));
       await request(t.app).post(`/api/v1/applications/${created.id}/submit`).set('Authorization', auth).send({}).expect(200);
+      return { v, auth, created };
+    }
+
+    /** The same, approved by an officer. */
+    async function approvedCase() {
+      const { v, auth, created } = await submittedCase();
+      const officer = await staffLogin(t, { role: 'officer', level: 'township', jurisdiction: ['430725101'] });
+      await request(t.app).post(`/api/v1/applications/${created.id}/claim`).set('Authorization', officer.auth).send({}).expect(200);
+      const approved = await request(t.app).post(`/api/v1/applications/${created.id}/decision`).set('Authorization', officer.auth).send({ action: 'approve' }).expect(200);
+      return { v, auth, id: created.id as string, serial: approved.body.certificateSerial as string };
+    }
+
+    it('when a resident withdraws and complains, then the case page shows the timeline and the complaint, escaped', async () => {
+      const { v, created } = await submittedCase();
       const page = await v.get(`/my/${created.id}`);
       assert.equal(page.status, 200);
       assert.match(page.text, /提交申请/);
@@ -493,19 +508,6 @@ describe('pages: routes', () => {
       assert.equal((await t.ctx.models.Application.findById(created.id).lean())!.status, 'withdrawn');
       assert.match((await v.get(`/my/${created.id}`)).text, /已撤回/);
     });
-
-    /** A resident signed in on the pages whose birth-service case an officer approved. */
-    async function approvedCase() {
-      const { v, idNumber } = await signedIn(t);
-      const login = await request(t.app).post('/api/v1/auth/login').send({ idNumber, password: 'correct horse' }).expect(200);
-      const auth = `Bearer ${login.body.accessToken}`;
-      const created = await readyBirthService(t.app, auth, asParty('birth-service', birthServiceForm(), idNumber));
-      await request(t.app).post(`/api/v1/applications/${created.id}/submit`).set('Authorization', auth).send({}).expect(200);
-      const officer = await staffLogin(t, { role: 'officer', level: 'township', jurisdiction: ['430725101'] });
-      await request(t.app).post(`/api/v1/applications/${created.id}/claim`).set('Authorization', officer.auth).send({}).expect(200);
-      const approved = await request(t.app).post(`/api/v1/applications/${created.id}/decision`).set('Authorization', officer.auth).send({ action: 'approve' }).expect(200);
-      return { v, auth, id: created.id as string, serial: approved.body.certificateSerial as string };
-    }
 
     it('when a case has ended, then the resident rates it once from the case page; bad input and a second rating get an error summary', async () => {
       const { v, id } = await approvedCase();
@@ -547,11 +549,7 @@ describe('pages: routes', () => {
     });
 
     it('when a case has not ended, then it cannot be rated and the page says why', async () => {
-      const { v, idNumber } = await signedIn(t);
-      const login = await request(t.app).post('/api/v1/auth/login').send({ idNumber, password: 'correct horse' }).expect(200);
-      const auth = `Bearer ${login.body.accessToken}`;
-      const created = await readyBirthService(t.app, auth, asParty('birth-service', birthServiceForm(), idNumber));
-      await request(t.app).post(`/api/v1/applications/${created.id}/submit`).set('Authorization', auth).send({}).expect(200);
+      const { v, created } = await submittedCase();
       const page = await v.get(`/my/${created.id}`);
       assert.doesNotMatch(page.text, /\/rating"/);
       assert.equal((await v.get(`/my/${created.id}/rating`)).status, 303);

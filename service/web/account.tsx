@@ -5,9 +5,9 @@ import { AppError, PROBLEMS } from '../lib/errors';
 import { idHash } from '../lib/personal';
 import { limiter } from '../lib/ratelimit';
 import { compile, toFieldProblems } from '../lib/validation';
-import { Fragment, h } from './jsx';
+import { Fragment, h, type SafeHtml } from './jsx';
 import { endSession, startSession } from './session';
-import { Button, CsrfField, Page, TextField, type FieldError } from './ui';
+import { Button, CsrfField, Page, TextField, type FieldError, type Lang } from './ui';
 import type { Web } from './web';
 
 const FIFTEEN_MINUTES = 15 * 60 * 1000;
@@ -128,15 +128,7 @@ export function accountPages(web: Web): Router {
           <TextField name="password" type="password" label={lab.password!} hint={l.t('至少 8 位', 'At least 8 characters')} errors={errors} autocomplete="new-password" width="short" />
           <Button name="action" value="register">{l.t('注册', 'Create account')}</Button>
         </form>
-        <form method="post" action="/register" novalidate>
-          <CsrfField token={base.csrf()} />
-          <input type="hidden" name="next" value={next} />
-          <input type="hidden" name="name" value={values.name ?? ''} />
-          <input type="hidden" name="idNumber" value={values.idNumber ?? ''} />
-          <input type="hidden" name="phone" value={values.phone ?? ''} />
-          <p className="hint">{l.t('没有收到短信？', 'No text message?')}</p>
-          <Button name="action" value="send-code" secondary>{l.t('重新发送验证码', 'Send the code again')}</Button>
-        </form>
+        <ResendCode l={l} action="/register" csrf={base.csrf()} keep={{ next, name: values.name ?? '', idNumber: values.idNumber ?? '', phone: values.phone ?? '' }} />
       </Page>
     );
   };
@@ -221,12 +213,7 @@ export function accountPages(web: Web): Router {
           <TextField name="password" type="password" label={l.t('新密码', 'New password')} hint={l.t('至少 8 位', 'At least 8 characters')} errors={errors} autocomplete="new-password" width="short" />
           <Button name="action" value="reset">{l.t('重置密码并登录', 'Reset the password and sign in')}</Button>
         </form>
-        <form method="post" action="/reset-password" novalidate>
-          <CsrfField token={base.csrf()} />
-          <input type="hidden" name="idNumber" value={values.idNumber ?? ''} />
-          <p className="hint">{l.t('没有收到短信？', 'No text message?')}</p>
-          <Button name="action" value="send-code" secondary>{l.t('重新发送验证码', 'Send the code again')}</Button>
-        </form>
+        <ResendCode l={l} action="/reset-password" csrf={base.csrf()} keep={{ idNumber: values.idNumber ?? '' }} />
       </Page>
     );
   };
@@ -282,4 +269,16 @@ export function accountPages(web: Web): Router {
     web.send(res, <Page {...base}><h1>{base.l.t('您已安全退出', 'You have signed out')}</h1><p><a href="/">{base.l.t('返回首页', 'Go to the home page')}</a></p></Page>);
   });
   return r;
+}
+
+/** "Send the code again": a form of its own (so Enter in the main form never resends), carrying what step 1 asked. */
+function ResendCode({ l, action, csrf, keep }: { l: Lang; action: string; csrf: string; keep: Record<string, string> }): SafeHtml {
+  return (
+    <form method="post" action={action} novalidate>
+      <CsrfField token={csrf} />
+      {Object.entries(keep).map(([name, value]) => <input type="hidden" name={name} value={value} />)}
+      <p className="hint">{l.t('没有收到短信？', 'No text message?')}</p>
+      <Button name="action" value="send-code" secondary>{l.t('重新发送验证码', 'Send the code again')}</Button>
+    </form>
+  );
 }

@@ -47,6 +47,27 @@ export function answerText(l: Lang, values: unknown, name: string, kind: string,
   return o ? l.b(o.label) : String(v);
 }
 
+/** The re-birth permit's ground: one of the grounds of the rules in force, each with its citation. */
+export function GroundField({ l, title, grounds, value, errors }: { l: Lang; title: string; grounds: GroundGuide[]; value: unknown; errors?: FieldError[] }): SafeHtml {
+  const mine = errors?.filter((e) => e.field === 'ground') ?? [];
+  return (
+    <div className={`field${mine.length ? ' field-error' : ''}`}>
+      <fieldset>
+        <legend><h1>{title}</h1></legend>
+        {mine.map((e) => <p className="error-message" id="f-ground-error">{e.message}</p>)}
+        {grounds.map((g, i) => (
+          <div className="radio">
+            <input type="radio" id={i === 0 ? 'f-ground' : `f-ground-${i}`} name="ground" value={g.id} checked={value === g.id} />
+            <label htmlFor={i === 0 ? 'f-ground' : `f-ground-${i}`}>{l.b(g.title)}</label>
+            <p className="hint">{l.b(g.description)}{l.paren(g.citation)}</p>
+          </div>
+        ))}
+      </fieldset>
+    </div>
+  );
+}
+type GroundGuide = { id: string; title: { zh: string; en: string }; description: { zh: string; en: string }; citation: string };
+
 /** The label of a form path, for error messages ("请填写：男方姓名"). */
 export function labelOf(l: Lang, sections: SectionSpec[], childFields: FieldSpec[], field: string): string | undefined {
   for (const s of sections) {

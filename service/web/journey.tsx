@@ -18,7 +18,7 @@ import { limiter } from '../lib/ratelimit';
 import { compile, toFieldProblems } from '../lib/validation';
 import { ratingBody } from '../ratings/ratings.routes';
 import { LEVELS, rateApplication, ratingOf } from '../ratings/ratings.service';
-import { answerText, evaluateForPage, Fields, labelOf } from './fields';
+import { answerText, evaluateForPage, Fields, GroundField, labelOf } from './fields';
 import { CHILD_FIELDS, getPath, inSection, readFields, rootsOf, SECTIONS, type FieldSpec, type SectionSpec } from './forms';
 import { Fragment, h, type SafeHtml } from './jsx';
 import { checkCsrf } from './session';
@@ -245,19 +245,7 @@ export function journeyPages(web: Web): Router {
           <form method="post" action={action} novalidate>
             <CsrfField token={base.csrf()} />
             {s.kind === 'ground' ? (
-              <div className={`field${errors?.some((e) => e.field === 'ground') ? ' field-error' : ''}`}>
-                <fieldset>
-                  <legend><h1>{l.b(s.title)}</h1></legend>
-                  {errors?.filter((e) => e.field === 'ground').map((e) => <p className="error-message">{e.message}</p>)}
-                  {grounds.map((g, i) => (
-                    <div className="radio">
-                      <input type="radio" id={i === 0 ? 'f-ground' : `f-ground-${i}`} name="ground" value={g.id} checked={values.ground === g.id} />
-                      <label htmlFor={i === 0 ? 'f-ground' : `f-ground-${i}`}>{l.b(g.title)}</label>
-                      <p className="hint">{l.b(g.description)}{l.paren(g.citation)}</p>
-                    </div>
-                  ))}
-                </fieldset>
-              </div>
+              <GroundField l={l} title={l.b(s.title)} grounds={grounds} value={values.ground} errors={errors} />
             ) : (
               <Fragment>
                 <h1>{l.b(s.title)}</h1>

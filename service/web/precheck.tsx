@@ -4,7 +4,7 @@ import { serviceGuide } from '../catalogue/catalogue.service';
 import type { EligibilityResult } from '../eligibility/eligibility.service';
 import { AppError } from '../lib/errors';
 import { limiter } from '../lib/ratelimit';
-import { answerText, evaluateForPage, Fields, labelOf } from './fields';
+import { answerText, evaluateForPage, Fields, GroundField, labelOf } from './fields';
 import { CHILD_FIELDS, fieldValue, getPath, inSection, readFields, SECTIONS, type SectionSpec } from './forms';
 import { Fragment, h, type SafeHtml } from './jsx';
 import { BackLink, Button, CsrfField, Page, SummaryList, type FieldError } from './ui';
@@ -120,18 +120,7 @@ export function precheckPages(web: Web): Router {
               </fieldset>
             </Fragment>
           ) : s.kind === 'ground' ? (
-            <div className={`field${errors?.some((e) => e.field === 'ground') ? ' field-error' : ''}`}>
-              <fieldset>
-                <legend><h1>{l.b(s.title)}</h1></legend>
-                {errors?.filter((e) => e.field === 'ground').map((e) => <p className="error-message" id="f-ground-error">{e.message}</p>)}
-                {grounds.map((g, i) => (
-                  <div className="radio">
-                    <input type="radio" id={i === 0 ? 'f-ground' : `f-ground-${i}`} name="ground" value={g.id} checked={form.ground === g.id} />
-                    <label htmlFor={i === 0 ? 'f-ground' : `f-ground-${i}`}>{l.b(g.title)}</label>
-                  </div>
-                ))}
-              </fieldset>
-            </div>
+            <GroundField l={l} title={l.b(s.title)} grounds={grounds} value={form.ground} errors={errors} />
           ) : (
             <Fragment>
               <h1>{l.b(s.title)}</h1>
