@@ -5,8 +5,8 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { bothWays as runBothWays, checkA11y as axeCheck, CHROMIUM, CHROMIUM_ARGS, newContext as makeContext, OUT, serve, shoot, type Served } from './support/browser';
 import request from 'supertest';
-import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, testConfig, uniquePhone } from './support/app';
-import { BIRTH_SERVICE_KINDS, personId, readyBirthService, birthServiceForm, submittedApplication } from './support/forms';
+import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, testConfig, uniquePhone, type TestApp } from './support/app';
+import { BIRTH_SERVICE_KINDS, personId, readyBirthService, birthServiceForm, submittedApplication, terminalFiling } from './support/forms';
 import { createStaff } from '../service/accounts/accounts.service';
 
 /**
@@ -195,8 +195,8 @@ describe('pages in a browser (playwright-core + Chromium)', function () {
     await page.getByLabel('居民姓名').waitFor();
     await page.goBack();
     assert.doesNotMatch(await page.content(), new RegExp(number));
-    // The resident follows the kiosk case by number and access code from the receipt (kiosk cases
-    // do not reach a resident's account yet: that link is issue 11).
+    // The resident follows the kiosk case by number and access code from the receipt (or in her
+    // own cases once she has an account: the next journey).
     const resident = await newContext(js);
     const rp = await resident.newPage();
     await rp.goto(main.origin + '/query');
@@ -207,6 +207,50 @@ describe('pages in a browser (playwright-core + Chromium)', function () {
     assert.match(await rp.locator('main').innerText(), /待审核/);
     await at(rp, 'case query result', { js, shot: 'query-result' });
     await resident.close();
+    await context.close();
+  });
+
+  bothWays('the resident a kiosk filed for registers, signs in and sees the kiosk case in my cases with its timeline', async (js) => {
+    const { t } = main;
+    const couple = { h: husband(), w: wife() };
+    // The kiosk files for the wife (a party of the form) and submits: the receipt's number is what she has.
+    const terminal = await terminalLogin(t);
+    const filed = await readyBirthService(t.app, terminal.auth, { ...birthServiceForm(), husband: { ...couple.h, residentType: 'rural' }, wife: { ...couple.w, residentType: 'rural' } }, terminalFiling(couple.w.idNumber, couple.w.name));
+    const { number } = (await request(t.app).post(`/api/v1/applications/${filed.id}/submit`).set('Authorization', terminal.auth).send({}).expect(200)).body as { number: string };
+
+    const context = await newContext(js);
+    const page = await context.newPage();
+    await page.goto(main.origin + '/my');
+    // Not signed in: the sign-in page; she has no account yet, so she registers with her phone.
+    await page.getByRole('link', { name: '注册' }).click();
+    await page.getByLabel('姓名').fill(couple.w.name);
+    await page.getByLabel('居民身份证号码').fill(couple.w.idNumber);
+    const phone = uniquePhone();
+    await page.getByLabel('手机号码').fill(phone);
+    await page.getByRole('button', { name: '发送验证码' }).click();
+    await page.getByText('验证码已发送').waitFor();
+    await page.getByLabel('短信验证码').fill(await t.sms.lastCode(phone));
+    await page.getByLabel('密码').fill('correct horse');
+    await page.getByRole('button', { name: '注册', exact: true }).click();
+    await page.getByRole('heading', { name: '我的办件' }).waitFor();
+    const row = page.locator('tr', { hasText: number });
+    assert.match(await row.innerText(), /终端代办/);
+    assert.match(await row.innerText(), /待审核/);
+    await at(page, 'my cases with the kiosk case', { js, shot: 'my-cases-kiosk' });
+    // Signed out and in again: the case is still hers.
+    await page.getByRole('button', { name: '退出' }).click();
+    await page.goto(main.origin + '/sign-in');
+    await page.getByLabel('居民身份证号码').fill(couple.w.idNumber);
+    await page.getByLabel('密码').fill('correct horse');
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.getByRole('heading', { name: '我的办件' }).waitFor();
+    await page.locator('tr', { hasText: number }).getByRole('link').click();
+    await page.getByRole('heading', { name: '办理进度' }).waitFor();
+    const text = await page.locator('main').innerText();
+    assert.ok(text.includes(number));
+    assert.match(text, /提交申请/);
+    assert.match(text, /待审核/);
+    await at(page, 'kiosk case timeline', { js, shot: 'kiosk-case-timeline' });
     await context.close();
   });
 

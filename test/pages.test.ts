@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { formOf } from '../service/applications/applications.service';
+import { MAX_COMPLAINTS_PER_APPLICATION } from '../service/complaints/complaints.service';
 import { ours } from '../service/lib/database';
 import { SECTIONS } from '../service/web/forms';
-import { asParty, birthServiceForm, filesUnder, honourForm, migrantForm, personId, readyBirthService, rebirthPermitForm } from './support/forms';
+import { asParty, birthServiceForm, filesUnder, honourForm, migrantForm, personId, readyBirthService, rebirthPermitForm, terminalFiling } from './support/forms';
 import { sealJson } from '../service/lib/personal';
+import { pdfText, POPPLER } from './support/pdf';
 import { Visitor } from './support/visitor';
 import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, uniqueIdNumber, uniquePhone, type TestApp } from './support/app';
 
@@ -22,9 +24,10 @@ async function pageRegistration(t: TestApp, v: Visitor, fields: { name: string; 
 async function signedIn(t: TestApp, name = '李明', sex: 'male' | 'female' = 'male') {
   const v = new Visitor(t.app);
   const idNumber = uniqueIdNumber(sex);
-  const res = await v.post('/register', await pageRegistration(t, v, { name, idNumber }));
+  const form = await pageRegistration(t, v, { name, idNumber });
+  const res = await v.post('/register', form);
   assert.equal(res.status, 303, res.text);
-  return { v, idNumber };
+  return { v, idNumber, phone: form.phone };
 }
 
 describe('pages: routes', () => {
@@ -81,25 +84,82 @@ describe('pages: routes', () => {
       assert.match(api.headers['content-type']!, /problem\+json/);
     });
 
-    it('when the eligibility pre-check is answered, then the same evaluation as submission answers and nothing is stored', async () => {
+    /** The hidden answers a pre-check page carries to the next (what a browser would post back). */
+    const carried = (html: string): Record<string, string> => {
+      const out: Record<string, string> = {};
+      for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) {
+        if (m[1] !== '_csrf') out[m[1]!] = m[2]!.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+      }
+      return out;
+    };
+    /** Posts one pre-check page: the answers carried so far plus this page's fields. */
+    const answer = (v: Visitor, type: string, fields: Record<string, string>) => v.post(`/precheck/${type}`, { ...carried(v.html), ...fields });
+    const person = (who: string, name: string, idNumber: string) => ({ [`${who}.name`]: name, [`${who}.idNumber`]: idNumber, [`${who}.residentType`]: 'rural' });
+
+    it('when the eligibility pre-check is answered page by page, then the answers travel in the form and the result shows each ground met or not, nothing stored', async () => {
       const before = await t.ctx.models.Application.countDocuments();
       const v = new Visitor(t.app);
-      await v.get('/precheck/birth-service');
-      const res = await v.post('/precheck/birth-service', {
-        'residence.divisionCode': '430725101202',
-        'husband.name': '张伟', 'husband.idNumber': personId('male', '1990-05-01'), 'husband.residentType': 'rural',
-        'wife.name': '李娜', 'wife.idNumber': personId('female', '1992-01-01'), 'wife.residentType': 'rural',
-        'marriage.date': '2015-06-01', 'marriage.kind': 'first',
-        'children.0.sex': 'male', 'children.0.birthDate': '2018-03-03', 'children.0.alive': 'true', 'children.0.origin': 'joint',
-      });
-      assert.equal(res.status, 200, res.text);
-      assert.match(res.text, /符合申请条件/);
-      assert.match(res.text, /结婚证/);
-      const bad = await v.post('/precheck/birth-service', { 'husband.idNumber': '430725198001010010' });
-      assert.equal(bad.status, 400);
-      assert.match(bad.text, /class="error-summary"/);
-      assert.match(bad.text, /href="#f-husband-idNumber"/);
+      const first = await v.get('/precheck/birth-service');
+      assert.equal(first.status, 200);
+      assert.match(first.text, /第 1 步，共 5 步/);
+      assert.match(first.text, /<h1>居住地<\/h1>/);
+      assert.doesNotMatch(first.text, /husband\.idNumber/, 'one small group per page');
+      assert.equal((await v.post('/precheck/birth-service', { step: '0', 'residence.divisionCode': '430725101202' }, false)).status, 403);
+      const blank = await answer(v, 'birth-service', { step: '0' });
+      assert.equal(blank.status, 400);
+      assert.match(blank.text, /class="error-summary"/);
+      assert.match(blank.text, /href="#f-residence-divisionCode"/);
+      const husband = await answer(v, 'birth-service', { step: '0', 'residence.divisionCode': '430725101202' });
+      assert.equal(husband.status, 200);
+      assert.match(husband.text, /第 2 步，共 5 步/);
+      assert.match(husband.text, /<input type="hidden" name="residence.divisionCode" value="430725101202">/);
+      const wrongId = await answer(v, 'birth-service', { step: '1', ...person('husband', '张伟', '430725198001010010') });
+      assert.equal(wrongId.status, 400);
+      assert.match(wrongId.text, /href="#f-husband-idNumber"/);
+      assert.match(wrongId.text, /校验位/);
+      await answer(v, 'birth-service', { step: '1', ...person('husband', '张伟', personId('male', '1990-05-01')) });
+      const back = await answer(v, 'birth-service', { step: '2', go: 'back' });
+      assert.match(back.text, /<h1>男方信息<\/h1>/);
+      assert.ok(back.text.includes('value="张伟"'), 'an earlier answer is shown again');
+      await answer(v, 'birth-service', { step: '1' , ...person('husband', '张伟', personId('male', '1990-05-01')) });
+      await answer(v, 'birth-service', { step: '2', ...person('wife', '李娜', personId('female', '1992-01-01')) });
+      const kids = await answer(v, 'birth-service', { step: '3', 'marriage.date': '2015-06-01', 'marriage.kind': 'first' });
+      assert.match(kids.text, /第 1 个子女/);
+      const added = await answer(v, 'birth-service', { step: '4', go: 'add', 'child.sex': 'male', 'child.birthDate': '2018-03-03', 'child.alive': 'true', 'child.origin': 'joint' });
+      assert.equal(added.status, 200);
+      assert.match(added.text, /第 2 个子女/);
+      const result = await answer(v, 'birth-service', { step: '4', go: 'next' });
+      assert.equal(result.status, 200, result.text);
+      assert.match(result.text, /符合申请条件/);
+      assert.match(result.text, /✓ 满足/);
+      assert.match(result.text, /结婚证/);
+      assert.ok(result.text.includes('张伟'), 'the answers are listed');
+      const change = await answer(v, 'birth-service', { goto: '1' });
+      assert.match(change.text, /<h1>男方信息<\/h1>/);
       assert.equal(await t.ctx.models.Application.countDocuments(), before);
+    });
+
+    it('when the pre-check answers meet no ground, then the result says so ground by ground; a child born in the future is that page’s problem', async () => {
+      const v = new Visitor(t.app);
+      await v.get('/precheck/birth-service');
+      await answer(v, 'birth-service', { step: '0', 'residence.divisionCode': '430725101202' });
+      await answer(v, 'birth-service', { step: '1', ...person('husband', '张伟', personId('male', '1980-05-01')) });
+      await answer(v, 'birth-service', { step: '2', ...person('wife', '李娜', personId('female', '1982-01-01')) });
+      await answer(v, 'birth-service', { step: '3', 'marriage.date': '2005-06-01', 'marriage.kind': 'first' });
+      const future = await answer(v, 'birth-service', { step: '4', go: 'add', 'child.sex': 'male', 'child.birthDate': '2999-01-01', 'child.alive': 'true', 'child.origin': 'joint' });
+      assert.equal(future.status, 400);
+      assert.match(future.text, /href="#f-child-birthDate"/);
+      for (const birth of ['2008-01-01', '2010-01-01', '2012-01-01']) {
+        const r = await answer(v, 'birth-service', { step: '4', go: 'add', 'child.sex': 'female', 'child.birthDate': birth, 'child.alive': 'true', 'child.origin': 'joint' });
+        assert.equal(r.status, 200, r.text);
+      }
+      const result = await answer(v, 'birth-service', { step: '4', go: 'next' });
+      assert.equal(result.status, 200);
+      assert.match(result.text, /暂不符合申请条件/);
+      assert.match(result.text, /✗ 不满足/);
+      assert.doesNotMatch(result.text, /href="\/apply\/start\/birth-service"/);
+      const english = new Visitor(t.app, 'en');
+      assert.match((await english.get('/precheck/rebirth-permit')).text, /Step 1 of 6/);
     });
 
     it('when a case is queried by number and ID number, then its status shows; a wrong pair gets the same answer as an unknown number', async () => {
@@ -146,7 +206,7 @@ describe('pages: routes', () => {
       const js = await request(t.app).get('/assets/site.js');
       assert.equal(css.status, 200);
       assert.equal(js.status, 200);
-      for (const path of ['/', '/guide/rebirth-permit', '/precheck/rebirth-permit', '/query', '/verify', '/sign-in', '/register', '/kiosk']) {
+      for (const path of ['/', '/guide/rebirth-permit', '/precheck', '/precheck/rebirth-permit', '/query', '/verify', '/sign-in', '/register', '/reset-password', '/kiosk']) {
         const page = await v.get(path);
         const total = Buffer.byteLength(page.text) + Buffer.byteLength(css.text) + Buffer.byteLength(js.text);
         assert.ok(total < 100 * 1024, `${path}: ${total} bytes`);
@@ -236,6 +296,56 @@ describe('pages: routes', () => {
       assert.match(res.headers.location!, /^\/sign-in/);
     });
 
+    it('when a resident forgets the password, then the reset page sends a code, refuses a wrong one with an error summary, and the right one sets the password, ends old sessions and signs in', async () => {
+      const { v: old, idNumber, phone } = await signedIn(t);
+      const v = new Visitor(t.app);
+      const signIn = await v.get('/sign-in');
+      assert.match(signIn.text, /href="\/reset-password"/);
+      const form = await v.get('/reset-password');
+      assert.equal(form.status, 200);
+      assert.equal((await v.post('/reset-password', { idNumber, action: 'send-code' }, false)).status, 403);
+      const blank = await v.post('/reset-password', { idNumber: '', action: 'send-code' });
+      assert.equal(blank.status, 400);
+      assert.match(blank.text, /href="#f-idNumber"/);
+      const sentBefore = t.sms.to(phone).length;
+      const sent = await v.post('/reset-password', { idNumber, action: 'send-code' });
+      assert.equal(sent.status, 200);
+      // An ID number without an account gets the same page (the code goes nowhere).
+      const stranger = new Visitor(t.app);
+      await stranger.get('/reset-password');
+      const unknown = await stranger.post('/reset-password', { idNumber: uniqueIdNumber(), action: 'send-code' });
+      assert.equal(unknown.status, 200);
+      const strip = (html: string) => html.replace(/value="[^"]*"/g, '');
+      assert.equal(strip(unknown.text), strip(sent.text));
+      for (let i = 0; i < 200 && t.sms.to(phone).length === sentBefore; i += 1) await new Promise((r) => setTimeout(r, 10));
+      const code = await t.sms.lastCode(phone);
+      assert.ok(!sent.text.includes(code), 'the code is never shown on the page');
+      const hashBefore = JSON.stringify(await t.ctx.models.Account.find(ours({})).select('passwordHash').lean());
+      const wrong = await v.post('/reset-password', { idNumber, code: code === '123456' ? '654321' : '123456', password: 'brand-new-pass', action: 'reset' });
+      assert.equal(wrong.status, 400);
+      assert.match(wrong.text, /class="error-summary"/);
+      assert.match(wrong.text, /href="#f-code"/);
+      assert.match(wrong.text, /验证码/);
+      assert.equal(JSON.stringify(await t.ctx.models.Account.find(ours({})).select('passwordHash').lean()), hashBefore, 'a wrong code changes nothing');
+      const short = await v.post('/reset-password', { idNumber, code, password: 'short', action: 'reset' });
+      assert.equal(short.status, 400);
+      assert.match(short.text, /href="#f-password"/);
+      const done = await v.post('/reset-password', { idNumber, code, password: 'brand-new-pass', action: 'reset' });
+      assert.equal(done.status, 303, done.text);
+      assert.equal(done.headers.location, '/my');
+      assert.equal((await v.get('/my')).status, 200);
+      // The session begun before the reset has ended (the service ends every session of the account).
+      const oldSession = await old.get('/my');
+      assert.equal(oldSession.status, 303);
+      assert.match(oldSession.headers.location!, /^\/sign-in/);
+      await request(t.app).post('/api/v1/auth/login').send({ idNumber, password: 'correct horse' }).expect(401);
+      await request(t.app).post('/api/v1/auth/login').send({ idNumber, password: 'brand-new-pass' }).expect(200);
+      // Used once: the same code again is refused.
+      const again = new Visitor(t.app);
+      await again.get('/reset-password');
+      assert.equal((await again.post('/reset-password', { idNumber, code, password: 'third-pass-x', action: 'reset' })).status, 400);
+    });
+
     it('when a session is idle past the limit, then it no longer opens personal pages', async () => {
       const { v } = await signedIn(t);
       const idle = t.ctx.config.webSessionIdleSeconds * 1000 + 1000;
@@ -321,6 +431,25 @@ describe('pages: routes', () => {
       assert.equal((await t.ctx.models.Application.findById(id).lean())!.documents.length, 0);
     });
 
+    it('when a kiosk filed for a resident, then once submitted the case is in their cases with its timeline; before submission it is not', async () => {
+      const { v, idNumber } = await signedIn(t, '李秀英', 'female');
+      const terminal = await terminalLogin(t);
+      const filed = await readyBirthService(t.app, terminal.auth, birthServiceForm(), terminalFiling(idNumber));
+      assert.doesNotMatch((await v.get('/my')).text, new RegExp(filed.id));
+      assert.equal((await v.get(`/my/${filed.id}`)).status, 404);
+      const submitted = await request(t.app).post(`/api/v1/applications/${filed.id}/submit`).set('Authorization', terminal.auth).send({}).expect(200);
+      const list = await v.get('/my');
+      assert.match(list.text, new RegExp(`href="/my/${filed.id}"`));
+      assert.ok(list.text.includes(submitted.body.number));
+      assert.match(list.text, /终端代办/);
+      const view = await v.get(`/my/${filed.id}`);
+      assert.equal(view.status, 200);
+      assert.match(view.text, /提交申请/);
+      assert.match(view.text, /待审核/);
+      // Another resident still gets a 404 page.
+      assert.equal((await (await signedIn(t)).v.get(`/my/${filed.id}`)).status, 404);
+    });
+
     it("when a resident opens another resident's case, then it is a 404 page", async () => {
       const owner = await registerAndLogin(t.app);
       const theirs = await readyBirthService(t.app, owner.auth);
@@ -336,12 +465,27 @@ describe('pages: routes', () => {
       assert.equal((await t.ctx.models.Application.findById(theirs.id).lean())!.status, 'draft');
     });
 
-    it('when a resident withdraws and complains, then the case page shows the timeline and the complaint, escaped', async () => {
+    /** A resident signed in on the pages, with a birth-service case of theirs submitted through the API. */
+    async function submittedCase() {
       const { v, idNumber } = await signedIn(t);
       const login = await request(t.app).post('/api/v1/auth/login').send({ idNumber, password: 'correct horse' }).expect(200);
       const auth = `Bearer ${login.body.accessToken}`;
       const created = await readyBirthService(t.app, auth, asParty('birth-service', birthServiceForm(), idNumber));
       await request(t.app).post(`/api/v1/applications/${created.id}/submit`).set('Authorization', auth).send({}).expect(200);
+      return { v, auth, created };
+    }
+
+    /** The same, approved by an officer. */
+    async function approvedCase() {
+      const { v, auth, created } = await submittedCase();
+      const officer = await staffLogin(t, { role: 'officer', level: 'township', jurisdiction: ['430725101'] });
+      await request(t.app).post(`/api/v1/applications/${created.id}/claim`).set('Authorization', officer.auth).send({}).expect(200);
+      const approved = await request(t.app).post(`/api/v1/applications/${created.id}/decision`).set('Authorization', officer.auth).send({ action: 'approve' }).expect(200);
+      return { v, auth, id: created.id as string, serial: approved.body.certificateSerial as string };
+    }
+
+    it('when a resident withdraws and complains, then the case page shows the timeline and the complaint, escaped', async () => {
+      const { v, created } = await submittedCase();
       const page = await v.get(`/my/${created.id}`);
       assert.equal(page.status, 200);
       assert.match(page.text, /提交申请/);
@@ -350,6 +494,14 @@ describe('pages: routes', () => {
       const shown = await v.get(`/my/${created.id}`);
       assert.ok(shown.text.includes('&lt;img src=x onerror=alert(1)&gt; 太慢'));
       assert.equal(await t.ctx.models.Complaint.countDocuments({ applicationId: created.id }), 1);
+      for (let i = 2; i <= MAX_COMPLAINTS_PER_APPLICATION; i += 1) assert.equal((await v.post(`/my/${created.id}/complaint`, { text: `第 ${i} 次投诉` })).status, 303);
+      const tooMany = await v.post(`/my/${created.id}/complaint`, { text: '还是太慢' });
+      assert.equal(tooMany.status, 429);
+      assert.match(tooMany.text, /class="error-summary"/);
+      assert.match(tooMany.text, /href="#f-text"/);
+      assert.match(tooMany.text, /最多可投诉/);
+      assert.equal(await t.ctx.models.Complaint.countDocuments({ applicationId: created.id }), MAX_COMPLAINTS_PER_APPLICATION);
+      await v.get(`/my/${created.id}`);
       await v.get(`/my/${created.id}/withdraw`);
       const withdrawn = await v.post(`/my/${created.id}/withdraw`, { reason: '不办了' });
       assert.equal(withdrawn.status, 303);
@@ -357,16 +509,58 @@ describe('pages: routes', () => {
       assert.match((await v.get(`/my/${created.id}`)).text, /已撤回/);
     });
 
-    it('when a certificate is issued, then my certificates lists it and opens the printable certificate', async () => {
-      const { v, idNumber } = await signedIn(t);
-      const login = await request(t.app).post('/api/v1/auth/login').send({ idNumber, password: 'correct horse' }).expect(200);
-      const auth = `Bearer ${login.body.accessToken}`;
-      const created = await readyBirthService(t.app, auth, asParty('birth-service', birthServiceForm(), idNumber));
-      await request(t.app).post(`/api/v1/applications/${created.id}/submit`).set('Authorization', auth).send({}).expect(200);
-      const officer = await staffLogin(t, { role: 'officer', level: 'township', jurisdiction: ['430725101'] });
-      await request(t.app).post(`/api/v1/applications/${created.id}/claim`).set('Authorization', officer.auth).send({}).expect(200);
-      const approved = await request(t.app).post(`/api/v1/applications/${created.id}/decision`).set('Authorization', officer.auth).send({ action: 'approve' }).expect(200);
-      const serial = approved.body.certificateSerial as string;
+    it('when a case has ended, then the resident rates it once from the case page; bad input and a second rating get an error summary', async () => {
+      const { v, id } = await approvedCase();
+      const other = await signedIn(t);
+      assert.equal((await other.v.get(`/my/${id}/rating`)).status, 404);
+      const page = await v.get(`/my/${id}`);
+      assert.match(page.text, new RegExp(`href="/my/${id}/rating"`));
+      const form = await v.get(`/my/${id}/rating`);
+      assert.equal(form.status, 200);
+      assert.match(form.text, /非常满意/);
+      assert.equal((await v.post(`/my/${id}/rating`, { score: '5' }, false)).status, 403);
+      const none = await v.post(`/my/${id}/rating`, { comment: 'x' });
+      assert.equal(none.status, 400);
+      assert.match(none.text, /href="#f-score"/);
+      assert.match(none.text, /请选择满意程度/);
+      const outOfRange = await v.post(`/my/${id}/rating`, { score: '9' });
+      assert.equal(outOfRange.status, 400);
+      assert.match(outOfRange.text, /class="error-summary"/);
+      assert.equal(await t.ctx.models.Rating.countDocuments({ applicationId: id }), 0, 'nothing stored for bad input');
+      const rated = await v.post(`/my/${id}/rating`, { score: '2', comment: '<b>等了太久</b>' });
+      assert.equal(rated.status, 303, rated.text);
+      const stored = await t.ctx.models.Rating.findOne({ applicationId: id }).lean();
+      assert.equal(stored!.score, 2);
+      assert.equal(stored!.channel, 'online');
+      assert.ok(stored!.followUp, 'a bad rating opens a follow-up');
+      const shown = await v.get(`/my/${id}`);
+      assert.match(shown.text, /您的评价/);
+      assert.ok(shown.text.includes('&lt;b&gt;等了太久&lt;/b&gt;'));
+      assert.doesNotMatch(shown.text, new RegExp(`href="/my/${id}/rating"`));
+      assert.equal((await v.get(`/my/${id}/rating`)).status, 303);
+      const twice = await v.post(`/my/${id}/rating`, { score: '5' });
+      assert.equal(twice.status, 409);
+      assert.match(twice.text, /每件只能评价一次/);
+      assert.equal(await t.ctx.models.Rating.countDocuments({ applicationId: id }), 1);
+      const english = new Visitor(t.app, 'en');
+      english.cookies = v.cookies;
+      await english.get(`/my/${id}`);
+      assert.match((await english.post(`/my/${id}/rating`, { score: '5' })).text, /rated once/);
+    });
+
+    it('when a case has not ended, then it cannot be rated and the page says why', async () => {
+      const { v, created } = await submittedCase();
+      const page = await v.get(`/my/${created.id}`);
+      assert.doesNotMatch(page.text, /\/rating"/);
+      assert.equal((await v.get(`/my/${created.id}/rating`)).status, 303);
+      const early = await v.post(`/my/${created.id}/rating`, { score: '4' });
+      assert.equal(early.status, 409);
+      assert.match(early.text, /办结后才能评价/);
+      assert.equal(await t.ctx.models.Rating.countDocuments({ applicationId: created.id }), 0);
+    });
+
+    it('when a certificate is issued, then my certificates lists it, opens the printable certificate and downloads the signed PDF', async () => {
+      const { v, auth, serial } = await approvedCase();
       const list = await v.get('/my/certificates');
       assert.ok(list.text.includes(serial));
       const print = await v.get(`/my/certificates/${serial}/print`);
@@ -382,8 +576,38 @@ describe('pages: routes', () => {
       const qrPage = await scan.get(short.headers.location!);
       assert.match(qrPage.text, /证件有效/);
       assert.match(qrPage.text, /陬市镇人民政府/);
+      assert.match(list.text, new RegExp(`href="/my/certificates/${serial}/certificate.pdf"`));
+      const pdf = await request(t.app).get(`/my/certificates/${serial}/certificate.pdf`).set('Cookie', [...v.cookies].map(([k, x]) => `${k}=${x}`).join('; ')).buffer(true).parse((res, done) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => done(null, Buffer.concat(chunks)));
+      });
+      assert.equal(pdf.status, 200);
+      assert.equal(pdf.headers['content-type'], 'application/pdf');
+      assert.equal(pdf.headers['cache-control'], 'no-store');
+      assert.match(pdf.headers['content-disposition']!, new RegExp(`attachment; filename="certificate-${serial}.pdf"`));
+      const bytes = pdf.body as Buffer;
+      assert.equal(bytes.subarray(0, 5).toString(), '%PDF-');
+      assert.ok(bytes.includes(Buffer.from('/ByteRange')), 'signed');
+      if (POPPLER.pdftotext) {
+        const text = pdfText(bytes);
+        assert.ok(text.includes(serial), 'the holder’s own certificate');
+        assert.ok(text.includes('张伟') && text.includes('李娜'), 'the holders’ names');
+      }
+      // The same file the API gives its holder (the same use case and access check).
+      const api = await request(t.app).get(`/api/v1/certificates/${serial}/certificate.pdf`).set('Authorization', auth).buffer(true).parse((res, done) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => done(null, Buffer.concat(chunks)));
+      });
+      assert.equal(api.status, 200);
+      assert.equal((api.body as Buffer).length > 1000, true);
       const stranger = (await signedIn(t)).v;
       assert.equal((await stranger.get(`/my/certificates/${serial}/print`)).status, 404);
+      const theirs = await stranger.get(`/my/certificates/${serial}/certificate.pdf`);
+      assert.equal(theirs.status, 404);
+      assert.match(theirs.text, /找不到/);
+      assert.equal((await new Visitor(t.app).get(`/my/certificates/${serial}/certificate.pdf`)).status, 303);
     });
   });
 

@@ -24,7 +24,8 @@ export const registerBody = {
   },
 };
 
-const phoneCodeBody = {
+/** Also the password-reset page's rules (service/web). */
+export const phoneCodeBody = {
   $id: 'urn:fpc:body:phone-code',
   type: 'object',
   additionalProperties: false,
@@ -36,7 +37,7 @@ const phoneCodeBody = {
   },
 };
 
-const passwordResetBody = {
+export const passwordResetBody = {
   $id: 'urn:fpc:body:password-reset',
   type: 'object',
   additionalProperties: false,

@@ -3,7 +3,8 @@ import { principalOf } from '../lib/auth';
 import type { RouteDef } from '../lib/routes';
 import { listFollowUps, rateApplication, ratingOf, ratingView, recordFollowUp } from './ratings.service';
 
-const ratingBody = {
+/** Also the rating page's rules (service/web). */
+export const ratingBody = {
   $id: 'urn:fpc:body:rating',
   type: 'object',
   additionalProperties: false,

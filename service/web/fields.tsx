@@ -1,6 +1,6 @@
 import type { AppContext } from '../context';
 import { evaluateApplication, type EligibilityResult } from '../eligibility/eligibility.service';
-import { TOWNSHIPS } from '../divisions/divisions';
+import { TOWNSHIPS, village } from '../divisions/divisions';
 import { AppError } from '../lib/errors';
 import type { FieldSpec, SectionSpec } from './forms';
 import { fieldValue, getPath } from './forms';
@@ -35,6 +35,38 @@ export function Field({ l, spec, values, errors, prefix = '' }: { l: Lang; spec:
 export function Fields({ l, fields, values, errors, prefix }: { l: Lang; fields: FieldSpec[]; values: unknown; errors?: FieldError[]; prefix?: string }): SafeHtml {
   return <Fragment>{fields.map((spec) => <Field l={l} spec={spec} values={values} errors={errors} prefix={prefix} />)}</Fragment>;
 }
+
+/** An answer as a person reads it: yes/no, the village's name, an option's label. */
+export function answerText(l: Lang, values: unknown, name: string, kind: string, options?: FieldSpec['options']): string {
+  const v = getPath(values, name);
+  if (v === undefined) return '';
+  if (kind === 'checkbox' || kind === 'yesno') return v === true ? l.t('是', 'Yes') : l.t('否', 'No');
+  const place = kind === 'village' ? village(String(v)) : undefined;
+  if (place) return `${place.township.name} ${place.name}`;
+  const o = options?.find((x) => x.value === v);
+  return o ? l.b(o.label) : String(v);
+}
+
+/** The re-birth permit's ground: one of the grounds of the rules in force, each with its citation. */
+export function GroundField({ l, title, grounds, value, errors }: { l: Lang; title: string; grounds: GroundGuide[]; value: unknown; errors?: FieldError[] }): SafeHtml {
+  const mine = errors?.filter((e) => e.field === 'ground') ?? [];
+  return (
+    <div className={`field${mine.length ? ' field-error' : ''}`}>
+      <fieldset>
+        <legend><h1>{title}</h1></legend>
+        {mine.map((e) => <p className="error-message" id="f-ground-error">{e.message}</p>)}
+        {grounds.map((g, i) => (
+          <div className="radio">
+            <input type="radio" id={i === 0 ? 'f-ground' : `f-ground-${i}`} name="ground" value={g.id} checked={value === g.id} />
+            <label htmlFor={i === 0 ? 'f-ground' : `f-ground-${i}`}>{l.b(g.title)}</label>
+            <p className="hint">{l.b(g.description)}{l.paren(g.citation)}</p>
+          </div>
+        ))}
+      </fieldset>
+    </div>
+  );
+}
+type GroundGuide = { id: string; title: { zh: string; en: string }; description: { zh: string; en: string }; citation: string };
 
 /** The label of a form path, for error messages ("请填写：男方姓名"). */
 export function labelOf(l: Lang, sections: SectionSpec[], childFields: FieldSpec[], field: string): string | undefined {

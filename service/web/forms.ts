@@ -183,6 +183,10 @@ export const SECTIONS: Record<string, SectionSpec[]> = {
   ],
 };
 
+/** The form properties a page fills in, and whether a form path is one of them. */
+export const rootsOf = (s: SectionSpec): string[] => [s.root, ...(s.alsoRoots ?? [])];
+export const inSection = (s: SectionSpec, path: string): boolean => rootsOf(s).some((r) => path === r || path.startsWith(`${r}.`));
+
 /** Reads a value at a dotted path. */
 export function getPath(obj: unknown, path: string): unknown {
   let cur = obj;

@@ -11,17 +11,19 @@ import { listDecisions } from '../decisions/decisions.service';
 import { singleUpload } from '../documents/documents.routes';
 import { acceptUpload, assertCanUpload, removeDocument } from '../documents/documents.service';
 import { receivedUpload } from '../documents/storage';
-import { village } from '../divisions/divisions';
 import { evaluateApplication } from '../eligibility/eligibility.service';
 import { principalOf } from '../lib/auth';
 import { AppError, notFound, PROBLEMS, translate } from '../lib/errors';
 import { decrypt, openName } from '../lib/personal';
 import { limiter } from '../lib/ratelimit';
-import { evaluateForPage, Fields, labelOf } from './fields';
-import { CHILD_FIELDS, getPath, readFields, SECTIONS, type SectionSpec } from './forms';
+import { compile, toFieldProblems } from '../lib/validation';
+import { ratingBody } from '../ratings/ratings.routes';
+import { LEVELS, rateApplication, ratingOf } from '../ratings/ratings.service';
+import { answerText, evaluateForPage, Fields, GroundField, labelOf } from './fields';
+import { CHILD_FIELDS, getPath, inSection, readFields, rootsOf, SECTIONS, type FieldSpec, type SectionSpec } from './forms';
 import { Fragment, h, type SafeHtml } from './jsx';
 import { checkCsrf } from './session';
-import { BackLink, Button, CsrfField, dateTime, day, Page, StatusTag, SummaryList, TextArea, WrittenDecisions, type FieldError, type Lang } from './ui';
+import { BackLink, Button, CsrfField, dateTime, day, Page, RadioField, StatusTag, SummaryList, TextArea, WrittenDecisions, type FieldError, type Lang } from './ui';
 import type { Web } from './web';
 
 /**
@@ -39,8 +41,6 @@ export interface Mode {
 }
 
 const sectionsOf = (type: string): SectionSpec[] => SECTIONS[type] ?? [];
-const rootsOf = (s: SectionSpec): string[] => [s.root, ...(s.alsoRoots ?? [])];
-const inSection = (s: SectionSpec, path: string): boolean => rootsOf(s).some((r) => path === r || path.startsWith(`${r}.`));
 
 const ACTION_NAMES: Record<string, [string, string]> = {
   create: ['创建草稿', 'Draft started'],
@@ -66,6 +66,7 @@ export function journeyPages(web: Web): Router {
   const upload = singleUpload(ctx);
   const uploadLimit = limiter({ name: 'page-upload', windowMs: 15 * 60 * 1000, limit: 200, keyOf: (req) => req.principal?.id }, ctx.counterStores);
   const complaintLimit = limiter({ name: 'page-complaint', windowMs: 60 * 60 * 1000, limit: 20, keyOf: (req) => req.principal?.id }, ctx.counterStores);
+  const validateRating = compile(ratingBody);
 
   const resident: Mode = {
     kind: 'resident',
@@ -245,19 +246,7 @@ export function journeyPages(web: Web): Router {
           <form method="post" action={action} novalidate>
             <CsrfField token={base.csrf()} />
             {s.kind === 'ground' ? (
-              <div className={`field${errors?.some((e) => e.field === 'ground') ? ' field-error' : ''}`}>
-                <fieldset>
-                  <legend><h1>{l.b(s.title)}</h1></legend>
-                  {errors?.filter((e) => e.field === 'ground').map((e) => <p className="error-message">{e.message}</p>)}
-                  {grounds.map((g, i) => (
-                    <div className="radio">
-                      <input type="radio" id={i === 0 ? 'f-ground' : `f-ground-${i}`} name="ground" value={g.id} checked={values.ground === g.id} />
-                      <label htmlFor={i === 0 ? 'f-ground' : `f-ground-${i}`}>{l.b(g.title)}</label>
-                      <p className="hint">{l.b(g.description)}{l.paren(g.citation)}</p>
-                    </div>
-                  ))}
-                </fieldset>
-              </div>
+              <GroundField l={l} title={l.b(s.title)} grounds={grounds} value={values.ground} errors={errors} />
             ) : (
               <Fragment>
                 <h1>{l.b(s.title)}</h1>
@@ -454,15 +443,7 @@ export function journeyPages(web: Web): Router {
       const result = evaluateApplication(ctx.policy, app.type, form, ctx.clock.now(), l.code);
       const spec = ctx.policy.type(app.type)!;
       const grounds = serviceGuide(ctx.policy, app.type, ctx.clock.now(), l.code).conditions?.grounds ?? [];
-      const shown = (name: string, kind: string, options?: { value: string; label: { zh: string; en: string } }[]) => {
-        const v = getPath(form, name);
-        if (v === undefined) return '';
-        if (kind === 'checkbox' || kind === 'yesno') return v === true ? l.t('是', 'Yes') : l.t('否', 'No');
-        const place = kind === 'village' ? village(String(v)) : undefined;
-        if (place) return `${place.township.name} ${place.name}`;
-        const o = options?.find((x) => x.value === v);
-        return o ? l.b(o.label) : String(v);
-      };
+      const shown = (name: string, kind: string, options?: FieldSpec['options']) => answerText(l, form, name, kind, options);
       return (
         <Page {...base}>
           <BackLink href={`${mode.base}/${id}`} l={l} />
@@ -615,7 +596,7 @@ export function journeyPages(web: Web): Router {
             <tbody>
               {items.map((a) => (
                 <tr>
-                  <td><a href={`/my/${a._id.toString()}`}>{l.b(ctx.policy.type(a.type)?.names)}</a></td>
+                  <td><a href={`/my/${a._id.toString()}`}>{l.b(ctx.policy.type(a.type)?.names)}</a>{a.channel === 'terminal' ? <small className="hint">{l.paren(l.t('终端代办', 'filed at a terminal'))}</small> : null}</td>
                   <td>{a.number ?? '—'}</td>
                   <td><StatusTag l={l} status={a.status} /></td>
                   <td>{day(a.updatedAt)}</td>
@@ -626,7 +607,7 @@ export function journeyPages(web: Web): Router {
         ) : (
           <p>{l.t('您还没有办件。', 'You have no cases yet.')}</p>
         )}
-        <p className="hint">{l.t('在便民服务终端代办的申请，请用受理编号在“办件查询”中查看。', 'For applications filed at a service terminal, use the case query with the number on your receipt.')}</p>
+        <p className="hint">{l.t('在便民服务终端为您代办的申请，提交后也列在这里。', 'Applications a service terminal filed for you are listed here too, once submitted.')}</p>
       </Page>,
     );
   });
@@ -673,6 +654,7 @@ export function journeyPages(web: Web): Router {
     const base = web.base(req, l.b(spec.names), errors);
     const complaints = app.status === 'draft' ? [] : await listForApplication(ctx, p, id);
     const decisions = app.status === 'draft' ? [] : await listDecisions(ctx, p, id);
+    const rating = isAllowed('rate', app.status) ? await ratingOrNone(req, id) : undefined;
     return (
       <Page {...base}>
         <BackLink href="/my" l={l} />
@@ -711,6 +693,19 @@ export function journeyPages(web: Web): Router {
             <ul>{complaints.map((c) => <li><p>{c.text}</p>{c.answer ? <p className="answer">{l.t('答复', 'Answer')}{l.colon}{c.answer.text}</p> : <p className="hint">{l.t(`待答复（${c.responseDeadline} 前）`, `Awaiting an answer (by ${c.responseDeadline})`)}</p>}</li>)}</ul>
           </Fragment>
         ) : null}
+        {isAllowed('rate', app.status) ? (
+          <Fragment>
+            <h2>{l.t('评价（好差评）', 'Rate this service')}</h2>
+            {rating ? (
+              <Fragment>
+                <p>{l.t('您的评价', 'Your rating')}{l.colon}<strong>{l.b(LEVELS[rating.score - 1])}</strong>{rating.comment ? <Fragment>{l.colon}{rating.comment}</Fragment> : null}</p>
+                {rating.followUp?.outcome ? <p className="answer">{l.t('回访整改', 'Follow-up')}{l.colon}{rating.followUp.outcome}</p> : null}
+              </Fragment>
+            ) : (
+              <p><a className="button secondary" href={`/my/${id}/rating`}>{l.t('评价办理服务', 'Rate how this case was handled')}</a></p>
+            )}
+          </Fragment>
+        ) : null}
         {isAllowed('complain', app.status) ? (
           <form method="post" action={`/my/${id}/complaint`} novalidate>
             <h2>{l.t('投诉', 'Complain')}</h2>
@@ -737,7 +732,64 @@ export function journeyPages(web: Web): Router {
     if (text.length < 2 || text.length > 2000) {
       return web.send(res, await casePage(req, app, [{ field: 'text', message: l.t('请填写投诉内容（2–2000 字）', 'Write your complaint (2–2000 characters)') }], text), 400);
     }
-    await fileComplaint(ctx, principalOf(req), app._id.toString(), text);
+    try {
+      await fileComplaint(ctx, principalOf(req), app._id.toString(), text);
+    } catch (err) {
+      // The service's own refusals (too many complaints on one case, a draft) on the field, in this language.
+      if (!(err instanceof AppError) || !['rate_limited', 'conflict'].includes(err.code)) throw err;
+      return web.send(res, await casePage(req, app, [{ field: 'text', message: l.b(err.detail ?? PROBLEMS[err.code]) }], text), err.status);
+    }
+    res.redirect(303, `/my/${app._id.toString()}`);
+  });
+
+  /* 好差评: one rating per ended case, on the ratings use case and the API's body rules. */
+  const ratingOrNone = async (req: Request, id: string) => {
+    try {
+      return await ratingOf(ctx, principalOf(req), id);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'not_found') return undefined;
+      throw err;
+    }
+  };
+  const ratingPage = (req: Request, app: ApplicationDoc, values: { score?: string; comment?: string }, errors?: FieldError[]) => {
+    const l = web.lang(req);
+    const id = app._id.toString();
+    const base = web.base(req, l.t('评价办理服务', 'Rate this service'), errors);
+    const spec = ctx.policy.type(app.type)!;
+    return (
+      <Page {...base}>
+        <BackLink href={`/my/${id}`} l={l} />
+        <span className="caption">{app.number ?? ''} · {l.b(spec.names)}</span>
+        <h1>{l.t('您对这次办理满意吗？', 'How satisfied are you with how this case was handled?')}</h1>
+        <p>{l.t('每件只能评价一次。“不满意”和“非常不满意”会由乡镇回访整改。', 'A case is rated once. A "dissatisfied" or "very dissatisfied" rating is followed up by the township.')}</p>
+        <form method="post" action={`/my/${id}/rating`} novalidate>
+          <CsrfField token={base.csrf()} />
+          <RadioField name="score" label={l.t('满意程度', 'Satisfaction')} value={values.score ?? ''} errors={errors} options={LEVELS.map((level, i) => ({ value: String(i + 1), label: l.b(level) })).reverse()} />
+          <TextArea name="comment" label={l.t('意见或建议（选填）', 'Comments (optional)')} value={values.comment} errors={errors} maxlength={500} />
+          <Button>{l.t('提交评价', 'Send rating')}</Button>
+        </form>
+      </Page>
+    );
+  };
+  r.get('/my/:id/rating', resident.guard, async (req, res) => {
+    const app = await load(resident, req);
+    if (!isAllowed('rate', app.status) || (await ratingOrNone(req, app._id.toString()))) return res.redirect(303, `/my/${app._id.toString()}`);
+    web.send(res, ratingPage(req, app, {}));
+  });
+  r.post('/my/:id/rating', resident.guard, web.csrf, complaintLimit, async (req, res) => {
+    const app = await load(resident, req);
+    const l = web.lang(req);
+    const values = { score: String(req.body.score ?? '').trim(), comment: String(req.body.comment ?? '').trim() };
+    const input = { score: /^\d$/.test(values.score) ? Number(values.score) : values.score, ...(values.comment ? { comment: values.comment } : {}) };
+    const labels = (f: string) => (f === 'score' ? l.t('满意程度', 'Satisfaction') : f === 'comment' ? l.t('意见或建议', 'Comments') : undefined);
+    if (!values.score) return web.send(res, ratingPage(req, app, values, [{ field: 'score', message: l.t('请选择满意程度', 'Choose how satisfied you are') }]), 400);
+    if (!validateRating(input)) return web.send(res, ratingPage(req, app, values, web.fieldErrors(req, toFieldProblems(validateRating.errors), labels)), 400);
+    try {
+      await rateApplication(ctx, principalOf(req), app._id.toString(), input as { score: number; comment?: string });
+    } catch (err) {
+      if (!(err instanceof AppError) || !['conflict', 'already_exists'].includes(err.code)) throw err;
+      return web.send(res, ratingPage(req, app, values, [{ field: 'score', message: l.b(err.detail ?? PROBLEMS[err.code]) }]), err.status);
+    }
     res.redirect(303, `/my/${app._id.toString()}`);
   });
 

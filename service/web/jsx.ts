@@ -20,16 +20,21 @@ export const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ES
 /** Markup that is already safe (made by this runtime, or trusted output such as our own QR SVG). */
 export const raw = (html: string): SafeHtml => new SafeHtml(html);
 
-function renderChild(child: Child, out: string[]): void {
-  if (child === null || child === undefined || child === false || child === true) return;
+/** Appends a child's markup to `out` (strings concatenated: no array per element, no join). */
+function renderChild(child: Child, out: string): string {
+  if (child === null || child === undefined || child === false || child === true) return out;
+  if (typeof child === 'string') return out + escapeText(child);
+  if (child instanceof SafeHtml) return out + child.html;
   if (Array.isArray(child)) {
-    for (const c of child) renderChild(c, out);
-  } else if (child instanceof SafeHtml) {
-    out.push(child.html);
-  } else {
-    out.push(escapeHtml(String(child)));
+    for (let i = 0; i < child.length; i += 1) out = renderChild(child[i]!, out);
+    return out;
   }
+  return out + escapeText(String(child));
 }
+
+/** Most text has nothing to escape: test first, replace only when needed. */
+const NEEDS_ESCAPE = /[&<>"']/;
+const escapeText = (s: string): string => (NEEDS_ESCAPE.test(s) ? escapeHtml(s) : s);
 
 const VOID = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr']);
 
@@ -37,25 +42,29 @@ type AttrValue = string | number | boolean | null | undefined;
 type Component<P> = (props: P & { children?: Child }) => SafeHtml;
 
 export function h(tag: string | Component<Record<string, unknown>>, props: Record<string, unknown> | null, ...children: Child[]): SafeHtml {
-  if (typeof tag === 'function') return tag({ ...(props ?? {}), children: children.length === 1 ? children[0] : children });
-  const out: string[] = ['<', tag];
-  for (const [name, value] of Object.entries(props ?? {}) as [string, AttrValue][]) {
-    if (value === false || value === null || value === undefined) continue;
-    const attr = name === 'className' ? 'class' : name === 'htmlFor' ? 'for' : name;
-    if (value === true) out.push(' ', attr);
-    else out.push(' ', attr, '="', escapeHtml(String(value)), '"');
+  if (typeof tag === 'function') {
+    // The compiled JSX passes a fresh props object per call: it can take the children itself.
+    const own = props ?? {};
+    own.children = children.length === 1 ? children[0] : children;
+    return tag(own);
   }
-  out.push('>');
-  if (VOID.has(tag)) return new SafeHtml(out.join(''));
-  renderChild(children, out);
-  out.push('</', tag, '>');
-  return new SafeHtml(out.join(''));
+  let out = `<${tag}`;
+  if (props) {
+    for (const name in props) {
+      const value = props[name] as AttrValue;
+      if (value === false || value === null || value === undefined) continue;
+      const attr = name === 'className' ? 'class' : name === 'htmlFor' ? 'for' : name;
+      out += value === true ? ` ${attr}` : ` ${attr}="${escapeText(String(value))}"`;
+    }
+  }
+  out += '>';
+  if (VOID.has(tag)) return new SafeHtml(out);
+  out = renderChild(children, out);
+  return new SafeHtml(`${out}</${tag}>`);
 }
 
 export function Fragment(props: { children?: Child }): SafeHtml {
-  const out: string[] = [];
-  renderChild(props.children, out);
-  return new SafeHtml(out.join(''));
+  return new SafeHtml(renderChild(props.children, ''));
 }
 
 /** A whole document. */

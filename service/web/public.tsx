@@ -4,17 +4,14 @@ import { publicStatus } from '../applications/applications.service';
 import { TYPE_CODES, type Limit } from '../catalogue/catalogue';
 import { serviceGuide } from '../catalogue/catalogue.service';
 import { verifyCertificate } from '../certificates/certificates.service';
-import { evaluateApplication } from '../eligibility/eligibility.service';
 import { AppError, PROBLEMS } from '../lib/errors';
 import { idHash } from '../lib/personal';
 import { limiter } from '../lib/ratelimit';
 import { compile } from '../lib/validation';
 import { chinaDate } from '../lib/workdays';
-import { evaluateForPage, Fields, labelOf } from './fields';
-import { CHILD_FIELDS, readFields, SECTIONS } from './forms';
 import { Fragment, h, type SafeHtml } from './jsx';
 import { LANG_COOKIE, setCookie } from './session';
-import { BackLink, Button, CsrfField, day, Page, StatusTag, SummaryList, TextField, type FieldError, type Lang } from './ui';
+import { Button, CsrfField, day, Page, StatusTag, SummaryList, TextField, type FieldError, type Lang } from './ui';
 import type { Web } from './web';
 
 export const limitText = (l: Lang, limit: Limit): string =>
@@ -137,7 +134,6 @@ export function publicPages(web: Web): Router {
   );
   const validateStatus = compile(statusBody);
   const verifyLimit = limiter({ name: 'page-verify', windowMs: 60 * 1000, limit: 60 }, ctx.counterStores);
-  const precheckLimit = limiter({ name: 'page-eligibility-check', windowMs: 60_000, limit: 60 }, ctx.counterStores);
 
   r.get('/lang/:code', (req, res) => {
     const code = req.params.code === 'en' ? 'en' : 'zh';
@@ -147,9 +143,8 @@ export function publicPages(web: Web): Router {
 
   // The guide is a pure function of the catalogue, the day and the language: worked out once a day.
   const guides = new Map<string, ReturnType<typeof serviceGuide>>();
-  const guideOf = (code: string, lang: Lang['code']) => {
-    const now = ctx.clock.now();
-    const key = `${code}|${chinaDate(now)}|${lang}`;
+  const guideOf = (code: string, lang: Lang['code'], now = ctx.clock.now(), today = chinaDate(now)) => {
+    const key = `${code}|${today}|${lang}`;
     let guide = guides.get(key);
     if (!guide) {
       if (guides.size > 64) guides.clear();
@@ -162,7 +157,9 @@ export function publicPages(web: Web): Router {
   r.get('/', (req, res) => {
     const base = web.base(req, web.lang(req).t('首页', 'Home'));
     const { l } = base;
-    const guides = TYPE_CODES.map((code) => guideOf(code, l.code));
+    const now = ctx.clock.now();
+    const today = chinaDate(now);
+    const guides = TYPE_CODES.map((code) => guideOf(code, l.code, now, today));
     web.send(
       res,
       <Page {...base}>
@@ -299,105 +296,6 @@ export function publicPages(web: Web): Router {
   r.get('/verify', verifyLimit, async (req, res) => {
     const code = typeof req.query.code === 'string' ? req.query.code.trim().slice(0, 2000) : '';
     web.send(res, verdictPage(web, req, code ? await verifyCertificate(ctx, code) : undefined, code));
-  });
-
-  /* 条件自测: the same evaluation as submission, nothing stored. */
-  r.get('/precheck', (req, res) => {
-    const base = web.base(req, web.lang(req).t('条件自测', 'Eligibility pre-check'));
-    const { l } = base;
-    web.send(
-      res,
-      <Page {...base}>
-        <h1>{l.t('条件自测', 'Eligibility pre-check')}</h1>
-        <p>{l.t('回答几个问题，看看是否符合申请条件。不保存任何信息。', 'Answer a few questions to see whether you qualify. Nothing is stored.')}</p>
-        <ul className="links">
-          {TYPE_CODES.map((code) => <li><a href={`/precheck/${code}`}>{l.b(ctx.policy.type(code)?.names)}</a></li>)}
-        </ul>
-      </Page>,
-    );
-  });
-  const precheckPage = (req: Request, type: string, values: Record<string, unknown>, errors?: FieldError[], result?: ReturnType<typeof evaluateApplication>) => {
-    const l = web.lang(req);
-    const spec = ctx.policy.type(type);
-    if (!spec) throw new AppError('not_found');
-    const base = web.base(req, `${l.t('条件自测', 'Pre-check')}${l.colon}${l.b(spec.names)}`, errors);
-    const sections = SECTIONS[type]!;
-    const grounds = serviceGuide(ctx.policy, type, ctx.clock.now(), l.code).conditions?.grounds ?? [];
-    return (
-      <Page {...base}>
-        <BackLink href="/precheck" l={l} />
-        <h1>{l.t('条件自测', 'Eligibility pre-check')}{l.colon}{l.b(spec.names)}</h1>
-        {result ? (
-          <section className={`verdict ${result.eligible ? 'verdict-valid' : 'verdict-invalid'}`} aria-labelledby="result-title">
-            <h2 id="result-title">{result.eligible ? l.t('符合申请条件', 'You appear to qualify') : l.t('暂不符合申请条件', 'You do not appear to qualify')}</h2>
-            <ul>{result.grounds.map((g) => <li>{g.met ? '✓ ' : '✗ '}{g.title}{l.colon}{g.message}</li>)}</ul>
-            {result.requiredDocuments.length ? (
-              <Fragment>
-                <h3>{l.t('需要准备的材料', 'Documents to prepare')}</h3>
-                <ul>{result.requiredDocuments.map((d) => <li>{l.b(d.name)}</li>)}</ul>
-                <p><a className="button" href={`/apply/start/${type}`}>{l.t('在线申报', 'Apply online')}</a></p>
-              </Fragment>
-            ) : null}
-          </section>
-        ) : null}
-        <form method="post" action={`/precheck/${type}`} novalidate>
-          <CsrfField token={base.csrf()} />
-          {sections.map((s) =>
-            s.kind === 'children' ? (
-              <fieldset className="group">
-                <legend>{l.b(s.title)}</legend>
-                {[0, 1, 2].map((i) => (
-                  <fieldset className="group">
-                    <legend>{l.t(`第 ${i + 1} 个子女（没有可不填）`, `Child ${i + 1} (leave blank if none)`)}</legend>
-                    <Fields l={l} fields={s.fields.slice(0, 6)} values={(values.children as unknown[] | undefined)?.[i]} errors={errors} prefix={`children.${i}.`} />
-                  </fieldset>
-                ))}
-              </fieldset>
-            ) : s.kind === 'ground' ? (
-              <fieldset className="group">
-                <legend>{l.b(s.title)}</legend>
-                {grounds.map((g) => (
-                  <div className="radio">
-                    <input type="radio" id={`ground-${g.id}`} name="ground" value={g.id} checked={values.ground === g.id} />
-                    <label htmlFor={`ground-${g.id}`}>{l.b(g.title)}</label>
-                  </div>
-                ))}
-              </fieldset>
-            ) : (
-              <fieldset className="group">
-                <legend>{l.b(s.title)}</legend>
-                <Fields l={l} fields={s.fields} values={values} errors={errors} />
-              </fieldset>
-            ),
-          )}
-          <Button>{l.t('查看结果', 'See the result')}</Button>
-        </form>
-      </Page>
-    );
-  };
-  r.get('/precheck/:type', (req, res) => web.send(res, precheckPage(req, String(req.params.type), {})));
-  r.post('/precheck/:type', precheckLimit, web.csrf, (req, res) => {
-    const type = String(req.params.type);
-    const l = web.lang(req);
-    const sections = SECTIONS[type];
-    if (!sections) throw new AppError('not_found');
-    const body = req.body as Record<string, unknown>;
-    const form: Record<string, unknown> = {};
-    for (const s of sections) {
-      if (s.kind === 'children') {
-        const kids = [0, 1, 2].map((i) => readFields(CHILD_FIELDS, body, `children.${i}.`)).filter((c) => Object.keys(c).length > 0);
-        if (kids.length) form.children = kids;
-      } else if (s.kind === 'ground') {
-        if (typeof body.ground === 'string' && body.ground) form.ground = body.ground;
-      } else {
-        Object.assign(form, readFields(s.fields, body));
-      }
-    }
-    const { result, errors } = evaluateForPage(ctx, type, form, l.code);
-    if (errors.length || !result) {
-      return web.send(res, precheckPage(req, type, form, web.fieldErrors(req, errors, (f) => labelOf(l, sections, CHILD_FIELDS, f))), 400);
-    }
-    web.send(res, precheckPage(req, type, form, undefined, result));
   });
 
   return r;

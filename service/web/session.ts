@@ -134,7 +134,8 @@ async function principalFor(ctx: Ctx, doc: WebSessionDoc): Promise<Principal | u
     return staff;
   }
   if (account.role !== 'applicant') return undefined;
-  return { role: 'applicant', id: account._id.toString(), name: openName(ctx.keys.dataKey, account), channel: 'online' };
+  // The ID number's keyed hash, as for a bearer token: the cases a kiosk filed for this resident are theirs too.
+  return { role: 'applicant', id: account._id.toString(), name: openName(ctx.keys.dataKey, account), channel: 'online', ...(account.idHash ? { idHash: account.idHash } : {}) };
 }
 
 /**
@@ -223,12 +224,29 @@ function csrfKey(ctx: Pick<AppContext, 'keys'>): Buffer {
 
 const tokenFor = (ctx: Pick<AppContext, 'keys'>, base: string): string => crypto.createHmac('sha256', csrfKey(ctx)).update(base).digest('base64url');
 
+/**
+ * Random ids for anonymous visitors, cut from a pool filled by the CSPRNG 4 kB at a time (as Node
+ * does for randomUUID): every first visit to a form page needs one, and one system call per
+ * visitor was a visible share of serving such a page.
+ */
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+function randomId(bytes: number): string {
+  if (poolAt + bytes > pool.length) {
+    pool = crypto.randomBytes(4096);
+    poolAt = 0;
+  }
+  const id = pool.subarray(poolAt, poolAt + bytes).toString('base64url');
+  poolAt += bytes;
+  return id;
+}
+
 /** The token for this visitor's forms; a visitor without a session gets the anonymous cookie now. */
 export function csrfToken(ctx: Pick<AppContext, 'keys'>, req: Request): string {
   const page = req.page;
   if (!page) return '';
   if (!page.csrfBase) {
-    const anon = crypto.randomBytes(24).toString('base64url');
+    const anon = randomId(24);
     if (page.res && !page.res.headersSent) setCookie(page.res, ANON_COOKIE, anon);
     page.csrfBase = `a:${anon}`;
   }

@@ -16,6 +16,7 @@ import { adminPages } from './admin';
 import { dashboardPages } from './dashboard';
 import { inboxPages } from './inbox';
 import { officerPages } from './officer';
+import { precheckPages } from './precheck';
 import { errorPage, publicPages, qrVerifyPage } from './public';
 import { checkCsrf, csrfToken, LANG_COOKIE, parseCookies, sessions } from './session';
 import { verifyPdfPages } from './verify-pdf';
@@ -57,7 +58,14 @@ export function webLayer(ctx: AppContext): { pages: Router; notFound: RequestHan
   assetUrls.css = `/assets/site.css?v=${version}`;
   assetUrls.js = `/assets/site.js?v=${version}`;
 
-  const lang = (req: Request): Lang => makeLang(pageLanguage(req));
+  // Worked out once per request (the Accept-Language negotiation is not free), two fixed Lang objects.
+  const LANGS = { zh: makeLang('zh'), en: makeLang('en') } as const;
+  const chosen = new WeakMap<Request, Lang>();
+  const lang = (req: Request): Lang => {
+    let l = chosen.get(req);
+    if (!l) chosen.set(req, (l = LANGS[pageLanguage(req)]));
+    return l;
+  };
   const web: Web = {
     ctx,
     lang,
@@ -76,8 +84,14 @@ export function webLayer(ctx: AppContext): { pages: Router; notFound: RequestHan
     },
     send(res, page, status = 200) {
       // Every page may carry someone's data or a form token: never stored by the browser or a proxy.
-      res.status(status).setHeader('Cache-Control', 'no-store');
-      res.type('html').send(renderDocument(page));
+      // So no ETag either (res.send would hash every page for a validator nobody may use): the
+      // document goes out as it is.
+      const body = Buffer.from(renderDocument(page));
+      res.statusCode = status;
+      res.setHeader('Cache-Control', 'no-store');
+      res.setHeader('Content-Type', 'text/html; charset=utf-8');
+      res.setHeader('Content-Length', body.length);
+      res.end(res.req.method === 'HEAD' ? undefined : body);
     },
     csrf: (req, _res, next) => {
       checkCsrf(ctx, req, (req.body as Record<string, unknown> | undefined)?._csrf);
@@ -118,6 +132,7 @@ export function webLayer(ctx: AppContext): { pages: Router; notFound: RequestHan
   pages.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 80 }));
   pages.use(publicPages(web));
   pages.use(verifyPdfPages(web));
+  pages.use(precheckPages(web));
   pages.use(accountPages(web));
   pages.use(downloadPages(web));
   pages.use(journeyPages(web));
