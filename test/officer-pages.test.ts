@@ -131,7 +131,7 @@ describe('officer pages: routes', () => {
     const { v } = await staffVisitor(t, { role: 'officer', level: 'township', jurisdiction: ['430725102'] });
     for (let i = 0; i < 20; i++) await submittedApplication(t.app, resident.auth, 'birth-service', couple(birthServiceForm('430725102202')));
     const first = await v.get('/officer');
-    const numbers = (html: string) => [...html.matchAll(/<td class="case-number">([^<]+)<\/td>/g)].map((m) => m[1]);
+    const numbers = (html: string) => [...html.matchAll(/<td class="case-number"><a [^>]*>([^<]+)<\/a><\/td>/g)].map((m) => m[1]);
     assert.equal(numbers(first.text).length, 20);
     const next = /href="(\/officer\?cursor=[^"]+)"/.exec(first.text);
     assert.ok(next, 'a next-page link');

@@ -94,6 +94,7 @@ interface Img extends Common { src?: string; alt: string; width?: number; height
 interface Td extends Common { colspan?: number; scope?: 'row' | 'col' }
 interface Time extends Common { datetime?: string }
 interface Ol extends Common { start?: number }
+interface Iframe extends Common { src: string; title: string; sandbox: string; referrerpolicy?: string }
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -110,6 +111,7 @@ declare global {
       form: Form; fieldset: Common; legend: Common; label: Label; input: Input; select: Select; option: OptionEl; optgroup: OptGroup;
       textarea: Textarea; button: Button; table: Common; caption: Common; thead: Common; tbody: Common; tr: Common;
       th: Td; td: Td; time: Time; details: Common; summary: Common; figure: Common; figcaption: Common; abbr: Common;
+      iframe: Iframe; kbd: Common; code: Common;
     }
   }
 }

@@ -50,6 +50,7 @@ export function webLayer(ctx: AppContext): { pages: Router; notFound: RequestHan
   const { files, version } = assets();
   assetUrls.css = `/assets/site.css?v=${version}`;
   assetUrls.js = `/assets/site.js?v=${version}`;
+  assetUrls.staffJs = `/assets/officer.js?v=${version}`;
 
   const lang = (req: Request): Lang => makeLang(pageLanguage(req));
   const web: Web = {
