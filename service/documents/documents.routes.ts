@@ -32,7 +32,7 @@ export async function sendDocument(ctx: AppContext, req: Request, res: Response,
     stream.destroy();
     throw err;
   }
-  // attachment() sets a type from the file name's extension: the stored, sniffed type is set after it.
+  // attachment() sets a type from the file name's extension; the stored, sniffed type is the one sent.
   res.attachment(doc.fileName);
   res.setHeader('Content-Type', doc.mime);
   res.setHeader('Content-Length', String(doc.size));

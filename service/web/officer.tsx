@@ -471,7 +471,13 @@ export function officerPages(web: Web): Router {
                   <a href={`/officer/cases/${id}/documents/${d.id}`}>{d.fileName}</a>
                   <span className="caption">{d.mime === 'application/pdf' ? 'PDF' : d.mime.replace('image/', '').toUpperCase()} · {Math.max(1, Math.round(d.size / 1024))} KB · {dateTime(d.uploadedAt)}</span>
                 </p>
-                <iframe className="document-frame" src={`/officer/cases/${id}/documents/${d.id}/view`} title={`${docName(d.kind)}${l.colon}${d.fileName}`} sandbox="" referrerpolicy="no-referrer" />
+                {/* Browsers run no PDF viewer inside a sandboxed document (Chromium shows an error page), so a
+                    PDF is opened from its link, as a sandboxed attachment; an image is read in place. */}
+                {d.mime.startsWith('image/') ? (
+                  <iframe className="document-frame" src={`/officer/cases/${id}/documents/${d.id}/view`} title={`${docName(d.kind)}${l.colon}${d.fileName}`} sandbox="" referrerpolicy="no-referrer" />
+                ) : (
+                  <p className="hint">{l.t('PDF 文件请点击文件名下载后查看。', 'Open the PDF from its file name (it downloads).')}</p>
+                )}
               </li>
             ))}
           </ul>
