@@ -200,7 +200,7 @@ export function officerPages(web: Web): Router {
             </table>
           </section>
         ) : null}
-        <h2>{l.t('全部待办', 'All waiting cases')}</h2>
+        <h2>{l.t('申请列表', 'Applications')}</h2>
         <form method="get" action="/officer" className="filters">
           <SelectField name="type" label={l.t('事项', 'Certificate')} value={type} blank={l.t('全部事项', 'All certificates')} options={TYPE_CODES.map((c) => ({ value: c, label: `${typeName(c)}（${page.totals[c] ?? 0}）` }))} />
           {places.length > 1 ? <SelectField name="township" label={l.t('乡镇', 'Township')} value={town} blank={l.t('全部乡镇', 'All townships')} options={places.map((t) => ({ value: t.code, label: t.name }))} /> : null}
