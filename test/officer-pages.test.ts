@@ -273,6 +273,14 @@ describe('officer pages: routes', function () {
   });
 
   describe('the case and decisions', () => {
+    /** A township officer on the pages, holding the claim on a case, its page open. */
+    const holding = async (id: string) => {
+      const { v } = await staffVisitor(t, TOWNSHIP);
+      await v.get('/officer');
+      assert.equal((await v.post(`/officer/cases/${id}/claim`, {})).status, 303);
+      await v.get(`/officer/cases/${id}`);
+      return v;
+    };
     it('when an officer opens a case, then the form shows in sections with ID numbers masked, the eligibility trace, documents and history; the view is logged', async () => {
       const sub = await submittedApplication(t.app, resident.auth, 'birth-service', couple(birthServiceForm()));
       const { v } = await staffVisitor(t, TOWNSHIP);
@@ -405,10 +413,7 @@ describe('officer pages: routes', function () {
 
     it('when an officer approves, then a confirmation page comes first and only the confirmed post decides and issues the certificate; a reject needs a reason', async () => {
       const sub = await submittedApplication(t.app, resident.auth, 'birth-service', couple(birthServiceForm()));
-      const { v } = await staffVisitor(t, TOWNSHIP);
-      await v.get('/officer');
-      await v.post(`/officer/cases/${sub.id}/claim`, {});
-      await v.get(`/officer/cases/${sub.id}`);
+      const v = await holding(sub.id);
       const noReason = await v.post(`/officer/cases/${sub.id}/decide`, { action: 'reject' });
       assert.equal(noReason.status, 400);
       const confirm = await v.post(`/officer/cases/${sub.id}/decide`, { action: 'approve' });
@@ -427,10 +432,7 @@ describe('officer pages: routes', function () {
 
     it('when an officer returns with kinds and no note, then the notice names the kinds; with no kind ticked the error says so', async () => {
       const sub = await submittedApplication(t.app, resident.auth, 'birth-service', couple(birthServiceForm()));
-      const { v } = await staffVisitor(t, TOWNSHIP);
-      await v.get('/officer');
-      await v.post(`/officer/cases/${sub.id}/claim`, {});
-      await v.get(`/officer/cases/${sub.id}`);
+      const v = await holding(sub.id);
       const none = await v.post(`/officer/cases/${sub.id}/decide`, { action: 'return' });
       assert.equal(none.status, 400);
       assert.match(none.text, /请勾选需要补正的材料/);
@@ -445,9 +447,7 @@ describe('officer pages: routes', function () {
 
     it('when an officer rejects with a common reason and particulars, then the confirmation shows the reason and the decision records it; an unknown reason or none is refused', async () => {
       const sub = await submittedApplication(t.app, resident.auth, 'birth-service', couple(birthServiceForm()));
-      const { v } = await staffVisitor(t, TOWNSHIP);
-      await v.get('/officer');
-      await v.post(`/officer/cases/${sub.id}/claim`, {});
+      const v = await holding(sub.id);
       const page = await v.get(`/officer/cases/${sub.id}`);
       for (const r of REJECT_REASONS) assert.ok(page.text.includes(`<option value="${r.id}">${r.zh}</option>`), r.id);
       const nothing = await v.post(`/officer/cases/${sub.id}/decide`, { action: 'reject', common: '' });
@@ -471,10 +471,7 @@ describe('officer pages: routes', function () {
 
     it('when a case is approved, then staff who see it print the certificate from the case; another township’s officer gets 404', async () => {
       const sub = await submittedApplication(t.app, resident.auth, 'birth-service', couple(birthServiceForm()));
-      const { v } = await staffVisitor(t, TOWNSHIP);
-      await v.get('/officer');
-      await v.post(`/officer/cases/${sub.id}/claim`, {});
-      await v.get(`/officer/cases/${sub.id}`);
+      const v = await holding(sub.id);
       await v.post(`/officer/cases/${sub.id}/decide`, { action: 'approve', confirm: 'yes' });
       const serial = (await t.ctx.models.Application.findById(sub.id).lean())!.certificateSerial!;
       const page = await v.get(`/officer/cases/${sub.id}`);
@@ -489,10 +486,7 @@ describe('officer pages: routes', function () {
 
     it('when a township officer approves a re-birth permit, then it moves to the county queue, where a county officer finds it', async () => {
       const sub = await submittedApplication(t.app, resident.auth, 'rebirth-permit', rebirthPermitForm());
-      const { v } = await staffVisitor(t, TOWNSHIP);
-      await v.get('/officer');
-      await v.post(`/officer/cases/${sub.id}/claim`, {});
-      await v.get(`/officer/cases/${sub.id}`);
+      const v = await holding(sub.id);
       const confirm = await v.post(`/officer/cases/${sub.id}/decide`, { action: 'approve' });
       assert.match(confirm.text, /报县级审批/);
       assert.equal((await v.post(`/officer/cases/${sub.id}/decide`, { action: 'approve', confirm: 'yes' })).status, 303);

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { PNG as PngImage } from 'pngjs';
 import request from 'supertest';
 import { createStaff } from '../service/accounts/accounts.service';
 import { makeTestApp, registerAndLogin, staffLogin, type TestApp } from './support/app';
+import { at, bothWays, launchOrSkip, localContext, OUT, serve, type Served } from './support/browser';
 import { BIRTH_SERVICE_KINDS, birthServiceForm, draft, PDF, rebirthPermitForm, submittedApplication, upload } from './support/forms';
 
 /**
@@ -18,14 +16,6 @@ import { BIRTH_SERVICE_KINDS, birthServiceForm, draft, PDF, rebirthPermitForm, s
  * documents, and approves the resident's fix; a county officer decides a re-birth permit's second
  * stage and prints the certificate.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const OUT = path.join(__dirname, '..', 'test-output');
-const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const SIZES = [
-  { name: 'phone', width: 390, height: 844 },
-  { name: 'kiosk', width: 1080, height: 1920 },
-  { name: 'desktop', width: 1440, height: 900 },
-];
 const PASSWORD = 'officer-password-1';
 
 /** A real picture (a couple's photo stands in as a coloured card), so the frame shows an image. */
@@ -46,63 +36,27 @@ function photo(): Buffer {
 describe('officer pages in a browser (playwright-core + Chromium)', function () {
   this.timeout(240_000);
   let browser: Browser;
+  let served: Served;
   let t: TestApp;
-  let server: Server;
   let origin: string;
   const violations: string[] = [];
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM)) {
-      console.log(`    skipped: ${CHROMIUM} is missing (CI installs the Debian chromium package: apt-get install -y chromium)`);
-      this.skip();
-    }
-    fs.mkdirSync(OUT, { recursive: true });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await launchOrSkip(this);
     // A database of its own: the cases filed here must not crowd other files' queues.
-    t = await makeTestApp({ dbName: 'fpc_test_officer_browser' });
-    server = t.app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    // localhost, not 127.0.0.1: browsers treat it as a secure context, so Secure __Host- cookies work over http.
-    origin = `http://localhost:${(server.address() as AddressInfo).port}`;
+    served = await serve(await makeTestApp({ dbName: 'fpc_test_officer_browser' }));
+    ({ t, origin } = served);
   });
 
   after(async () => {
     await browser?.close();
-    if (server) await new Promise((resolve) => server.close(resolve));
-    if (t) {
-      await t.conn.dropDatabase();
-      await t.close();
-    }
+    if (!served) return;
+    await new Promise((resolve) => served.server.close(resolve));
+    await t.conn.dropDatabase();
+    await t.close();
   });
 
-  async function newContext(js: boolean): Promise<BrowserContext> {
-    const context = await browser.newContext({ javaScriptEnabled: js, locale: 'zh-CN', viewport: { width: 1440, height: 900 } });
-    await context.route('**/*', (route) => {
-      const url = new URL(route.request().url());
-      if (url.hostname !== 'localhost') {
-        violations.push(`external request: ${url.href}`);
-        return route.abort();
-      }
-      return route.continue();
-    });
-    return context;
-  }
-
-  async function at(page: Page, label: string, opts: { js: boolean; shot?: string }): Promise<void> {
-    if (!opts.js) return;
-    await page.evaluate(AXE);
-    const found = (await page.evaluate(
-      `axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] }).then(r => r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical').map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', ')))`,
-    )) as string[];
-    assert.deepEqual(found, [], `axe on ${label} (${page.url()})`);
-    if (!opts.shot) return;
-    const before = page.viewportSize();
-    for (const size of SIZES) {
-      await page.setViewportSize({ width: size.width, height: size.height });
-      await page.screenshot({ path: path.join(OUT, `${opts.shot}-${size.name}.png`), fullPage: true });
-    }
-    if (before) await page.setViewportSize(before);
-  }
+  const newContext = (js: boolean): Promise<BrowserContext> => localContext(browser, js, violations, { width: 1440, height: 900 });
 
   async function signIn(page: Page, spec: { level: 'township' | 'county'; jurisdiction: string[] }, name: string): Promise<void> {
     const username = `o${crypto.randomBytes(5).toString('hex')}`;
@@ -113,18 +67,6 @@ describe('officer pages in a browser (playwright-core + Chromium)', function () 
     await page.getByRole('button', { name: '登录' }).click();
     await page.getByRole('heading', { name: '待办', exact: true }).waitFor();
   }
-
-  const bothWays = (title: string, journey: (js: boolean) => Promise<void>) =>
-    it(`${title} (JavaScript on and off)`, async () => {
-      const outcomes = await Promise.allSettled([journey(true), journey(false)]);
-      outcomes.forEach((o, i) => {
-        if (o.status === 'rejected') {
-          const err = o.reason as Error;
-          err.message = `${i === 0 ? 'JavaScript on' : 'JavaScript off'}: ${err.message}`;
-          throw err;
-        }
-      });
-    });
 
   bothWays('a township officer claims, reads the documents in place, returns two kinds, and approves the fix', async (js) => {
     const resident = await registerAndLogin(t.app);
@@ -166,6 +108,7 @@ describe('officer pages in a browser (playwright-core + Chromium)', function () 
     const log = (await t.ctx.models.AccessLog.findById(created.id).lean())?.entries.map((e) => e.what) ?? [];
     assert.ok(log.includes('download:photo'), JSON.stringify(log));
     await at(page, 'case', { js, shot: 'officer2-case' });
+    if (js) await page.locator('iframe.document-frame').screenshot({ path: path.join(OUT, 'officer2-document-frame.png') });
 
     // Return, naming two documents; no confirmation for a return (the case comes back).
     await page.locator('#missing-photo').check();

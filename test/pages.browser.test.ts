@@ -1,42 +1,20 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import request from 'supertest';
-import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, testConfig, uniquePhone, type TestApp } from './support/app';
+import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, testConfig, uniquePhone } from './support/app';
 import { BIRTH_SERVICE_KINDS, personId, readyBirthService, birthServiceForm, submittedApplication } from './support/forms';
 import { createStaff } from '../service/accounts/accounts.service';
+import { at, bothWays, launchOrSkip, localContext, OUT, serve, type Served } from './support/browser';
 
 /**
  * Journeys in a real browser (Debian's Chromium driven by playwright-core), each with JavaScript on
  * and off, with axe-core on every page and screenshots at phone, kiosk and desktop sizes written to
  * test-output/ for a person to look at.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const OUT = path.join(__dirname, '..', 'test-output');
-const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const SIZES = [
-  { name: 'phone', width: 390, height: 844 },
-  { name: 'kiosk', width: 1080, height: 1920 },
-  { name: 'desktop', width: 1440, height: 900 },
-];
 const PDF_FILE = path.join(OUT, 'fixture.pdf');
-
-interface Served {
-  t: TestApp;
-  server: Server;
-  origin: string;
-}
-
-async function serve(t: TestApp): Promise<Served> {
-  const server = t.app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  // localhost, not 127.0.0.1: browsers treat it as a secure context, so Secure __Host- cookies work over http.
-  return { t, server, origin: `http://localhost:${(server.address() as AddressInfo).port}` };
-}
 
 describe('pages in a browser (playwright-core + Chromium)', function () {
   this.timeout(180_000);
@@ -46,13 +24,8 @@ describe('pages in a browser (playwright-core + Chromium)', function () {
   const violations: string[] = [];
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM)) {
-      console.log(`    skipped: ${CHROMIUM} is missing (CI installs the Debian chromium package: apt-get install -y chromium)`);
-      this.skip();
-    }
-    fs.mkdirSync(OUT, { recursive: true });
+    browser = await launchOrSkip(this);
     fs.writeFileSync(PDF_FILE, '%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
     // A database of their own: the cases filed here must not crowd other files' officer queues.
     main = await serve(await makeTestApp({ dbName: 'fpc_test_pages_browser' }));
     idle = await serve(await makeTestApp({ dbName: 'fpc_test_pages_browser', config: testConfig({ KIOSK_IDLE_SECONDS: '3' }) }));
@@ -68,42 +41,7 @@ describe('pages in a browser (playwright-core + Chromium)', function () {
     }
   });
 
-  async function newContext(js: boolean): Promise<BrowserContext> {
-    const context = await browser.newContext({ javaScriptEnabled: js, locale: 'zh-CN', viewport: { width: 390, height: 844 } });
-    // No request may leave the service.
-    await context.route('**/*', (route) => {
-      const url = new URL(route.request().url());
-      if (url.hostname !== 'localhost') {
-        violations.push(`external request: ${url.href}`);
-        return route.abort();
-      }
-      return route.continue();
-    });
-    return context;
-  }
-
-  /** axe-core on the current page: no serious or critical violations. */
-  async function checkA11y(page: Page, label: string): Promise<void> {
-    const js = await page.evaluate('1').then(() => true, () => false);
-    if (!js) return;
-    await page.evaluate(AXE);
-    const found = (await page.evaluate(`axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] }).then(r => r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical').map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', ')))`)) as string[];
-    assert.deepEqual(found, [], `axe on ${label} (${page.url()})`);
-  }
-
-  async function shoot(page: Page, name: string): Promise<void> {
-    const before = page.viewportSize();
-    for (const size of SIZES) {
-      await page.setViewportSize({ width: size.width, height: size.height });
-      await page.screenshot({ path: path.join(OUT, `${name}-${size.name}.png`), fullPage: true });
-    }
-    if (before) await page.setViewportSize(before);
-  }
-
-  async function at(page: Page, label: string, opts: { js: boolean; shot?: string }): Promise<void> {
-    if (opts.js) await checkA11y(page, label);
-    if (opts.js && opts.shot) await shoot(page, opts.shot);
-  }
+  const newContext = (js: boolean): Promise<BrowserContext> => localContext(browser, js, violations);
 
   const husband = () => ({ name: '张伟', idNumber: personId('male', '1990-05-01') });
   const wife = () => ({ name: '李娜', idNumber: personId('female', '1992-01-01') });
@@ -147,23 +85,6 @@ describe('pages in a browser (playwright-core + Chromium)', function () {
     await page.getByRole('heading', { name: '核对申请内容' }).waitFor();
     await at(page, 'check answers', { js, shot: shots ? 'check-answers' : undefined });
   }
-
-  /**
-   * Each journey runs twice at once, with JavaScript on and off, in two browser contexts: the same
-   * assertions hold for both, and the pair takes little longer than one on a busy machine.
-   */
-  const bothWays = (title: string, journey: (js: boolean) => Promise<void>) =>
-    it(`${title} (JavaScript on and off)`, async () => {
-      const outcomes = await Promise.allSettled([journey(true), journey(false)]);
-      outcomes.forEach((o, i) => {
-        if (o.status === 'rejected') {
-          const err = o.reason as Error;
-          err.message = `with JavaScript ${i === 0 ? 'on' : 'off'}: ${err.message}`;
-          throw err;
-        }
-      });
-    });
-
 
   bothWays('a resident registers and applies for a birth-service certificate to the confirmation', async (js) => {
     const context = await newContext(js);
