@@ -373,11 +373,18 @@ describe('officer pages: routes', function () {
       await request(t.app).post(`/api/v1/applications/${first.id}/withdraw`).set('Authorization', resident.auth).send({ reason: '重新申请' }).expect(200);
       const sub = await submittedApplication(t.app, resident.auth, 'birth-service', form);
       await request(t.app).post(`/api/v1/applications/${sub.id}/complaints`).set('Authorization', resident.auth).send({ text: '办理太慢<script>x</script>' }).expect(201);
+      const officer = await staffLogin(t, TOWNSHIP);
+      await request(t.app).post(`/api/v1/applications/${sub.id}/claim`).set('Authorization', officer.auth).send({}).expect(200);
+      await request(t.app).post(`/api/v1/applications/${sub.id}/decision`).set('Authorization', officer.auth).send({ action: 'approve' }).expect(200);
+      await request(t.app).post(`/api/v1/applications/${sub.id}/rating`).set('Authorization', resident.auth).send({ score: 2, comment: '等了<很久>' }).expect(201);
       const { v } = await staffVisitor(t, TOWNSHIP);
       const page = await v.get(`/officer/cases/${sub.id}`);
       assert.ok(page.text.includes('办理太慢&lt;script&gt;x&lt;/script&gt;'), 'the complaint, escaped');
       assert.ok(!page.text.includes('<script>x'), 'never markup');
       assert.match(page.text, /答复期限 \d{4}-\d{2}-\d{2}/);
+      assert.ok(page.text.includes('不满意（2/5）'), 'the rating');
+      assert.ok(page.text.includes('等了&lt;很久&gt;'), 'its comment, escaped');
+      assert.match(page.text, /差评回访：期限 \d{4}-\d{2}-\d{2}/);
       assert.ok(page.text.includes(first.number), 'the couple’s other case');
       assert.match(page.text, /家庭档案/);
     });
