@@ -6,7 +6,7 @@ import { recordAccess } from '../audit/audit.service';
 import { getCertificate } from '../certificates/certificates.service';
 import { printableCertificate } from '../certificates/print';
 import { complaintView, listForApplication } from '../complaints/complaints.service';
-import { TOWNSHIPS, township, village } from '../divisions/divisions';
+import { COUNTY, TOWNSHIPS, township, village } from '../divisions/divisions';
 import { sendDocument } from '../documents/documents.routes';
 import { evaluateApplication } from '../eligibility/eligibility.service';
 import { familyFlags, familyOf, type FamilyFlag } from '../families/families.service';
@@ -169,7 +169,7 @@ export function officerPages(web: Web): Router {
       <Page {...base}>
         <h1>{l.t('待办', 'Workqueue')}</h1>
         <p className="caption">
-          {p.role === 'admin' ? l.t('全县所有待办（管理员）', 'Every queue in the county (administrator)') : `${p.level === 'county' ? l.t('县级审批', 'County approval') : l.t('乡镇审核', 'Township review')}${l.colon}${places.map((t) => t.name).join(l.t('、', ', ')) || (p.jurisdiction ?? []).join(', ')}`}
+          {p.role === 'admin' ? l.t('全县所有待办（管理员）', 'Every queue in the county (administrator)') : `${p.level === 'county' ? l.t('县级审批', 'County approval') : l.t('乡镇审核', 'Township review')}${l.colon}${(p.jurisdiction ?? []).some((c) => c === COUNTY.code) ? COUNTY.name : places.map((t) => t.name).join(l.t('、', ', ')) || (p.jurisdiction ?? []).join(', ')}`}
         </p>
         {held.length ? (
           <section aria-labelledby="held">
