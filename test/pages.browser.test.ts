@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { bothWays as runBothWays, checkA11y as axeCheck, CHROMIUM, CHROMIUM_ARGS, newContext as makeContext, OUT, serve, shoot, type Served } from './support/browser';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import request from 'supertest';
 import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, testConfig, uniquePhone, type TestApp } from './support/app';
 import { BIRTH_SERVICE_KINDS, personId, readyBirthService, birthServiceForm, submittedApplication, terminalFiling } from './support/forms';
 import { createStaff } from '../service/accounts/accounts.service';
+import { at, itBothWays as bothWays, launchOrSkip, localContext, OUT, serve, type Served } from './support/browser';
 
 /**
  * Journeys in a real browser (Debian's Chromium driven by playwright-core), each with JavaScript on
@@ -24,13 +24,8 @@ describe('pages in a browser (playwright-core + Chromium)', function () {
   const violations: string[] = [];
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM)) {
-      console.log(`    skipped: ${CHROMIUM} is missing (CI installs the Debian chromium package: apt-get install -y chromium)`);
-      this.skip();
-    }
-    fs.mkdirSync(OUT, { recursive: true });
+    browser = await launchOrSkip(this);
     fs.writeFileSync(PDF_FILE, '%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     // A database of their own: the cases filed here must not crowd other files' officer queues.
     main = await serve(await makeTestApp({ dbName: 'fpc_test_pages_browser' }));
     idle = await serve(await makeTestApp({ dbName: 'fpc_test_pages_browser', config: testConfig({ KIOSK_IDLE_SECONDS: '3' }) }));
@@ -46,18 +41,7 @@ describe('pages in a browser (playwright-core + Chromium)', function () {
     }
   });
 
-  const newContext = (js: boolean): Promise<BrowserContext> => makeContext(browser, js, violations);
-
-  /** axe-core on the current page when scripts run: no serious or critical violations. */
-  async function checkA11y(page: Page, label: string): Promise<void> {
-    const js = await page.evaluate('1').then(() => true, () => false);
-    if (js) await axeCheck(page, label);
-  }
-
-  async function at(page: Page, label: string, opts: { js: boolean; shot?: string }): Promise<void> {
-    if (opts.js) await checkA11y(page, label);
-    if (opts.js && opts.shot) await shoot(page, opts.shot);
-  }
+  const newContext = (js: boolean): Promise<BrowserContext> => localContext(browser, js, violations);
 
   const husband = () => ({ name: '张伟', idNumber: personId('male', '1990-05-01') });
   const wife = () => ({ name: '李娜', idNumber: personId('female', '1992-01-01') });
@@ -101,13 +85,6 @@ describe('pages in a browser (playwright-core + Chromium)', function () {
     await page.getByRole('heading', { name: '核对申请内容' }).waitFor();
     await at(page, 'check answers', { js, shot: shots ? 'check-answers' : undefined });
   }
-
-  /**
-   * Each journey runs twice at once, with JavaScript on and off, in two browser contexts: the same
-   * assertions hold for both, and the pair takes little longer than one on a busy machine.
-   */
-  const bothWays = (title: string, journey: (js: boolean) => Promise<void>) => it(`${title} (JavaScript on and off)`, () => runBothWays(journey));
-
 
   bothWays('a resident registers and applies for a birth-service certificate to the confirmation', async (js) => {
     const context = await newContext(js);

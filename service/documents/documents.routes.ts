@@ -21,9 +21,10 @@ export const singleUpload = (ctx: Pick<AppContext, 'files'>): RequestHandler =>
 
 /**
  * One download, for the API and the officer's pages alike: the caller's own access check, the access
- * log, then the file as an attachment that is never sniffed, framed or run.
+ * log, then the file as an attachment that is never sniffed, framed or run (or, for the officer's
+ * frame, inline under the same rules, framed only by the service's own pages).
  */
-export async function sendDocument(ctx: AppContext, req: Request, res: Response, p: Principal): Promise<void> {
+export async function sendDocument(ctx: AppContext, req: Request, res: Response, p: Principal, options: { inline?: boolean } = {}): Promise<void> {
   const { doc, stream } = await openDocument(ctx, p, String(req.params.id), String(req.params.docId));
   try {
     await recordAccess(ctx, req, p, String(req.params.id), 'download', doc.kind);
@@ -31,12 +32,21 @@ export async function sendDocument(ctx: AppContext, req: Request, res: Response,
     stream.destroy();
     throw err;
   }
+  // attachment() sets a type from the file name's extension; the stored, sniffed type is the one sent.
+  res.attachment(doc.fileName);
   res.setHeader('Content-Type', doc.mime);
   res.setHeader('Content-Length', String(doc.size));
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
-  res.attachment(doc.fileName);
+  if (options.inline) {
+    // Read in place in a frame of the service's own pages (an image or a PDF), still sandboxed: no
+    // script runs, no form posts, nothing reaches the page around it.
+    res.setHeader('Content-Security-Policy', "default-src 'none'; frame-ancestors 'self'; sandbox");
+    res.setHeader('X-Frame-Options', 'SAMEORIGIN');
+    res.setHeader('Content-Disposition', String(res.getHeader('Content-Disposition')).replace(/^attachment/, 'inline'));
+  } else {
+    res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
+  }
   // pipeline, not pipe: when the client goes away mid-download the file is closed at once
   // (pipe would leave it open until garbage collection).
   pipeline(stream, res).catch(() => res.destroy());

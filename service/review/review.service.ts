@@ -1,7 +1,8 @@
 import { Types } from 'mongoose';
 import sift from 'sift';
 import type { ApplicationDoc, StageState } from '../applications/applications.model';
-import { formOf, historyEntry, nextRevision, queueFields, stageDeadlines, toView, transition } from '../applications/applications.service';
+import type { Request } from 'express';
+import { formOf, historyEntry, loadVisible, nextRevision, queueFields, stageDeadlines, toView, transition } from '../applications/applications.service';
 import { allowedFrom } from '../applications/workflow';
 import { completeIssuance, markIssuance } from '../certificates/certificates.service';
 import { afterDecision } from '../decisions/decisions.service';
@@ -9,7 +10,8 @@ import type { AppContext } from '../context';
 import { findByIdInScope, ours } from '../lib/database';
 import { AppError, notFound } from '../lib/errors';
 import type { Principal } from '../lib/auth';
-import { idHash, openName } from '../lib/personal';
+import { decrypt, idHash, openName } from '../lib/personal';
+import { recordAccess } from '../audit/audit.service';
 import { chinaDate, workingDaysBetween } from '../lib/workdays';
 import { QUEUE_STATUSES, syncQueueEntry, type QueueEntryDoc } from './queue.store';
 
@@ -61,6 +63,10 @@ export interface QueueQuery {
   type?: string;
   overdue?: boolean;
   mine?: boolean;
+  /** A township (9-digit code) of the residence: narrows a county officer's or an admin's queue. */
+  township?: string;
+  /** `claimed`: held under a live lease; `unclaimed`: waiting, or its lease ran out (anyone's). */
+  claim?: 'claimed' | 'unclaimed';
   limit: number;
   cursor?: string;
 }
@@ -86,6 +92,9 @@ export async function queue(ctx: Ctx, p: Principal, q: QueueQuery) {
   if (q.type) filters.push({ type: q.type });
   if (q.overdue) filters.push({ queueDeadline: { $lt: today } });
   if (q.mine) filters.push({ status: 'in_review', 'claim.officerId': p.id, 'claim.until': { $gt: now } });
+  if (q.township) filters.push({ division: { $regex: `^${q.township.replace(/\D/g, '')}` } });
+  if (q.claim === 'claimed') filters.push({ status: 'in_review', 'claim.until': { $gt: now } });
+  if (q.claim === 'unclaimed') filters.push({ $or: [{ status: 'pending' }, { 'claim.until': { $lte: now } }] });
   const base = filters.length === 1 ? filters[0]! : { $and: filters };
   const page: Record<string, unknown>[] = [base];
   if (q.cursor) {
@@ -131,6 +140,17 @@ export async function queue(ctx: Ctx, p: Principal, q: QueueQuery) {
     next: entries.length === q.limit ? encodeCursor(entries.at(-1)! as Pick<ApplicationDoc, '_id' | 'queueDeadline'>) : null,
     totals: Object.fromEntries(totals.map((t) => [t._id, t.count])),
   };
+}
+
+/**
+ * Every ID number of a case in full (staff see them masked): an explicit act of one officer or
+ * admin about one case, written to the case's access log before anything is shown.
+ */
+export async function revealIdNumbers(ctx: Ctx, req: Request, p: Principal, id: string) {
+  if (p.role !== 'officer' && p.role !== 'admin') throw notFound();
+  const app = await loadVisible(ctx, p, id);
+  await recordAccess(ctx, req, p, app._id.toString(), 'view', 'id-numbers');
+  return { app, form: formOf(ctx, app), residentIdNumber: decrypt(ctx.keys.dataKey, app.resident.idNumberEnc) };
 }
 
 /** Officers do not handle cases that concern themselves (回避): their own ID number in the case. */

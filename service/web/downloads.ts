@@ -4,6 +4,7 @@ import { certificatePdfFor } from '../certificates/certificates.service';
 import { sendDecision } from '../decisions/decisions.routes';
 import { principalOf } from '../lib/auth';
 import { AppError } from '../lib/errors';
+import { staff } from './staff';
 import type { Web } from './web';
 
 /**
@@ -19,14 +20,6 @@ export function downloadPages(web: Web): Router {
   const resident: RequestHandler = (req, res, next) => {
     const s = req.page?.session;
     if (!s || s.doc.kind !== 'resident') return res.redirect(303, `/sign-in?next=${encodeURIComponent(req.path)}`);
-    req.principal = s.principal;
-    next();
-  };
-  // As on the workbench: a resident's or a kiosk's session learns nothing of the staff pages.
-  const staff: RequestHandler = (req, res, next) => {
-    const s = req.page?.session;
-    if (!s) return res.redirect(303, '/officer/sign-in');
-    if (s.doc.kind !== 'staff') throw new AppError('not_found');
     req.principal = s.principal;
     next();
   };

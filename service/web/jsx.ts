@@ -109,6 +109,7 @@ interface SvgEl extends Common {
   x1?: number; x2?: number; y1?: number; y2?: number; fill?: string; stroke?: string; 'stroke-width'?: number | string;
   'font-size'?: number | string; 'text-anchor'?: 'start' | 'middle' | 'end'; focusable?: 'true' | 'false';
 }
+interface Iframe extends Common { src: string; title: string; sandbox: string; referrerpolicy?: string }
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -126,6 +127,7 @@ declare global {
       textarea: Textarea; button: Button; table: Common; caption: Common; thead: Common; tbody: Common; tr: Common;
       th: Td; td: Td; time: Time; details: Common; summary: Common; figure: Common; figcaption: Common; abbr: Common;
       svg: SvgEl; g: SvgEl; rect: SvgEl; line: SvgEl; text: SvgEl; desc: Common;
+      iframe: Iframe; kbd: Common; code: Common;
     }
   }
 }

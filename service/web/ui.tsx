@@ -45,7 +45,7 @@ export interface PageProps {
   children?: Child;
 }
 
-export const assetUrls = { css: '/assets/site.css', js: '/assets/site.js' };
+export const assetUrls = { css: '/assets/site.css', js: '/assets/site.js', staffJs: '/assets/officer.js' };
 
 export function Page(p: PageProps): SafeHtml {
   const { l } = p;
@@ -65,6 +65,7 @@ export function Page(p: PageProps): SafeHtml {
         <title>{title}</title>
         <link rel="stylesheet" href={assetUrls.css} />
         <script src={assetUrls.js} defer />
+        {p.who?.kind === 'staff' ? <script src={assetUrls.staffJs} defer /> : null}
       </head>
       <body className={p.kiosk ? 'kiosk' : undefined} data-idle-seconds={p.kiosk?.serving ? p.kiosk.idleSeconds : undefined}>
         <a className="skip" href="#main">{l.t('跳到正文', 'Skip to main content')}</a>

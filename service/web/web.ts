@@ -57,6 +57,7 @@ export function webLayer(ctx: AppContext): { pages: Router; notFound: RequestHan
   const { files, version } = assets();
   assetUrls.css = `/assets/site.css?v=${version}`;
   assetUrls.js = `/assets/site.js?v=${version}`;
+  assetUrls.staffJs = `/assets/officer.js?v=${version}`;
 
   // Worked out once per request (the Accept-Language negotiation is not free), two fixed Lang objects.
   const LANGS = { zh: makeLang('zh'), en: makeLang('en') } as const;

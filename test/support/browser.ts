@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { TestApp } from './app';
 
 /** Debian's Chromium, driven by playwright-core: the browser tests skip with a message without it. */
@@ -31,8 +31,8 @@ export async function serve(t: TestApp): Promise<Served> {
 }
 
 /** A browser context with scripts on or off; any request leaving the service is refused and noted in `violations`. */
-export async function newContext(browser: Browser, js: boolean, violations: string[], opts: { acceptDownloads?: boolean } = {}): Promise<BrowserContext> {
-  const context = await browser.newContext({ javaScriptEnabled: js, locale: 'zh-CN', viewport: { width: 390, height: 844 }, acceptDownloads: opts.acceptDownloads ?? false });
+export async function newContext(browser: Browser, js: boolean, violations: string[], opts: { acceptDownloads?: boolean; viewport?: { width: number; height: number } } = {}): Promise<BrowserContext> {
+  const context = await browser.newContext({ javaScriptEnabled: js, locale: 'zh-CN', viewport: opts.viewport ?? { width: 390, height: 844 }, acceptDownloads: opts.acceptDownloads ?? false });
   await context.route('**/*', (route) => {
     const url = new URL(route.request().url());
     if (url.hostname !== 'localhost') {
@@ -44,8 +44,10 @@ export async function newContext(browser: Browser, js: boolean, violations: stri
   return context;
 }
 
-/** axe-core on the current page (scripts on): no serious or critical violations. */
+/** axe-core on the current page: no serious or critical violations (pages with scripts off are skipped). */
 export async function checkA11y(page: Page, label: string): Promise<void> {
+  const js = await page.evaluate('1').then(() => true, () => false);
+  if (!js) return;
   await page.evaluate(AXE);
   const found = (await page.evaluate(
     `axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] }).then(r => r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical').map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', ')))`,
@@ -74,3 +76,28 @@ export async function bothWays(journey: (js: boolean) => Promise<void>): Promise
     }
   });
 }
+
+/** Chromium, or a skip with the reason when it is not installed. */
+export async function launchOrSkip(ctx: Mocha.Context): Promise<Browser> {
+  if (!fs.existsSync(CHROMIUM)) {
+    console.log(`    skipped: ${CHROMIUM} is missing (CI installs the Debian chromium package: apt-get install -y chromium)`);
+    ctx.skip();
+  }
+  fs.mkdirSync(OUT, { recursive: true });
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+/** A context in Chinese at the given viewport; requests leaving the service are refused and noted. */
+export function localContext(browser: Browser, js: boolean, violations: string[], viewport = { width: 390, height: 844 }): Promise<BrowserContext> {
+  return newContext(browser, js, violations, { viewport });
+}
+
+/** axe, then screenshots, on a page of a journey run with JavaScript on. */
+export async function at(page: Page, label: string, opts: { js: boolean; shot?: string }): Promise<void> {
+  if (opts.js) await checkA11y(page, label);
+  if (opts.js && opts.shot) await shoot(page, opts.shot);
+}
+
+/** A mocha test running the journey with JavaScript on and off at once (see bothWays). */
+export const itBothWays = (title: string, journey: (js: boolean) => Promise<void>) =>
+  it(`${title} (JavaScript on and off)`, () => bothWays(journey));
