@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import request from 'supertest';
-import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, testConfig, uniquePhone, type TestApp } from './support/app';
+import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, testConfig, uniquePhone } from './support/app';
 import { BIRTH_SERVICE_KINDS, personId, readyBirthService, birthServiceForm, submittedApplication, terminalFiling } from './support/forms';
 import { createStaff } from '../service/accounts/accounts.service';
 import { at, itBothWays as bothWays, launchOrSkip, localContext, OUT, serve, type Served } from './support/browser';

@@ -3,7 +3,6 @@ import { sendPdf } from '../certificates/certificates.routes';
 import { certificatePdfFor } from '../certificates/certificates.service';
 import { sendDecision } from '../decisions/decisions.routes';
 import { principalOf } from '../lib/auth';
-import { AppError } from '../lib/errors';
 import { staff } from './staff';
 import type { Web } from './web';
 
