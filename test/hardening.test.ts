@@ -8,7 +8,7 @@ import { filesUnder } from './support/forms';
 import request from 'supertest';
 import { FixedClock } from '../service/lib/clock';
 import { redactUrl } from '../service/lib/logger';
-import { mongodUnavailableReason } from '../service/lib/database';
+import { mongodUnavailableReason } from '../service/lib/devdatabase';
 import { makeTestApp, register, registerAndLogin, staffLogin, terminalLogin, testConfig, testKeys, type TestApp } from './support/app';
 import { asParty, BIRTH_SERVICE_KINDS, birthServiceForm, personId, terminalFiling, upload } from './support/forms';
 

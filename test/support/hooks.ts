@@ -1,5 +1,6 @@
 import mongoose from 'mongoose';
-import { requireMarkedOperators, resolveDatabase, type DatabaseHandle } from '../../service/lib/database';
+import { requireMarkedOperators, type DatabaseHandle } from '../../service/lib/database';
+import { resolveDatabase } from '../../service/lib/devdatabase';
 
 // Every model compiled in the tests refuses a filter whose operators were not marked with ours().
 mongoose.plugin(requireMarkedOperators);
