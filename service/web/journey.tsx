@@ -19,8 +19,7 @@ import { evaluateForPage, Fields, labelOf } from './fields';
 import { CHILD_FIELDS, getPath, readFields, SECTIONS, type SectionSpec } from './forms';
 import { Fragment, h, type SafeHtml } from './jsx';
 import { checkCsrf } from './session';
-import { BackLink, Button, CsrfField, dateTime, day, Page, StatusTag, SummaryList, TextArea, type FieldError, type Lang } from './ui';
-import type { Web } from './web';
+import { BackLink, Button, CsrfField, dateTime, day, Page, StatusTag, SummaryList, TextArea, type FieldError, type Lang, type Web } from './ui';
 
 /**
  * The application journey, GOV.UK style: a task list, one small group of questions per page,

@@ -17,8 +17,7 @@ import { chinaDate } from '../lib/workdays';
 import { computeStats, statsCsv } from '../stats/stats.service';
 import { Fragment, h } from './jsx';
 import { startSession } from './session';
-import { BackLink, Button, CsrfField, Page, SelectField, StatusTag, SummaryList, TextField, day, dateTime, type FieldError } from './ui';
-import type { Web } from './web';
+import { BackLink, Button, CsrfField, Page, SelectField, StatusTag, SummaryList, TextField, day, dateTime, type FieldError, type Web } from './ui';
 
 const FIFTEEN_MINUTES = 15 * 60 * 1000;
 const PAGE_SIZE = 20;

@@ -14,8 +14,7 @@ import { evaluateForPage, Fields, labelOf } from './fields';
 import { CHILD_FIELDS, readFields, SECTIONS } from './forms';
 import { Fragment, h, type SafeHtml } from './jsx';
 import { LANG_COOKIE, setCookie } from './session';
-import { BackLink, Button, CsrfField, day, Page, StatusTag, SummaryList, TextField, type FieldError, type Lang } from './ui';
-import type { Web } from './web';
+import { BackLink, Button, CsrfField, day, Page, StatusTag, SummaryList, TextField, type FieldError, type Lang, type Web } from './ui';
 
 export const limitText = (l: Lang, limit: Limit): string =>
   limit.unit === 'working_days' ? l.t(`${limit.value} 个工作日`, `${limit.value} working days`) : l.t(`${limit.value} 日`, `${limit.value} days`);

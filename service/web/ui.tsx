@@ -1,4 +1,7 @@
+import type { Request, RequestHandler, Response } from 'express';
 import { STATUS_LABELS, type ApplicationStatus } from '../applications/workflow';
+import type { AppContext } from '../context';
+import type { FieldProblem } from '../lib/errors';
 import type { Bilingual, Language } from '../lib/i18n';
 import { chinaDate } from '../lib/workdays';
 import { Fragment, h, type Child, type SafeHtml } from './jsx';
@@ -282,4 +285,17 @@ export function day(d: Date | string | null | undefined): string {
 export function dateTime(d: Date | string | null | undefined): string {
   if (!d) return '';
   return new Date(new Date(d).getTime() + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/** What every page handler needs: the context and the request's page basics. */
+export interface Web {
+  ctx: AppContext;
+  /** The common props of a page for this request. */
+  base(req: Request, title: string, errors?: FieldError[]): PageProps;
+  lang(req: Request): Lang;
+  send(res: Response, page: SafeHtml, status?: number): void;
+  /** A posted form's CSRF token must match this visitor's session (or anonymous cookie). */
+  csrf: RequestHandler;
+  /** Field problems of a refusal, in the page's language, keyed by form field name. */
+  fieldErrors(req: Request, problems: FieldProblem[] | undefined, labels?: (field: string) => string | undefined): FieldError[];
 }
