@@ -19,6 +19,7 @@ import { createStaff, createTerminal } from '../../service/accounts/accounts.ser
 import { MemoryNotifier } from '../../service/notifications/notifier';
 import { residentsByAuth } from './forms';
 import { fileDatabase, testDatabase } from './hooks';
+import { checkResponsesOf } from './responses';
 
 let sharedKeys: { dir: string; keys: Keys } | undefined;
 
@@ -72,6 +73,7 @@ export async function makeTestApp(opts: { clock?: Clock; config?: Config; databa
   }
   const app = createApp(ctx);
   notifiers.set(app, sms);
+  checkResponsesOf(app, (await request(app).get('/openapi.json').expect(200)).body);
   return { app, ctx, conn, sms, close: () => conn.close() };
 }
 

@@ -1,6 +1,8 @@
+import fs from 'node:fs';
 import mongoose from 'mongoose';
 import { requireMarkedOperators, type DatabaseHandle } from '../../service/lib/database';
 import { resolveDatabase } from '../../service/lib/devdatabase';
+import { takeResponseProblems } from './responses';
 
 // Every model compiled in the tests refuses a filter whose operators were not marked with ours().
 mongoose.plugin(requireMarkedOperators);
@@ -49,6 +51,12 @@ export const mochaHooks = {
       logger: { ...quiet, info: (o: object, m?: string) => (process.env.DEBUG_DB ? console.log(m, o) : undefined) },
     });
     console.log(`  test database: ${handle.kind}`);
+  },
+  /** A JSON answer that does not match its documented schema fails the test that received it. */
+  afterEach() {
+    const found = takeResponseProblems();
+    if (found.length && process.env.RESPONSE_SURVEY) fs.appendFileSync(process.env.RESPONSE_SURVEY, `${found.join('\n')}\n`);
+    else if (found.length) throw new Error(`responses that drift from the OpenAPI document:\n${found.join('\n')}`);
   },
   async afterAll() {
     await handle?.stop();
