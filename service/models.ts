@@ -12,9 +12,9 @@ import { familyModels } from './families/families.model';
 import { notificationModels } from './notifications/notifications.model';
 import { ratingModels } from './ratings/ratings.model';
 import { queueEntryModels } from './review/queue.store';
-import { ensureStatsIndexes } from './stats/stats.service';
+import { ensureStatsIndexes } from './stats/stats.model';
 import { lifecycleModels } from './system/lifecycle';
-import { webSessionModels } from './web/session';
+import { webSessionModels } from './web/session.model';
 
 /** Every capability's models, bound to one connection (tests and the two-instance test open several). */
 export function createModels(conn: Connection) {

@@ -10,7 +10,7 @@ import { SERIAL_KEY } from '../service/certificates/certificates.model';
 import { findOneByKey } from '../service/lib/keyindex';
 import { makeTestApp, registerAndLogin, staffLogin, testConfig, testKeys, type TestApp } from './support/app';
 import { asParty, birthServiceForm, PDF, submittedApplication } from './support/forms';
-import { testDatabase } from './support/hooks';
+import { testDatabaseUri } from './support/hooks';
 import { startServer } from './support/server-process';
 
 /**
@@ -19,7 +19,6 @@ import { startServer } from './support/server-process';
  */
 describe('Crash consistency', function () {
   this.timeout(180_000);
-  const dbName = `fpc_crash_${process.pid}`;
   let t: TestApp;
   let env: Record<string, string>;
   let uploadsDir: string;
@@ -27,10 +26,9 @@ describe('Crash consistency', function () {
   before(async function () {
     uploadsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fpc-crash-uploads-'));
     const config = testConfig({ UPLOADS_DIR: uploadsDir });
-    t = await makeTestApp({ dbName, config });
-    const uri = testDatabase().uri.replace(/\/?(\?.*)?$/, `/${dbName}$1`);
+    t = await makeTestApp({ config });
     env = {
-      MONGODB_URI: uri,
+      MONGODB_URI: testDatabaseUri(t.conn.name),
       KEYS_DIR: testKeys().dir,
       UPLOADS_DIR: uploadsDir,
       DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'fpc-crash-data-')),

@@ -27,7 +27,7 @@ describe('Key documents', function () {
   let token: string;
 
   before(async () => {
-    t = await makeTestApp({ dbName: `fpc_keys_${process.pid}`, monitorCommands: true });
+    t = await makeTestApp({ monitorCommands: true });
     t.conn.getClient().on('commandStarted', (e) => sent.push(e));
     applicant = await registerAndLogin(t.app);
     const officer = await staffLogin(t, { role: 'officer', level: 'township', jurisdiction: ['430725101'] });
@@ -38,10 +38,7 @@ describe('Key documents', function () {
     serial = (await request(t.app).post(`/api/v1/applications/${id}/decision`).set('Authorization', officer.auth).send({ action: 'approve', reason: '同意' }).expect(200)).body.certificateSerial;
     token = (await request(t.app).get(`/api/v1/certificates/${serial}`).set('Authorization', applicant.auth).expect(200)).body.token;
   });
-  after(async () => {
-    await t.conn.db!.dropDatabase();
-    await t.close();
-  });
+  after(() => t.close());
 
   /** Reads (find, aggregate, count) on the growing collections whose filter is anything but `_id`. */
   const scans = (): string[] =>

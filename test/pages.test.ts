@@ -32,14 +32,10 @@ async function signedIn(t: TestApp, name = '李明', sex: 'male' | 'female' = 'm
 
 describe('pages: routes', () => {
   let t: TestApp;
-  // A database of its own: the many cases filed here must not crowd other files' officer queues.
   before(async () => {
-    t = await makeTestApp({ dbName: 'fpc_test_pages' });
+    t = await makeTestApp();
   });
-  after(async () => {
-    await t.conn.dropDatabase();
-    await t.close();
-  });
+  after(() => t.close());
 
   describe('public pages', () => {
     it('when the home page is opened, then it lists the four service guides in Chinese, under the strict CSP, not stored', async () => {

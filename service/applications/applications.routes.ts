@@ -5,43 +5,14 @@ import { languageOf } from '../lib/i18n';
 import { limiter } from '../lib/ratelimit';
 import type { RouteDef } from '../lib/routes';
 import { accessLog, recordAccess } from '../audit/audit.service';
-import { formInBody } from '../eligibility/eligibility.routes';
+import { formInBody } from '../eligibility/eligibility.schemas';
 import { STATUSES } from './workflow';
+import { accessLogPage, applicationPage, applicationView, createBody, historyPage, publicStatusView } from './applications.schemas';
 import { idempotent } from './idempotency';
 import { familyFlags } from '../families/families.service';
 import { checkDraftForm, createApplication, formOf, listOwn, loadVisible, publicStatus, submit, toView, updateDraft, withdraw } from './applications.service';
 
 const form = formInBody;
-
-const createBody = {
-  $id: 'urn:fpc:body:create-application',
-  type: 'object',
-  additionalProperties: false,
-  required: ['type'],
-  properties: {
-    type: { type: 'string', enum: ['birth-service', 'rebirth-permit', 'only-child-honour', 'migrant-marriage'] },
-    form,
-    resident: {
-      type: 'object',
-      description: 'Terminals only: the resident the kiosk files for',
-      additionalProperties: false,
-      required: ['idNumber', 'name'],
-      properties: { idNumber: { type: 'string', maxLength: 18 }, name: { type: 'string', minLength: 1, maxLength: 40, pattern: '\\S', format: 'display-text' } },
-    },
-    operatorName: { type: 'string', minLength: 1, maxLength: 40, pattern: '\\S', format: 'display-text', description: 'Terminals only: the staff member at the kiosk' },
-    consent: {
-      type: 'object',
-      description: "Terminals only: how the resident consented to the kiosk filing on their behalf",
-      additionalProperties: false,
-      required: ['given', 'method'],
-      properties: {
-        given: { const: true },
-        method: { enum: ['signature', 'fingerprint', 'paper-form', 'verbal-witnessed'] },
-        reference: { type: 'string', maxLength: 80, description: 'e.g. the number of the signed paper consent form' },
-      },
-    },
-  },
-};
 
 const patchBody = {
   $id: 'urn:fpc:body:patch-application',
@@ -85,7 +56,7 @@ export const statusBody = {
   },
 };
 
-const application = { description: 'The application', schema: { type: 'object' } };
+const application = { description: 'The application', schema: applicationView };
 
 export function applicationRoutes(ctx: AppContext): RouteDef[] {
   // Per address and number: one resident checking again and again at the kiosk does not use up the
@@ -133,7 +104,7 @@ export function applicationRoutes(ctx: AppContext): RouteDef[] {
       tags: ['applications'],
       auth: 'application:read-own',
       query: listQuery,
-      responses: { '200': { description: 'A page of applications', schema: { type: 'object' } } },
+      responses: { '200': { description: 'A page of applications', schema: applicationPage } },
       handlers: [
         async (req, res) => {
           const p = principalOf(req);
@@ -224,7 +195,7 @@ export function applicationRoutes(ctx: AppContext): RouteDef[] {
       summary: 'Every change: who, role, channel, when, from → to, why',
       tags: ['applications'],
       auth: 'any',
-      responses: { '200': { description: 'History entries, oldest first', schema: { type: 'object' } } },
+      responses: { '200': { description: 'History entries, oldest first', schema: historyPage } },
       handlers: [
         async (req, res) => {
           const p = principalOf(req);
@@ -242,7 +213,7 @@ export function applicationRoutes(ctx: AppContext): RouteDef[] {
       summary: 'Which staff opened this application, its history or its documents, and when (admins)',
       tags: ['applications'],
       auth: 'audit:read',
-      responses: { '200': { description: 'Reads by staff, oldest first', schema: { type: 'object' } } },
+      responses: { '200': { description: 'Reads by staff, oldest first', schema: accessLogPage } },
       handlers: [
         async (req, res) => {
           const app = await loadVisible(ctx, principalOf(req), String(req.params.id));
@@ -257,7 +228,7 @@ export function applicationRoutes(ctx: AppContext): RouteDef[] {
       tags: ['public'],
       before: [statusPerAddress],
       body: statusBody,
-      responses: { '200': { description: 'Status, stage and dates', schema: { type: 'object' } }, '404': { description: 'No such pair' } },
+      responses: { '200': { description: 'Status, stage and dates', schema: publicStatusView }, '404': { description: 'No such pair' } },
       handlers: [
         statusPerNumber,
         statusPerIdNumber,

@@ -15,6 +15,7 @@ import { addKey, backfillKeys, findByKey, findOneByKey, pruneKey } from '../lib/
 import { SERIAL_KEY, type CertificateDoc } from '../certificates/certificates.model';
 import { checkHoldings, checkParty, claimOpenCase, partiesOf, recordApplication, releaseOpenCase } from '../families/families.service';
 import { searchKeysOf } from '../ledger/search';
+import type { CreateInput } from './applications.schemas';
 import { nextSequence, type Actor, type ApplicationDoc, type HistoryEntry, type StageState } from './applications.model';
 import { allowedFrom, FINAL, isAllowed, STATUS_LABELS, type Action, type ApplicationStatus } from './workflow';
 
@@ -102,15 +103,6 @@ function requireType(ctx: Pick<AppContext, 'policy'>, type: string) {
   return spec;
 }
 
-export interface CreateInput {
-  type: string;
-  form?: Record<string, unknown>;
-  /** Terminals only: the resident the kiosk files for, the operator and the recorded consent. */
-  resident?: { idNumber: string; name: string };
-  operatorName?: string;
-  consent?: { given: true; method: 'signature' | 'fingerprint' | 'paper-form' | 'verbal-witnessed'; reference?: string };
-}
-
 /** Refuses a form that could never become an application of this type (fields not filled in yet are fine). */
 export function checkDraftForm(ctx: Pick<AppContext, 'policy' | 'clock'>, p: Principal, type: string, form: Record<string, unknown>, lang: Language): void {
   requireType(ctx, type);
@@ -118,7 +110,8 @@ export function checkDraftForm(ctx: Pick<AppContext, 'policy' | 'clock'>, p: Pri
   if (problems.length) throw new AppError('validation_failed', undefined, problems);
 }
 
-export async function createApplication(ctx: Ctx, p: Principal, input: CreateInput, lang: Language): Promise<ApplicationDoc> {
+/** The API's body (`CreateInput`); pages pass the type from their URL unchecked, and requireType judges it here. */
+export async function createApplication(ctx: Ctx, p: Principal, input: Omit<CreateInput, 'type'> & { type: string }, lang: Language): Promise<ApplicationDoc> {
   const now = ctx.clock.now();
   const form = input.form ?? {};
   checkDraftForm(ctx, p, input.type, form, lang);

@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { Types } from 'mongoose';
 import { nextSequence, type ApplicationDoc, type IssuedCertificate } from '../applications/applications.model';
@@ -9,13 +8,13 @@ import { crashPoint } from '../lib/crash';
 import { issuerName } from '../divisions/divisions';
 import { afterDecision } from '../decisions/decisions.service';
 import { enqueueNotification } from '../notifications/notifications.service';
-import { authorisesFurtherChild, recordCertificate, releaseOpenCase, supersedeHonour } from '../families/families.service';
+import { authorisesFurtherChild, coupleKeyOf, recordCertificate, releaseOpenCase, supersedeHonour } from '../families/families.service';
 import { ours } from '../lib/database';
 import { addKey, backfillKeys, findByKey, findOneByKey } from '../lib/keyindex';
 import { AppError, notFound } from '../lib/errors';
 import { maskName } from '../lib/idnumber';
 import type { Logger } from '../lib/logger';
-import { encrypt, idHash, openName } from '../lib/personal';
+import { encrypt, openName } from '../lib/personal';
 import { chinaDate } from '../lib/workdays';
 import { COUPLE_KEY, SERIAL_KEY, type CertificateDoc } from './certificates.model';
 import { eLicenceOf } from './content';
@@ -53,15 +52,6 @@ async function handToPlatform(ctx: Ctx, cert: CertificateDoc): Promise<void> {
 }
 
 export const certificateSettings = (ctx: Pick<AppContext, 'config'>): CertificateSettings => ({ issuer: ctx.config.tokens.issuer, audience: 'fpc-certificate' });
-
-/** Keyed hash of a couple's two ID numbers, order-free: links their certificates without storing either number. */
-export function coupleKeyOf(ctx: Pick<AppContext, 'keys'>, form: Record<string, unknown>): string | undefined {
-  const husband = (form.husband as { idNumber?: string } | undefined)?.idNumber;
-  const wife = (form.wife as { idNumber?: string } | undefined)?.idNumber;
-  if (!husband || !wife) return undefined;
-  const pair = [idHash(ctx.keys.idHash, husband), idHash(ctx.keys.idHash, wife)].sort().join(':');
-  return crypto.createHmac('sha256', ctx.keys.idHash).update(`couple:${pair}`).digest('base64url');
-}
 
 function addYears(at: Date, years: number): Date {
   const d = new Date(at);

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { ApplicationDoc, HistoryEntry } from '../applications/applications.model';
 import { FINAL } from '../applications/workflow';
 import type { AppContext } from '../context';
@@ -6,11 +7,19 @@ import { AppError } from '../lib/errors';
 import type { Bilingual } from '../lib/i18n';
 import { idHash } from '../lib/personal';
 import { COUPLE_KEY, type CertificateDoc } from '../certificates/certificates.model';
-import { coupleKeyOf } from '../certificates/certificates.service';
 import { findByKey } from '../lib/keyindex';
 import type { FamilyDoc } from './families.model';
 
 type Ctx = Pick<AppContext, 'models' | 'clock' | 'keys'>;
+
+/** Keyed hash of a couple's two ID numbers, order-free: links their certificates without storing either number. */
+export function coupleKeyOf(ctx: Pick<AppContext, 'keys'>, form: Record<string, unknown>): string | undefined {
+  const husband = (form.husband as { idNumber?: string } | undefined)?.idNumber;
+  const wife = (form.wife as { idNumber?: string } | undefined)?.idNumber;
+  if (!husband || !wife) return undefined;
+  const pair = [idHash(ctx.keys.idHash, husband), idHash(ctx.keys.idHash, wife)].sort().join(':');
+  return crypto.createHmac('sha256', ctx.keys.idHash).update(`couple:${pair}`).digest('base64url');
+}
 
 /** A draft that claimed the open-case key this long ago and never took its number belongs to a dead request. */
 const STALE_CLAIM_MS = 60_000;

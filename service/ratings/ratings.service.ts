@@ -1,4 +1,5 @@
 import { Types } from 'mongoose';
+import type { RatingInput } from './ratings.schemas';
 import { actorOf, loadVisible } from '../applications/applications.service';
 import { isAllowed } from '../applications/workflow';
 import type { AppContext } from '../context';
@@ -31,7 +32,7 @@ export const FOLLOW_UP_LIMIT: TimeLimit = { value: 15, unit: 'working_days' };
 
 const missingRating = () => notFound({ zh: '未找到该评价', en: 'Rating not found' });
 
-export async function rateApplication(ctx: Ctx, p: Principal, applicationId: string, input: { score: number; comment?: string }): Promise<RatingDoc> {
+export async function rateApplication(ctx: Ctx, p: Principal, applicationId: string, input: RatingInput): Promise<RatingDoc> {
   const app = await loadVisible(ctx, p, applicationId);
   if (!isAllowed('rate', app.status)) {
     throw new AppError('conflict', { zh: '办件办结后才能评价', en: 'A case can be rated once it has ended' }, undefined, { currentStatus: app.status });

@@ -4,7 +4,6 @@ import { AppError } from '../lib/errors';
 import { jurisdictionFilter, type Principal } from '../lib/auth';
 import { ours } from '../lib/database';
 import { chinaDate, workingDaysBetween, type IsoDate } from '../lib/workdays';
-import type { Models } from '../models';
 
 /**
  * Service performance figures (docs/stats.md says the same for readers of the README).
@@ -123,14 +122,6 @@ const QUICK_DAYS = 3;
 const startOfChinaDay = (date: IsoDate): Date => new Date(`${date}T00:00:00+08:00`);
 const rate = (n: number, d: number): number | null => (d === 0 ? null : Math.round((n / d) * 10_000) / 10_000);
 const zero = (): Counts => ({ received: 0, decided: 0, approved: 0, returned: 0, rejected: 0, withdrawn: 0 });
-
-/** Indexes the period queries use; created with the others at start-up. */
-export async function ensureStatsIndexes(models: Pick<Models, 'Application'>): Promise<void> {
-  // One createIndex per index, as Mongoose does: FerretDB drops the connection when a batched
-  // createIndexes names indexes that already exist.
-  const keys = [{ submittedAt: 1 }, { decidedAt: 1 }, { returnedAt: 1 }, { 'stages.decidedAt': 1 }, { status: 1, updatedAt: 1 }, { updatedAt: 1 }] as const;
-  for (const key of keys) await models.Application.collection.createIndex({ ...key });
-}
 
 function divisionScope(p: Principal, q: StatsQuery): Record<string, unknown>[] {
   const clauses: Record<string, unknown>[] = [jurisdictionFilter(p)];

@@ -7,8 +7,7 @@ import { limiter } from '../lib/ratelimit';
 import { compile, toFieldProblems } from '../lib/validation';
 import { Fragment, h, type SafeHtml } from './jsx';
 import { endSession, startSession } from './session';
-import { Button, CsrfField, Page, TextField, type FieldError, type Lang } from './ui';
-import type { Web } from './web';
+import { Button, CsrfField, Page, TextField, type FieldError, type Lang, type Web } from './ui';
 
 const FIFTEEN_MINUTES = 15 * 60 * 1000;
 

@@ -9,7 +9,7 @@ import { h, type SafeHtml } from './jsx';
 import { staff } from './staff';
 import { FigureTable } from './tables';
 import { BackLink, Button, Page, SelectField, TextField, dateTime, type FieldError, type Lang } from './ui';
-import type { Web } from './web';
+import type { Web } from './ui';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const pct = (x: number | null): string => (x === null ? '—' : `${(x * 100).toFixed(1)}%`);

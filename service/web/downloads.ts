@@ -5,7 +5,7 @@ import { sendDecision } from '../decisions/decisions.routes';
 import { principalOf } from '../lib/auth';
 import { AppError } from '../lib/errors';
 import { staff } from './staff';
-import type { Web } from './web';
+import type { Web } from './ui';
 
 /**
  * The signed PDFs a person downloads from the pages: written decisions (准予 / 不予 / 补正) and

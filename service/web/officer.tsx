@@ -24,9 +24,8 @@ import { limiter } from '../lib/ratelimit';
 import { chinaDate } from '../lib/workdays';
 import { Fragment, h, type SafeHtml } from './jsx';
 import { startSession } from './session';
-import { BackLink, Button, CsrfField, fieldId, Page, SelectField, StatusTag, SummaryList, TextField, day, dateTime, statusName, type FieldError, type Lang } from './ui';
+import { BackLink, Button, CsrfField, fieldId, Page, SelectField, StatusTag, SummaryList, TextField, day, dateTime, statusName, type FieldError, type Lang, type Web } from './ui';
 import { staff } from './staff';
-import type { Web } from './web';
 
 const FIFTEEN_MINUTES = 15 * 60 * 1000;
 const PAGE_SIZE = 20;
