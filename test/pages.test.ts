@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { formOf } from '../service/applications/applications.service';
-import { ours } from '../service/lib/database';
+import { trustedFilter } from '../service/lib/database';
 import { SECTIONS } from '../service/web/forms';
 import { asParty, birthServiceForm, filesUnder, honourForm, migrantForm, personId, readyBirthService, rebirthPermitForm } from './support/forms';
 import { sealJson } from '../service/lib/personal';
@@ -512,7 +512,7 @@ describe('pages: routes', () => {
       assert.equal(res.status, 303);
       const start = await v.get('/kiosk/start');
       assert.doesNotMatch(start.text, /欧阳/);
-      assert.equal(await t.ctx.models.WebSession.countDocuments(ours({ subject: terminal.terminalId, kioskResident: { $ne: null } })), 0);
+      assert.equal(await t.ctx.models.WebSession.countDocuments(trustedFilter({ subject: terminal.terminalId, kioskResident: { $ne: null } })), 0);
     });
   });
 

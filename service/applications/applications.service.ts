@@ -3,7 +3,7 @@ import { Types, type QueryFilter } from 'mongoose';
 import type { AppContext } from '../context';
 import { evaluateApplication, type EligibilityResult } from '../eligibility/eligibility.service';
 import type { Channel, Principal } from '../lib/auth';
-import { findByIdInScope, ours } from '../lib/database';
+import { findByIdInScope, trustedFilter } from '../lib/database';
 import { AppError, notFound, type FieldProblem } from '../lib/errors';
 import { documentName } from '../catalogue/catalogue.service';
 import type { Language } from '../lib/i18n';
@@ -55,19 +55,19 @@ export function visibleTo(ctx: Pick<AppContext, 'clock' | 'config'>, p: Principa
   switch (p.role) {
     case 'applicant':
       // A case a kiosk filed for this resident is theirs too, from the moment it is submitted.
-      return p.idHash ? ours({ $or: [{ applicantId: p.id }, { 'resident.idHash': p.idHash, channel: 'terminal', status: { $ne: 'draft' } }] }) : { applicantId: p.id };
+      return p.idHash ? trustedFilter({ $or: [{ applicantId: p.id }, { 'resident.idHash': p.idHash, channel: 'terminal', status: { $ne: 'draft' } }] }) : { applicantId: p.id };
     case 'terminal':
-      return ours({ 'terminal.terminalId': p.id, createdAt: { $gte: new Date(ctx.clock.now().getTime() - ctx.config.terminalWindowSeconds * 1000) } });
+      return trustedFilter({ 'terminal.terminalId': p.id, createdAt: { $gte: new Date(ctx.clock.now().getTime() - ctx.config.terminalWindowSeconds * 1000) } });
     case 'officer': {
       const prefixes = p.jurisdiction ?? [];
-      if (prefixes.length === 0) return ours({ _id: { $exists: false } });
-      return ours({
+      if (prefixes.length === 0) return trustedFilter({ _id: { $exists: false } });
+      return trustedFilter({
         status: { $ne: 'draft' },
         $or: prefixes.map((prefix) => ({ division: { $regex: `^${prefix.replace(/\D/g, '')}` } })),
       });
     }
     case 'admin':
-      return ours({ status: { $ne: 'draft' } });
+      return trustedFilter({ status: { $ne: 'draft' } });
   }
 }
 
@@ -232,7 +232,7 @@ export async function transition(
   if (entry) update.$push = { history: entry };
   if (unset.length) update.$unset = Object.fromEntries(unset.map((f) => [f, '']));
   const updated = await ctx.models.Application.findOneAndUpdate(
-    ours({ _id: app._id, status: { $in: allowedFrom(action) }, updatedAt: app.updatedAt, ...extraFilter }),
+    trustedFilter({ _id: app._id, status: { $in: allowedFrom(action) }, updatedAt: app.updatedAt, ...extraFilter }),
     update,
     { returnDocument: 'after' },
   ).lean<ApplicationDoc>();
@@ -437,7 +437,7 @@ export async function listOwn(
 ): Promise<ApplicationDoc[]> {
   const filter: Record<string, unknown>[] = [visibleTo(ctx, p) as Record<string, unknown>];
   if (q.status) filter.push({ status: q.status });
-  if (q.before && Types.ObjectId.isValid(q.before)) filter.push(ours({ _id: { $lt: new Types.ObjectId(q.before) } }));
+  if (q.before && Types.ObjectId.isValid(q.before)) filter.push(trustedFilter({ _id: { $lt: new Types.ObjectId(q.before) } }));
   if (p.role === 'applicant') {
     // A resident's few applications, through the key document listing them (lib/keyindex.ts).
     const own = await findByKey<ApplicationDoc>(ctx.models, ctx.models.Application, APPLICANT_KEY, p.id, { $and: filter });
@@ -447,7 +447,7 @@ export async function listOwn(
       .slice(0, q.limit)
       .map(({ history: _history, ...rest }) => rest as ApplicationDoc);
   }
-  return ctx.models.Application.find(ours({ $and: filter }), { history: 0 }).sort({ _id: -1 }).limit(q.limit).lean<ApplicationDoc[]>();
+  return ctx.models.Application.find(trustedFilter({ $and: filter }), { history: 0 }).sort({ _id: -1 }).limit(q.limit).lean<ApplicationDoc[]>();
 }
 
 /** Key documents (lib/keyindex.ts): an applicant's account id → their applications; an application number → its application. */
@@ -612,14 +612,14 @@ export function toView(ctx: Pick<AppContext, 'keys' | 'policy'>, app: Applicatio
 export async function recomputeProvisionalDeadlines(ctx: Ctx & Partial<Pick<AppContext, 'logger'>>): Promise<number> {
   // Open cases are read through their slim entries (review/queue.store.ts), each application by _id:
   // this runs every minute, and the history of decided cases must not make it slower.
-  const marked = await ctx.models.QueueEntry.find(ours({ deadlineProvisional: true }), { _id: 1 }).lean();
+  const marked = await ctx.models.QueueEntry.find(trustedFilter({ deadlineProvisional: true }), { _id: 1 }).lean();
   const loaded = await Promise.all(marked.map((e) => ctx.models.Application.findById(e._id, { formSealed: 0, history: 0, documents: 0 }).lean<ApplicationDoc>()));
   const open = loaded.filter((a): a is ApplicationDoc => a?.deadlineProvisional === true);
   let changed = 0;
   for (const app of open) {
     const stage = app.stages[app.stageIndex];
     if (!isAllowed('recomputeDeadline', app.status) || !stage?.enteredAt) {
-      await ctx.models.Application.updateOne(ours({ _id: app._id, updatedAt: app.updatedAt }), { $set: { deadlineProvisional: false } });
+      await ctx.models.Application.updateOne(trustedFilter({ _id: app._id, updatedAt: app.updatedAt }), { $set: { deadlineProvisional: false } });
       continue;
     }
     const fresh = stageDeadlines(ctx, app.type, stage, new Date(stage.enteredAt), app.pausedWorkingDays);
@@ -656,5 +656,5 @@ export async function recomputeProvisionalDeadlines(ctx: Ctx & Partial<Pick<AppC
 
 /** Open cases whose current deadline is still provisional, for readiness and the operator. */
 export async function countProvisionalDeadlines(ctx: Pick<AppContext, 'models'>): Promise<number> {
-  return ctx.models.QueueEntry.countDocuments(ours({ deadlineProvisional: true, status: { $in: allowedFrom('recomputeDeadline') } }));
+  return ctx.models.QueueEntry.countDocuments(trustedFilter({ deadlineProvisional: true, status: { $in: allowedFrom('recomputeDeadline') } }));
 }

@@ -9,7 +9,7 @@ import { crashPoint } from '../lib/crash';
 import { issuerName } from '../divisions/divisions';
 import { enqueueNotification } from '../notifications/notifications.service';
 import { authorisesFurtherChild, recordCertificate, releaseOpenCase, supersedeHonour } from '../families/families.service';
-import { ours } from '../lib/database';
+import { trustedFilter } from '../lib/database';
 import { addKey, backfillKeys, findByKey, findOneByKey } from '../lib/keyindex';
 import { AppError, notFound } from '../lib/errors';
 import { maskName } from '../lib/idnumber';
@@ -109,7 +109,7 @@ export async function completeIssuance(ctx: Ctx, app: ApplicationDoc): Promise<A
   const by = app.issuing.by;
   const stages = app.stages.map((s, i) => (i === app.stageIndex ? { ...s, decidedAt: now } : s));
   const approved = await ctx.models.Application.findOneAndUpdate(
-    ours({ _id: app._id, status: 'in_review', 'issuing.at': app.issuing.at }),
+    trustedFilter({ _id: app._id, status: 'in_review', 'issuing.at': app.issuing.at }),
     {
       $set: {
         status: 'approved',
@@ -250,7 +250,7 @@ export async function recoverIssuance(
     const registered = new Set(register.map((c) => c.applicationId));
     await backfillKeys(ctx.models, SERIAL_KEY, register.map((c) => [c.serial, c._id]));
     await backfillKeys(ctx.models, COUPLE_KEY, register.filter((c) => c.coupleKey).map((c) => [c.coupleKey!, c._id]));
-    const candidates = await ctx.models.Application.find(ours({ $or: [{ status: 'approved' }, { status: 'in_review', 'issuing.at': { $lte: cutoff } }] }), {
+    const candidates = await ctx.models.Application.find(trustedFilter({ $or: [{ status: 'approved' }, { status: 'in_review', 'issuing.at': { $lte: cutoff } }] }), {
       _id: 1,
       status: 1,
     }).lean<Pick<ApplicationDoc, '_id' | 'status'>[]>();

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createStaff, createTerminal, setDisabled } from '../accounts/accounts.service';
 import { loadConfig, type Config } from '../config';
-import { ours } from '../lib/database';
+import { trustedFilter } from '../lib/database';
 import { generateKey, loadSecret, type KeyPurpose } from '../lib/keys';
 import { generatePdfKey, PDF_SIGNER_SUBJECT } from '../pdf/signing';
 import { createLogger } from '../lib/logger';
@@ -99,7 +99,7 @@ export async function run(argv: string[], config: Config = loadConfig()): Promis
     }
     case 'list': {
       return withRuntime(config, async (rt) => {
-        const staff = await rt.ctx.models.Account.find(ours({ role: { $in: ['officer', 'admin'] } }), { passwordHash: 0 }).sort({ username: 1 }).lean();
+        const staff = await rt.ctx.models.Account.find(trustedFilter({ role: { $in: ['officer', 'admin'] } }), { passwordHash: 0 }).sort({ username: 1 }).lean();
         const terminals = await rt.ctx.models.Terminal.find({}, { secretHash: 0 }).sort({ terminalId: 1 }).lean();
         const state = (disabled: boolean): string => (disabled ? 'DISABLED' : 'active');
         return [

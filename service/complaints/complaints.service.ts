@@ -4,7 +4,7 @@ import { actorOf, historyEntry, loadVisible } from '../applications/applications
 import { isAllowed } from '../applications/workflow';
 import type { AppContext } from '../context';
 import { inJurisdiction, jurisdictionFilter, type Principal } from '../lib/auth';
-import { ours } from '../lib/database';
+import { trustedFilter } from '../lib/database';
 import { AppError, notFound } from '../lib/errors';
 import { chinaDate, deadlineFor, type TimeLimit } from '../lib/workdays';
 import { enqueueComplaintAnswered } from '../notifications/notifications.service';
@@ -90,7 +90,7 @@ export async function listForApplication(ctx: Ctx, p: Principal, applicationId: 
 
 /** Officers' list: complaints about applications in their jurisdiction, earliest response deadline first. */
 export async function listComplaints(ctx: Ctx, p: Principal, q: { status: 'open' | 'answered'; limit: number }): Promise<ComplaintDoc[]> {
-  return ctx.models.Complaint.find(ours({ $and: [{ status: q.status }, jurisdictionFilter(p)] }))
+  return ctx.models.Complaint.find(trustedFilter({ $and: [{ status: q.status }, jurisdictionFilter(p)] }))
     .sort({ status: 1, responseDeadline: 1, _id: 1 })
     .limit(q.limit)
     .lean<ComplaintDoc[]>();

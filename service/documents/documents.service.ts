@@ -6,7 +6,7 @@ import type { ApplicationDoc, StoredDocument } from '../applications/application
 import { allowedFrom, isAllowed } from '../applications/workflow';
 import type { Principal } from '../lib/auth';
 import { crashPoint } from '../lib/crash';
-import { ours } from '../lib/database';
+import { trustedFilter } from '../lib/database';
 import { findByKey } from '../lib/keyindex';
 import { isDisplayText } from '../lib/validation';
 import { AppError, notFound } from '../lib/errors';
@@ -107,7 +107,7 @@ export async function acceptUpload(ctx: Ctx, p: Principal, id: string, kind: str
     await ctx.files.commit(upload.id);
     crashPoint('upload-after-commit');
     const updated = await ctx.models.Application.updateOne(
-      ours({ _id: app._id, status: { $in: allowedFrom('upload') }, documentCount: { $lt: MAX_DOCUMENTS } }),
+      trustedFilter({ _id: app._id, status: { $in: allowedFrom('upload') }, documentCount: { $lt: MAX_DOCUMENTS } }),
       {
         $push: { documents: doc, history: historyEntry(ctx, p, 'upload', app.status, app.status, { reason: kind }) },
         $inc: { documentCount: 1 },
@@ -146,7 +146,7 @@ export async function removeDocument(ctx: Ctx, p: Principal, id: string, docId: 
   // condition (it matches whole elements only), and the guard keeps a concurrent upload.
   const remaining = app.documents.filter((d) => d.id !== docId);
   const updated = await ctx.models.Application.updateOne(
-    ours({ _id: app._id, status: { $in: allowedFrom('removeDocument') }, updatedAt: app.updatedAt, documentCount: app.documentCount, 'documents.id': docId }),
+    trustedFilter({ _id: app._id, status: { $in: allowedFrom('removeDocument') }, updatedAt: app.updatedAt, documentCount: app.documentCount, 'documents.id': docId }),
     {
       $push: { history: historyEntry(ctx, p, 'remove-document', app.status, app.status, { reason: doc.kind }) },
       $set: { documents: remaining, documentCount: remaining.length, updatedAt: ctx.clock.now() },

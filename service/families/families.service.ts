@@ -1,7 +1,7 @@
 import type { ApplicationDoc, HistoryEntry } from '../applications/applications.model';
 import { FINAL } from '../applications/workflow';
 import type { AppContext } from '../context';
-import { ours } from '../lib/database';
+import { trustedFilter } from '../lib/database';
 import { AppError } from '../lib/errors';
 import type { Bilingual } from '../lib/i18n';
 import { idHash } from '../lib/personal';
@@ -128,7 +128,7 @@ async function link(ctx: Ctx, familyKey: string, spouses: string[] | undefined, 
   const now = ctx.clock.now();
   try {
     await ctx.models.Family.updateOne(
-      ours({ _id: familyKey, [`${list}.${idField}`]: { $ne: entry[idField] } }),
+      trustedFilter({ _id: familyKey, [`${list}.${idField}`]: { $ne: entry[idField] } }),
       { $push: { [list]: entry }, $set: { updatedAt: now }, $setOnInsert: { createdAt: now, ...(spouses ? { spouses: [...spouses].sort() } : {}) } },
       { upsert: true },
     );
@@ -222,7 +222,7 @@ export interface FamilyFlag {
  */
 export async function familyFlags(ctx: Pick<AppContext, 'models'>, app: ApplicationDoc, formOf: (a: ApplicationDoc) => Record<string, unknown>): Promise<FamilyFlag[]> {
   if (!app.familyKey) return [];
-  const others = await ctx.models.Application.find(ours({ familyKey: app.familyKey, _id: { $ne: app._id }, submittedAt: { $exists: true } }), { history: 0, documents: 0 })
+  const others = await ctx.models.Application.find(trustedFilter({ familyKey: app.familyKey, _id: { $ne: app._id }, submittedAt: { $exists: true } }), { history: 0, documents: 0 })
     .sort({ submittedAt: 1 })
     .limit(50)
     .lean<ApplicationDoc[]>();
@@ -266,7 +266,7 @@ export async function familyFlags(ctx: Pick<AppContext, 'models'>, app: Applicat
 /** The family record as an officer sees it: the couple's cases and certificates, in order. */
 export async function familyOf(ctx: Pick<AppContext, 'models'>, familyKey: string) {
   const family = await ctx.models.Family.findById(familyKey).lean<FamilyDoc>();
-  const apps = await ctx.models.Application.find(ours({ familyKey }), { number: 1, type: 1, status: 1, submittedAt: 1, decidedAt: 1, certificateSerial: 1, channel: 1 })
+  const apps = await ctx.models.Application.find(trustedFilter({ familyKey }), { number: 1, type: 1, status: 1, submittedAt: 1, decidedAt: 1, certificateSerial: 1, channel: 1 })
     .sort({ submittedAt: 1 })
     .limit(100)
     .lean<ApplicationDoc[]>();

@@ -81,7 +81,7 @@ export function principalOf(req: Request): Principal {
 /**
  * The query twin of `inJurisdiction`: documents whose division code (in `field`) lies inside the
  * officer's jurisdiction; everything for an admin, nothing for an officer without one. Its operators
- * need `ours()` around the query it joins.
+ * need `trustedFilter()` around the query it joins.
  */
 export function jurisdictionFilter(p: Principal, field = 'division'): Record<string, unknown> {
   if (p.role === 'admin') return {};

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { ApplicationDoc, HistoryEntry } from '../applications/applications.model';
 import type { ComplaintDoc } from '../complaints/complaints.model';
 import type { AppContext } from '../context';
-import { ours } from '../lib/database';
+import { trustedFilter } from '../lib/database';
 import type { Logger } from '../lib/logger';
 import type { NotificationDoc, NotificationEvent, Recipient } from './notifications.model';
 
@@ -228,8 +228,8 @@ async function retryFailedEnqueues(ctx: NotifyCtx): Promise<void> {
 /** Removes delivered records past their retention and parked ones past theirs (no TTL index: outside the portable subset). */
 export async function purgeNotifications(ctx: Pick<AppContext, 'models' | 'clock'>): Promise<number> {
   const now = ctx.clock.now().getTime();
-  const delivered = await ctx.models.Notification.deleteMany(ours({ state: 'delivered', deliveredAt: { $lt: new Date(now - DELIVERED_RETENTION_MS) } }));
-  const dead = await ctx.models.Notification.deleteMany(ours({ state: 'dead', createdAt: { $lt: new Date(now - DEAD_RETENTION_MS) } }));
+  const delivered = await ctx.models.Notification.deleteMany(trustedFilter({ state: 'delivered', deliveredAt: { $lt: new Date(now - DELIVERED_RETENTION_MS) } }));
+  const dead = await ctx.models.Notification.deleteMany(trustedFilter({ state: 'dead', createdAt: { $lt: new Date(now - DEAD_RETENTION_MS) } }));
   return delivered.deletedCount + dead.deletedCount;
 }
 
@@ -240,7 +240,7 @@ export async function purgeNotifications(ctx: Pick<AppContext, 'models' | 'clock
  */
 export async function sweepMissedNotifications(ctx: NotifyCtx, since: Date): Promise<number> {
   let created = 0;
-  const apps = ctx.models.Application.find(ours({ updatedAt: { $gte: since }, submittedAt: { $exists: true } }), {
+  const apps = ctx.models.Application.find(trustedFilter({ updatedAt: { $gte: since }, submittedAt: { $exists: true } }), {
     number: 1,
     type: 1,
     applicantId: 1,
@@ -260,7 +260,7 @@ export async function sweepMissedNotifications(ctx: NotifyCtx, since: Date): Pro
       if (draft && (await insertOnce(ctx, await ownerOf(ctx, app), draft))) created += 1;
     }
   }
-  const answered = ctx.models.Complaint.find(ours({ status: 'answered', answeredAt: { $gte: since } })).lean<ComplaintDoc[]>().cursor();
+  const answered = ctx.models.Complaint.find(trustedFilter({ status: 'answered', answeredAt: { $gte: since } })).lean<ComplaintDoc[]>().cursor();
   for await (const complaint of answered as AsyncIterable<ComplaintDoc>) {
     const draft = complaintDraft(ctx, complaint);
     if (await insertOnce(ctx, complaintOwner(complaint), draft)) created += 1;
@@ -272,7 +272,7 @@ export async function sweepMissedNotifications(ctx: NotifyCtx, since: Date): Pro
 async function claimNext(ctx: DispatchCtx, owner: string): Promise<NotificationDoc | null> {
   const now = ctx.clock.now();
   return ctx.models.Notification.findOneAndUpdate(
-    ours({ $or: [{ state: 'pending', nextAttemptAt: { $lte: now } }, { state: 'sending', leaseUntil: { $lte: now } }] }),
+    trustedFilter({ $or: [{ state: 'pending', nextAttemptAt: { $lte: now } }, { state: 'sending', leaseUntil: { $lte: now } }] }),
     { $set: { state: 'sending', leaseOwner: owner, leaseUntil: new Date(now.getTime() + LEASE_MS) }, $inc: { attempts: 1 } },
     { sort: { nextAttemptAt: 1 }, returnDocument: 'after' },
   ).lean<NotificationDoc>();

@@ -6,7 +6,7 @@ import { allowedFrom } from '../applications/workflow';
 import { completeIssuance, markIssuance } from '../certificates/certificates.service';
 import { afterDecision } from '../decisions/decisions.service';
 import type { AppContext } from '../context';
-import { findByIdInScope, ours } from '../lib/database';
+import { findByIdInScope, trustedFilter } from '../lib/database';
 import { AppError, notFound } from '../lib/errors';
 import type { Principal } from '../lib/auth';
 import { idHash, openName } from '../lib/personal';
@@ -96,7 +96,7 @@ export async function queue(ctx: Ctx, p: Principal, q: QueueQuery) {
   // The page is chosen among the slim queue entries (queue.store.ts), then its applications are read
   // by _id and each is checked against the same filter: an entry a crash left stale is left out and
   // repaired, never shown.
-  const entries = await ctx.models.QueueEntry.find(ours(filter), { _id: 1, queueDeadline: 1 }).sort(QUEUE_SORT).limit(q.limit).lean<QueueEntryDoc[]>();
+  const entries = await ctx.models.QueueEntry.find(trustedFilter(filter), { _id: 1, queueDeadline: 1 }).sort(QUEUE_SORT).limit(q.limit).lean<QueueEntryDoc[]>();
   const loaded = await Promise.all(entries.map((e) => ctx.models.Application.findById(e._id, { history: 0, formSealed: 0 }).lean<ApplicationDoc>()));
   const matches = sift(filter);
   const items = loaded.filter((a, i): a is ApplicationDoc => {
@@ -104,7 +104,7 @@ export async function queue(ctx: Ctx, p: Principal, q: QueueQuery) {
     void syncQueueEntry(ctx.models, entries[i]!._id);
     return false;
   });
-  const totals = await ctx.models.QueueEntry.aggregate<{ _id: string; count: number }>([{ $match: ours(base) }, { $group: { _id: '$type', count: { $sum: 1 } } }]);
+  const totals = await ctx.models.QueueEntry.aggregate<{ _id: string; count: number }>([{ $match: trustedFilter(base) }, { $group: { _id: '$type', count: { $sum: 1 } } }]);
   return {
     items: items.map((a) => {
       const stage = a.stages[a.stageIndex];
@@ -168,7 +168,7 @@ export async function claim(ctx: Ctx, p: Principal, id: string) {
   // On the revision read: of several concurrent claims by the same officer one writes the history
   // line; the others find the claim already theirs and answer with it.
   const updated = await ctx.models.Application.findOneAndUpdate(
-    ours({ _id: app._id, status: { $in: allowedFrom('claim') }, stageIndex: app.stageIndex, issuing: null, updatedAt: app.updatedAt, ...free }),
+    trustedFilter({ _id: app._id, status: { $in: allowedFrom('claim') }, stageIndex: app.stageIndex, issuing: null, updatedAt: app.updatedAt, ...free }),
     {
       $set: { status: 'in_review', claim: { officerId: p.id, officerName: p.name, until: new Date(now.getTime() + LEASE_MS) }, updatedAt: nextRevision(ctx, app) },
       ...(renewal ? {} : { $push: { history: historyEntry(ctx, p, 'claim', app.status, 'in_review', { stage: app.stages[app.stageIndex]?.id }) } }),
@@ -303,7 +303,7 @@ export async function decide(ctx: Ctx, p: Principal, id: string, input: Decision
 
   await markIssuance(ctx, app._id, now);
   const reserved = await ctx.models.Application.findOneAndUpdate(
-    ours({ _id: app._id, status: 'in_review', updatedAt: app.updatedAt, ...holds }),
+    trustedFilter({ _id: app._id, status: 'in_review', updatedAt: app.updatedAt, ...holds }),
     // The reservation moves the revision, so a withdrawal read before it can no longer win.
     { $set: { issuing: { at: now, by: decision.by, reason: input.reason }, updatedAt: nextRevision(ctx, app) } },
     { returnDocument: 'after' },

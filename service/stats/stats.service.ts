@@ -2,7 +2,7 @@ import type { ApplicationDoc } from '../applications/applications.model';
 import type { AppContext } from '../context';
 import { AppError } from '../lib/errors';
 import { jurisdictionFilter, type Principal } from '../lib/auth';
-import { ours } from '../lib/database';
+import { trustedFilter } from '../lib/database';
 import { chinaDate, workingDaysBetween, type IsoDate } from '../lib/workdays';
 import type { Models } from '../models';
 
@@ -161,7 +161,7 @@ export async function computeStats(ctx: Pick<AppContext, 'models' | 'clock' | 'p
   const today = chinaDate(now);
   const scope = divisionScope(p, q);
   const Application = ctx.models.Application;
-  const match = (...extra: Record<string, unknown>[]) => ours({ $and: [{ submittedAt: { $exists: true } }, ...scope, ...extra] });
+  const match = (...extra: Record<string, unknown>[]) => trustedFilter({ $and: [{ submittedAt: { $exists: true } }, ...scope, ...extra] });
 
   const types = ctx.policy.types.map((t) => t.code);
   const counts: Stats['counts'] = {
@@ -240,7 +240,7 @@ export async function computeStats(ctx: Pick<AppContext, 'models' | 'clock' | 'p
     if (passedInPeriod(stage?.statutoryDeadline)) lateOpen.statutory += 1;
   }
 
-  const complaintScope = (...extra: Record<string, unknown>[]) => ours({ $and: [{}, ...scope, ...extra] });
+  const complaintScope = (...extra: Record<string, unknown>[]) => trustedFilter({ $and: [{}, ...scope, ...extra] });
   const Complaint = ctx.models.Complaint;
   const [complaintsReceived, answered, answeredOnTime, openNow, overdueComplaints] = await Promise.all([
     Complaint.countDocuments(complaintScope({ createdAt: inPeriod })),
@@ -287,7 +287,7 @@ export async function computeStats(ctx: Pick<AppContext, 'models' | 'clock' | 'p
 
 async function ratingCounts(ctx: Pick<AppContext, 'models'>, scope: Record<string, unknown>[], inPeriod: { $gte: Date; $lt: Date }): Promise<Stats['ratings']> {
   const rows = await ctx.models.Rating.aggregate<{ _id: { score: number; followUp: string | null; onTime: boolean | null }; n: number }>([
-    { $match: ours({ $and: [{ createdAt: inPeriod }, ...scope] }) },
+    { $match: trustedFilter({ $and: [{ createdAt: inPeriod }, ...scope] }) },
     { $group: { _id: { score: '$score', followUp: '$followUp.status', onTime: '$followUp.onTime' }, n: { $sum: 1 } } },
   ]);
   const r: Stats['ratings'] = { received: 0, byScore: { 1: 0, 2: 0, 3: 0, 4: 0, 5: 0 }, satisfied: 0, satisfactionRate: null, bad: 0, followedUp: 0, followedUpOnTime: 0, followUpRate: null };
@@ -323,7 +323,7 @@ async function certificateCounts(
   const out = {} as Stats['certificates'];
   for (const figure of CERTIFICATE_FIGURES) {
     const rows = await ctx.models.Certificate.aggregate<{ _id: string; n: number }>([
-      { $match: ours({ $and: [{}, ...clauses, filters[figure]] }) },
+      { $match: trustedFilter({ $and: [{}, ...clauses, filters[figure]] }) },
       { $group: { _id: '$type', n: { $sum: 1 } } },
     ]);
     const byType = Object.fromEntries(types.map((t) => [t, 0]));

@@ -3,7 +3,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { Schema, type Connection } from 'mongoose';
 import type { AppContext } from '../context';
 import type { Principal } from '../lib/auth';
-import { ours } from '../lib/database';
+import { trustedFilter } from '../lib/database';
 import { AppError } from '../lib/errors';
 import { openName } from '../lib/personal';
 
@@ -206,7 +206,7 @@ export async function updateKioskResident(ctx: Ctx, req: Request, resident: Kios
 export async function purgeWebSessions(ctx: Pick<AppContext, 'models' | 'clock' | 'config'>): Promise<number> {
   const idle = Math.max(ctx.config.webSessionIdleSeconds * 1000, TERMINAL_SESSION_MS);
   const cutoff = new Date(ctx.clock.now().getTime() - idle);
-  return (await ctx.models.WebSession.deleteMany(ours({ lastSeenAt: { $lt: cutoff } }))).deletedCount;
+  return (await ctx.models.WebSession.deleteMany(trustedFilter({ lastSeenAt: { $lt: cutoff } }))).deletedCount;
 }
 
 /* CSRF: a token per session (or per anonymous visitor), an HMAC the server can recompute. */

@@ -1,7 +1,7 @@
 import mongoose from 'mongoose';
 import { requireMarkedOperators, resolveDatabase, type DatabaseHandle } from '../../service/lib/database';
 
-// Every model compiled in the tests refuses a filter whose operators were not marked with ours().
+// Every model compiled in the tests refuses a filter whose operators were not marked with trustedFilter().
 mongoose.plugin(requireMarkedOperators);
 
 /**
