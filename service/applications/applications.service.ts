@@ -16,6 +16,7 @@ import { SERIAL_KEY, type CertificateDoc } from '../certificates/certificates.mo
 import { checkHoldings, checkParty, claimOpenCase, partiesOf, recordApplication, releaseOpenCase } from '../families/families.service';
 import { searchKeysOf } from '../ledger/search';
 import { nextSequence, type Actor, type ApplicationDoc, type HistoryEntry, type StageState } from './applications.model';
+import { applyTransition, clearProvisionalMark, currentStatus, insertDraft } from './applications.store';
 import { allowedFrom, FINAL, isAllowed, STATUS_LABELS, type Action, type ApplicationStatus } from './workflow';
 
 type Ctx = Pick<AppContext, 'models' | 'clock' | 'keys' | 'policy' | 'config'>;
@@ -171,7 +172,7 @@ export async function createApplication(ctx: Ctx, p: Principal, input: CreateInp
   if (p.role === 'terminal') await addKey(ctx.models, TERMINAL_DRAFT_KEY, p.id, _id);
   // A kiosk case is the resident's too: their own list finds it by the keyed hash of their ID number.
   if (p.role === 'terminal') await addKey(ctx.models, RESIDENT_KEY, resident.idHash, _id);
-  const doc = await ctx.models.Application.create({
+  return insertDraft(ctx, {
     _id,
     type: input.type,
     status: 'draft',
@@ -189,7 +190,6 @@ export async function createApplication(ctx: Ctx, p: Principal, input: CreateInp
     createdAt: now,
     updatedAt: now,
   });
-  return doc.toObject() as ApplicationDoc;
 }
 
 /**
@@ -207,14 +207,6 @@ function divisionOf(form: Record<string, unknown>): string | undefined {
 }
 
 /**
- * `updatedAt` is the revision every compare-and-set checks, so each change must move it, even when
- * two changes fall in the same millisecond (or a test's clock stands still).
- */
-export function nextRevision(ctx: Pick<AppContext, 'clock'>, app: Pick<ApplicationDoc, 'updatedAt'>): Date {
-  return new Date(Math.max(ctx.clock.now().getTime(), new Date(app.updatedAt).getTime() + 1));
-}
-
-/**
  * The one way an application changes: a conditional update on its id, allowed source states and
  * last-seen `updatedAt`, appending its history entry in the same write. Zero matches → 409.
  */
@@ -228,18 +220,8 @@ export async function transition(
   unset: string[] = [],
 ): Promise<ApplicationDoc> {
   if (!isAllowed(action, app.status)) throw conflict(app.status, action);
-  const update: Record<string, unknown> = { $set: { ...set, updatedAt: nextRevision(ctx, app) } };
-  if (entry) update.$push = { history: entry };
-  if (unset.length) update.$unset = Object.fromEntries(unset.map((f) => [f, '']));
-  const updated = await ctx.models.Application.findOneAndUpdate(
-    trustedFilter({ _id: app._id, status: { $in: allowedFrom(action) }, updatedAt: app.updatedAt, ...extraFilter }),
-    update,
-    { returnDocument: 'after' },
-  ).lean<ApplicationDoc>();
-  if (!updated) {
-    const current = await ctx.models.Application.findById(app._id, { status: 1 }).lean<ApplicationDoc>();
-    throw conflict(current?.status ?? app.status, action);
-  }
+  const updated = await applyTransition(ctx, app, action, { set, entry, unset }, extraFilter);
+  if (!updated) throw conflict((await currentStatus(ctx, app._id)) ?? app.status, action);
   if (entry) await enqueueNotification(ctx, updated);
   // The case has ended: the couple's open-case key for this type is free again.
   if (FINAL.includes(updated.status)) await releaseOpenCase(ctx, updated);
@@ -619,7 +601,7 @@ export async function recomputeProvisionalDeadlines(ctx: Ctx & Partial<Pick<AppC
   for (const app of open) {
     const stage = app.stages[app.stageIndex];
     if (!isAllowed('recomputeDeadline', app.status) || !stage?.enteredAt) {
-      await ctx.models.Application.updateOne(trustedFilter({ _id: app._id, updatedAt: app.updatedAt }), { $set: { deadlineProvisional: false } });
+      await clearProvisionalMark(ctx, app);
       continue;
     }
     const fresh = stageDeadlines(ctx, app.type, stage, new Date(stage.enteredAt), app.pausedWorkingDays);

@@ -1,4 +1,5 @@
 import type { ApplicationDoc, HistoryEntry } from '../applications/applications.model';
+import { recordCertificateChange } from '../applications/applications.store';
 import { FINAL } from '../applications/workflow';
 import type { AppContext } from '../context';
 import { trustedFilter } from '../lib/database';
@@ -7,6 +8,7 @@ import type { Bilingual } from '../lib/i18n';
 import { idHash } from '../lib/personal';
 import { COUPLE_KEY, type CertificateDoc } from '../certificates/certificates.model';
 import { coupleKeyOf } from '../certificates/certificates.service';
+import { recordSuperseded, revokeCertificate } from '../certificates/certificates.store';
 import { findByKey } from '../lib/keyindex';
 import type { FamilyDoc } from './families.model';
 
@@ -176,20 +178,14 @@ export async function supersedeHonour(
   const label = app.type === 'rebirth-permit' ? '再生育证' : '生育服务证';
   const honours = await validHonours(ctx, familyKey);
   for (const honour of honours) {
-    const r = await ctx.models.Certificate.updateOne(
-      { _id: honour._id, status: 'valid' },
-      {
-        $set: {
-          status: 'revoked',
-          revokedAt: now,
-          revokeReason: `${label} ${serial} 已批准 / superseded by ${app.type} ${serial}`,
-          revokeReasonCode: 'superseded',
-          revokedBy: { id: 'system', role: 'system', name: '系统' },
-          supersededBy: serial,
-        },
-      },
-    );
-    if (r.modifiedCount !== 1) continue;
+    const revoked = await revokeCertificate(ctx, honour._id, {
+      revokedAt: now,
+      revokeReason: `${label} ${serial} 已批准 / superseded by ${app.type} ${serial}`,
+      revokeReasonCode: 'superseded',
+      revokedBy: { id: 'system', role: 'system', name: '系统' },
+      supersededBy: serial,
+    });
+    if (!revoked) continue;
     superseded.push(honour.serial);
     const entry: HistoryEntry & { certificateSerial: string } = {
       at: now,
@@ -201,10 +197,10 @@ export async function supersedeHonour(
       reason: `夫妻已获准再生育（${label} ${serial}），独生子女父母光荣证 ${honour.serial} 相应注销`,
       certificateSerial: serial,
     };
-    const honourApp = await ctx.models.Application.findOneAndUpdate({ _id: honour.applicationId }, { $push: { history: entry }, $set: { updatedAt: now } }, { returnDocument: 'after' }).lean<ApplicationDoc>();
+    const honourApp = await recordCertificateChange(ctx, honour.applicationId, entry);
     if (honourApp) await notify(honourApp);
   }
-  if (superseded.length) await ctx.models.Certificate.updateOne({ serial }, { $addToSet: { supersedes: { $each: superseded } } });
+  await recordSuperseded(ctx, serial, superseded);
   return superseded;
 }
 

@@ -1,8 +1,8 @@
 import { Types } from 'mongoose';
 import sift from 'sift';
 import type { ApplicationDoc, StageState } from '../applications/applications.model';
-import { formOf, historyEntry, nextRevision, queueFields, stageDeadlines, toView, transition } from '../applications/applications.service';
-import { allowedFrom } from '../applications/workflow';
+import { formOf, historyEntry, queueFields, stageDeadlines, toView, transition } from '../applications/applications.service';
+import { reserveIssuance, takeClaim } from '../applications/applications.store';
 import { completeIssuance, markIssuance } from '../certificates/certificates.service';
 import { afterDecision } from '../decisions/decisions.service';
 import type { AppContext } from '../context';
@@ -163,18 +163,15 @@ export async function claim(ctx: Ctx, p: Principal, id: string) {
   const app = await loadInScope(ctx, p, id);
   await assertNotConcerned(ctx, p, app);
   const now = ctx.clock.now();
-  const free = { $or: [{ claim: null }, { 'claim.until': { $lte: now } }, { 'claim.officerId': p.id }] };
   const renewal = app.status === 'in_review' && app.claim?.officerId === p.id && new Date(app.claim.until) > now;
   // On the revision read: of several concurrent claims by the same officer one writes the history
   // line; the others find the claim already theirs and answer with it.
-  const updated = await ctx.models.Application.findOneAndUpdate(
-    trustedFilter({ _id: app._id, status: { $in: allowedFrom('claim') }, stageIndex: app.stageIndex, issuing: null, updatedAt: app.updatedAt, ...free }),
-    {
-      $set: { status: 'in_review', claim: { officerId: p.id, officerName: p.name, until: new Date(now.getTime() + LEASE_MS) }, updatedAt: nextRevision(ctx, app) },
-      ...(renewal ? {} : { $push: { history: historyEntry(ctx, p, 'claim', app.status, 'in_review', { stage: app.stages[app.stageIndex]?.id }) } }),
-    },
-    { returnDocument: 'after' },
-  ).lean<ApplicationDoc>();
+  const updated = await takeClaim(
+    ctx,
+    app,
+    { officerId: p.id, officerName: p.name, until: new Date(now.getTime() + LEASE_MS) },
+    renewal ? undefined : historyEntry(ctx, p, 'claim', app.status, 'in_review', { stage: app.stages[app.stageIndex]?.id }),
+  );
   if (updated) return toView(ctx, updated, p);
   const current = await loadInScope(ctx, p, id);
   const mine = current.status === 'in_review' && current.claim?.officerId === p.id && new Date(current.claim.until) > now && current.stageIndex === app.stageIndex;
@@ -302,12 +299,7 @@ export async function decide(ctx: Ctx, p: Principal, id: string, input: Decision
   }
 
   await markIssuance(ctx, app._id, now);
-  const reserved = await ctx.models.Application.findOneAndUpdate(
-    trustedFilter({ _id: app._id, status: 'in_review', updatedAt: app.updatedAt, ...holds }),
-    // The reservation moves the revision, so a withdrawal read before it can no longer win.
-    { $set: { issuing: { at: now, by: decision.by, reason: input.reason }, updatedAt: nextRevision(ctx, app) } },
-    { returnDocument: 'after' },
-  ).lean<ApplicationDoc>();
+  const reserved = await reserveIssuance(ctx, app, { at: now, by: decision.by, reason: input.reason }, holds);
   if (!reserved) throw new AppError('conflict', { zh: '该申请已作出决定或状态已改变', en: 'The application was already decided or changed' });
   const approved = await completeIssuance(ctx, reserved);
   await afterDecision(ctx, approved);
