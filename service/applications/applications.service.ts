@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
-import { Types, type QueryFilter } from 'mongoose';
+import { Types } from 'mongoose';
 import type { AppContext } from '../context';
 import { evaluateApplication, type EligibilityResult } from '../eligibility/eligibility.service';
+import { applicationScope, filesForResident, residentAccount, residentSide } from '../lib/access';
 import type { Channel, Principal } from '../lib/auth';
 import { findByIdInScope, trustedFilter } from '../lib/database';
 import { AppError, notFound, type FieldProblem } from '../lib/errors';
@@ -29,7 +30,7 @@ const SUBMIT_RESERVATION_MS = 60_000;
 
 
 /** Who did it, for the history: staff and kiosks by name, a resident by the masked name only. */
-export const actorOf = (p: Principal): Actor => ({ id: p.id, role: p.role, name: p.role === 'applicant' ? maskName(p.name) : p.name });
+export const actorOf = (p: Principal): Actor => ({ id: p.id, role: p.role, name: residentAccount(p) ? maskName(p.name) : p.name });
 
 /** The application's form, opened from its sealed form. */
 export const formOf = (ctx: Pick<AppContext, 'keys'>, app: Pick<ApplicationDoc, 'formSealed'>): Record<string, unknown> =>
@@ -48,33 +49,9 @@ export function historyEntry(
   return { at: ctx.clock.now(), actor, channel, action, from, to, ...extra };
 }
 
-/**
- * Which applications a caller may see at all. Anything outside answers 404, never 403, so that a
- * number or id reveals nothing about other people's cases.
- */
-export function visibleTo(ctx: Pick<AppContext, 'clock' | 'config'>, p: Principal): QueryFilter<ApplicationDoc> {
-  switch (p.role) {
-    case 'applicant':
-      // A case a kiosk filed for this resident is theirs too, from the moment it is submitted.
-      return p.idHash ? trustedFilter({ $or: [{ applicantId: p.id }, { 'resident.idHash': p.idHash, channel: 'terminal', status: { $ne: 'draft' } }] }) : { applicantId: p.id };
-    case 'terminal':
-      return trustedFilter({ 'terminal.terminalId': p.id, createdAt: { $gte: new Date(ctx.clock.now().getTime() - ctx.config.terminalWindowSeconds * 1000) } });
-    case 'officer': {
-      const prefixes = p.jurisdiction ?? [];
-      if (prefixes.length === 0) return trustedFilter({ _id: { $exists: false } });
-      return trustedFilter({
-        status: { $ne: 'draft' },
-        $or: prefixes.map((prefix) => ({ division: { $regex: `^${prefix.replace(/\D/g, '')}` } })),
-      });
-    }
-    case 'admin':
-      return trustedFilter({ status: { $ne: 'draft' } });
-  }
-}
-
 export async function loadVisible(ctx: Pick<AppContext, 'models' | 'clock' | 'config'>, p: Principal, id: string): Promise<ApplicationDoc> {
   if (!Types.ObjectId.isValid(id)) throw notFound();
-  const app = await findByIdInScope<ApplicationDoc>(ctx.models.Application, new Types.ObjectId(id), visibleTo(ctx, p));
+  const app = await findByIdInScope<ApplicationDoc>(ctx.models.Application, new Types.ObjectId(id), applicationScope(ctx, p));
   if (!app) throw notFound({ zh: '未找到该申请', en: 'Application not found' });
   return app;
 }
@@ -134,7 +111,7 @@ export async function createApplication(ctx: Ctx, p: Principal, input: CreateInp
 
   let resident: ApplicationDoc['resident'];
   let terminal: ApplicationDoc['terminal'];
-  if (p.role === 'terminal') {
+  if (filesForResident(p)) {
     const missing = (['resident', 'operatorName', 'consent'] as const).filter((k) => input[k] === undefined);
     if (missing.length) {
       throw new AppError(
@@ -168,16 +145,17 @@ export async function createApplication(ctx: Ctx, p: Principal, input: CreateInp
   checkParty(ctx, input.type, form, resident.idHash, false);
 
   const _id = new Types.ObjectId();
-  if (p.role === 'applicant') await addKey(ctx.models, APPLICANT_KEY, p.id, _id);
-  if (p.role === 'terminal') await addKey(ctx.models, TERMINAL_DRAFT_KEY, p.id, _id);
+  const kiosk = filesForResident(p);
+  if (!kiosk) await addKey(ctx.models, APPLICANT_KEY, p.id, _id);
+  if (kiosk) await addKey(ctx.models, TERMINAL_DRAFT_KEY, p.id, _id);
   // A kiosk case is the resident's too: their own list finds it by the keyed hash of their ID number.
-  if (p.role === 'terminal') await addKey(ctx.models, RESIDENT_KEY, resident.idHash, _id);
+  if (kiosk) await addKey(ctx.models, RESIDENT_KEY, resident.idHash, _id);
   return insertDraft(ctx, {
     _id,
     type: input.type,
     status: 'draft',
-    channel: p.role === 'terminal' ? 'terminal' : 'online',
-    applicantId: p.role === 'applicant' ? p.id : undefined,
+    channel: kiosk ? 'terminal' : 'online',
+    applicantId: kiosk ? undefined : p.id,
     terminal,
     resident,
     formSealed: sealJson(ctx.keys.dataKey, form),
@@ -197,7 +175,7 @@ export async function createApplication(ctx: Ctx, p: Principal, input: CreateInp
  * township code, its default when the resident's village is not at hand.
  */
 function villageProblems(p: Principal, form: Record<string, unknown>): FieldProblem[] {
-  if (p.role === 'terminal' || divisionOf(form)?.length !== 9) return [];
+  if (filesForResident(p) || divisionOf(form)?.length !== 9) return [];
   return [{ path: 'form.residence.divisionCode', code: 'village', messages: { zh: '请选择居住地所在的村（居）委会', en: 'Choose the village or community you live in' } }];
 }
 
@@ -417,10 +395,10 @@ export async function listOwn(
   p: Principal,
   q: { status?: ApplicationStatus; limit: number; before?: string },
 ): Promise<ApplicationDoc[]> {
-  const filter: Record<string, unknown>[] = [visibleTo(ctx, p) as Record<string, unknown>];
+  const filter: Record<string, unknown>[] = [applicationScope(ctx, p) as Record<string, unknown>];
   if (q.status) filter.push({ status: q.status });
   if (q.before && Types.ObjectId.isValid(q.before)) filter.push(trustedFilter({ _id: { $lt: new Types.ObjectId(q.before) } }));
-  if (p.role === 'applicant') {
+  if (residentAccount(p)) {
     // A resident's few applications, through the key document listing them (lib/keyindex.ts).
     const own = await findByKey<ApplicationDoc>(ctx.models, ctx.models.Application, APPLICANT_KEY, p.id, { $and: filter });
     const filedForThem = p.idHash ? await findByKey<ApplicationDoc>(ctx.models, ctx.models.Application, RESIDENT_KEY, p.idHash, { $and: filter }) : [];
@@ -445,7 +423,7 @@ export const RESIDENT_KEY = 'resident';
 export const TERMINAL_DRAFT_KEY = 'terminal-draft';
 
 async function openDrafts(ctx: Pick<AppContext, 'models'>, p: Principal): Promise<ApplicationDoc[]> {
-  if (p.role !== 'terminal') return findByKey<ApplicationDoc>(ctx.models, ctx.models.Application, APPLICANT_KEY, p.id, { applicantId: p.id, status: 'draft' });
+  if (!filesForResident(p)) return findByKey<ApplicationDoc>(ctx.models, ctx.models.Application, APPLICANT_KEY, p.id, { applicantId: p.id, status: 'draft' });
   const all = await findByKey<ApplicationDoc>(ctx.models, ctx.models.Application, TERMINAL_DRAFT_KEY, p.id, { 'terminal.terminalId': p.id });
   await pruneKey(ctx.models, TERMINAL_DRAFT_KEY, p.id, all.filter((a) => a.status !== 'draft').map((a) => a._id));
   return all.filter((a) => a.status === 'draft');
@@ -547,8 +525,8 @@ function maskForm(value: unknown): unknown {
  * same screen. Residents and kiosks learn an officer's role, never who.
  */
 export function toView(ctx: Pick<AppContext, 'keys' | 'policy'>, app: ApplicationDoc, p: Principal, listing = false) {
-  const own = p.role === 'applicant' || p.role === 'terminal';
-  const full = p.role === 'applicant' || (p.role === 'terminal' && !listing);
+  const own = residentSide(p);
+  const full = residentAccount(p) || (filesForResident(p) && !listing);
   const stage = app.stages[app.stageIndex];
   return {
     id: app._id.toString(),

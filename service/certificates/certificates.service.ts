@@ -5,7 +5,8 @@ import { nextSequence, type ApplicationDoc, type IssuedCertificate } from '../ap
 import { APPLICANT_KEY, formOf, historyEntry, loadVisible } from '../applications/applications.service';
 import { recordCertificateChange, storeApproval } from '../applications/applications.store';
 import type { AppContext } from '../context';
-import type { Principal } from '../lib/auth';
+import { inJurisdiction } from '../lib/access';
+import { can, type Principal } from '../lib/auth';
 import { crashPoint } from '../lib/crash';
 import { issuerName } from '../divisions/divisions';
 import { enqueueNotification } from '../notifications/notifications.service';
@@ -315,7 +316,7 @@ export async function verifyCertificate(ctx: Ctx, tokenOrSerial: string) {
  */
 async function loadVisibleCertificate(ctx: Ctx, p: Principal, serial: string): Promise<CertificateDoc> {
   const missing = notFound({ zh: '未找到该证件', en: 'Certificate not found' });
-  const cert = p.role === 'terminal' ? null : await findBySerial(ctx, serial);
+  const cert = can(p, 'certificate:read-own') || can(p, 'certificate:read-any') ? await findBySerial(ctx, serial) : null;
   if (!cert) throw missing;
   try {
     await loadVisible(ctx, p, cert.applicationId);
@@ -388,7 +389,7 @@ export type RevokeReason = keyof typeof REVOKE_REASONS;
  */
 export async function revoke(ctx: Ctx, p: Principal, serial: string, input: { reason: RevokeReason; text?: string }): Promise<CertificateDoc> {
   const cert = await loadVisibleCertificate(ctx, p, serial);
-  if (p.role === 'officer' && !(p.jurisdiction ?? []).some((j) => cert.issuerDivision.startsWith(j))) {
+  if (!inJurisdiction(p, cert.issuerDivision)) {
     throw new AppError('forbidden', { zh: '乡镇只能注销本乡镇发放的证件，县级发放的由县级注销', en: 'A township revokes only what it issued; the county revokes what the county issued' });
   }
   const now = ctx.clock.now();

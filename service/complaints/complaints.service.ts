@@ -4,7 +4,8 @@ import { actorOf, historyEntry, loadVisible } from '../applications/applications
 import { appendHistory } from '../applications/applications.store';
 import { isAllowed } from '../applications/workflow';
 import type { AppContext } from '../context';
-import { inJurisdiction, jurisdictionFilter, type Principal } from '../lib/auth';
+import { inJurisdiction, jurisdictionFilter, residentSide } from '../lib/access';
+import type { Principal } from '../lib/auth';
 import { trustedFilter } from '../lib/database';
 import { AppError, notFound } from '../lib/errors';
 import { chinaDate, deadlineFor, type TimeLimit } from '../lib/workdays';
@@ -109,7 +110,7 @@ export async function answerComplaint(ctx: Ctx, p: Principal, id: string, text: 
 
 /** What a caller sees: residents see the answer, not which officer wrote it. */
 export function complaintView(ctx: Pick<AppContext, 'clock'>, c: ComplaintDoc, p: Principal) {
-  const own = p.role === 'applicant' || p.role === 'terminal';
+  const own = residentSide(p);
   return {
     id: c._id.toString(),
     applicationId: c.applicationId,

@@ -5,6 +5,7 @@ import { actorOf, APPLICANT_KEY, historyEntry, loadVisible } from '../applicatio
 import type { ApplicationDoc, StoredDocument } from '../applications/applications.model';
 import { documentCountOf, pushDocument, replaceDocuments } from '../applications/applications.store';
 import { isAllowed } from '../applications/workflow';
+import { residentAccount } from '../lib/access';
 import type { Principal } from '../lib/auth';
 import { crashPoint } from '../lib/crash';
 import { findByKey } from '../lib/keyindex';
@@ -78,7 +79,7 @@ export async function acceptUpload(ctx: Ctx, p: Principal, id: string, kind: str
         },
       ]);
     }
-    if (p.role === 'applicant' && (await storedBytes(ctx, p.id)) + upload.size > MAX_STORED_BYTES_PER_ACCOUNT) {
+    if (residentAccount(p) && (await storedBytes(ctx, p.id)) + upload.size > MAX_STORED_BYTES_PER_ACCOUNT) {
       throw new AppError('payload_too_large', {
         zh: `您的申请材料合计已接近 ${MAX_STORED_BYTES_PER_ACCOUNT / 1024 / 1024} MB 上限；请删除不需要的文件后再上传`,
         en: `Your documents together are near the ${MAX_STORED_BYTES_PER_ACCOUNT / 1024 / 1024} MB limit; remove files you do not need first`,

@@ -1,5 +1,6 @@
 import type { ApplicationDoc } from '../applications/applications.model';
-import { accessCodeHash, visibleTo } from '../applications/applications.service';
+import { accessCodeHash } from '../applications/applications.service';
+import { applicationScope } from '../lib/access';
 import type { AppContext } from '../context';
 import type { Principal } from '../lib/auth';
 import { trustedFilter } from '../lib/database';
@@ -54,7 +55,7 @@ function namesOf(ctx: Ctx, app: ApplicationDoc): string[] {
 export async function searchApplications(ctx: Ctx, p: Principal, q: SearchQuery): Promise<{ kind: SearchKind; items: ReturnType<typeof rowOf>[] }> {
   const { kind, filter, longPrefix } = criterion(ctx, q);
   const limit = Math.min(q.limit ?? 20, 100);
-  const found = await ctx.models.Application.find(trustedFilter({ $and: [visibleTo(ctx, p), filter] }), { history: 0, documents: 0 })
+  const found = await ctx.models.Application.find(trustedFilter({ $and: [applicationScope(ctx, p), filter] }), { history: 0, documents: 0 })
     .sort({ _id: -1 })
     .limit(longPrefix ? 500 : limit)
     .lean<ApplicationDoc[]>();
@@ -99,7 +100,7 @@ function ledgerFilter(ctx: Ctx, p: Principal, q: LedgerQuery) {
   const end = chinaDayStart(q.to);
   end.setUTCDate(end.getUTCDate() + 1);
   const parts: Record<string, unknown>[] = [
-    visibleTo(ctx, p) as Record<string, unknown>,
+    applicationScope(ctx, p) as Record<string, unknown>,
     { status: q.outcome ? q.outcome : { $in: ['approved', 'rejected'] }, decidedAt: { $gte: chinaDayStart(q.from), $lt: end } },
   ];
   if (q.type) parts.push({ type: q.type });

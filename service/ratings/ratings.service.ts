@@ -2,7 +2,8 @@ import { Types } from 'mongoose';
 import { actorOf, loadVisible } from '../applications/applications.service';
 import { isAllowed } from '../applications/workflow';
 import type { AppContext } from '../context';
-import { inJurisdiction, jurisdictionFilter, type Principal } from '../lib/auth';
+import { inJurisdiction, jurisdictionFilter, residentSide } from '../lib/access';
+import type { Principal } from '../lib/auth';
 import { trustedFilter } from '../lib/database';
 import { AppError, notFound } from '../lib/errors';
 import type { Bilingual } from '../lib/i18n';
@@ -94,7 +95,7 @@ export async function recordFollowUp(ctx: Ctx, p: Principal, id: string, outcome
 
 /** What a caller sees: residents see the follow-up's outcome, not which officer wrote it. */
 export function ratingView(ctx: Pick<AppContext, 'clock'>, r: RatingDoc, p: Principal) {
-  const own = p.role === 'applicant' || p.role === 'terminal';
+  const own = residentSide(p);
   const f = r.followUp;
   return {
     id: r._id.toString(),

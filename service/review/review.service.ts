@@ -8,7 +8,8 @@ import { afterDecision } from '../decisions/decisions.service';
 import type { AppContext } from '../context';
 import { findByIdInScope, trustedFilter } from '../lib/database';
 import { AppError, notFound } from '../lib/errors';
-import type { Principal } from '../lib/auth';
+import { assertRight, countyWide, jurisdictionFilter } from '../lib/access';
+import { can, type Principal } from '../lib/auth';
 import { idHash, openName } from '../lib/personal';
 import { chinaDate, workingDaysBetween } from '../lib/workdays';
 import { QUEUE_STATUSES, syncQueueEntry, type QueueEntryDoc } from './queue.store';
@@ -31,23 +32,16 @@ const STAGE_DIVISION_LENGTH = { township: 9, county: 6 } as const;
 
 /**
  * What an officer's queue holds: applications waiting at the officer's level whose current stage
- * belongs to their jurisdiction. A jurisdiction code of exactly the stage's length is an equality
- * (the index serves it); a broader one (a county code for township-level work) a prefix match.
- * Admins (county supervisors) see every queue.
+ * belongs to their jurisdiction (access.ts: a code of exactly the stage's length is an equality the
+ * index serves, a broader one a prefix match). County-wide staff (admins) see every queue.
  */
 export function queueScope(p: Principal): Record<string, unknown> {
   const base: Record<string, unknown> = { status: { $in: [...QUEUE_STATUSES] } };
-  if (p.role === 'admin') return base;
+  if (countyWide(p)) return base;
   const level = p.level ?? 'township';
-  const len = STAGE_DIVISION_LENGTH[level];
-  const codes = (p.jurisdiction ?? []).map((j) => j.replace(/\D/g, ''));
-  const exact = codes.filter((c) => c.length === len);
-  const broader = codes.filter((c) => c.length < len);
-  const clauses: Record<string, unknown>[] = [];
-  if (exact.length) clauses.push({ queueDivision: { $in: exact } });
-  for (const prefix of broader) clauses.push({ queueDivision: { $regex: `^${prefix}` } });
-  if (clauses.length === 0) return { _id: { $exists: false } };
-  return { ...base, queueLevel: level, ...(clauses.length === 1 ? clauses[0] : { $or: clauses }) };
+  const divisions = jurisdictionFilter(p, 'queueDivision', STAGE_DIVISION_LENGTH[level]);
+  if ('_id' in divisions) return divisions;
+  return { ...base, queueLevel: level, ...divisions };
 }
 
 async function loadInScope(ctx: Ctx, p: Principal, id: string): Promise<ApplicationDoc> {
@@ -154,12 +148,12 @@ async function assertNotConcerned(ctx: Ctx, p: Principal, app: ApplicationDoc): 
   }
 }
 
-function requireOfficer(p: Principal): void {
-  if (p.role !== 'officer') throw new AppError('forbidden', { zh: '只有审核人员可以办理', en: 'Only officers handle applications' });
+function requireDecider(p: Principal): void {
+  assertRight(p, 'application:decide', { zh: '只有审核人员可以办理', en: 'Only officers handle applications' });
 }
 
 export async function claim(ctx: Ctx, p: Principal, id: string) {
-  requireOfficer(p);
+  requireDecider(p);
   const app = await loadInScope(ctx, p, id);
   await assertNotConcerned(ctx, p, app);
   const now = ctx.clock.now();
@@ -182,8 +176,9 @@ export async function claim(ctx: Ctx, p: Principal, id: string) {
 /** The holder gives the claim back; an admin (county supervisor) may break anyone's. */
 export async function release(ctx: Ctx, p: Principal, id: string) {
   const app = await loadInScope(ctx, p, id);
-  const holder = p.role === 'admin' ? {} : { 'claim.officerId': p.id };
-  const action = p.role === 'admin' && app.claim?.officerId !== p.id ? 'break-claim' : 'release';
+  const breaks = can(p, 'claim:break');
+  const holder = breaks ? {} : { 'claim.officerId': p.id };
+  const action = breaks && app.claim?.officerId !== p.id ? 'break-claim' : 'release';
   const updated = await transition(
     ctx,
     app,
@@ -251,7 +246,7 @@ export interface DecisionInput {
  * approval (certificates.service), so exactly one certificate follows however many requests race.
  */
 export async function decide(ctx: Ctx, p: Principal, id: string, input: DecisionInput) {
-  requireOfficer(p);
+  requireDecider(p);
   const app = await loadInScope(ctx, p, id);
   const now = ctx.clock.now();
   const holds = { 'claim.officerId': p.id, 'claim.until': { $gt: now }, stageIndex: app.stageIndex, issuing: null };

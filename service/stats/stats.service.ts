@@ -1,7 +1,7 @@
 import type { ApplicationDoc } from '../applications/applications.model';
 import type { AppContext } from '../context';
-import { AppError } from '../lib/errors';
-import { jurisdictionFilter, type Principal } from '../lib/auth';
+import { assertRight, countyWide, jurisdictionFilter } from '../lib/access';
+import type { Principal } from '../lib/auth';
 import { trustedFilter } from '../lib/database';
 import { chinaDate, workingDaysBetween, type IsoDate } from '../lib/workdays';
 import type { Models } from '../models';
@@ -153,7 +153,7 @@ function median(histogram: Map<number, number>, n: number): number | null {
 }
 
 export async function computeStats(ctx: Pick<AppContext, 'models' | 'clock' | 'policy'>, p: Principal, q: StatsQuery): Promise<Stats> {
-  if (p.role !== 'officer' && p.role !== 'admin') throw new AppError('forbidden');
+  assertRight(p, 'stats:read');
   const start = startOfChinaDay(q.from);
   const end = new Date(startOfChinaDay(q.to).getTime() + DAY_MS);
   const inPeriod = { $gte: start, $lt: end };
@@ -252,7 +252,7 @@ export async function computeStats(ctx: Pick<AppContext, 'models' | 'clock' | 'p
 
   return {
     period: { from: q.from, to: q.to },
-    scope: { jurisdiction: p.role === 'admin' ? 'all' : (p.jurisdiction ?? []), type: q.type ?? null, division: q.division ?? null },
+    scope: { jurisdiction: countyWide(p) ? 'all' : (p.jurisdiction ?? []), type: q.type ?? null, division: q.division ?? null },
     asOf: now.toISOString(),
     today,
     counts,

@@ -11,6 +11,8 @@ import { decisionBody } from '../review/review.routes';
 import { getPath, SECTIONS } from './forms';
 import { STATUS_LABELS } from '../applications/workflow';
 import { TYPE_CODES } from '../catalogue/catalogue';
+import { countyWide } from '../lib/access';
+import { can, roleHolds } from '../lib/auth';
 import { AppError, notFound, PROBLEMS } from '../lib/errors';
 import { limiter } from '../lib/ratelimit';
 import { chinaDate } from '../lib/workdays';
@@ -83,7 +85,7 @@ export function officerPages(web: Web): Router {
       return refused();
     }
     // Residents sign in on their own page; the same answer as a wrong password tells nothing more.
-    if (account.role !== 'officer' && account.role !== 'admin') return refused();
+    if (!roleHolds(account.role, 'queue:read')) return refused();
     await startSession(ctx, res, { kind: 'staff', subject: account.id });
     res.redirect(303, '/officer');
   });
@@ -106,7 +108,7 @@ export function officerPages(web: Web): Router {
       <Page {...base}>
         <h1>{l.t('待办', 'Workqueue')}</h1>
         <p className="caption">
-          {p.role === 'admin' ? l.t('全县所有待办（管理员）', 'Every queue in the county (administrator)') : `${p.level === 'county' ? l.t('县级审批', 'County approval') : l.t('乡镇审核', 'Township review')}${l.colon}${(p.jurisdiction ?? []).join(l.t('、', ', '))}`}
+          {countyWide(p) ? l.t('全县所有待办（管理员）', 'Every queue in the county (administrator)') : `${p.level === 'county' ? l.t('县级审批', 'County approval') : l.t('乡镇审核', 'Township review')}${l.colon}${(p.jurisdiction ?? []).join(l.t('、', ', '))}`}
         </p>
         <form method="get" action="/officer" className="filters">
           <SelectField name="type" label={l.t('事项', 'Certificate')} value={type} blank={l.t('全部事项', 'All certificates')} options={TYPE_CODES.map((c) => ({ value: c, label: `${typeName(c)}（${page.totals[c] ?? 0}）` }))} />
@@ -151,7 +153,7 @@ export function officerPages(web: Web): Router {
                     {it.claim ? <span className="caption">{it.claim.mine ? l.t('我已认领', 'Claimed by me') : it.claim.officerName}{l.t('，至 ', ' until ')}{dateTime(it.claim.until)}</span> : null}
                   </td>
                   <td>
-                    {p.role === 'officer' && (!it.claim || it.claim.mine) ? (
+                    {can(p, 'application:decide') && (!it.claim || it.claim.mine) ? (
                       <form method="post" action={`/officer/cases/${it.id}/claim`} className="inline">
                         <CsrfField token={base.csrf()} />
                         <Button secondary>{it.claim?.mine ? l.t('续期', 'Renew') : l.t('认领', 'Claim')}</Button>
