@@ -84,9 +84,30 @@ describe('One owner per collection (a static scan of service/)', () => {
     const stores = files.map(rel).filter((f) => f.endsWith('.store.ts'));
     assert.ok(stores.length >= 3, 'the store modules are found');
     const outside = files.filter((f) => !allowed(rel(f)) && /\btrustedFilter\(/.test(fs.readFileSync(f, 'utf8'))).map(rel);
-    assert.deepEqual(outside.filter((f) => !PENDING_TRUSTED.includes(f)), []);
+    assert.deepEqual(outside.filter((f) => !PENDING_TRUSTED.includes(f)), [], 'build the filter in the store (or access) module');
+    // The list below only shrinks: a file that no longer needs its place there must leave it.
+    assert.deepEqual(PENDING_TRUSTED.filter((f) => !outside.includes(f)), []);
   });
 });
 
-/** Capabilities whose own reads still build trusted filters in their service (single-owner collections, reads only). */
-const PENDING_TRUSTED: string[] = [];
+/**
+ * Not moved yet: services that still build trusted filters themselves, for reads (and, in the
+ * single-owner capabilities, writes) of their own collections. Each leaves this list when its
+ * queries move into a store module.
+ */
+const PENDING_TRUSTED: string[] = [
+  'accounts/accounts.service.ts',
+  'accounts/phone-codes.ts',
+  'applications/applications.service.ts',
+  'applications/idempotency.ts',
+  'certificates/certificates.service.ts',
+  'cli/admin.ts',
+  'complaints/complaints.service.ts',
+  'families/families.service.ts',
+  'ledger/ledger.service.ts',
+  'notifications/notifications.service.ts',
+  'ratings/ratings.service.ts',
+  'review/review.service.ts',
+  'stats/stats.service.ts',
+  'web/session.ts',
+];
