@@ -1,20 +1,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
 import { applicationScope, countyWide, inJurisdiction, jurisdictionFilter, residentAccount, residentSide } from '../service/lib/access';
 import { can, RIGHTS, type Principal, type Right } from '../service/lib/auth';
 import { queueScope } from '../service/review/review.service';
-
-const SERVICE = path.resolve(__dirname, '../service');
-
-function sources(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const full = path.join(dir, e.name);
-    if (e.isDirectory()) return sources(full);
-    return /\.tsx?$/.test(e.name) && !e.name.endsWith('.d.ts') ? [full] : [];
-  });
-}
-const rel = (file: string): string => path.relative(SERVICE, file).split(path.sep).join('/');
+import { rel, SERVICE, sources } from './support/sources';
 
 const resident: Principal = { role: 'applicant', id: 'a1', name: '张三', channel: 'online', idHash: 'h1' };
 const kiosk: Principal = { role: 'terminal', id: 'T1', name: 'kiosk', channel: 'terminal', township: '430725101' };

@@ -1,24 +1,14 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
+import { rel, SERVICE, sources } from './support/sources';
 
 /**
  * One owner per collection: a model is written only by the capability that defines it, and the
  * applications and certificates collections, written on behalf of several capabilities, only by
  * their store modules. A static scan of service/, so a new direct write fails here, not in review.
  */
-const SERVICE = path.resolve(__dirname, '../service');
+
 const WRITES = 'updateOne|updateMany|findOneAndUpdate|findByIdAndUpdate|findOneAndReplace|replaceOne|create|insertMany|deleteOne|deleteMany|findOneAndDelete|findByIdAndDelete|bulkWrite|save';
-
-function sources(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const full = path.join(dir, e.name);
-    if (e.isDirectory()) return sources(full);
-    return /\.tsx?$/.test(e.name) && !e.name.endsWith('.d.ts') ? [full] : [];
-  });
-}
-
-const rel = (file: string): string => path.relative(SERVICE, file).split(path.sep).join('/');
 
 /** Model name → the file that compiles it (`conn.model<…>('Name', …)` or `conn.model('Name', …)`). */
 function definitions(files: string[]): Map<string, string> {
@@ -62,7 +52,7 @@ describe('One owner per collection (a static scan of service/)', () => {
 
   it('finds the models and their owners', () => {
     for (const model of ['Application', 'Certificate', 'Complaint', 'Family', 'QueueEntry', 'KeyIndex', 'WebSession']) assert.ok(defs.has(model), model);
-    for (const store of Object.values(STORES)) assert.ok(fs.existsSync(path.join(SERVICE, store)), store);
+    for (const store of Object.values(STORES)) assert.ok(fs.existsSync(`${SERVICE}/${store}`), store);
   });
 
   it('when code outside its owner writes a model, then the scan names the file and line (the scanner itself)', () => {
