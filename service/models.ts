@@ -1,6 +1,6 @@
 import type { Connection } from 'mongoose';
 import { accountModels } from './accounts/accounts.model';
-import { adminLogModels } from './accounts/administration';
+import { adminLogModels } from './accounts/adminlog.model';
 import { applicationModels } from './applications/applications.model';
 import { auditModels } from './audit/audit.model';
 import { keyIndexModels } from './lib/keyindex';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Types } from 'mongoose';
 import request from 'supertest';
-import { ours } from '../service/lib/database';
+import { trustedFilter } from '../service/lib/database';
 import { FixedClock } from '../service/lib/clock';
 import { formOf } from '../service/applications/applications.service';
 import { purgeIdempotencyKeys } from '../service/applications/idempotency';
@@ -150,7 +150,7 @@ describe('Applications: drafts, both channels, submission, numbers and deadlines
       const stranger = await registerAndLogin(t.app);
       const otherKiosk = await terminalLogin(t);
       const snapshot = async () => ({
-        apps: await t.ctx.models.Application.find(ours({ _id: { $in: [online.id, filed.id].map((id) => new Types.ObjectId(id)) } })).sort({ _id: 1 }).lean(),
+        apps: await t.ctx.models.Application.find(trustedFilter({ _id: { $in: [online.id, filed.id].map((id) => new Types.ObjectId(id)) } })).sort({ _id: 1 }).lean(),
         files: filesUnder(t.ctx.config.uploadsDir),
       });
       const before = await snapshot();
@@ -367,7 +367,7 @@ describe('Applications: drafts, both channels, submission, numbers and deadlines
         { _id: ids[2], fingerprint: 'f', state: 'done', status: 200, resourceId: 'x', createdAt: new Date(now - 3600_000) },
       ]);
       assert.ok((await purgeIdempotencyKeys(t.ctx)) >= 2);
-      const left = (await t.ctx.models.IdempotencyKey.find(ours({ _id: { $in: ids } })).lean()).map((r) => r._id).sort();
+      const left = (await t.ctx.models.IdempotencyKey.find(trustedFilter({ _id: { $in: ids } })).lean()).map((r) => r._id).sort();
       assert.deepEqual(left, [ids[2]]);
     });
 
@@ -404,7 +404,7 @@ describe('Applications: drafts, both channels, submission, numbers and deadlines
       }
       const ids = drafts.map((d) => new Types.ObjectId(d.id));
       // Arranged in the database: 250 uploads through the API would only test the upload rate limit.
-      await t.ctx.models.Application.updateMany(ours({ _id: { $in: ids } }), { $set: { documents, documentCount: documents.length } });
+      await t.ctx.models.Application.updateMany(trustedFilter({ _id: { $in: ids } }), { $set: { documents, documentCount: documents.length } });
       const seq = await counter();
 
       const results = await Promise.all(drafts.map((d) => post(`/api/v1/applications/${d.id}/submit`, applicant.auth)));
@@ -412,7 +412,7 @@ describe('Applications: drafts, both channels, submission, numbers and deadlines
       const sequences = results.map((r) => sequenceOf(r.body.number as string)).sort((x, y) => x - y);
       assert.deepEqual(sequences, Array.from({ length: 50 }, (_, i) => seq + 1 + i));
       assert.equal(await counter(), seq + 50);
-      const numbers = await t.ctx.models.Application.distinct('number', ours({ _id: { $in: ids } }));
+      const numbers = await t.ctx.models.Application.distinct('number', trustedFilter({ _id: { $in: ids } }));
       assert.equal(numbers.length, 50);
       await t.close();
     });

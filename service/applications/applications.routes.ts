@@ -1,6 +1,7 @@
 import type { AppContext } from '../context';
 import { idHash } from '../lib/personal';
 import { principalOf } from '../lib/auth';
+import { readsOthers, residentSide } from '../lib/access';
 import { languageOf } from '../lib/i18n';
 import { limiter } from '../lib/ratelimit';
 import type { RouteDef } from '../lib/routes';
@@ -129,7 +130,7 @@ export function applicationRoutes(ctx: AppContext): RouteDef[] {
           const app = await loadVisible(ctx, p, String(req.params.id));
           await recordAccess(ctx, req, p, app._id.toString(), 'view');
           // Staff see where the couple's declarations across their cases disagree.
-          const staff = p.role === 'officer' || p.role === 'admin';
+          const staff = readsOthers(p);
           res.json({ ...toView(ctx, app, p), ...(staff ? { familyFlags: await familyFlags(ctx, app, (a) => formOf(ctx, a)) } : {}) });
         },
       ],
@@ -201,7 +202,7 @@ export function applicationRoutes(ctx: AppContext): RouteDef[] {
           const p = principalOf(req);
           const app = await loadVisible(ctx, p, String(req.params.id));
           await recordAccess(ctx, req, p, app._id.toString(), 'history');
-          const own = p.role === 'applicant' || p.role === 'terminal';
+          const own = residentSide(p);
           const items = app.history.map((h) => ({ ...h, actor: own && h.actor.role !== p.role ? { role: h.actor.role } : h.actor }));
           res.json({ id: app._id.toString(), number: app.number ?? null, items });
         },

@@ -142,12 +142,15 @@ function serializeWritesPlugin(schema: mongoose.Schema): void {
 }
 
 /**
- * Marks a filter as written by our code, not taken from a request. sanitizeFilter (on, above) turns
- * any `$` operator in a filter into a literal unless the object holding it is marked like this, so
- * an operator smuggled in from a client can never reach a query. Marks every nested operator object.
+ * A filter written by our code, not taken from a request: its `$` operators are trusted.
+ * sanitizeFilter (on, above) turns any `$` operator in a filter into a literal unless the object
+ * holding it is marked like this, so an operator smuggled in from a client can never reach a query.
+ * Marks every nested operator object. Called by the store modules and the access module (scope
+ * filters); a filter with operators that reaches a query without it fails the tests
+ * (`requireMarkedOperators`) instead of silently matching nothing.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a filter of our own making fits any model
-export function ours(filter: object): mongoose.QueryFilter<any> {
+export function trustedFilter(filter: object): mongoose.QueryFilter<any> {
   const mark = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(mark);
     if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
@@ -189,14 +192,14 @@ const isObjectIdLike = (v: object): boolean => (v as { _bsontype?: string })._bs
 
 /**
  * For tests (never production): a filter with our own `$` operators that reached a query without
- * `ours()` would match nothing at all under sanitizeFilter, silently. This makes it throw instead,
+ * `trustedFilter()` would match nothing at all under sanitizeFilter, silently. This makes it throw instead,
  * naming the field, so a forgotten mark fails the test that runs it.
  */
 export function requireMarkedOperators(schema: mongoose.Schema): void {
   for (const op of FILTER_OPS) {
     schema.pre(op, function (this: mongoose.Query<unknown, unknown>) {
       const where = unmarkedOperator(this.getFilter());
-      if (where) throw new Error(`query filter operator at "${where}" is not marked with ours(): sanitizeFilter would make it a literal`);
+      if (where) throw new Error(`query filter operator at "${where}" is not marked with trustedFilter(): sanitizeFilter would make it a literal`);
     });
   }
 }

@@ -1,8 +1,8 @@
 import type { ApplicationDoc } from '../applications/applications.model';
 import type { AppContext } from '../context';
-import { AppError } from '../lib/errors';
-import { jurisdictionFilter, type Principal } from '../lib/auth';
-import { ours } from '../lib/database';
+import { assertRight, countyWide, jurisdictionFilter } from '../lib/access';
+import type { Principal } from '../lib/auth';
+import { trustedFilter } from '../lib/database';
 import { chinaDate, workingDaysBetween, type IsoDate } from '../lib/workdays';
 
 /**
@@ -147,7 +147,7 @@ function median(histogram: Map<number, number>, n: number): number | null {
 }
 
 export async function computeStats(ctx: Pick<AppContext, 'models' | 'clock' | 'policy'>, p: Principal, q: StatsQuery): Promise<Stats> {
-  if (p.role !== 'officer' && p.role !== 'admin') throw new AppError('forbidden');
+  assertRight(p, 'stats:read');
   const start = startOfChinaDay(q.from);
   const end = new Date(startOfChinaDay(q.to).getTime() + DAY_MS);
   const inPeriod = { $gte: start, $lt: end };
@@ -155,7 +155,7 @@ export async function computeStats(ctx: Pick<AppContext, 'models' | 'clock' | 'p
   const today = chinaDate(now);
   const scope = divisionScope(p, q);
   const Application = ctx.models.Application;
-  const match = (...extra: Record<string, unknown>[]) => ours({ $and: [{ submittedAt: { $exists: true } }, ...scope, ...extra] });
+  const match = (...extra: Record<string, unknown>[]) => trustedFilter({ $and: [{ submittedAt: { $exists: true } }, ...scope, ...extra] });
 
   const types = ctx.policy.types.map((t) => t.code);
   const counts: Stats['counts'] = {
@@ -236,7 +236,7 @@ export async function computeStats(ctx: Pick<AppContext, 'models' | 'clock' | 'p
     if (passedInPeriod(stage?.statutoryDeadline)) lateOpen.statutory += 1;
   }
 
-  const complaintScope = (...extra: Record<string, unknown>[]) => ours({ $and: [{}, ...scope, ...extra] });
+  const complaintScope = (...extra: Record<string, unknown>[]) => trustedFilter({ $and: [{}, ...scope, ...extra] });
   const Complaint = ctx.models.Complaint;
   const [complaintsReceived, answered, answeredOnTime, openNow, overdueComplaints] = await Promise.all([
     Complaint.countDocuments(complaintScope({ createdAt: inPeriod })),
@@ -248,7 +248,7 @@ export async function computeStats(ctx: Pick<AppContext, 'models' | 'clock' | 'p
 
   return {
     period: { from: q.from, to: q.to },
-    scope: { jurisdiction: p.role === 'admin' ? 'all' : (p.jurisdiction ?? []), type: q.type ?? null, division: q.division ?? null },
+    scope: { jurisdiction: countyWide(p) ? 'all' : (p.jurisdiction ?? []), type: q.type ?? null, division: q.division ?? null },
     asOf: now.toISOString(),
     today,
     counts,
@@ -284,7 +284,7 @@ export async function computeStats(ctx: Pick<AppContext, 'models' | 'clock' | 'p
 
 async function ratingCounts(ctx: Pick<AppContext, 'models'>, scope: Record<string, unknown>[], inPeriod: { $gte: Date; $lt: Date }): Promise<Stats['ratings']> {
   const rows = await ctx.models.Rating.aggregate<{ _id: { score: number; followUp: string | null; onTime: boolean | null }; n: number }>([
-    { $match: ours({ $and: [{ createdAt: inPeriod }, ...scope] }) },
+    { $match: trustedFilter({ $and: [{ createdAt: inPeriod }, ...scope] }) },
     { $group: { _id: { score: '$score', followUp: '$followUp.status', onTime: '$followUp.onTime' }, n: { $sum: 1 } } },
   ]);
   const r: Stats['ratings'] = { received: 0, byScore: { 1: 0, 2: 0, 3: 0, 4: 0, 5: 0 }, satisfied: 0, satisfactionRate: null, bad: 0, followedUp: 0, followedUpOnTime: 0, followUpRate: null };
@@ -320,7 +320,7 @@ async function certificateCounts(
   const out = {} as Stats['certificates'];
   for (const figure of CERTIFICATE_FIGURES) {
     const rows = await ctx.models.Certificate.aggregate<{ _id: string; n: number }>([
-      { $match: ours({ $and: [{}, ...clauses, filters[figure]] }) },
+      { $match: trustedFilter({ $and: [{}, ...clauses, filters[figure]] }) },
       { $group: { _id: '$type', n: { $sum: 1 } } },
     ]);
     const byType = Object.fromEntries(types.map((t) => [t, 0]));

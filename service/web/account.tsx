@@ -1,6 +1,7 @@
 import express, { type Request, type Router } from 'express';
 import { passwordResetBody, phoneCodeBody, registerBody } from '../accounts/accounts.routes';
 import { checkCredentials, registerApplicant, requestPhoneCode, resetPassword } from '../accounts/accounts.service';
+import { roleHolds } from '../lib/auth';
 import { AppError, PROBLEMS } from '../lib/errors';
 import { idHash } from '../lib/personal';
 import { limiter } from '../lib/ratelimit';
@@ -74,7 +75,8 @@ export function accountPages(web: Web): Router {
       if (!(err instanceof AppError) || err.code !== 'invalid_credentials') throw err;
       return web.send(res, signInPage(req, { idNumber }, [{ field: 'idNumber', message: l.b(PROBLEMS.invalid_credentials) }]), 401);
     }
-    if (account.role !== 'applicant') {
+    // The resident sign-in is for accounts that file their own cases (staff sign in on theirs).
+    if (!roleHolds(account.role, 'application:read-own')) {
       return web.send(res, signInPage(req, { idNumber }, [{ field: 'idNumber', message: l.b(PROBLEMS.invalid_credentials) }]), 401);
     }
     await startSession(ctx, res, { kind: 'resident', subject: account.id });

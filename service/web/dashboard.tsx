@@ -1,4 +1,5 @@
 import express, { type Request, type Response, type Router } from 'express';
+import { countyWide } from '../lib/access';
 import type { Township } from '../divisions/divisions';
 import { AppError } from '../lib/errors';
 import { chinaDate } from '../lib/workdays';
@@ -132,7 +133,7 @@ export function dashboardPages(web: Web): Router {
     }
   };
   const scopeName = (l: Lang, p: Principal, q: DashboardQuery, townships: readonly Township[]) =>
-    q.township ? (townships.find((t) => t.code === q.township)?.name ?? q.township) : p.role === 'admin' ? l.t('全县', 'The whole county') : townships.map((t) => t.name).join(l.t('、', ', ')) || (p.jurisdiction ?? []).join(', ');
+    q.township ? (townships.find((t) => t.code === q.township)?.name ?? q.township) : countyWide(p) ? l.t('全县', 'The whole county') : townships.map((t) => t.name).join(l.t('、', ', ')) || (p.jurisdiction ?? []).join(', ');
   const params = (q: DashboardQuery) => new URLSearchParams({ from: q.from, to: q.to, ...(q.township ? { township: q.township } : {}) }).toString();
 
   r.get('/officer/dashboard', staff, async (req, res) => {

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { can } from '../lib/auth';
 import fs from 'node:fs';
 import path from 'node:path';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Router } from 'express';
@@ -64,7 +65,7 @@ export function webLayer(ctx: AppContext): { pages: Router; notFound: RequestHan
         l: lang(req),
         title,
         path: req.originalUrl.split('?')[0] ?? '/',
-        who: s ? { name: s.doc.kind === 'kiosk' ? `${s.principal.name} · ${s.doc.operatorName ?? ''}` : s.principal.name, kind: s.doc.kind, admin: s.principal.role === 'admin' } : undefined,
+        who: s ? { name: s.doc.kind === 'kiosk' ? `${s.principal.name} · ${s.doc.operatorName ?? ''}` : s.principal.name, kind: s.doc.kind, admin: can(s.principal, 'account:manage') } : undefined,
         csrf: () => csrfToken(ctx, req),
         kiosk: kiosk ? { idleSeconds: ctx.config.kioskIdleSeconds, serving: Boolean(s?.doc.kioskResident) } : undefined,
         errors,

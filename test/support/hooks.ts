@@ -4,7 +4,7 @@ import { requireMarkedOperators, type DatabaseHandle } from '../../service/lib/d
 import { resolveDatabase } from '../../service/lib/devdatabase';
 import { takeResponseProblems } from './responses';
 
-// Every model compiled in the tests refuses a filter whose operators were not marked with ours().
+// Every model compiled in the tests refuses a filter whose operators were not marked with trustedFilter().
 mongoose.plugin(requireMarkedOperators);
 
 /**
