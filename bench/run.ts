@@ -15,7 +15,8 @@ import { Types, type Connection } from 'mongoose';
 import type { ApplicationDoc } from '../service/applications/applications.model';
 import type { CertificateDoc } from '../service/certificates/certificates.model';
 import type { Principal } from '../service/lib/auth';
-import { connect, ours, resolveDatabase, type DatabaseHandle } from '../service/lib/database';
+import { connect, trustedFilter, type DatabaseHandle } from '../service/lib/database';
+import { resolveDatabase } from '../service/lib/devdatabase';
 import { checkCharacter } from '../service/lib/idnumber';
 import { loadKeys } from '../service/lib/keys';
 import { openJson, sealJson } from '../service/lib/personal';
@@ -367,8 +368,8 @@ async function explainQueue(conn: Connection, kind: string): Promise<Record<stri
   const models = createModels(conn);
   const principal = { role: 'officer', id: new Types.ObjectId().toString(), name: 'bench', channel: 'staff', level: 'township', jurisdiction: [OFFICER_TOWNSHIP] } as Principal;
   const filter = queueScope(principal);
-  const findExplain = (await models.Application.find(ours(filter), { history: 0, form: 0 }).sort(QUEUE_SORT).limit(20).explain('executionStats')) as unknown;
-  const aggExplain = (await models.Application.aggregate([{ $match: ours(filter) }, { $group: { _id: '$type', count: { $sum: 1 } } }]).explain('executionStats')) as unknown;
+  const findExplain = (await models.Application.find(trustedFilter(filter), { history: 0, form: 0 }).sort(QUEUE_SORT).limit(20).explain('executionStats')) as unknown;
+  const aggExplain = (await models.Application.aggregate([{ $match: trustedFilter(filter) }, { $group: { _id: '$type', count: { $sum: 1 } } }]).explain('executionStats')) as unknown;
   const summary = (e: unknown) => {
     const plan = findKey(e, 'winningPlan');
     const stats = findKey(e, 'executionStats') as Record<string, unknown> | undefined;

@@ -1,6 +1,6 @@
 import type { Connection } from 'mongoose';
 import { accountModels } from './accounts/accounts.model';
-import { adminLogModels } from './accounts/administration';
+import { adminLogModels } from './accounts/adminlog.model';
 import { applicationModels } from './applications/applications.model';
 import { auditModels } from './audit/audit.model';
 import { keyIndexModels } from './lib/keyindex';
@@ -12,9 +12,9 @@ import { familyModels } from './families/families.model';
 import { notificationModels } from './notifications/notifications.model';
 import { ratingModels } from './ratings/ratings.model';
 import { queueEntryModels } from './review/queue.store';
-import { ensureStatsIndexes } from './stats/stats.service';
+import { ensureStatsIndexes } from './stats/stats.model';
 import { lifecycleModels } from './system/lifecycle';
-import { webSessionModels } from './web/session';
+import { webSessionModels } from './web/session.model';
 
 /** Every capability's models, bound to one connection (tests and the two-instance test open several). */
 export function createModels(conn: Connection) {

@@ -6,7 +6,7 @@ import type { Config } from './config';
 import { loadPolicy, type Policy } from './eligibility/policy';
 import type { AppContext } from './context';
 import { systemClock, type Clock } from './lib/clock';
-import { connect, external, resolveDatabase, type DatabaseHandle } from './lib/database';
+import { connect, external, type DatabaseHandle } from './lib/database';
 import { loadKeys, type Keys } from './lib/keys';
 import { decrypt } from './lib/personal';
 import type { ProvincialPlatform } from './certificates/platform';
@@ -49,7 +49,13 @@ export async function openDatabase(config: Config, logger: Logger, opts: { throw
       return { kind: 'uri', uri: state.uri, ...external };
     }
   }
-  return resolveDatabase({ dataDir: opts.throwaway ? undefined : config.dataDir, mongodbUri: config.mongodbUri, logger });
+  if (config.mongodbUri) {
+    logger.info({ database: 'uri' }, 'database: using MONGODB_URI');
+    return { kind: 'uri', uri: config.mongodbUri, ...external };
+  }
+  // Development and tests only: start a database of our own (loaded only here).
+  const { resolveDatabase } = await import('./lib/devdatabase.js');
+  return resolveDatabase({ dataDir: opts.throwaway ? undefined : config.dataDir, logger });
 }
 
 export async function buildContext(

@@ -6,12 +6,12 @@ import { createApp } from './app';
 import { purgeIdempotencyKeys } from './applications/idempotency';
 import { backfillApplicationKeys, recomputeProvisionalDeadlines } from './applications/applications.service';
 import { purgeRateCounters } from './lib/ratelimit';
-import { calendarStatus } from './system/system.routes';
 import { recoverIssuance } from './certificates/certificates.service';
 import { sweepOrphans } from './documents/documents.service';
 import { purgeWebSessions } from './web/session';
 import { ConfigError, loadConfig, type Config } from './config';
-import { isFerretDb, NoDatabaseError } from './lib/database';
+import { isFerretDb } from './lib/database';
+import { NoDatabaseError } from './lib/devdatabase';
 import { beginRun, endRun } from './system/lifecycle';
 import { backfillLoginKeys } from './accounts/accounts.service';
 import { migrateAccessLog } from './audit/audit.service';
@@ -20,6 +20,7 @@ import { purgeNotifications, startNotificationWorker } from './notifications/not
 import { repairQueueEntries, retryFailedQueueSyncs } from './review/queue.store';
 import { createLogger } from './lib/logger';
 import { prewarmPdf } from './pdf/document';
+import { calendarStatus } from './lib/workdays';
 import { dbStateFile, startRuntime } from './runtime';
 
 async function main(): Promise<void> {

@@ -3,14 +3,14 @@ import crypto from 'node:crypto';
 import request from 'supertest';
 import { run } from '../service/cli/admin';
 import { makeTestApp, testConfig, type TestApp } from './support/app';
-import { testDatabase } from './support/hooks';
+import { testDatabaseUri } from './support/hooks';
 
 describe('Admin command-line tool', function () {
   this.timeout(60_000);
   let t: TestApp;
-  const config = () => testConfig({ MONGODB_URI: testDatabase().uri });
+  const config = () => testConfig({ MONGODB_URI: testDatabaseUri(t.conn.name) });
   before(async () => {
-    t = await makeTestApp({ dbName: 'fpc' });
+    t = await makeTestApp();
   });
   after(() => t.close());
 

@@ -39,7 +39,7 @@ describe('officer records, inbox, dashboard and administration pages', function 
   }
 
   before(async () => {
-    t = await makeTestApp({ dbName: 'fpc_test_admin_pages' });
+    t = await makeTestApp();
     resident = await registerAndLogin(t.app, { name: '赵<b>丽</b>' });
     here = await approved('430725101202', '430725101');
     elsewhere = await approved('430725102202', '430725102');

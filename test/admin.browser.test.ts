@@ -29,7 +29,7 @@ describe('admin pages in a browser (playwright-core + Chromium)', function () {
     }
     fs.mkdirSync(OUT, { recursive: true });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    main = await serve(await makeTestApp({ dbName: 'fpc_test_admin_browser' }));
+    main = await serve(await makeTestApp());
     const { t } = main;
     await createStaff(t.ctx, { username, password, name: '县局管理员', role: 'admin' });
     const resident = await registerAndLogin(t.app, { name: '周<em>敏</em>' });

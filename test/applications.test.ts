@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Types } from 'mongoose';
 import request from 'supertest';
-import { ours } from '../service/lib/database';
+import { trustedFilter } from '../service/lib/database';
 import { FixedClock } from '../service/lib/clock';
 import { formOf } from '../service/applications/applications.service';
 import { purgeIdempotencyKeys } from '../service/applications/idempotency';
@@ -27,20 +27,6 @@ interface HistoryItem {
   reason?: string;
 }
 
-/**
- * This file's own database, dropped at the end: FerretDB over SQLite scans a collection for most
- * filters, so every application left in the shared database would slow every later test file.
- */
-async function ownApp(dbName: string, clock: FixedClock): Promise<TestApp> {
-  const t = await makeTestApp({ clock, dbName });
-  await t.conn.dropDatabase();
-  return t;
-}
-const dropApp = async (t: TestApp): Promise<void> => {
-  await t.conn.dropDatabase();
-  await t.close();
-};
-
 const NUMBER = /^(\d{6})-(\d{4})-(\d{6})$/;
 const sequenceOf = (number: string): number => Number(NUMBER.exec(number)![3]);
 
@@ -50,9 +36,9 @@ describe('Applications: drafts, both channels, submission, numbers and deadlines
   const clock = new FixedClock('2026-02-10T02:00:00Z');
   let t: TestApp;
   before(async () => {
-    t = await ownApp('fpc_applications', clock);
+    t = await makeTestApp({ clock });
   });
-  after(() => dropApp(t));
+  after(() => t.close());
 
   const get = (path: string, auth: string) => request(t.app).get(path).set('Authorization', auth);
   const post = (path: string, auth: string, body: object = {}) => request(t.app).post(path).set('Authorization', auth).send(body);
@@ -164,7 +150,7 @@ describe('Applications: drafts, both channels, submission, numbers and deadlines
       const stranger = await registerAndLogin(t.app);
       const otherKiosk = await terminalLogin(t);
       const snapshot = async () => ({
-        apps: await t.ctx.models.Application.find(ours({ _id: { $in: [online.id, filed.id].map((id) => new Types.ObjectId(id)) } })).sort({ _id: 1 }).lean(),
+        apps: await t.ctx.models.Application.find(trustedFilter({ _id: { $in: [online.id, filed.id].map((id) => new Types.ObjectId(id)) } })).sort({ _id: 1 }).lean(),
         files: filesUnder(t.ctx.config.uploadsDir),
       });
       const before = await snapshot();
@@ -199,7 +185,7 @@ describe('Applications: drafts, both channels, submission, numbers and deadlines
 
     it('when an hour has passed since a terminal filed, then the terminal no longer sees it (404, not listed) and the filing itself is untouched', async () => {
       const windowClock = new FixedClock('2026-02-10T02:00:00Z');
-      const w = await ownApp('fpc_applications_window', windowClock);
+      const w = await makeTestApp({ clock: windowClock, database: 'window' });
       try {
         const kiosk = await terminalLogin(w);
         const filed = await draft(w.app, kiosk.auth, 'birth-service', birthServiceForm(), terminalFiling(uniqueIdNumber()));
@@ -223,7 +209,7 @@ describe('Applications: drafts, both channels, submission, numbers and deadlines
         await upload(w.app, laterAuth, filed.id, 'photo').expect(404);
         assert.equal((await w.ctx.models.Application.findById(filed.id).lean())?.status, 'draft', 'the filing itself is untouched');
       } finally {
-        await dropApp(w);
+        await w.close();
       }
     });
 
@@ -381,7 +367,7 @@ describe('Applications: drafts, both channels, submission, numbers and deadlines
         { _id: ids[2], fingerprint: 'f', state: 'done', status: 200, resourceId: 'x', createdAt: new Date(now - 3600_000) },
       ]);
       assert.ok((await purgeIdempotencyKeys(t.ctx)) >= 2);
-      const left = (await t.ctx.models.IdempotencyKey.find(ours({ _id: { $in: ids } })).lean()).map((r) => r._id).sort();
+      const left = (await t.ctx.models.IdempotencyKey.find(trustedFilter({ _id: { $in: ids } })).lean()).map((r) => r._id).sort();
       assert.deepEqual(left, [ids[2]]);
     });
 
@@ -401,7 +387,7 @@ describe('Applications: drafts, both channels, submission, numbers and deadlines
     });
 
     it('when 50 different drafts are submitted at once, then they get 50 distinct consecutive numbers', async () => {
-      const t = await ownApp('fpc_applications_numbers', clock);
+      const t = await makeTestApp({ clock, database: 'numbers' });
       const counter = async () => ((await t.ctx.models.Counter.findById('application:430725:2026').lean()) as { seq?: number } | null)?.seq ?? 0;
       const stored = (id: string) => t.ctx.models.Application.findById(id).lean();
       const post = (path: string, auth: string) => request(t.app).post(path).set('Authorization', auth).send({});
@@ -418,7 +404,7 @@ describe('Applications: drafts, both channels, submission, numbers and deadlines
       }
       const ids = drafts.map((d) => new Types.ObjectId(d.id));
       // Arranged in the database: 250 uploads through the API would only test the upload rate limit.
-      await t.ctx.models.Application.updateMany(ours({ _id: { $in: ids } }), { $set: { documents, documentCount: documents.length } });
+      await t.ctx.models.Application.updateMany(trustedFilter({ _id: { $in: ids } }), { $set: { documents, documentCount: documents.length } });
       const seq = await counter();
 
       const results = await Promise.all(drafts.map((d) => post(`/api/v1/applications/${d.id}/submit`, applicant.auth)));
@@ -426,9 +412,9 @@ describe('Applications: drafts, both channels, submission, numbers and deadlines
       const sequences = results.map((r) => sequenceOf(r.body.number as string)).sort((x, y) => x - y);
       assert.deepEqual(sequences, Array.from({ length: 50 }, (_, i) => seq + 1 + i));
       assert.equal(await counter(), seq + 50);
-      const numbers = await t.ctx.models.Application.distinct('number', ours({ _id: { $in: ids } }));
+      const numbers = await t.ctx.models.Application.distinct('number', trustedFilter({ _id: { $in: ids } }));
       assert.equal(numbers.length, 50);
-      await dropApp(t);
+      await t.close();
     });
   });
 
@@ -467,9 +453,9 @@ describe('Applications: deadlines on the official calendar', function () {
   const clock = new FixedClock('2026-02-10T02:00:00Z');
   let t: TestApp;
   before(async () => {
-    t = await ownApp('fpc_applications_deadlines', clock);
+    t = await makeTestApp({ clock, database: 'deadlines' });
   });
-  after(() => dropApp(t));
+  after(() => t.close());
 
   it('when a birth-service application is accepted on Friday 2026-02-13 before the Spring Festival, then its deadlines skip the holiday and count the worked Saturdays', async () => {
     /*

@@ -13,9 +13,7 @@ describe('Complaints: filed by the applicant or kiosk, answered by the area’s 
   let t: TestApp;
 
   before(async () => {
-    t = await makeTestApp({ clock, dbName: 'fpc_test_complaints' });
-    await t.conn.dropDatabase();
-    for (const model of Object.values(t.ctx.models)) await model.createIndexes();
+    t = await makeTestApp({ clock });
   });
   after(() => t.close());
 

@@ -3,14 +3,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { ours } from '../service/lib/database';
+import { trustedFilter } from '../service/lib/database';
 import type { ApplicationDoc } from '../service/applications/applications.model';
 import type { CertificateDoc } from '../service/certificates/certificates.model';
 import { SERIAL_KEY } from '../service/certificates/certificates.model';
 import { findOneByKey } from '../service/lib/keyindex';
 import { makeTestApp, registerAndLogin, staffLogin, testConfig, testKeys, type TestApp } from './support/app';
 import { asParty, birthServiceForm, PDF, submittedApplication } from './support/forms';
-import { testDatabase } from './support/hooks';
+import { testDatabaseUri } from './support/hooks';
 import { startServer } from './support/server-process';
 
 /**
@@ -19,7 +19,6 @@ import { startServer } from './support/server-process';
  */
 describe('Crash consistency', function () {
   this.timeout(180_000);
-  const dbName = `fpc_crash_${process.pid}`;
   let t: TestApp;
   let env: Record<string, string>;
   let uploadsDir: string;
@@ -27,10 +26,9 @@ describe('Crash consistency', function () {
   before(async function () {
     uploadsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fpc-crash-uploads-'));
     const config = testConfig({ UPLOADS_DIR: uploadsDir });
-    t = await makeTestApp({ dbName, config });
-    const uri = testDatabase().uri.replace(/\/?(\?.*)?$/, `/${dbName}$1`);
+    t = await makeTestApp({ config });
     env = {
-      MONGODB_URI: uri,
+      MONGODB_URI: testDatabaseUri(t.conn.name),
       KEYS_DIR: testKeys().dir,
       UPLOADS_DIR: uploadsDir,
       DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'fpc-crash-data-')),
@@ -55,8 +53,8 @@ describe('Crash consistency', function () {
       assert.equal(app?.status, 'approved', `certificate ${cert.serial} belongs to an approved application`);
       assert.equal(app?.certificateSerial, cert.serial);
     }
-    // Marked with ours(): unmarked, sanitizeFilter made this $ne a literal and the check counted nothing.
-    const stuck = await t.ctx.models.Application.countDocuments(ours({ status: 'in_review', issuing: { $ne: null } }));
+    // Marked with trustedFilter(): unmarked, sanitizeFilter made this $ne a literal and the check counted nothing.
+    const stuck = await t.ctx.models.Application.countDocuments(trustedFilter({ status: 'in_review', issuing: { $ne: null } }));
     assert.equal(stuck, 0, 'no approval is left half-done');
     assert.equal(await t.ctx.models.IssuanceMarker.countDocuments(), 0, 'no issuance mark is left behind');
   }

@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { Types } from 'mongoose';
 import type { CommandStartedEvent } from 'mongodb';
 import { connect } from '../service/lib/database';
-import { testDatabase } from './support/hooks';
+import { fileDatabase, testDatabase } from './support/hooks';
 
 /**
  * What keeps the embedded database fast as data grows (issue 15): our FerretDB wrapper's index on
  * FerretDB's own `_id` expression, and conditional single-document writes sent by `_id` alone.
  */
 describe('Database at scale: _id index and writes by _id', () => {
-  const dbName = `fpc_scale_${Date.now().toString(36)}`;
+  const dbName = fileDatabase();
 
   it('when a collection exists on FerretDB, then our wrapper indexes the exact _id expression and SQLite SEARCHes it', async function () {
     const db = testDatabase();

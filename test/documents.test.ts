@@ -54,15 +54,10 @@ describe('Documents: uploads, limits, types, malware, downloads and deletion', f
   let t: TestApp;
   let applicant: Awaited<ReturnType<typeof registerAndLogin>>;
   before(async () => {
-    // Its own database, dropped at the end (FerretDB scans collections; see applications.test.ts).
-    t = await makeTestApp({ clock, dbName: 'fpc_documents' });
-    await t.conn.dropDatabase();
+    t = await makeTestApp({ clock });
     applicant = await registerAndLogin(t.app);
   });
-  after(async () => {
-    await t.conn.dropDatabase();
-    await t.close();
-  });
+  after(() => t.close());
 
   const uploads = () => filesUnder(t.ctx.config.uploadsDir);
   const stored = (id: string) => t.ctx.models.Application.findById(id).lean();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ours, unmarkedOperator } from '../service/lib/database';
+import { trustedFilter, unmarkedOperator } from '../service/lib/database';
 import { makeTestApp, type TestApp } from './support/app';
 
 describe('Our query operators are marked (the test-only guard)', () => {
@@ -9,10 +9,10 @@ describe('Our query operators are marked (the test-only guard)', () => {
   });
   after(() => t.close());
 
-  it('when a filter uses an operator without ours(), then the query fails loudly in tests instead of matching nothing', async () => {
-    await assert.rejects(t.ctx.models.Application.find({ status: { $in: ['pending'] } }).lean(), /"status" is not marked with ours\(\)/);
+  it('when a filter uses an operator without trustedFilter(), then the query fails loudly in tests instead of matching nothing', async () => {
+    await assert.rejects(t.ctx.models.Application.find({ status: { $in: ['pending'] } }).lean(), /"status" is not marked with trustedFilter\(\)/);
     await assert.rejects(t.ctx.models.Application.countDocuments({ $or: [{ status: { $ne: 'draft' } }] }), /"\$or\[0\]\.status"/);
-    await t.ctx.models.Application.find(ours({ status: { $in: ['pending'] }, $or: [{ status: { $ne: 'draft' } }] })).lean();
+    await t.ctx.models.Application.find(trustedFilter({ status: { $in: ['pending'] }, $or: [{ status: { $ne: 'draft' } }] })).lean();
   });
 
   it('when values are plain (strings, dates, ids) or only $eq, then nothing is flagged', () => {

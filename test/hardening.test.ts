@@ -8,7 +8,7 @@ import { filesUnder } from './support/forms';
 import request from 'supertest';
 import { FixedClock } from '../service/lib/clock';
 import { redactUrl } from '../service/lib/logger';
-import { mongodUnavailableReason } from '../service/lib/database';
+import { mongodUnavailableReason } from '../service/lib/devdatabase';
 import { makeTestApp, register, registerAndLogin, staffLogin, terminalLogin, testConfig, testKeys, type TestApp } from './support/app';
 import { asParty, BIRTH_SERVICE_KINDS, birthServiceForm, personId, terminalFiling, upload } from './support/forms';
 
@@ -17,13 +17,9 @@ describe('Hardening: personal data stays sealed, bounded answers, what residents
   const clock = new FixedClock('2026-03-10T02:00:00Z');
   let t: TestApp;
   before(async () => {
-    t = await makeTestApp({ clock, dbName: 'fpc_hardening' });
-    await t.conn.dropDatabase();
+    t = await makeTestApp({ clock });
   });
-  after(async () => {
-    await t.conn.dropDatabase();
-    await t.close();
-  });
+  after(() => t.close());
 
   /** Every stored document of every collection, as the database holds it. */
   async function rawDump(): Promise<string> {
@@ -209,7 +205,7 @@ describe('Hardening: personal data stays sealed, bounded answers, what residents
   describe('quotas per account (the production defaults)', () => {
     let q: TestApp;
     before(async () => {
-      q = await makeTestApp({ clock, dbName: 'fpc_hardening', config: testConfig({ QUOTA_OPEN_DRAFTS: '', QUOTA_DRAFTS_PER_HOUR: '', QUOTA_COMPLAINTS_PER_DAY: '' }) });
+      q = await makeTestApp({ clock, config: testConfig({ QUOTA_OPEN_DRAFTS: '', QUOTA_DRAFTS_PER_HOUR: '', QUOTA_COMPLAINTS_PER_DAY: '' }) });
       assert.deepEqual(q.ctx.config.quotas, { openDrafts: 8, draftsPerHour: 30, complaintsPerDay: 20 });
     });
     after(() => q.close());

@@ -25,7 +25,7 @@ describe('Officer search and the register (台账)', () => {
   let wifeName: string;
 
   before(async () => {
-    t = await makeTestApp({ dbName: `fpc_ledger_${process.pid}` });
+    t = await makeTestApp();
     township = await staffLogin(t, { role: 'officer', level: 'township', jurisdiction: ['430725101'] });
     otherTownship = await staffLogin(t, { role: 'officer', level: 'township', jurisdiction: ['430725102'] });
     county = await staffLogin(t, { role: 'officer', level: 'county', jurisdiction: ['430725'] });
@@ -40,10 +40,7 @@ describe('Officer search and the register (台账)', () => {
     const resident = uniqueIdNumber('female', 1984);
     kioskCase = await submittedApplication(t.app, kiosk.auth, 'birth-service', birthServiceForm('430725101202'), terminalFiling(resident, '李秀英'));
   });
-  after(async () => {
-    await t.conn.dropDatabase();
-    await t.close();
-  });
+  after(() => t.close());
 
   const search = (auth: string, body: object) => request(t.app).post('/api/v1/search/applications').set('Authorization', auth).send(body);
   const found = (res: request.Response): string[] => res.body.items.map((i: { id: string }) => i.id);

@@ -35,9 +35,7 @@ describe('Notifications: outbox, dispatcher and catch-up sweep', function () {
   let t: TestApp;
 
   before(async () => {
-    t = await makeTestApp({ clock, dbName: 'fpc_test_notifications' });
-    await t.conn.dropDatabase();
-    for (const model of Object.values(t.ctx.models)) await model.createIndexes();
+    t = await makeTestApp({ clock });
   });
   after(() => t.close());
 

@@ -35,10 +35,9 @@ describe('Notifications through the SMS gateway webhook (NOTIFY_WEBHOOK_URL)', (
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/sms`;
-    t = await makeTestApp({ dbName: `fpc_webhook_${process.pid}`, config: testConfig({ NOTIFY_WEBHOOK_URL: url, NOTIFY_WEBHOOK_SECRET: secret }) });
+    t = await makeTestApp({ config: testConfig({ NOTIFY_WEBHOOK_URL: url, NOTIFY_WEBHOOK_SECRET: secret }) });
   });
   after(async () => {
-    await t.conn.db!.dropDatabase();
     await t.close();
     server.close();
   });

@@ -20,17 +20,13 @@ describe('officer pages: routes', function () {
   let resident: Awaited<ReturnType<typeof registerAndLogin>>;
   let here: { id: string; number: string };
   let elsewhere: { id: string; number: string };
-  // A database of its own: the queue's contents are counted here.
   before(async () => {
-    t = await makeTestApp({ dbName: 'fpc_test_officer_pages' });
+    t = await makeTestApp();
     resident = await registerAndLogin(t.app, { name: '赵<b>丽</b>' });
     here = await submittedApplication(t.app, resident.auth, 'birth-service', couple(birthServiceForm()));
     elsewhere = await submittedApplication(t.app, resident.auth, 'birth-service', couple(birthServiceForm('430725102202')));
   });
-  after(async () => {
-    await t.conn.dropDatabase();
-    await t.close();
-  });
+  after(() => t.close());
 
   it('when nobody is signed in, then the workqueue sends them to the staff sign-in; a wrong password is refused with the form again', async () => {
     const v = new Visitor(t.app);

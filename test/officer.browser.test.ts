@@ -44,7 +44,7 @@ describe('officer pages in a browser (playwright-core + Chromium)', function () 
   before(async function () {
     browser = await launchOrSkip(this);
     // A database of its own: the cases filed here must not crowd other files' queues.
-    served = await serve(await makeTestApp({ dbName: 'fpc_test_officer_browser' }));
+    served = await serve(await makeTestApp());
     ({ t, origin } = served);
   });
 

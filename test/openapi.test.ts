@@ -3,6 +3,7 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { toOpenApiPath } from '../service/lib/openapi';
 import { makeTestApp, type TestApp } from './support/app';
+import { responseDocument, takeResponseProblems } from './support/responses';
 
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> };
@@ -52,6 +53,43 @@ describe('OpenAPI document', () => {
     const schema = doc.paths['/api/v1/auth/register'].post.requestBody.content['application/json'].schema;
     assert.equal(schema.additionalProperties, false);
     assert.deepEqual(schema.required.sort(), ['code', 'idNumber', 'name', 'password', 'phone']);
+  });
+
+  it('when a route answers JSON, then the document gives that answer a real schema (not a bare object)', async () => {
+    const doc = (await request(t.app).get('/openapi.json').expect(200)).body as {
+      paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema?: Record<string, unknown> }> }> }>>;
+    };
+    const bare: string[] = [];
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        for (const [status, response] of Object.entries(op.responses)) {
+          const schema = response.content?.['application/json']?.schema;
+          if (!response.content?.['application/json']) continue;
+          const described = schema && (schema.properties || schema.items || schema.enum || schema.const !== undefined || schema.oneOf || schema.anyOf);
+          if (!described) bare.push(`${method} ${path} ${status}`);
+        }
+      }
+    }
+    assert.deepEqual(bare, []);
+  });
+
+  it('when an answer drifts from its documented schema, then the test that received it is told which route and field', async () => {
+    const doc = responseDocument(t.app);
+    assert.ok(doc, 'makeTestApp registers the document');
+    await request(t.app).get('/api/v1/certificate-types/birth-service').expect(200);
+    assert.deepEqual(takeResponseProblems(), [], 'the guide matches its schema as published');
+    // Change the published schema the way a drift would: the document names a field the answer lacks.
+    const content = doc.paths['/api/v1/certificate-types/{code}']!.get!.responses['200']!.content!['application/json']!;
+    const published = content.schema as { required: string[] };
+    content.schema = { ...published, required: [...published.required, 'serviceCode'] };
+    try {
+      await request(t.app).get('/api/v1/certificate-types/birth-service').expect(200);
+      const problems = takeResponseProblems();
+      assert.equal(problems.length, 1);
+      assert.match(problems[0]!, /^GET \/api\/v1\/certificate-types\/:code 200 does not match its documented schema: .*serviceCode/);
+    } finally {
+      content.schema = published;
+    }
   });
 
   it('serves browsable docs at /docs', async () => {

@@ -26,9 +26,8 @@ describe('pages in a browser (playwright-core + Chromium)', function () {
   before(async function () {
     browser = await launchOrSkip(this);
     fs.writeFileSync(PDF_FILE, '%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
-    // A database of their own: the cases filed here must not crowd other files' officer queues.
-    main = await serve(await makeTestApp({ dbName: 'fpc_test_pages_browser' }));
-    idle = await serve(await makeTestApp({ dbName: 'fpc_test_pages_browser', config: testConfig({ KIOSK_IDLE_SECONDS: '3' }) }));
+    main = await serve(await makeTestApp());
+    idle = await serve(await makeTestApp({ config: testConfig({ KIOSK_IDLE_SECONDS: '3' }) }));
   });
 
   after(async () => {
@@ -36,7 +35,6 @@ describe('pages in a browser (playwright-core + Chromium)', function () {
     for (const s of [main, idle]) {
       if (!s) continue;
       await new Promise((resolve) => s.server.close(resolve));
-      if (s === main) await s.t.conn.dropDatabase();
       await s.t.close();
     }
   });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import { formOf } from '../service/applications/applications.service';
 import { MAX_COMPLAINTS_PER_APPLICATION } from '../service/complaints/complaints.service';
-import { ours } from '../service/lib/database';
+import { trustedFilter } from '../service/lib/database';
 import { SECTIONS } from '../service/web/forms';
 import { asParty, birthServiceForm, filesUnder, honourForm, migrantForm, personId, readyBirthService, rebirthPermitForm, terminalFiling } from './support/forms';
 import { sealJson } from '../service/lib/personal';
@@ -32,14 +32,10 @@ async function signedIn(t: TestApp, name = '李明', sex: 'male' | 'female' = 'm
 
 describe('pages: routes', () => {
   let t: TestApp;
-  // A database of its own: the many cases filed here must not crowd other files' officer queues.
   before(async () => {
-    t = await makeTestApp({ dbName: 'fpc_test_pages' });
+    t = await makeTestApp();
   });
-  after(async () => {
-    await t.conn.dropDatabase();
-    await t.close();
-  });
+  after(() => t.close());
 
   describe('public pages', () => {
     it('when the home page is opened, then it lists the four service guides in Chinese, under the strict CSP, not stored', async () => {
@@ -320,13 +316,13 @@ describe('pages: routes', () => {
       for (let i = 0; i < 200 && t.sms.to(phone).length === sentBefore; i += 1) await new Promise((r) => setTimeout(r, 10));
       const code = await t.sms.lastCode(phone);
       assert.ok(!sent.text.includes(code), 'the code is never shown on the page');
-      const hashBefore = JSON.stringify(await t.ctx.models.Account.find(ours({})).select('passwordHash').lean());
+      const hashBefore = JSON.stringify(await t.ctx.models.Account.find(trustedFilter({})).select('passwordHash').lean());
       const wrong = await v.post('/reset-password', { idNumber, code: code === '123456' ? '654321' : '123456', password: 'brand-new-pass', action: 'reset' });
       assert.equal(wrong.status, 400);
       assert.match(wrong.text, /class="error-summary"/);
       assert.match(wrong.text, /href="#f-code"/);
       assert.match(wrong.text, /验证码/);
-      assert.equal(JSON.stringify(await t.ctx.models.Account.find(ours({})).select('passwordHash').lean()), hashBefore, 'a wrong code changes nothing');
+      assert.equal(JSON.stringify(await t.ctx.models.Account.find(trustedFilter({})).select('passwordHash').lean()), hashBefore, 'a wrong code changes nothing');
       const short = await v.post('/reset-password', { idNumber, code, password: 'short', action: 'reset' });
       assert.equal(short.status, 400);
       assert.match(short.text, /href="#f-password"/);
@@ -736,7 +732,7 @@ describe('pages: routes', () => {
       assert.equal(res.status, 303);
       const start = await v.get('/kiosk/start');
       assert.doesNotMatch(start.text, /欧阳/);
-      assert.equal(await t.ctx.models.WebSession.countDocuments(ours({ subject: terminal.terminalId, kioskResident: { $ne: null } })), 0);
+      assert.equal(await t.ctx.models.WebSession.countDocuments(trustedFilter({ subject: terminal.terminalId, kioskResident: { $ne: null } })), 0);
     });
   });
 

@@ -25,14 +25,10 @@ describe('Deadlines past the holiday calendar: provisional, never a refusal', fu
   const clock = new FixedClock('2026-12-24T02:00:00Z');
   let t: TestApp;
   before(async () => {
-    t = await makeTestApp({ clock, dbName: 'fpc_provisional' });
-    await t.conn.dropDatabase();
+    t = await makeTestApp({ clock });
   });
   afterEach(resetCalendarSupplements);
-  after(async () => {
-    await t.conn.dropDatabase();
-    await t.close();
-  });
+  after(() => t.close());
 
   async function submitted(): Promise<string> {
     const applicant = await registerAndLogin(t.app);

@@ -22,14 +22,11 @@ describe('Officer queue entries', function () {
   const form = () => birthServiceForm(`${township}001`);
 
   before(async () => {
-    t = await makeTestApp({ dbName: `fpc_queue_${process.pid}`, monitorCommands: true });
+    t = await makeTestApp({ monitorCommands: true });
     t.conn.getClient().on('commandStarted', (e) => sent.push(e));
     officer = await staffLogin(t, { role: 'officer', level: 'township', jurisdiction: [township] });
   });
-  after(async () => {
-    await t.conn.db!.dropDatabase();
-    await t.close();
-  });
+  after(() => t.close());
 
   const post = (path: string, body: object = {}) => request(t.app).post(path).set('Authorization', officer.auth).send(body);
   const queueIds = async (): Promise<string[]> => (await request(t.app).get('/api/v1/queue?limit=100').set('Authorization', officer.auth).expect(200)).body.items.map((i: { id: string }) => i.id);

@@ -11,9 +11,7 @@ describe('ratings (好差评) and their follow-ups', () => {
   const clock = new FixedClock(at('2026-03-02 09:00'));
   let officer: Awaited<ReturnType<typeof staffLogin>>;
   before(async () => {
-    t = await makeTestApp({ clock, dbName: 'fpc_test_ratings' });
-    await t.conn.dropDatabase();
-    for (const model of Object.values(t.ctx.models)) await model.createIndexes();
+    t = await makeTestApp({ clock });
     officer = await staffLogin(t, { role: 'officer', level: 'township', jurisdiction: ['430725101'] });
   });
   after(() => t.close());

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { resolveDatabase, type DatabaseHandle } from '../service/lib/database';
+import type { DatabaseHandle } from '../service/lib/database';
+import { resolveDatabase } from '../service/lib/devdatabase';
 import { makeTestApp, type TestApp } from './support/app';
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };

@@ -287,7 +287,7 @@ describe('Review: queue, claims, decisions and certificates', function () {
 
   it('when the queue is read, then items come by committed deadline with overdue flags, totals per type and working cursors', async () => {
     const clock = new FixedClock('2026-11-02T02:00:00Z');
-    const c = await makeTestApp({ clock, dbName: `fpc_queue_${process.pid}` });
+    const c = await makeTestApp({ clock, database: 'queue' });
     try {
       const ids: string[] = [];
       for (let i = 0; i < 5; i += 1) {

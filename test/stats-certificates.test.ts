@@ -31,8 +31,7 @@ describe('Statistics: certificates issued, revoked and expired by type and perio
   };
 
   before(async () => {
-    t = await makeTestApp({ clock, dbName: 'fpc_test_stats_certs' });
-    await t.conn.dropDatabase();
+    t = await makeTestApp({ clock });
     await t.ctx.models.Certificate.collection.insertMany([
       cert('birth-service', '430725101', '2025-07-01 09:00'),
       cert('birth-service', '430725101', '2025-12-31 23:30'),

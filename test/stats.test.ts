@@ -99,9 +99,7 @@ describe('Statistics: figures over a holiday period, scoped to the jurisdiction,
   }
 
   before(async () => {
-    t = await makeTestApp({ clock, dbName: 'fpc_test_stats' });
-    await t.conn.dropDatabase();
-    await t.ctx.models.Application.createIndexes();
+    t = await makeTestApp({ clock });
     officerA = await staffLogin(t, { role: 'officer', level: 'township', jurisdiction: ['430725101'] });
     officerB = await staffLogin(t, { role: 'officer', level: 'township', jurisdiction: ['430725102'] });
     admin = await staffLogin(t, { role: 'admin' });

@@ -9,14 +9,10 @@ describe('Public case query: POST /api/v1/status', function () {
   const clock = new FixedClock('2026-02-10T02:00:00Z');
   let t: TestApp;
   before(async () => {
-    // Its own database and app: the status limit counts per app, and FerretDB scans collections.
-    t = await makeTestApp({ clock, dbName: 'fpc_status' });
-    await t.conn.dropDatabase();
+    // An app of its own: the status limit counts per app.
+    t = await makeTestApp({ clock });
   });
-  after(async () => {
-    await t.conn.dropDatabase();
-    await t.close();
-  });
+  after(() => t.close());
 
   const status = (number: string, idNumber: string) => request(t.app).post('/api/v1/status').send({ number, idNumber });
 
@@ -91,7 +87,7 @@ describe('Public case query: POST /api/v1/status', function () {
   });
 
   it('when one address asks about one number more than 20 times in the window, then 429, also with a forged X-Forwarded-For; another number still answers', async () => {
-    const limited = await makeTestApp({ clock, dbName: 'fpc_status' });
+    const limited = await makeTestApp({ clock });
     try {
       const ask = (number: string) => request(limited.app).post('/api/v1/status').send({ number, idNumber: uniqueIdNumber() });
       for (let i = 0; i < 20; i += 1) await ask('430725-2026-000001').expect(404);
@@ -129,7 +125,7 @@ describe('Public case query: POST /api/v1/status', function () {
   });
 
   it('when one address tries one ID number against more than 20 numbers, then 429', async () => {
-    const limited = await makeTestApp({ clock, dbName: 'fpc_status' });
+    const limited = await makeTestApp({ clock });
     try {
       const idNumber = uniqueIdNumber();
       const ask = (i: number) => request(limited.app).post('/api/v1/status').send({ number: `430725-2026-${String(100000 + i)}`, idNumber });

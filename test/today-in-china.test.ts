@@ -10,13 +10,9 @@ describe('Today is the date in China', function () {
   const clock = new FixedClock('2026-03-09T23:30:00Z');
   let t: TestApp;
   before(async () => {
-    t = await makeTestApp({ clock, dbName: 'fpc_today' });
-    await t.conn.dropDatabase();
+    t = await makeTestApp({ clock });
   });
-  after(async () => {
-    await t.conn.dropDatabase();
-    await t.close();
-  });
+  after(() => t.close());
 
   it('when a certificate is issued at 07:30 Beijing time, then it prints that day, and the case counts from that day', async () => {
     const applicant = await registerAndLogin(t.app);

@@ -3,7 +3,7 @@ import type { Request } from 'express';
 import { Types, type Model } from 'mongoose';
 import type { AppContext } from '../context';
 import type { Authenticator, OfficerLevel, Principal, Role } from '../lib/auth';
-import { ours } from '../lib/database';
+import { trustedFilter } from '../lib/database';
 import { AppError } from '../lib/errors';
 import { addKey, backfillKeys, findOneByKey } from '../lib/keyindex';
 import type { AccountDoc } from './accounts.model';
@@ -287,7 +287,7 @@ export async function signOut(ctx: Ctx, p: Principal, everywhere: boolean): Prom
 
 /** Ended sessions whose tokens have expired anyway are forgotten, and so are spent one-time codes. */
 export async function purgeEndedSessions(ctx: Pick<AppContext, 'models' | 'clock'>): Promise<number> {
-  const sessions = (await ctx.models.EndedSession.deleteMany(ours({ until: { $lt: ctx.clock.now() } }))).deletedCount;
+  const sessions = (await ctx.models.EndedSession.deleteMany(trustedFilter({ until: { $lt: ctx.clock.now() } }))).deletedCount;
   return sessions + (await purgePhoneCodes(ctx));
 }
 

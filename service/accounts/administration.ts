@@ -1,12 +1,15 @@
 import crypto from 'node:crypto';
-import { Schema, Types, type Connection } from 'mongoose';
+import { Types } from 'mongoose';
 import type { AppContext } from '../context';
 import type { OfficerLevel, Principal } from '../lib/auth';
-import { ours } from '../lib/database';
+import { trustedFilter } from '../lib/database';
 import { AppError, notFound, type FieldProblem } from '../lib/errors';
 import { hashPassword } from '../lib/passwords';
 import { township as townshipOf } from '../divisions/divisions';
 import { createStaff, createTerminal, setDisabled } from './accounts.service';
+import { COMMAND_LINE, type AdminAction, type AdminActor, type AdminLogDoc } from './adminlog.model';
+
+export { COMMAND_LINE, type AdminAction, type AdminActor, type AdminLogDoc };
 
 /**
  * Administration of staff accounts and kiosk terminals: the command-line tool and the admin pages
@@ -17,44 +20,7 @@ import { createStaff, createTerminal, setDisabled } from './accounts.service';
 
 type Ctx = Pick<AppContext, 'config' | 'models' | 'clock' | 'keys'>;
 
-/** Who made a change: an admin signed in, or the command line on the server. */
-export interface AdminActor {
-  id: string;
-  role: string;
-  name: string;
-}
-
-export const COMMAND_LINE: AdminActor = { id: 'cli', role: 'system', name: '命令行 command line' };
-
 export const actorOfAdmin = (p: Principal): AdminActor => ({ id: p.id, role: p.role, name: p.name });
-
-export type AdminAction = 'create' | 'disable' | 'enable' | 'reset-credential' | 'set-jurisdiction';
-
-export interface AdminLogDoc {
-  _id: Types.ObjectId;
-  at: Date;
-  actor: AdminActor;
-  action: AdminAction;
-  target: { kind: 'staff' | 'terminal'; id: string; label: string };
-  /** What changed, in words and codes; never a credential. */
-  detail?: string;
-}
-
-const adminLogSchema = new Schema(
-  {
-    at: { type: Date, required: true },
-    actor: { id: String, role: String, name: String },
-    action: { type: String, required: true },
-    target: { kind: String, id: String, label: String },
-    detail: String,
-  },
-  { collection: 'admin_log', versionKey: false },
-);
-adminLogSchema.index({ at: -1 });
-
-export function adminLogModels(conn: Connection) {
-  return { AdminLog: conn.model<AdminLogDoc>('AdminLog', adminLogSchema) };
-}
 
 async function log(ctx: Ctx, actor: AdminActor, action: AdminAction, target: AdminLogDoc['target'], detail?: string): Promise<void> {
   await ctx.models.AdminLog.create({ at: ctx.clock.now(), actor, action, target, ...(detail ? { detail } : {}) });
@@ -86,7 +52,7 @@ export interface TerminalRow {
 
 /** Officers, admins and terminals, by user name and terminal id; never a hash. */
 export async function listAccounts(ctx: Pick<AppContext, 'models'>): Promise<{ staff: StaffRow[]; terminals: TerminalRow[] }> {
-  const staff = await ctx.models.Account.find(ours({ role: { $in: ['officer', 'admin'] } }), { passwordHash: 0 }).sort({ username: 1 }).lean();
+  const staff = await ctx.models.Account.find(trustedFilter({ role: { $in: ['officer', 'admin'] } }), { passwordHash: 0 }).sort({ username: 1 }).lean();
   const terminals = await ctx.models.Terminal.find({}, { secretHash: 0 }).sort({ terminalId: 1 }).lean();
   return {
     staff: staff.map((a) => ({

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { AppContext } from '../context';
-import { ours } from '../lib/database';
+import { trustedFilter } from '../lib/database';
 import { AppError } from '../lib/errors';
 
 type Ctx = Pick<AppContext, 'models' | 'clock' | 'keys'>;
@@ -65,11 +65,11 @@ export async function consumeCode(ctx: Ctx, purpose: CodePurpose, target: string
   const now = ctx.clock.now();
   const _id = recordId(ctx, purpose, target);
   const used = await ctx.models.PhoneCode.findOneAndUpdate(
-    ours({ _id, codeHash: codeHash(ctx, _id, code.trim()), expiresAt: { $gt: now }, attempts: { $lt: MAX_ATTEMPTS } }),
+    trustedFilter({ _id, codeHash: codeHash(ctx, _id, code.trim()), expiresAt: { $gt: now }, attempts: { $lt: MAX_ATTEMPTS } }),
     { $set: { codeHash: null } },
   ).lean();
   if (used) return true;
-  await ctx.models.PhoneCode.updateOne(ours({ _id, codeHash: { $ne: null } }), { $inc: { attempts: 1 } });
+  await ctx.models.PhoneCode.updateOne(trustedFilter({ _id, codeHash: { $ne: null } }), { $inc: { attempts: 1 } });
   return false;
 }
 
@@ -78,5 +78,5 @@ export const invalidCode = (): AppError => new AppError('invalid_code');
 /** Records past their code and their hour of sends are forgotten. */
 export async function purgePhoneCodes(ctx: Pick<AppContext, 'models' | 'clock'>): Promise<number> {
   const now = ctx.clock.now().getTime();
-  return (await ctx.models.PhoneCode.deleteMany(ours({ expiresAt: { $lt: new Date(now) }, lastSentAt: { $lt: new Date(now - HOUR) } }))).deletedCount;
+  return (await ctx.models.PhoneCode.deleteMany(trustedFilter({ expiresAt: { $lt: new Date(now) }, lastSentAt: { $lt: new Date(now - HOUR) } }))).deletedCount;
 }

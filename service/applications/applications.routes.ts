@@ -1,47 +1,19 @@
 import type { AppContext } from '../context';
 import { idHash } from '../lib/personal';
 import { principalOf } from '../lib/auth';
+import { readsOthers, residentSide } from '../lib/access';
 import { languageOf } from '../lib/i18n';
 import { limiter } from '../lib/ratelimit';
 import type { RouteDef } from '../lib/routes';
 import { accessLog, recordAccess } from '../audit/audit.service';
-import { formInBody } from '../eligibility/eligibility.routes';
+import { formInBody } from '../eligibility/eligibility.schemas';
 import { STATUSES } from './workflow';
+import { accessLogPage, applicationPage, applicationView, createBody, historyPage, publicStatusView } from './applications.schemas';
 import { idempotent } from './idempotency';
 import { familyFlags } from '../families/families.service';
 import { checkDraftForm, createApplication, formOf, listOwn, loadVisible, publicStatus, submit, toView, updateDraft, withdraw } from './applications.service';
 
 const form = formInBody;
-
-const createBody = {
-  $id: 'urn:fpc:body:create-application',
-  type: 'object',
-  additionalProperties: false,
-  required: ['type'],
-  properties: {
-    type: { type: 'string', enum: ['birth-service', 'rebirth-permit', 'only-child-honour', 'migrant-marriage'] },
-    form,
-    resident: {
-      type: 'object',
-      description: 'Terminals only: the resident the kiosk files for',
-      additionalProperties: false,
-      required: ['idNumber', 'name'],
-      properties: { idNumber: { type: 'string', maxLength: 18 }, name: { type: 'string', minLength: 1, maxLength: 40, pattern: '\\S', format: 'display-text' } },
-    },
-    operatorName: { type: 'string', minLength: 1, maxLength: 40, pattern: '\\S', format: 'display-text', description: 'Terminals only: the staff member at the kiosk' },
-    consent: {
-      type: 'object',
-      description: "Terminals only: how the resident consented to the kiosk filing on their behalf",
-      additionalProperties: false,
-      required: ['given', 'method'],
-      properties: {
-        given: { const: true },
-        method: { enum: ['signature', 'fingerprint', 'paper-form', 'verbal-witnessed'] },
-        reference: { type: 'string', maxLength: 80, description: 'e.g. the number of the signed paper consent form' },
-      },
-    },
-  },
-};
 
 const patchBody = {
   $id: 'urn:fpc:body:patch-application',
@@ -85,7 +57,7 @@ export const statusBody = {
   },
 };
 
-const application = { description: 'The application', schema: { type: 'object' } };
+const application = { description: 'The application', schema: applicationView };
 
 export function applicationRoutes(ctx: AppContext): RouteDef[] {
   // Per address and number: one resident checking again and again at the kiosk does not use up the
@@ -133,7 +105,7 @@ export function applicationRoutes(ctx: AppContext): RouteDef[] {
       tags: ['applications'],
       auth: 'application:read-own',
       query: listQuery,
-      responses: { '200': { description: 'A page of applications', schema: { type: 'object' } } },
+      responses: { '200': { description: 'A page of applications', schema: applicationPage } },
       handlers: [
         async (req, res) => {
           const p = principalOf(req);
@@ -158,7 +130,7 @@ export function applicationRoutes(ctx: AppContext): RouteDef[] {
           const app = await loadVisible(ctx, p, String(req.params.id));
           await recordAccess(ctx, req, p, app._id.toString(), 'view');
           // Staff see where the couple's declarations across their cases disagree.
-          const staff = p.role === 'officer' || p.role === 'admin';
+          const staff = readsOthers(p);
           res.json({ ...toView(ctx, app, p), ...(staff ? { familyFlags: await familyFlags(ctx, app, (a) => formOf(ctx, a)) } : {}) });
         },
       ],
@@ -224,13 +196,13 @@ export function applicationRoutes(ctx: AppContext): RouteDef[] {
       summary: 'Every change: who, role, channel, when, from → to, why',
       tags: ['applications'],
       auth: 'any',
-      responses: { '200': { description: 'History entries, oldest first', schema: { type: 'object' } } },
+      responses: { '200': { description: 'History entries, oldest first', schema: historyPage } },
       handlers: [
         async (req, res) => {
           const p = principalOf(req);
           const app = await loadVisible(ctx, p, String(req.params.id));
           await recordAccess(ctx, req, p, app._id.toString(), 'history');
-          const own = p.role === 'applicant' || p.role === 'terminal';
+          const own = residentSide(p);
           const items = app.history.map((h) => ({ ...h, actor: own && h.actor.role !== p.role ? { role: h.actor.role } : h.actor }));
           res.json({ id: app._id.toString(), number: app.number ?? null, items });
         },
@@ -242,7 +214,7 @@ export function applicationRoutes(ctx: AppContext): RouteDef[] {
       summary: 'Which staff opened this application, its history or its documents, and when (admins)',
       tags: ['applications'],
       auth: 'audit:read',
-      responses: { '200': { description: 'Reads by staff, oldest first', schema: { type: 'object' } } },
+      responses: { '200': { description: 'Reads by staff, oldest first', schema: accessLogPage } },
       handlers: [
         async (req, res) => {
           const app = await loadVisible(ctx, principalOf(req), String(req.params.id));
@@ -257,7 +229,7 @@ export function applicationRoutes(ctx: AppContext): RouteDef[] {
       tags: ['public'],
       before: [statusPerAddress],
       body: statusBody,
-      responses: { '200': { description: 'Status, stage and dates', schema: { type: 'object' } }, '404': { description: 'No such pair' } },
+      responses: { '200': { description: 'Status, stage and dates', schema: publicStatusView }, '404': { description: 'No such pair' } },
       handlers: [
         statusPerNumber,
         statusPerIdNumber,

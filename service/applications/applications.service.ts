@@ -1,9 +1,10 @@
 import crypto from 'node:crypto';
-import { Types, type QueryFilter } from 'mongoose';
+import { Types } from 'mongoose';
 import type { AppContext } from '../context';
 import { evaluateApplication, type EligibilityResult } from '../eligibility/eligibility.service';
+import { applicationScope, filesForResident, residentAccount, residentSide } from '../lib/access';
 import type { Channel, Principal } from '../lib/auth';
-import { findByIdInScope, ours } from '../lib/database';
+import { findByIdInScope, trustedFilter } from '../lib/database';
 import { AppError, notFound, type FieldProblem } from '../lib/errors';
 import { documentName } from '../catalogue/catalogue.service';
 import type { Language } from '../lib/i18n';
@@ -15,7 +16,9 @@ import { addKey, backfillKeys, findByKey, findOneByKey, pruneKey } from '../lib/
 import { SERIAL_KEY, type CertificateDoc } from '../certificates/certificates.model';
 import { checkHoldings, checkParty, claimOpenCase, partiesOf, recordApplication, releaseOpenCase } from '../families/families.service';
 import { searchKeysOf } from '../ledger/search';
+import type { CreateInput } from './applications.schemas';
 import { nextSequence, type Actor, type ApplicationDoc, type HistoryEntry, type StageState } from './applications.model';
+import { applyTransition, clearProvisionalMark, currentStatus, insertDraft } from './applications.store';
 import { allowedFrom, FINAL, isAllowed, STATUS_LABELS, type Action, type ApplicationStatus } from './workflow';
 
 type Ctx = Pick<AppContext, 'models' | 'clock' | 'keys' | 'policy' | 'config'>;
@@ -28,7 +31,7 @@ const SUBMIT_RESERVATION_MS = 60_000;
 
 
 /** Who did it, for the history: staff and kiosks by name, a resident by the masked name only. */
-export const actorOf = (p: Principal): Actor => ({ id: p.id, role: p.role, name: p.role === 'applicant' ? maskName(p.name) : p.name });
+export const actorOf = (p: Principal): Actor => ({ id: p.id, role: p.role, name: residentAccount(p) ? maskName(p.name) : p.name });
 
 /** The application's form, opened from its sealed form. */
 export const formOf = (ctx: Pick<AppContext, 'keys'>, app: Pick<ApplicationDoc, 'formSealed'>): Record<string, unknown> =>
@@ -47,33 +50,9 @@ export function historyEntry(
   return { at: ctx.clock.now(), actor, channel, action, from, to, ...extra };
 }
 
-/**
- * Which applications a caller may see at all. Anything outside answers 404, never 403, so that a
- * number or id reveals nothing about other people's cases.
- */
-export function visibleTo(ctx: Pick<AppContext, 'clock' | 'config'>, p: Principal): QueryFilter<ApplicationDoc> {
-  switch (p.role) {
-    case 'applicant':
-      // A case a kiosk filed for this resident is theirs too, from the moment it is submitted.
-      return p.idHash ? ours({ $or: [{ applicantId: p.id }, { 'resident.idHash': p.idHash, channel: 'terminal', status: { $ne: 'draft' } }] }) : { applicantId: p.id };
-    case 'terminal':
-      return ours({ 'terminal.terminalId': p.id, createdAt: { $gte: new Date(ctx.clock.now().getTime() - ctx.config.terminalWindowSeconds * 1000) } });
-    case 'officer': {
-      const prefixes = p.jurisdiction ?? [];
-      if (prefixes.length === 0) return ours({ _id: { $exists: false } });
-      return ours({
-        status: { $ne: 'draft' },
-        $or: prefixes.map((prefix) => ({ division: { $regex: `^${prefix.replace(/\D/g, '')}` } })),
-      });
-    }
-    case 'admin':
-      return ours({ status: { $ne: 'draft' } });
-  }
-}
-
 export async function loadVisible(ctx: Pick<AppContext, 'models' | 'clock' | 'config'>, p: Principal, id: string): Promise<ApplicationDoc> {
   if (!Types.ObjectId.isValid(id)) throw notFound();
-  const app = await findByIdInScope<ApplicationDoc>(ctx.models.Application, new Types.ObjectId(id), visibleTo(ctx, p));
+  const app = await findByIdInScope<ApplicationDoc>(ctx.models.Application, new Types.ObjectId(id), applicationScope(ctx, p));
   if (!app) throw notFound({ zh: '未找到该申请', en: 'Application not found' });
   return app;
 }
@@ -102,15 +81,6 @@ function requireType(ctx: Pick<AppContext, 'policy'>, type: string) {
   return spec;
 }
 
-export interface CreateInput {
-  type: string;
-  form?: Record<string, unknown>;
-  /** Terminals only: the resident the kiosk files for, the operator and the recorded consent. */
-  resident?: { idNumber: string; name: string };
-  operatorName?: string;
-  consent?: { given: true; method: 'signature' | 'fingerprint' | 'paper-form' | 'verbal-witnessed'; reference?: string };
-}
-
 /** Refuses a form that could never become an application of this type (fields not filled in yet are fine). */
 export function checkDraftForm(ctx: Pick<AppContext, 'policy' | 'clock'>, p: Principal, type: string, form: Record<string, unknown>, lang: Language): void {
   requireType(ctx, type);
@@ -118,7 +88,8 @@ export function checkDraftForm(ctx: Pick<AppContext, 'policy' | 'clock'>, p: Pri
   if (problems.length) throw new AppError('validation_failed', undefined, problems);
 }
 
-export async function createApplication(ctx: Ctx, p: Principal, input: CreateInput, lang: Language): Promise<ApplicationDoc> {
+/** The API's body (`CreateInput`); pages pass the type from their URL unchecked, and requireType judges it here. */
+export async function createApplication(ctx: Ctx, p: Principal, input: Omit<CreateInput, 'type'> & { type: string }, lang: Language): Promise<ApplicationDoc> {
   const now = ctx.clock.now();
   const form = input.form ?? {};
   checkDraftForm(ctx, p, input.type, form, lang);
@@ -133,7 +104,7 @@ export async function createApplication(ctx: Ctx, p: Principal, input: CreateInp
 
   let resident: ApplicationDoc['resident'];
   let terminal: ApplicationDoc['terminal'];
-  if (p.role === 'terminal') {
+  if (filesForResident(p)) {
     const missing = (['resident', 'operatorName', 'consent'] as const).filter((k) => input[k] === undefined);
     if (missing.length) {
       throw new AppError(
@@ -167,16 +138,17 @@ export async function createApplication(ctx: Ctx, p: Principal, input: CreateInp
   checkParty(ctx, input.type, form, resident.idHash, false);
 
   const _id = new Types.ObjectId();
-  if (p.role === 'applicant') await addKey(ctx.models, APPLICANT_KEY, p.id, _id);
-  if (p.role === 'terminal') await addKey(ctx.models, TERMINAL_DRAFT_KEY, p.id, _id);
+  const kiosk = filesForResident(p);
+  if (!kiosk) await addKey(ctx.models, APPLICANT_KEY, p.id, _id);
+  if (kiosk) await addKey(ctx.models, TERMINAL_DRAFT_KEY, p.id, _id);
   // A kiosk case is the resident's too: their own list finds it by the keyed hash of their ID number.
-  if (p.role === 'terminal') await addKey(ctx.models, RESIDENT_KEY, resident.idHash, _id);
-  const doc = await ctx.models.Application.create({
+  if (kiosk) await addKey(ctx.models, RESIDENT_KEY, resident.idHash, _id);
+  return insertDraft(ctx, {
     _id,
     type: input.type,
     status: 'draft',
-    channel: p.role === 'terminal' ? 'terminal' : 'online',
-    applicantId: p.role === 'applicant' ? p.id : undefined,
+    channel: kiosk ? 'terminal' : 'online',
+    applicantId: kiosk ? undefined : p.id,
     terminal,
     resident,
     formSealed: sealJson(ctx.keys.dataKey, form),
@@ -189,7 +161,6 @@ export async function createApplication(ctx: Ctx, p: Principal, input: CreateInp
     createdAt: now,
     updatedAt: now,
   });
-  return doc.toObject() as ApplicationDoc;
 }
 
 /**
@@ -197,21 +168,13 @@ export async function createApplication(ctx: Ctx, p: Principal, input: CreateInp
  * township code, its default when the resident's village is not at hand.
  */
 function villageProblems(p: Principal, form: Record<string, unknown>): FieldProblem[] {
-  if (p.role === 'terminal' || divisionOf(form)?.length !== 9) return [];
+  if (filesForResident(p) || divisionOf(form)?.length !== 9) return [];
   return [{ path: 'form.residence.divisionCode', code: 'village', messages: { zh: '请选择居住地所在的村（居）委会', en: 'Choose the village or community you live in' } }];
 }
 
 function divisionOf(form: Record<string, unknown>): string | undefined {
   const residence = form.residence as { divisionCode?: unknown } | undefined;
   return typeof residence?.divisionCode === 'string' ? residence.divisionCode : undefined;
-}
-
-/**
- * `updatedAt` is the revision every compare-and-set checks, so each change must move it, even when
- * two changes fall in the same millisecond (or a test's clock stands still).
- */
-export function nextRevision(ctx: Pick<AppContext, 'clock'>, app: Pick<ApplicationDoc, 'updatedAt'>): Date {
-  return new Date(Math.max(ctx.clock.now().getTime(), new Date(app.updatedAt).getTime() + 1));
 }
 
 /**
@@ -228,18 +191,8 @@ export async function transition(
   unset: string[] = [],
 ): Promise<ApplicationDoc> {
   if (!isAllowed(action, app.status)) throw conflict(app.status, action);
-  const update: Record<string, unknown> = { $set: { ...set, updatedAt: nextRevision(ctx, app) } };
-  if (entry) update.$push = { history: entry };
-  if (unset.length) update.$unset = Object.fromEntries(unset.map((f) => [f, '']));
-  const updated = await ctx.models.Application.findOneAndUpdate(
-    ours({ _id: app._id, status: { $in: allowedFrom(action) }, updatedAt: app.updatedAt, ...extraFilter }),
-    update,
-    { returnDocument: 'after' },
-  ).lean<ApplicationDoc>();
-  if (!updated) {
-    const current = await ctx.models.Application.findById(app._id, { status: 1 }).lean<ApplicationDoc>();
-    throw conflict(current?.status ?? app.status, action);
-  }
+  const updated = await applyTransition(ctx, app, action, { set, entry, unset }, extraFilter);
+  if (!updated) throw conflict((await currentStatus(ctx, app._id)) ?? app.status, action);
   if (entry) await enqueueNotification(ctx, updated);
   // The case has ended: the couple's open-case key for this type is free again.
   if (FINAL.includes(updated.status)) await releaseOpenCase(ctx, updated);
@@ -435,10 +388,10 @@ export async function listOwn(
   p: Principal,
   q: { status?: ApplicationStatus; limit: number; before?: string },
 ): Promise<ApplicationDoc[]> {
-  const filter: Record<string, unknown>[] = [visibleTo(ctx, p) as Record<string, unknown>];
+  const filter: Record<string, unknown>[] = [applicationScope(ctx, p) as Record<string, unknown>];
   if (q.status) filter.push({ status: q.status });
-  if (q.before && Types.ObjectId.isValid(q.before)) filter.push(ours({ _id: { $lt: new Types.ObjectId(q.before) } }));
-  if (p.role === 'applicant') {
+  if (q.before && Types.ObjectId.isValid(q.before)) filter.push(trustedFilter({ _id: { $lt: new Types.ObjectId(q.before) } }));
+  if (residentAccount(p)) {
     // A resident's few applications, through the key document listing them (lib/keyindex.ts).
     const own = await findByKey<ApplicationDoc>(ctx.models, ctx.models.Application, APPLICANT_KEY, p.id, { $and: filter });
     const filedForThem = p.idHash ? await findByKey<ApplicationDoc>(ctx.models, ctx.models.Application, RESIDENT_KEY, p.idHash, { $and: filter }) : [];
@@ -447,7 +400,7 @@ export async function listOwn(
       .slice(0, q.limit)
       .map(({ history: _history, ...rest }) => rest as ApplicationDoc);
   }
-  return ctx.models.Application.find(ours({ $and: filter }), { history: 0 }).sort({ _id: -1 }).limit(q.limit).lean<ApplicationDoc[]>();
+  return ctx.models.Application.find(trustedFilter({ $and: filter }), { history: 0 }).sort({ _id: -1 }).limit(q.limit).lean<ApplicationDoc[]>();
 }
 
 /** Key documents (lib/keyindex.ts): an applicant's account id → their applications; an application number → its application. */
@@ -463,7 +416,7 @@ export const RESIDENT_KEY = 'resident';
 export const TERMINAL_DRAFT_KEY = 'terminal-draft';
 
 async function openDrafts(ctx: Pick<AppContext, 'models'>, p: Principal): Promise<ApplicationDoc[]> {
-  if (p.role !== 'terminal') return findByKey<ApplicationDoc>(ctx.models, ctx.models.Application, APPLICANT_KEY, p.id, { applicantId: p.id, status: 'draft' });
+  if (!filesForResident(p)) return findByKey<ApplicationDoc>(ctx.models, ctx.models.Application, APPLICANT_KEY, p.id, { applicantId: p.id, status: 'draft' });
   const all = await findByKey<ApplicationDoc>(ctx.models, ctx.models.Application, TERMINAL_DRAFT_KEY, p.id, { 'terminal.terminalId': p.id });
   await pruneKey(ctx.models, TERMINAL_DRAFT_KEY, p.id, all.filter((a) => a.status !== 'draft').map((a) => a._id));
   return all.filter((a) => a.status === 'draft');
@@ -565,8 +518,8 @@ function maskForm(value: unknown): unknown {
  * same screen. Residents and kiosks learn an officer's role, never who.
  */
 export function toView(ctx: Pick<AppContext, 'keys' | 'policy'>, app: ApplicationDoc, p: Principal, listing = false) {
-  const own = p.role === 'applicant' || p.role === 'terminal';
-  const full = p.role === 'applicant' || (p.role === 'terminal' && !listing);
+  const own = residentSide(p);
+  const full = residentAccount(p) || (filesForResident(p) && !listing);
   const stage = app.stages[app.stageIndex];
   return {
     id: app._id.toString(),
@@ -612,14 +565,14 @@ export function toView(ctx: Pick<AppContext, 'keys' | 'policy'>, app: Applicatio
 export async function recomputeProvisionalDeadlines(ctx: Ctx & Partial<Pick<AppContext, 'logger'>>): Promise<number> {
   // Open cases are read through their slim entries (review/queue.store.ts), each application by _id:
   // this runs every minute, and the history of decided cases must not make it slower.
-  const marked = await ctx.models.QueueEntry.find(ours({ deadlineProvisional: true }), { _id: 1 }).lean();
+  const marked = await ctx.models.QueueEntry.find(trustedFilter({ deadlineProvisional: true }), { _id: 1 }).lean();
   const loaded = await Promise.all(marked.map((e) => ctx.models.Application.findById(e._id, { formSealed: 0, history: 0, documents: 0 }).lean<ApplicationDoc>()));
   const open = loaded.filter((a): a is ApplicationDoc => a?.deadlineProvisional === true);
   let changed = 0;
   for (const app of open) {
     const stage = app.stages[app.stageIndex];
     if (!isAllowed('recomputeDeadline', app.status) || !stage?.enteredAt) {
-      await ctx.models.Application.updateOne(ours({ _id: app._id, updatedAt: app.updatedAt }), { $set: { deadlineProvisional: false } });
+      await clearProvisionalMark(ctx, app);
       continue;
     }
     const fresh = stageDeadlines(ctx, app.type, stage, new Date(stage.enteredAt), app.pausedWorkingDays);
@@ -656,5 +609,5 @@ export async function recomputeProvisionalDeadlines(ctx: Ctx & Partial<Pick<AppC
 
 /** Open cases whose current deadline is still provisional, for readiness and the operator. */
 export async function countProvisionalDeadlines(ctx: Pick<AppContext, 'models'>): Promise<number> {
-  return ctx.models.QueueEntry.countDocuments(ours({ deadlineProvisional: true, status: { $in: allowedFrom('recomputeDeadline') } }));
+  return ctx.models.QueueEntry.countDocuments(trustedFilter({ deadlineProvisional: true, status: { $in: allowedFrom('recomputeDeadline') } }));
 }

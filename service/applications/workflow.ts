@@ -22,6 +22,8 @@ export const ACTIONS = {
   /** The official calendar reached a provisional deadline's year: recount it (never earlier). */
   recomputeDeadline: { from: ['pending', 'in_review', 'returned'] },
   complain: { from: ['pending', 'in_review', 'returned', 'approved', 'rejected', 'withdrawn'] },
+  /** A note that the certificate of an approved case was revoked or superseded. */
+  certificateChange: { from: ['approved'] },
   /** 好差评: a case is rated once it has ended. */
   rate: { from: ['approved', 'rejected', 'withdrawn'] },
 } as const satisfies Record<string, { from: readonly ApplicationStatus[]; to?: ApplicationStatus }>;

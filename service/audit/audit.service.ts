@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import type { AppContext } from '../context';
 import { actorOf } from '../applications/applications.service';
+import { readsOthers } from '../lib/access';
 import type { Principal } from '../lib/auth';
 import type { AccessBucketDoc, AccessEntry } from './audit.model';
 
@@ -8,7 +9,7 @@ export type AccessKind = 'view' | 'history' | 'download';
 
 /** Records a staff member's read of an application (officers and admins; residents reading their own are not). */
 export async function recordAccess(ctx: Pick<AppContext, 'models' | 'clock'>, req: Request, p: Principal, applicationId: string, what: AccessKind, detail?: string): Promise<void> {
-  if (p.role !== 'officer' && p.role !== 'admin') return;
+  if (!readsOthers(p)) return;
   await pushEntry(ctx, applicationId, entryOf(ctx, req, p, detail ? `${what}:${detail}` : what));
 }
 

@@ -1,4 +1,5 @@
 import type { AppContext } from '../context';
+import { TYPE_CODE } from './catalogue';
 import { languageOf } from '../lib/i18n';
 import type { RouteDef } from '../lib/routes';
 import { listCertificateTypes, serviceGuide } from './catalogue.service';
@@ -25,7 +26,15 @@ export function catalogueRoutes(ctx: AppContext): RouteDef[] {
       path: '/api/v1/certificate-types/:code',
       summary: 'Service guide: conditions under the rules in force today, documents, steps, time limits, fee',
       tags: ['catalogue'],
-      responses: { '200': { description: 'The service guide', schema: { type: 'object' } }, '404': { description: 'No such certificate type' } },
+      responses: {
+        '200': {
+          description: 'The service guide',
+          schema: {
+            type: 'object',
+            required: ['code', 'name', 'names', 'legalBasis', 'steps', 'form', 'conditions'],
+            properties: { code: TYPE_CODE, name: { type: 'string' }, names: { type: 'object', required: ['zh', 'en'] }, steps: { type: 'array' }, form: { type: 'string', description: 'the form schema’s id' }, conditions: { type: ['object', 'null'] } },
+          },
+        }, '404': { description: 'No such certificate type' } },
       handlers: [
         (req, res) => {
           const lang = languageOf(req);

@@ -3,10 +3,16 @@ import type { Bilingual } from '../lib/i18n';
 
 /** The catalogue's shapes. The content lives in schemas/catalogue/*.json, checked at start-up. */
 
-export type TypeCode = 'birth-service' | 'rebirth-permit' | 'only-child-honour' | 'migrant-marriage';
+/**
+ * The catalogue's certificate types, in display order: one file each in schemas/catalogue/, checked
+ * at start-up (eligibility/policy.ts), and the one place request schemas take the enum from.
+ */
+export const TYPE_CODES = ['birth-service', 'rebirth-permit', 'only-child-honour', 'migrant-marriage'] as const;
 
-/** Display order of the catalogue. */
-export const TYPE_CODES: readonly TypeCode[] = ['birth-service', 'rebirth-permit', 'only-child-honour', 'migrant-marriage'];
+export type TypeCode = (typeof TYPE_CODES)[number];
+
+/** A certificate type in a request or response schema. */
+export const TYPE_CODE = { type: 'string', enum: TYPE_CODES } as const;
 
 export interface Limit {
   value: number;

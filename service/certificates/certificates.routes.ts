@@ -1,4 +1,5 @@
 import type { RequestHandler, Response } from 'express';
+import { TYPE_CODE } from '../catalogue/catalogue';
 import multer from 'multer';
 import type { AppContext } from '../context';
 import { AppError, notFound } from '../lib/errors';
@@ -25,7 +26,31 @@ export const revokeBody = {
   then: { required: ['text'] },
 };
 
-const certificate = { description: 'The certificate', schema: { type: 'object' } };
+const certificateSchema = {
+  type: 'object',
+  required: ['serial', 'type', 'status', 'holder', 'applicationId', 'applicationNumber', 'issuerDivision', 'issuedAt', 'validUntil', 'revokedAt', 'token', 'verifyUrl', 'eLicence', 'pdfUrl'],
+  properties: {
+    serial: { type: 'string' },
+    type: TYPE_CODE,
+    typeName: { type: 'object', required: ['zh', 'en'] },
+    status: { enum: ['valid', 'revoked', 'expired'] },
+    holder: { type: 'object', required: ['name', 'idNumber'], properties: { name: { type: 'string' }, idNumber: { type: 'string' } } },
+    applicationId: { type: 'string' },
+    applicationNumber: { type: 'string' },
+    issuerDivision: { type: 'string' },
+    issuedAt: { type: 'string', format: 'date-time' },
+    validUntil: { type: ['string', 'null'], format: 'date-time' },
+    revokedAt: { type: ['string', 'null'], format: 'date-time' },
+    revokeReason: { type: ['string', 'null'] },
+    revokeReasonCode: { type: ['string', 'null'] },
+    token: { type: 'string', description: 'ES256 token the QR code carries' },
+    verifyUrl: { type: 'string' },
+    tokenUrl: { type: 'string' },
+    eLicence: { type: ['object', 'null'] },
+    pdfUrl: { type: 'string' },
+  },
+} as const;
+const certificate = { description: 'The certificate', schema: certificateSchema };
 
 const pdfQuery = {
   $id: 'urn:fpc:query:certificate-pdf',
@@ -64,7 +89,7 @@ export function certificateRoutes(ctx: AppContext): RouteDef[] {
       summary: "The signed-in applicant's certificates",
       tags: ['certificates'],
       auth: 'certificate:read-own',
-      responses: { '200': { description: 'Certificates', schema: { type: 'object' } } },
+      responses: { '200': { description: 'Certificates', schema: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: certificateSchema } } } } },
       handlers: [
         async (req, res) => {
           const items = await listOwnCertificates(ctx, principalOf(req));

@@ -1,23 +1,25 @@
-import crypto from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { Types } from 'mongoose';
 import { nextSequence, type ApplicationDoc, type IssuedCertificate } from '../applications/applications.model';
 import { APPLICANT_KEY, formOf, historyEntry, loadVisible } from '../applications/applications.service';
+import { recordCertificateChange, storeApproval } from '../applications/applications.store';
 import type { AppContext } from '../context';
-import type { Principal } from '../lib/auth';
+import { inJurisdiction } from '../lib/access';
+import { can, type Principal } from '../lib/auth';
 import { crashPoint } from '../lib/crash';
 import { issuerName } from '../divisions/divisions';
 import { afterDecision } from '../decisions/decisions.service';
 import { enqueueNotification } from '../notifications/notifications.service';
-import { authorisesFurtherChild, recordCertificate, releaseOpenCase, supersedeHonour } from '../families/families.service';
-import { ours } from '../lib/database';
+import { authorisesFurtherChild, coupleKeyOf, recordCertificate, releaseOpenCase, supersedeHonour } from '../families/families.service';
+import { trustedFilter } from '../lib/database';
 import { addKey, backfillKeys, findByKey, findOneByKey } from '../lib/keyindex';
 import { AppError, notFound } from '../lib/errors';
 import { maskName } from '../lib/idnumber';
 import type { Logger } from '../lib/logger';
-import { encrypt, idHash, openName } from '../lib/personal';
+import { encrypt, openName } from '../lib/personal';
 import { chinaDate } from '../lib/workdays';
 import { COUPLE_KEY, SERIAL_KEY, type CertificateDoc } from './certificates.model';
+import { insertCertificate, recordPlatform, revokeCertificate } from './certificates.store';
 import { eLicenceOf } from './content';
 import { certificatePdf, formatsOf, type CertificateFormat } from './pdf';
 import { saveLink, shortIdOf, tokenUrl, verifyUrl } from './links';
@@ -49,19 +51,10 @@ async function handToPlatform(ctx: Ctx, cert: CertificateDoc): Promise<void> {
     ctx.logger?.warn({ err: String(err), serial: cert.serial }, 'the provincial e-licence platform did not take a certificate');
     platform = { status: 'failed', at: ctx.clock.now(), error: String(err).slice(0, 200) };
   }
-  await ctx.models.Certificate.updateOne({ _id: cert._id }, { $set: { platform } });
+  await recordPlatform(ctx, cert._id, platform);
 }
 
 export const certificateSettings = (ctx: Pick<AppContext, 'config'>): CertificateSettings => ({ issuer: ctx.config.tokens.issuer, audience: 'fpc-certificate' });
-
-/** Keyed hash of a couple's two ID numbers, order-free: links their certificates without storing either number. */
-export function coupleKeyOf(ctx: Pick<AppContext, 'keys'>, form: Record<string, unknown>): string | undefined {
-  const husband = (form.husband as { idNumber?: string } | undefined)?.idNumber;
-  const wife = (form.wife as { idNumber?: string } | undefined)?.idNumber;
-  if (!husband || !wife) return undefined;
-  const pair = [idHash(ctx.keys.idHash, husband), idHash(ctx.keys.idHash, wife)].sort().join(':');
-  return crypto.createHmac('sha256', ctx.keys.idHash).update(`couple:${pair}`).digest('base64url');
-}
 
 function addYears(at: Date, years: number): Date {
   const d = new Date(at);
@@ -109,32 +102,18 @@ export async function completeIssuance(ctx: Ctx, app: ApplicationDoc): Promise<A
   };
   const by = app.issuing.by;
   const stages = app.stages.map((s, i) => (i === app.stageIndex ? { ...s, decidedAt: now } : s));
-  const approved = await ctx.models.Application.findOneAndUpdate(
-    ours({ _id: app._id, status: 'in_review', 'issuing.at': app.issuing.at }),
+  const approved = await storeApproval(
+    ctx,
+    app,
+    { stages, decision: { action: 'approve', reason: app.issuing.reason, by, at: app.issuing.at }, decidedAt: app.issuing.at, certificate },
     {
-      $set: {
-        status: 'approved',
-        stages,
-        decision: { action: 'approve', reason: app.issuing.reason, by, at: app.issuing.at },
-        decidedAt: app.issuing.at,
-        certificateSerial: serial,
-        certificate,
-        claim: null,
-        issuing: null,
-        updatedAt: now,
-      },
-      $push: {
-        history: {
-          ...historyEntry(ctx, 'system', 'approve', 'in_review', 'approved', { stage: stage.id, reason: app.issuing.reason, ruleSetVersion: app.ruleSetVersion }),
-          actor: by,
-          channel: 'staff',
-          at: app.issuing.at,
-          certificateSerial: serial,
-        },
-      },
+      ...historyEntry(ctx, 'system', 'approve', 'in_review', 'approved', { stage: stage.id, reason: app.issuing.reason, ruleSetVersion: app.ruleSetVersion }),
+      actor: by,
+      channel: 'staff',
+      at: app.issuing.at,
+      certificateSerial: serial,
     },
-    { returnDocument: 'after' },
-  ).lean<ApplicationDoc>();
+  );
   if (!approved) throw new AppError('conflict', { zh: '该申请已作出决定', en: 'The application was already decided' });
   crashPoint('after-approve');
   await registerCertificate(ctx, approved);
@@ -158,40 +137,35 @@ export async function registerCertificate(ctx: Ctx, app: ApplicationDoc): Promis
   await saveLink(ctx, { _id: shortId, serial: c.serial, token: c.token });
   await addKey(ctx.models, SERIAL_KEY, c.serial, app._id);
   if (c.coupleKey) await addKey(ctx.models, COUPLE_KEY, c.coupleKey, app._id);
-  let created: CertificateDoc | undefined;
-  try {
-    created = await ctx.models.Certificate.create({
-      _id: app._id,
+  const created = await insertCertificate(ctx, {
+    _id: app._id,
+    serial: c.serial,
+    applicationId: app._id.toString(),
+    applicationNumber: app.number,
+    type: app.type,
+    verifyId: c.verifyId,
+    token: c.token,
+    kid: c.kid,
+    holderNameSealed: app.resident.nameSealed ?? encrypt(ctx.keys.dataKey, app.resident.name ?? ''),
+    holderNameMasked: app.resident.nameMasked ?? maskName(app.resident.name ?? ''),
+    holderIdHash: app.resident.idHash,
+    holderIdMasked: app.resident.idMasked,
+    coupleKey: c.coupleKey,
+    issuerDivision: c.issuerDivision,
+    issuedAt: c.issuedAt,
+    validUntil: c.validUntil,
+    status: 'valid',
+    shortId,
+    eLicence: safeELicence(ctx, {
       serial: c.serial,
-      applicationId: app._id.toString(),
-      applicationNumber: app.number,
       type: app.type,
-      verifyId: c.verifyId,
-      token: c.token,
-      kid: c.kid,
-      holderNameSealed: app.resident.nameSealed ?? encrypt(ctx.keys.dataKey, app.resident.name ?? ''),
       holderNameMasked: app.resident.nameMasked ?? maskName(app.resident.name ?? ''),
-      holderIdHash: app.resident.idHash,
       holderIdMasked: app.resident.idMasked,
-      coupleKey: c.coupleKey,
       issuerDivision: c.issuerDivision,
       issuedAt: c.issuedAt,
       validUntil: c.validUntil,
-      status: 'valid',
-      shortId,
-      eLicence: safeELicence(ctx, {
-        serial: c.serial,
-        type: app.type,
-        holderNameMasked: app.resident.nameMasked ?? maskName(app.resident.name ?? ''),
-        holderIdMasked: app.resident.idMasked,
-        issuerDivision: c.issuerDivision,
-        issuedAt: c.issuedAt,
-        validUntil: c.validUntil,
-      }),
-    });
-  } catch (err) {
-    if ((err as { code?: number }).code !== 11000) throw err;
-  }
+    }),
+  });
   if (created) await handToPlatform(ctx, created);
   await releaseOpenCase(ctx, app);
   if (c.coupleKey) {
@@ -254,7 +228,7 @@ export async function recoverIssuance(
     const registered = new Set(register.map((c) => c.applicationId));
     await backfillKeys(ctx.models, SERIAL_KEY, register.map((c) => [c.serial, c._id]));
     await backfillKeys(ctx.models, COUPLE_KEY, register.filter((c) => c.coupleKey).map((c) => [c.coupleKey!, c._id]));
-    const candidates = await ctx.models.Application.find(ours({ $or: [{ status: 'approved' }, { status: 'in_review', 'issuing.at': { $lte: cutoff } }] }), {
+    const candidates = await ctx.models.Application.find(trustedFilter({ $or: [{ status: 'approved' }, { status: 'in_review', 'issuing.at': { $lte: cutoff } }] }), {
       _id: 1,
       status: 1,
     }).lean<Pick<ApplicationDoc, '_id' | 'status'>[]>();
@@ -336,7 +310,7 @@ export async function verifyCertificate(ctx: Ctx, tokenOrSerial: string) {
  */
 async function loadVisibleCertificate(ctx: Ctx, p: Principal, serial: string): Promise<CertificateDoc> {
   const missing = notFound({ zh: '未找到该证件', en: 'Certificate not found' });
-  const cert = p.role === 'terminal' ? null : await findBySerial(ctx, serial);
+  const cert = can(p, 'certificate:read-own') || can(p, 'certificate:read-any') ? await findBySerial(ctx, serial) : null;
   if (!cert) throw missing;
   try {
     await loadVisible(ctx, p, cert.applicationId);
@@ -414,22 +388,15 @@ export type RevokeReason = keyof typeof REVOKE_REASONS;
  */
 export async function revoke(ctx: Ctx, p: Principal, serial: string, input: { reason: RevokeReason; text?: string }): Promise<CertificateDoc> {
   const cert = await loadVisibleCertificate(ctx, p, serial);
-  if (p.role === 'officer' && !(p.jurisdiction ?? []).some((j) => cert.issuerDivision.startsWith(j))) {
+  if (!inJurisdiction(p, cert.issuerDivision)) {
     throw new AppError('forbidden', { zh: '乡镇只能注销本乡镇发放的证件，县级发放的由县级注销', en: 'A township revokes only what it issued; the county revokes what the county issued' });
   }
   const now = ctx.clock.now();
   const reason = `${REVOKE_REASONS[input.reason].zh}${input.text ? `：${input.text}` : ''}`;
-  const updated = await ctx.models.Certificate.findOneAndUpdate(
-    { _id: cert._id, status: 'valid' },
-    { $set: { status: 'revoked', revokedAt: now, revokeReason: reason, revokeReasonCode: input.reason, revokedBy: { id: p.id, role: p.role, name: p.name } } },
-    { returnDocument: 'after' },
-  ).lean<CertificateDoc>();
+  const revokedBy = { id: p.id, role: p.role, name: p.name };
+  const updated = await revokeCertificate(ctx, cert._id, { revokedAt: now, revokeReason: reason, revokeReasonCode: input.reason, revokedBy });
   if (!updated) throw new AppError('conflict', { zh: '该证件已被注销', en: 'The certificate is already revoked' });
-  const app = await ctx.models.Application.findOneAndUpdate(
-    { _id: new Types.ObjectId(cert.applicationId) },
-    { $push: { history: historyEntry(ctx, p, 'revoke-certificate', 'approved', 'approved', { reason, certificateSerial: serial }) } },
-    { returnDocument: 'after' },
-  ).lean<ApplicationDoc>();
+  const app = await recordCertificateChange(ctx, cert.applicationId, historyEntry(ctx, p, 'revoke-certificate', 'approved', 'approved', { reason, certificateSerial: serial }));
   if (app) await enqueueNotification(ctx, app);
   return updated;
 }

@@ -30,6 +30,21 @@ const complaintSchema = {
   type: 'object',
   description:
     'A complaint: `responseDeadline` is the last China calendar day for an answer (5 working days after filing, day 1 = first working day after); `answeredOnTime` says whether the answer came by then.',
+  required: ['id', 'applicationId', 'applicationNumber', 'type', 'status', 'text', 'filedBy', 'createdAt', 'responseDeadline', 'overdue', 'answer', 'answeredOnTime'],
+  properties: {
+    id: { type: 'string' },
+    applicationId: { type: 'string' },
+    applicationNumber: { type: ['string', 'null'] },
+    type: { type: 'string' },
+    status: { enum: ['open', 'answered'] },
+    text: { type: 'string' },
+    filedBy: { type: 'object', required: ['role'], properties: { role: { type: 'string' } } },
+    createdAt: { type: 'string', format: 'date-time' },
+    responseDeadline: { type: 'string', format: 'date' },
+    overdue: { type: 'boolean' },
+    answer: { type: ['object', 'null'], required: ['text', 'at', 'by'], properties: { text: { type: 'string' }, at: { type: 'string', format: 'date-time' } } },
+    answeredOnTime: { type: ['boolean', 'null'] },
+  },
 };
 
 export function complaintRoutes(ctx: AppContext): RouteDef[] {

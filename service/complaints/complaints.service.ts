@@ -1,10 +1,12 @@
 import { Types } from 'mongoose';
-import type { ApplicationDoc, HistoryEntry } from '../applications/applications.model';
+import type { HistoryEntry } from '../applications/applications.model';
 import { actorOf, historyEntry, loadVisible } from '../applications/applications.service';
+import { appendHistory } from '../applications/applications.store';
 import { isAllowed } from '../applications/workflow';
 import type { AppContext } from '../context';
-import { inJurisdiction, jurisdictionFilter, type Principal } from '../lib/auth';
-import { ours } from '../lib/database';
+import { inJurisdiction, jurisdictionFilter, residentSide } from '../lib/access';
+import type { Principal } from '../lib/auth';
+import { trustedFilter } from '../lib/database';
 import { AppError, notFound } from '../lib/errors';
 import { chinaDate, deadlineFor, type TimeLimit } from '../lib/workdays';
 import { enqueueComplaintAnswered } from '../notifications/notifications.service';
@@ -20,22 +22,6 @@ type Ctx = Pick<AppContext, 'models' | 'clock' | 'policy' | 'logger' | 'config'>
 export const COMPLAINT_RESPONSE_LIMIT: TimeLimit = { value: 5, unit: 'working_days' };
 
 const missingComplaint = () => notFound({ zh: '未找到该投诉', en: 'Complaint not found' });
-
-/**
- * Appends a line to the application's history without touching its state or `updatedAt` (a
- * complaint is not a transition, and must not make an officer's concurrent decision fail). The
- * filter pins the status the entry names, so from/to are never stale; a change in between retries.
- */
-async function appendHistory(ctx: Ctx, applicationId: string, build: (status: ApplicationDoc['status']) => HistoryEntry): Promise<void> {
-  const _id = new Types.ObjectId(applicationId);
-  for (let attempt = 0; attempt < 5; attempt += 1) {
-    const current = await ctx.models.Application.findById(_id, { status: 1 }).lean<Pick<ApplicationDoc, 'status'>>();
-    if (!current) return;
-    const done = await ctx.models.Application.updateOne({ _id, status: current.status }, { $push: { history: build(current.status) } });
-    if (done.matchedCount === 1) return;
-  }
-  throw new AppError('conflict', { zh: '申请状态正在变化，请稍后重试', en: 'The application is changing; try again shortly' });
-}
 
 export const MAX_COMPLAINTS_PER_APPLICATION = 5;
 
@@ -66,7 +52,7 @@ export async function fileComplaint(ctx: Ctx, p: Principal, applicationId: strin
     responseDeadline: deadlineFor(now, COMPLAINT_RESPONSE_LIMIT),
   });
   const id = complaint._id.toString();
-  await appendHistory(ctx, applicationId, (status) => historyEntry(ctx, p, 'complain', status, status, { reason: text, complaintId: id } as Partial<HistoryEntry>));
+  await appendHistory(ctx, app._id.toString(), (status) => historyEntry(ctx, p, 'complain', status, status, { reason: text, complaintId: id } as Partial<HistoryEntry>));
   return complaint.toObject() as ComplaintDoc;
 }
 
@@ -90,7 +76,7 @@ export async function listForApplication(ctx: Ctx, p: Principal, applicationId: 
 
 /** Officers' list: complaints about applications in their jurisdiction, earliest response deadline first. */
 export async function listComplaints(ctx: Ctx, p: Principal, q: { status: 'open' | 'answered'; limit: number }): Promise<ComplaintDoc[]> {
-  return ctx.models.Complaint.find(ours({ $and: [{ status: q.status }, jurisdictionFilter(p)] }))
+  return ctx.models.Complaint.find(trustedFilter({ $and: [{ status: q.status }, jurisdictionFilter(p)] }))
     .sort({ status: 1, responseDeadline: 1, _id: 1 })
     .limit(q.limit)
     .lean<ComplaintDoc[]>();
@@ -124,7 +110,7 @@ export async function answerComplaint(ctx: Ctx, p: Principal, id: string, text: 
 
 /** What a caller sees: residents see the answer, not which officer wrote it. */
 export function complaintView(ctx: Pick<AppContext, 'clock'>, c: ComplaintDoc, p: Principal) {
-  const own = p.role === 'applicant' || p.role === 'terminal';
+  const own = residentSide(p);
   return {
     id: c._id.toString(),
     applicationId: c.applicationId,

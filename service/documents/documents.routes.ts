@@ -85,7 +85,23 @@ export function documentRoutes(ctx: AppContext): RouteDef[] {
           properties: { kind: { type: 'string', description: 'a document kind of the certificate type' }, file: { type: 'string', format: 'binary' } },
         },
       },
-      responses: { '201': { description: 'Stored document', schema: { type: 'object' } }, '413': { description: 'Too large' }, '415': { description: 'Not PDF, JPEG or PNG' } },
+      responses: {
+        '201': {
+          description: 'Stored document',
+          schema: {
+            type: 'object',
+            required: ['id', 'kind', 'fileName', 'mime', 'size', 'sha256', 'uploadedAt'],
+            properties: {
+              id: { type: 'string' },
+              kind: { type: 'string' },
+              fileName: { type: 'string' },
+              mime: { enum: ['application/pdf', 'image/jpeg', 'image/png'] },
+              size: { type: 'integer', minimum: 1 },
+              sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+              uploadedAt: { type: 'string', format: 'date-time' },
+            },
+          },
+        }, '413': { description: 'Too large' }, '415': { description: 'Not PDF, JPEG or PNG' } },
       handlers: [
         uploadLimit,
         requireMultipart,

@@ -3,10 +3,11 @@ import type { Readable } from 'node:stream';
 import type { AppContext } from '../context';
 import { actorOf, APPLICANT_KEY, historyEntry, loadVisible } from '../applications/applications.service';
 import type { ApplicationDoc, StoredDocument } from '../applications/applications.model';
-import { allowedFrom, isAllowed } from '../applications/workflow';
+import { documentCountOf, pushDocument, replaceDocuments } from '../applications/applications.store';
+import { isAllowed } from '../applications/workflow';
+import { residentAccount } from '../lib/access';
 import type { Principal } from '../lib/auth';
 import { crashPoint } from '../lib/crash';
-import { ours } from '../lib/database';
 import { findByKey } from '../lib/keyindex';
 import { isDisplayText } from '../lib/validation';
 import { AppError, notFound } from '../lib/errors';
@@ -78,7 +79,7 @@ export async function acceptUpload(ctx: Ctx, p: Principal, id: string, kind: str
         },
       ]);
     }
-    if (p.role === 'applicant' && (await storedBytes(ctx, p.id)) + upload.size > MAX_STORED_BYTES_PER_ACCOUNT) {
+    if (residentAccount(p) && (await storedBytes(ctx, p.id)) + upload.size > MAX_STORED_BYTES_PER_ACCOUNT) {
       throw new AppError('payload_too_large', {
         zh: `您的申请材料合计已接近 ${MAX_STORED_BYTES_PER_ACCOUNT / 1024 / 1024} MB 上限；请删除不需要的文件后再上传`,
         en: `Your documents together are near the ${MAX_STORED_BYTES_PER_ACCOUNT / 1024 / 1024} MB limit; remove files you do not need first`,
@@ -106,17 +107,8 @@ export async function acceptUpload(ctx: Ctx, p: Principal, id: string, kind: str
     };
     await ctx.files.commit(upload.id);
     crashPoint('upload-after-commit');
-    const updated = await ctx.models.Application.updateOne(
-      ours({ _id: app._id, status: { $in: allowedFrom('upload') }, documentCount: { $lt: MAX_DOCUMENTS } }),
-      {
-        $push: { documents: doc, history: historyEntry(ctx, p, 'upload', app.status, app.status, { reason: kind }) },
-        $inc: { documentCount: 1 },
-        $set: { updatedAt: now },
-      },
-    );
-    if (updated.matchedCount !== 1) {
-      const current = await ctx.models.Application.findById(app._id, { status: 1, documentCount: 1 }).lean<ApplicationDoc & { documentCount: number }>();
-      if (current && (current.documentCount ?? 0) >= MAX_DOCUMENTS) {
+    if (!(await pushDocument(ctx, app, doc, historyEntry(ctx, p, 'upload', app.status, app.status, { reason: kind }), MAX_DOCUMENTS))) {
+      if (((await documentCountOf(ctx, app._id)) ?? 0) >= MAX_DOCUMENTS) {
         throw new AppError('payload_too_large', { zh: `每份申请最多 ${MAX_DOCUMENTS} 个材料文件`, en: `At most ${MAX_DOCUMENTS} documents per application` });
       }
       throw new AppError('conflict', { zh: '申请状态已改变，请刷新后重试', en: 'The application changed; reload and retry' });
@@ -145,14 +137,8 @@ export async function removeDocument(ctx: Ctx, p: Principal, id: string, docId: 
   // The remaining list is written whole, guarded by what was read: FerretDB ignores a $pull by
   // condition (it matches whole elements only), and the guard keeps a concurrent upload.
   const remaining = app.documents.filter((d) => d.id !== docId);
-  const updated = await ctx.models.Application.updateOne(
-    ours({ _id: app._id, status: { $in: allowedFrom('removeDocument') }, updatedAt: app.updatedAt, documentCount: app.documentCount, 'documents.id': docId }),
-    {
-      $push: { history: historyEntry(ctx, p, 'remove-document', app.status, app.status, { reason: doc.kind }) },
-      $set: { documents: remaining, documentCount: remaining.length, updatedAt: ctx.clock.now() },
-    },
-  );
-  if (updated.matchedCount !== 1) throw new AppError('conflict', { zh: '申请状态已改变，请刷新后重试', en: 'The application changed; reload and retry' });
+  const replaced = await replaceDocuments(ctx, app, docId, remaining, historyEntry(ctx, p, 'remove-document', app.status, app.status, { reason: doc.kind }));
+  if (!replaced) throw new AppError('conflict', { zh: '申请状态已改变，请刷新后重试', en: 'The application changed; reload and retry' });
   await ctx.files.remove(doc.storageId);
 }
 

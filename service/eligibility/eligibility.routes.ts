@@ -1,4 +1,5 @@
 import type { AppContext } from '../context';
+import { formInBody } from './eligibility.schemas';
 import { AppError } from '../lib/errors';
 import { languageOf } from '../lib/i18n';
 import { limiter } from '../lib/ratelimit';
@@ -10,11 +11,6 @@ import { evaluateApplication } from './eligibility.service';
  * A form in a request body, bounded before its type's form schema looks at it (which is as strict
  * for the public pre-check as for a submission): the same fragment everywhere a form is sent.
  */
-export const formInBody = {
-  type: 'object',
-  maxProperties: 30,
-  description: "The application form of this type (see the type's form schema in the service guide)",
-} as const;
 
 const checkBody = {
   $id: 'urn:fpc:body:eligibility-check',

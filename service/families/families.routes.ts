@@ -13,7 +13,22 @@ export function familyRoutes(ctx: AppContext): RouteDef[] {
       summary: "The couple's family record seen from one of their cases: every case and certificate of the couple (in your jurisdiction or not: they are the same people), and declarations that disagree",
       tags: ['families'],
       auth: 'application:review',
-      responses: { '200': { description: 'Cases, certificates and flags', schema: { type: 'object' } }, '404': { description: 'Not a case you may see' } },
+      responses: {
+        '200': {
+          description: 'Cases, certificates and flags',
+          schema: {
+            type: 'object',
+            required: ['id', 'number', 'since', 'applications', 'certificates', 'flags'],
+            properties: {
+              id: { type: 'string' },
+              number: { type: ['string', 'null'] },
+              since: { type: ['string', 'null'], format: 'date-time' },
+              applications: { type: 'array', items: { type: 'object', required: ['id', 'number', 'type', 'status'] } },
+              certificates: { type: 'array', items: { type: 'object', required: ['serial', 'type', 'status'] } },
+              flags: { type: 'array' },
+            },
+          },
+        }, '404': { description: 'Not a case you may see' } },
       handlers: [
         async (req, res) => {
           const p = principalOf(req);

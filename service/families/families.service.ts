@@ -1,16 +1,27 @@
+import crypto from 'node:crypto';
 import type { ApplicationDoc, HistoryEntry } from '../applications/applications.model';
+import { recordCertificateChange } from '../applications/applications.store';
 import { FINAL } from '../applications/workflow';
 import type { AppContext } from '../context';
-import { ours } from '../lib/database';
+import { trustedFilter } from '../lib/database';
 import { AppError } from '../lib/errors';
 import type { Bilingual } from '../lib/i18n';
 import { idHash } from '../lib/personal';
 import { COUPLE_KEY, type CertificateDoc } from '../certificates/certificates.model';
-import { coupleKeyOf } from '../certificates/certificates.service';
+import { recordSuperseded, revokeCertificate } from '../certificates/certificates.store';
 import { findByKey } from '../lib/keyindex';
 import type { FamilyDoc } from './families.model';
 
 type Ctx = Pick<AppContext, 'models' | 'clock' | 'keys'>;
+
+/** Keyed hash of a couple's two ID numbers, order-free: links their certificates without storing either number. */
+export function coupleKeyOf(ctx: Pick<AppContext, 'keys'>, form: Record<string, unknown>): string | undefined {
+  const husband = (form.husband as { idNumber?: string } | undefined)?.idNumber;
+  const wife = (form.wife as { idNumber?: string } | undefined)?.idNumber;
+  if (!husband || !wife) return undefined;
+  const pair = [idHash(ctx.keys.idHash, husband), idHash(ctx.keys.idHash, wife)].sort().join(':');
+  return crypto.createHmac('sha256', ctx.keys.idHash).update(`couple:${pair}`).digest('base64url');
+}
 
 /** A draft that claimed the open-case key this long ago and never took its number belongs to a dead request. */
 const STALE_CLAIM_MS = 60_000;
@@ -128,7 +139,7 @@ async function link(ctx: Ctx, familyKey: string, spouses: string[] | undefined, 
   const now = ctx.clock.now();
   try {
     await ctx.models.Family.updateOne(
-      ours({ _id: familyKey, [`${list}.${idField}`]: { $ne: entry[idField] } }),
+      trustedFilter({ _id: familyKey, [`${list}.${idField}`]: { $ne: entry[idField] } }),
       { $push: { [list]: entry }, $set: { updatedAt: now }, $setOnInsert: { createdAt: now, ...(spouses ? { spouses: [...spouses].sort() } : {}) } },
       { upsert: true },
     );
@@ -176,20 +187,14 @@ export async function supersedeHonour(
   const label = app.type === 'rebirth-permit' ? '再生育证' : '生育服务证';
   const honours = await validHonours(ctx, familyKey);
   for (const honour of honours) {
-    const r = await ctx.models.Certificate.updateOne(
-      { _id: honour._id, status: 'valid' },
-      {
-        $set: {
-          status: 'revoked',
-          revokedAt: now,
-          revokeReason: `${label} ${serial} 已批准 / superseded by ${app.type} ${serial}`,
-          revokeReasonCode: 'superseded',
-          revokedBy: { id: 'system', role: 'system', name: '系统' },
-          supersededBy: serial,
-        },
-      },
-    );
-    if (r.modifiedCount !== 1) continue;
+    const revoked = await revokeCertificate(ctx, honour._id, {
+      revokedAt: now,
+      revokeReason: `${label} ${serial} 已批准 / superseded by ${app.type} ${serial}`,
+      revokeReasonCode: 'superseded',
+      revokedBy: { id: 'system', role: 'system', name: '系统' },
+      supersededBy: serial,
+    });
+    if (!revoked) continue;
     superseded.push(honour.serial);
     const entry: HistoryEntry & { certificateSerial: string } = {
       at: now,
@@ -201,10 +206,10 @@ export async function supersedeHonour(
       reason: `夫妻已获准再生育（${label} ${serial}），独生子女父母光荣证 ${honour.serial} 相应注销`,
       certificateSerial: serial,
     };
-    const honourApp = await ctx.models.Application.findOneAndUpdate({ _id: honour.applicationId }, { $push: { history: entry }, $set: { updatedAt: now } }, { returnDocument: 'after' }).lean<ApplicationDoc>();
+    const honourApp = await recordCertificateChange(ctx, honour.applicationId, entry);
     if (honourApp) await notify(honourApp);
   }
-  if (superseded.length) await ctx.models.Certificate.updateOne({ serial }, { $addToSet: { supersedes: { $each: superseded } } });
+  await recordSuperseded(ctx, serial, superseded);
   return superseded;
 }
 
@@ -222,7 +227,7 @@ export interface FamilyFlag {
  */
 export async function familyFlags(ctx: Pick<AppContext, 'models'>, app: ApplicationDoc, formOf: (a: ApplicationDoc) => Record<string, unknown>): Promise<FamilyFlag[]> {
   if (!app.familyKey) return [];
-  const others = await ctx.models.Application.find(ours({ familyKey: app.familyKey, _id: { $ne: app._id }, submittedAt: { $exists: true } }), { history: 0, documents: 0 })
+  const others = await ctx.models.Application.find(trustedFilter({ familyKey: app.familyKey, _id: { $ne: app._id }, submittedAt: { $exists: true } }), { history: 0, documents: 0 })
     .sort({ submittedAt: 1 })
     .limit(50)
     .lean<ApplicationDoc[]>();
@@ -266,7 +271,7 @@ export async function familyFlags(ctx: Pick<AppContext, 'models'>, app: Applicat
 /** The family record as an officer sees it: the couple's cases and certificates, in order. */
 export async function familyOf(ctx: Pick<AppContext, 'models'>, familyKey: string) {
   const family = await ctx.models.Family.findById(familyKey).lean<FamilyDoc>();
-  const apps = await ctx.models.Application.find(ours({ familyKey }), { number: 1, type: 1, status: 1, submittedAt: 1, decidedAt: 1, certificateSerial: 1, channel: 1 })
+  const apps = await ctx.models.Application.find(trustedFilter({ familyKey }), { number: 1, type: 1, status: 1, submittedAt: 1, decidedAt: 1, certificateSerial: 1, channel: 1 })
     .sort({ submittedAt: 1 })
     .limit(100)
     .lean<ApplicationDoc[]>();

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { TYPE_CODE } from '../catalogue/catalogue';
 import { pipeline } from 'node:stream/promises';
 import { recordSearch } from '../audit/audit.service';
 import type { AppContext } from '../context';
@@ -9,7 +10,6 @@ import { chinaDate } from '../lib/workdays';
 import { ledgerCsv, ledgerPage, searchApplications, type LedgerQuery } from './ledger.service';
 
 const DATE = '^\\d{4}-\\d{2}-\\d{2}$';
-const TYPES = ['birth-service', 'rebirth-permit', 'only-child-honour', 'migrant-marriage'];
 
 /** A body, not a query string: ID numbers and names never travel in a URL (logs, proxies, history). */
 const searchBody = {
@@ -34,7 +34,7 @@ const ledgerQuery = {
   properties: {
     from: { type: 'string', pattern: DATE, description: 'first decision day (China calendar, included); default: the first of the month of `to`' },
     to: { type: 'string', pattern: DATE, description: 'last decision day (included); default: today in China' },
-    type: { enum: TYPES },
+    type: TYPE_CODE,
     township: { type: 'string', pattern: '^\\d{9}$', description: 'township division code (9 digits), inside your jurisdiction' },
     outcome: { enum: ['approved', 'rejected'] },
     page: { type: 'string', pattern: '^[1-9]\\d{0,5}$' },
@@ -42,6 +42,35 @@ const ledgerQuery = {
     format: { enum: ['json', 'csv'], description: '`csv`: the whole period as a CSV download (also with Accept: text/csv)' },
   },
 };
+
+/** One case in a search answer or a register page. */
+const caseRow = {
+  type: 'object',
+  required: ['id', 'number', 'type'],
+  properties: {
+    id: { type: 'string' },
+    number: { type: ['string', 'null'] },
+    type: TYPE_CODE,
+    typeName: { type: ['object', 'null'] },
+    status: { type: 'string', description: 'search answers' },
+    outcome: { type: 'string', description: 'register pages' },
+    township: { type: ['string', 'null'] },
+    submittedAt: { type: ['string', 'null'], format: 'date-time' },
+    decidedAt: { type: ['string', 'null'], format: 'date-time' },
+  },
+} as const;
+
+const ledgerPageSchema = {
+  type: 'object',
+  required: ['period', 'page', 'pageSize', 'total', 'items'],
+  properties: {
+    period: { type: 'object', required: ['from', 'to'], properties: { from: { type: 'string', format: 'date' }, to: { type: 'string', format: 'date' } } },
+    page: { type: 'integer', minimum: 1 },
+    pageSize: { type: 'integer', minimum: 1 },
+    total: { type: 'integer', minimum: 0 },
+    items: { type: 'array', items: caseRow },
+  },
+} as const;
 
 export function ledgerRoutes(ctx: AppContext): RouteDef[] {
   const searchLimit = limiter({ name: 'search', windowMs: 60_000, limit: 60, keyOf: (req) => req.principal?.id }, ctx.counterStores);
@@ -53,7 +82,7 @@ export function ledgerRoutes(ctx: AppContext): RouteDef[] {
       tags: ['ledger'],
       auth: 'application:search',
       body: searchBody,
-      responses: { '200': { description: 'Matching cases, newest first', schema: { type: 'object' } } },
+      responses: { '200': { description: 'Matching cases, newest first', schema: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: caseRow } } } } },
       handlers: [
         searchLimit,
         async (req, res) => {
@@ -72,7 +101,7 @@ export function ledgerRoutes(ctx: AppContext): RouteDef[] {
       auth: 'ledger:read',
       query: ledgerQuery,
       responses: {
-        '200': { description: 'A page of the register (JSON), or CSV with `format=csv` / Accept: text/csv', schema: { type: 'object' } },
+        '200': { description: 'A page of the register (JSON), or CSV with `format=csv` / Accept: text/csv', schema: ledgerPageSchema },
       },
       handlers: [
         async (req, res) => {

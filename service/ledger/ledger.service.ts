@@ -1,8 +1,9 @@
 import type { ApplicationDoc } from '../applications/applications.model';
-import { accessCodeHash, visibleTo } from '../applications/applications.service';
+import { accessCodeHash } from '../applications/applications.service';
+import { applicationScope } from '../lib/access';
 import type { AppContext } from '../context';
 import type { Principal } from '../lib/auth';
-import { ours } from '../lib/database';
+import { trustedFilter } from '../lib/database';
 import { AppError } from '../lib/errors';
 import { ID_PROBLEM_MESSAGES, maskName, parseIdNumber } from '../lib/idnumber';
 import { openJson, openName } from '../lib/personal';
@@ -54,7 +55,7 @@ function namesOf(ctx: Ctx, app: ApplicationDoc): string[] {
 export async function searchApplications(ctx: Ctx, p: Principal, q: SearchQuery): Promise<{ kind: SearchKind; items: ReturnType<typeof rowOf>[] }> {
   const { kind, filter, longPrefix } = criterion(ctx, q);
   const limit = Math.min(q.limit ?? 20, 100);
-  const found = await ctx.models.Application.find(ours({ $and: [visibleTo(ctx, p), filter] }), { history: 0, documents: 0 })
+  const found = await ctx.models.Application.find(trustedFilter({ $and: [applicationScope(ctx, p), filter] }), { history: 0, documents: 0 })
     .sort({ _id: -1 })
     .limit(longPrefix ? 500 : limit)
     .lean<ApplicationDoc[]>();
@@ -99,19 +100,19 @@ function ledgerFilter(ctx: Ctx, p: Principal, q: LedgerQuery) {
   const end = chinaDayStart(q.to);
   end.setUTCDate(end.getUTCDate() + 1);
   const parts: Record<string, unknown>[] = [
-    visibleTo(ctx, p) as Record<string, unknown>,
+    applicationScope(ctx, p) as Record<string, unknown>,
     { status: q.outcome ? q.outcome : { $in: ['approved', 'rejected'] }, decidedAt: { $gte: chinaDayStart(q.from), $lt: end } },
   ];
   if (q.type) parts.push({ type: q.type });
   if (q.township) parts.push({ division: { $regex: `^${q.township.replace(/\D/g, '')}` } });
-  return ours({ $and: parts });
+  return trustedFilter({ $and: parts });
 }
 
 const LEDGER_FIELDS = { history: 0, documents: 0, formSealed: 0 };
 
 async function certificatesOf(ctx: Ctx, apps: ApplicationDoc[]) {
   const serials = apps.map((a) => a.certificateSerial).filter((s): s is string => !!s);
-  const certs = serials.length ? await ctx.models.Certificate.find(ours({ serial: { $in: serials } }), { serial: 1, status: 1, issuedAt: 1, validUntil: 1, supersededBy: 1 }).lean() : [];
+  const certs = serials.length ? await ctx.models.Certificate.find(trustedFilter({ serial: { $in: serials } }), { serial: 1, status: 1, issuedAt: 1, validUntil: 1, supersededBy: 1 }).lean() : [];
   return new Map(certs.map((c) => [c.serial, c]));
 }
 

@@ -25,33 +25,50 @@ export interface Principal {
 }
 
 /**
- * Roles → rights: the one table that says who may do what. Object-level checks (is this my
- * application, is it in my jurisdiction) happen in the services.
+ * Roles → rights: the one table that says who may do what. Routes name the right they need; the
+ * services ask the access module (`access.ts`), which expresses its scope filters and object checks
+ * (is this my application, is it in my jurisdiction) through these rights, never through role names.
+ * `test/access.test.ts` pins the table and checks that every right is used.
  */
 export const RIGHTS = {
   'application:file': ['applicant', 'terminal'],
+  /** A kiosk files on a resident's behalf (name, ID number, consent), and sees what it filed lately. */
+  'application:file-for-resident': ['terminal'],
   'application:read-own': ['applicant', 'terminal'],
+  /** Reads other people's submitted cases inside a jurisdiction; the reads are logged. */
+  'application:read-any': ['officer', 'admin'],
   'certificate:read-own': ['applicant'],
   'complaint:file': ['applicant', 'terminal'],
   'queue:read': ['officer', 'admin'],
   'application:review': ['officer', 'admin'],
+  /** Claims a case and decides it (approve, return, reject). */
+  'application:decide': ['officer'],
+  /** Ends another officer's claim. */
   'claim:break': ['admin'],
+  /** Acts on the whole county whatever the jurisdiction: every queue, case and complaint, and revokes any certificate issued in the county. */
+  'jurisdiction:all': ['admin'],
   'certificate:read-any': ['officer', 'admin'],
   'certificate:revoke': ['officer', 'admin'],
   'stats:read': ['officer', 'admin'],
   'complaint:answer': ['officer', 'admin'],
   'rating:give': ['applicant', 'terminal'],
   'rating:follow-up': ['officer', 'admin'],
-  'account:manage': ['admin'],
   'audit:read': ['admin'],
+  /** Creates, disables and resets staff accounts and kiosk terminals (the administration pages). */
+  'account:manage': ['admin'],
   'application:search': ['officer', 'admin'],
   'ledger:read': ['officer', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Right = keyof typeof RIGHTS;
 
+/** Does an account of this role hold the right (before any principal exists: which sign-in page is whose)? */
+export function roleHolds(role: Role, right: Right): boolean {
+  return (RIGHTS[right] as readonly Role[]).includes(role);
+}
+
 export function can(principal: Principal, right: Right): boolean {
-  return (RIGHTS[right] as readonly Role[]).includes(principal.role);
+  return roleHolds(principal.role, right);
 }
 
 export type Authenticator = (req: Request) => Promise<Principal>;
@@ -76,22 +93,4 @@ export function requireRight(authenticate: Authenticator, right: Right | 'any'):
 export function principalOf(req: Request): Principal {
   if (!req.principal) throw new AppError('unauthenticated');
   return req.principal;
-}
-
-/**
- * The query twin of `inJurisdiction`: documents whose division code (in `field`) lies inside the
- * officer's jurisdiction; everything for an admin, nothing for an officer without one. Its operators
- * need `ours()` around the query it joins.
- */
-export function jurisdictionFilter(p: Principal, field = 'division'): Record<string, unknown> {
-  if (p.role === 'admin') return {};
-  const prefixes = (p.jurisdiction ?? []).map((j) => j.replace(/\D/g, '')).filter(Boolean);
-  if (prefixes.length === 0) return { _id: { $exists: false } };
-  return { $or: prefixes.map((prefix) => ({ [field]: { $regex: `^${prefix}` } })) };
-}
-
-/** Is a division code inside an officer's jurisdiction (a list of code prefixes)? */
-export function inJurisdiction(principal: Principal, divisionCode: string): boolean {
-  if (principal.role === 'admin') return true;
-  return (principal.jurisdiction ?? []).some((prefix) => divisionCode.startsWith(prefix));
 }

@@ -1,6 +1,6 @@
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
 import sift from 'sift';
-import { ours } from './database';
+import { trustedFilter } from './database';
 
 /**
  * Key documents: small records whose `_id` is a natural key, `<kind>:<value>` (a certificate serial,
@@ -75,7 +75,7 @@ export async function pruneKey(models: Keys, kind: string, value: string, ids: A
 export async function backfillKeys(models: Keys, kind: string, entries: Iterable<[string, Types.ObjectId | string]>): Promise<number> {
   const prefix = `${kind}:`;
   const existing = new Map<string, Set<string>>();
-  const cursor = models.KeyIndex.find(ours({ _id: { $regex: `^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}` } })).lean<KeyDoc[]>().cursor();
+  const cursor = models.KeyIndex.find(trustedFilter({ _id: { $regex: `^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}` } })).lean<KeyDoc[]>().cursor();
   for await (const key of cursor as AsyncIterable<KeyDoc>) existing.set(key._id, new Set(key.ids.map(String)));
   let added = 0;
   for (const [value, id] of entries) {

@@ -3,7 +3,7 @@ import type { Request, RequestHandler } from 'express';
 import { rateLimit, ipKeyGenerator, type ClientRateLimitInfo, type Options, type Store } from 'express-rate-limit';
 import type { Model } from 'mongoose';
 import type { Clock } from './clock';
-import { ours } from './database';
+import { trustedFilter } from './database';
 import { AppError } from './errors';
 
 export interface LimitOptions {
@@ -98,5 +98,5 @@ export class DatabaseCounterStore implements Store {
 }
 
 export async function purgeRateCounters(model: Model<{ _id: string; hits: number; expiresAt: Date }>, now: Date): Promise<number> {
-  return (await model.deleteMany(ours({ expiresAt: { $lt: now } }))).deletedCount;
+  return (await model.deleteMany(trustedFilter({ expiresAt: { $lt: now } }))).deletedCount;
 }

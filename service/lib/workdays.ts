@@ -231,3 +231,17 @@ export function deadlineDetail(acceptedAt: Date | IsoDate, limit: TimeLimit, pau
   const date = deadlineFor(acceptedAt, limit, pausedWorkingDays);
   return { date, provisional: provisionalBetween(acceptedAt, date) };
 }
+
+/**
+ * How far the official holiday calendar reaches. Deadlines beyond it are counted Monday to Friday
+ * and marked provisional until an operator adds next year's schedule (schemas/calendar/README.md).
+ */
+export function calendarStatus(now: Date): { coversUntil: string; daysLeft: number; warning?: string } {
+  const { last } = calendarHorizon();
+  const daysLeft = Math.round((Date.parse(`${last}T00:00:00Z`) - Date.parse(`${chinaDate(now)}T00:00:00Z`)) / 86_400_000);
+  return {
+    coversUntil: last,
+    daysLeft,
+    ...(daysLeft < 45 ? { warning: 'add next year’s official holiday schedule to schemas/calendar/ (see its README) before deadlines cross the horizon' } : {}),
+  };
+}

@@ -3,7 +3,7 @@ import type { ApplicationDoc, HistoryEntry } from '../applications/applications.
 import type { ComplaintDoc } from '../complaints/complaints.model';
 import type { AppContext } from '../context';
 import { DECISION_TITLES, KIND_OF_ACTION, type DecisionDoc, type DecisionKind } from '../decisions/decisions.model';
-import { ours } from '../lib/database';
+import { trustedFilter } from '../lib/database';
 import type { Logger } from '../lib/logger';
 import type { NotificationDoc, NotificationEvent, Recipient } from './notifications.model';
 
@@ -254,8 +254,8 @@ async function retryFailedEnqueues(ctx: NotifyCtx): Promise<void> {
 /** Removes delivered records past their retention and parked ones past theirs (no TTL index: outside the portable subset). */
 export async function purgeNotifications(ctx: Pick<AppContext, 'models' | 'clock'>): Promise<number> {
   const now = ctx.clock.now().getTime();
-  const delivered = await ctx.models.Notification.deleteMany(ours({ state: 'delivered', deliveredAt: { $lt: new Date(now - DELIVERED_RETENTION_MS) } }));
-  const dead = await ctx.models.Notification.deleteMany(ours({ state: 'dead', createdAt: { $lt: new Date(now - DEAD_RETENTION_MS) } }));
+  const delivered = await ctx.models.Notification.deleteMany(trustedFilter({ state: 'delivered', deliveredAt: { $lt: new Date(now - DELIVERED_RETENTION_MS) } }));
+  const dead = await ctx.models.Notification.deleteMany(trustedFilter({ state: 'dead', createdAt: { $lt: new Date(now - DEAD_RETENTION_MS) } }));
   return delivered.deletedCount + dead.deletedCount;
 }
 
@@ -266,7 +266,7 @@ export async function purgeNotifications(ctx: Pick<AppContext, 'models' | 'clock
  */
 export async function sweepMissedNotifications(ctx: NotifyCtx, since: Date): Promise<number> {
   let created = 0;
-  const apps = ctx.models.Application.find(ours({ updatedAt: { $gte: since }, submittedAt: { $exists: true } }), {
+  const apps = ctx.models.Application.find(trustedFilter({ updatedAt: { $gte: since }, submittedAt: { $exists: true } }), {
     number: 1,
     type: 1,
     applicantId: 1,
@@ -281,7 +281,7 @@ export async function sweepMissedNotifications(ctx: NotifyCtx, since: Date): Pro
     .cursor();
   // The written decisions of the window, to name in the decisions' messages (one read, not one per case).
   const decisions = new Map<string, DecisionDoc[]>();
-  const inWindow = ours({ decidedAt: { $gte: new Date(since.getTime() - 60_000) } });
+  const inWindow = trustedFilter({ decidedAt: { $gte: new Date(since.getTime() - 60_000) } });
   for (const d of await ctx.models.Decision.find(inWindow, { applicationId: 1, kind: 1, number: 1, decidedAt: 1 }).lean<DecisionDoc[]>()) {
     decisions.set(d.applicationId, [...(decisions.get(d.applicationId) ?? []), d]);
   }
@@ -298,7 +298,7 @@ export async function sweepMissedNotifications(ctx: NotifyCtx, since: Date): Pro
       if (draft && (await insertOnce(ctx, await ownerOf(ctx, app), draft))) created += 1;
     }
   }
-  const answered = ctx.models.Complaint.find(ours({ status: 'answered', answeredAt: { $gte: since } })).lean<ComplaintDoc[]>().cursor();
+  const answered = ctx.models.Complaint.find(trustedFilter({ status: 'answered', answeredAt: { $gte: since } })).lean<ComplaintDoc[]>().cursor();
   for await (const complaint of answered as AsyncIterable<ComplaintDoc>) {
     const draft = complaintDraft(ctx, complaint);
     if (await insertOnce(ctx, complaintOwner(complaint), draft)) created += 1;
@@ -310,7 +310,7 @@ export async function sweepMissedNotifications(ctx: NotifyCtx, since: Date): Pro
 async function claimNext(ctx: DispatchCtx, owner: string): Promise<NotificationDoc | null> {
   const now = ctx.clock.now();
   return ctx.models.Notification.findOneAndUpdate(
-    ours({ $or: [{ state: 'pending', nextAttemptAt: { $lte: now } }, { state: 'sending', leaseUntil: { $lte: now } }] }),
+    trustedFilter({ $or: [{ state: 'pending', nextAttemptAt: { $lte: now } }, { state: 'sending', leaseUntil: { $lte: now } }] }),
     { $set: { state: 'sending', leaseOwner: owner, leaseUntil: new Date(now.getTime() + LEASE_MS) }, $inc: { attempts: 1 } },
     { sort: { nextAttemptAt: 1 }, returnDocument: 'after' },
   ).lean<NotificationDoc>();

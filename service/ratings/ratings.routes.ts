@@ -2,28 +2,7 @@ import type { AppContext } from '../context';
 import { principalOf } from '../lib/auth';
 import type { RouteDef } from '../lib/routes';
 import { listFollowUps, rateApplication, ratingOf, ratingView, recordFollowUp } from './ratings.service';
-
-/** Also the rating page's rules (service/web). */
-export const ratingBody = {
-  $id: 'urn:fpc:body:rating',
-  type: 'object',
-  additionalProperties: false,
-  maxProperties: 2,
-  required: ['score'],
-  properties: {
-    score: { type: 'integer', minimum: 1, maximum: 5, description: '1 非常不满意, 2 不满意, 3 基本满意, 4 满意, 5 非常满意' },
-    comment: { type: 'string', minLength: 1, maxLength: 500, pattern: '\\S', description: 'optional' },
-  },
-};
-
-export const followUpBody = {
-  $id: 'urn:fpc:body:rating-follow-up',
-  type: 'object',
-  additionalProperties: false,
-  maxProperties: 1,
-  required: ['outcome'],
-  properties: { outcome: { type: 'string', minLength: 1, maxLength: 2000, pattern: '\\S', description: 'what the follow-up found and what was put right' } },
-};
+import { followUpBody, ratingBody, type FollowUpInput, type RatingInput } from './ratings.schemas';
 
 const listQuery = {
   $id: 'urn:fpc:query:rating-follow-ups',
@@ -38,6 +17,31 @@ const listQuery = {
 const ratingSchema = {
   type: 'object',
   description: 'A rating (好差评): score 1–5 with its level; a bad one (1 or 2) carries a follow-up with a deadline and, once recorded, its outcome.',
+  required: ['id', 'applicationId', 'applicationNumber', 'type', 'score', 'level', 'comment', 'channel', 'createdAt', 'followUp'],
+  properties: {
+    id: { type: 'string' },
+    applicationId: { type: 'string' },
+    applicationNumber: { type: ['string', 'null'] },
+    type: { type: 'string' },
+    score: { type: 'integer', minimum: 1, maximum: 5 },
+    level: { type: 'object', required: ['zh', 'en'] },
+    comment: { type: ['string', 'null'] },
+    channel: { type: 'string' },
+    createdAt: { type: 'string', format: 'date-time' },
+    followUp: {
+      type: ['object', 'null'],
+      required: ['status', 'deadline', 'overdue', 'outcome', 'at', 'by', 'onTime'],
+      properties: {
+        status: { enum: ['open', 'done'] },
+        deadline: { type: 'string', format: 'date' },
+        overdue: { type: 'boolean' },
+        outcome: { type: ['string', 'null'] },
+        at: { type: ['string', 'null'], format: 'date-time' },
+        by: { type: ['object', 'null'] },
+        onTime: { type: ['boolean', 'null'] },
+      },
+    },
+  },
 };
 
 export function ratingRoutes(ctx: AppContext): RouteDef[] {
@@ -56,7 +60,7 @@ export function ratingRoutes(ctx: AppContext): RouteDef[] {
       handlers: [
         async (req, res) => {
           const p = principalOf(req);
-          res.status(201).json(ratingView(ctx, await rateApplication(ctx, p, String(req.params.id), req.body), p));
+          res.status(201).json(ratingView(ctx, await rateApplication(ctx, p, String(req.params.id), req.body as RatingInput), p));
         },
       ],
     },
@@ -102,7 +106,7 @@ export function ratingRoutes(ctx: AppContext): RouteDef[] {
       handlers: [
         async (req, res) => {
           const p = principalOf(req);
-          res.json(ratingView(ctx, await recordFollowUp(ctx, p, String(req.params.id), req.body.outcome), p));
+          res.json(ratingView(ctx, await recordFollowUp(ctx, p, String(req.params.id), (req.body as FollowUpInput).outcome), p));
         },
       ],
     },

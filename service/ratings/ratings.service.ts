@@ -1,9 +1,11 @@
 import { Types } from 'mongoose';
+import type { RatingInput } from './ratings.schemas';
 import { actorOf, loadVisible } from '../applications/applications.service';
 import { isAllowed } from '../applications/workflow';
 import type { AppContext } from '../context';
-import { inJurisdiction, jurisdictionFilter, type Principal } from '../lib/auth';
-import { ours } from '../lib/database';
+import { inJurisdiction, jurisdictionFilter, residentSide } from '../lib/access';
+import type { Principal } from '../lib/auth';
+import { trustedFilter } from '../lib/database';
 import { AppError, notFound } from '../lib/errors';
 import type { Bilingual } from '../lib/i18n';
 import { chinaDate, deadlineFor, type TimeLimit } from '../lib/workdays';
@@ -31,7 +33,7 @@ export const FOLLOW_UP_LIMIT: TimeLimit = { value: 15, unit: 'working_days' };
 
 const missingRating = () => notFound({ zh: '未找到该评价', en: 'Rating not found' });
 
-export async function rateApplication(ctx: Ctx, p: Principal, applicationId: string, input: { score: number; comment?: string }): Promise<RatingDoc> {
+export async function rateApplication(ctx: Ctx, p: Principal, applicationId: string, input: RatingInput): Promise<RatingDoc> {
   const app = await loadVisible(ctx, p, applicationId);
   if (!isAllowed('rate', app.status)) {
     throw new AppError('conflict', { zh: '办件办结后才能评价', en: 'A case can be rated once it has ended' }, undefined, { currentStatus: app.status });
@@ -70,7 +72,7 @@ export async function ratingOf(ctx: Ctx, p: Principal, applicationId: string): P
 
 /** Officers' list: follow-ups of bad ratings in their jurisdiction, earliest deadline first. */
 export async function listFollowUps(ctx: Ctx, p: Principal, q: { status: 'open' | 'done'; limit: number }): Promise<RatingDoc[]> {
-  return ctx.models.Rating.find(ours({ $and: [{ 'followUp.status': q.status }, jurisdictionFilter(p)] }))
+  return ctx.models.Rating.find(trustedFilter({ $and: [{ 'followUp.status': q.status }, jurisdictionFilter(p)] }))
     .sort({ 'followUp.status': 1, 'followUp.deadline': 1, _id: 1 })
     .limit(q.limit)
     .lean<RatingDoc[]>();
@@ -94,7 +96,7 @@ export async function recordFollowUp(ctx: Ctx, p: Principal, id: string, outcome
 
 /** What a caller sees: residents see the follow-up's outcome, not which officer wrote it. */
 export function ratingView(ctx: Pick<AppContext, 'clock'>, r: RatingDoc, p: Principal) {
-  const own = p.role === 'applicant' || p.role === 'terminal';
+  const own = residentSide(p);
   const f = r.followUp;
   return {
     id: r._id.toString(),

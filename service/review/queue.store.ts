@@ -1,6 +1,6 @@
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
 import type { ApplicationDoc } from '../applications/applications.model';
-import { ours } from '../lib/database';
+import { trustedFilter } from '../lib/database';
 
 /**
  * Open cases apart from the county's history: one slim entry (about 210 bytes; 270 while claimed) per open application
@@ -126,7 +126,7 @@ export async function retryFailedQueueSyncs(): Promise<void> {
  */
 export async function repairQueueEntries(models: Models): Promise<{ written: number; removed: number }> {
   const entries = new Map((await models.QueueEntry.find({}).lean<QueueEntryDoc[]>()).map((e) => [e._id.toString(), e]));
-  const open = await models.Application.find(ours({ status: { $in: [...OPEN_STATUSES] } }), ENTRY_FIELDS).lean<EntrySource[]>();
+  const open = await models.Application.find(trustedFilter({ status: { $in: [...OPEN_STATUSES] } }), ENTRY_FIELDS).lean<EntrySource[]>();
   let written = 0;
   let removed = 0;
   for (const app of open) {

@@ -1,4 +1,6 @@
 import type { AppContext } from '../context';
+import { applicationView } from '../applications/applications.schemas';
+import { TYPE_CODE } from '../catalogue/catalogue';
 import { principalOf } from '../lib/auth';
 import type { RouteDef } from '../lib/routes';
 import { claim, decide, queue, release } from './review.service';
@@ -8,7 +10,7 @@ const queueQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    type: { enum: ['birth-service', 'rebirth-permit', 'only-child-honour', 'migrant-marriage'] },
+    type: TYPE_CODE,
     overdue: { enum: ['true', 'false'], description: 'only items past their committed deadline' },
     mine: { enum: ['true', 'false'], description: 'only items I hold a claim on' },
     township: { type: 'string', pattern: '^[0-9]{9}$', description: 'only residents of this township (9-digit division code)' },
@@ -43,7 +45,41 @@ export const decisionBody = {
 };
 
 const empty = { $id: 'urn:fpc:body:empty-review', type: 'object', additionalProperties: false, properties: {} };
-const application = { description: 'The application', schema: { type: 'object' } };
+const application = { description: 'The application', schema: applicationView };
+
+const queuePage = {
+  type: 'object',
+  required: ['items', 'next', 'totals'],
+  properties: {
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'number', 'type', 'status', 'channel', 'resident', 'stage', 'committedDeadline', 'overdue', 'claim', 'documents'],
+        properties: {
+          id: { type: 'string' },
+          number: { type: 'string' },
+          type: TYPE_CODE,
+          status: { enum: ['pending', 'in_review'] },
+          channel: { type: 'string' },
+          resident: { type: 'object', required: ['name', 'idNumber'], properties: { name: { type: 'string' }, idNumber: { type: 'string' } } },
+          division: { type: 'string' },
+          stage: { type: ['object', 'null'], required: ['id', 'level'] },
+          committedDeadline: { type: ['string', 'null'], format: 'date' },
+          statutoryDeadline: { type: ['string', 'null'], format: 'date' },
+          deadlineProvisional: { type: 'boolean' },
+          overdue: { type: 'boolean' },
+          statutoryOverdue: { type: 'boolean' },
+          claim: { type: ['object', 'null'], required: ['officerId', 'until', 'mine'], properties: { officerId: { type: 'string' }, until: { type: 'string', format: 'date-time' }, mine: { type: 'boolean' } } },
+          submittedAt: { type: 'string', format: 'date-time' },
+          documents: { type: 'integer', minimum: 0 },
+        },
+      },
+    },
+    next: { type: ['string', 'null'], description: 'cursor for the next page' },
+    totals: { type: 'object', description: 'open cases per certificate type', additionalProperties: { type: 'integer' } },
+  },
+} as const;
 
 export function reviewRoutes(ctx: AppContext): RouteDef[] {
   return [
@@ -54,7 +90,7 @@ export function reviewRoutes(ctx: AppContext): RouteDef[] {
       tags: ['review'],
       auth: 'queue:read',
       query: queueQuery,
-      responses: { '200': { description: 'A page of the queue', schema: { type: 'object' } } },
+      responses: { '200': { description: 'A page of the queue', schema: queuePage } },
       handlers: [
         async (req, res) => {
           const q = req.query as Record<string, string | undefined>;

@@ -2,14 +2,15 @@ import { Types } from 'mongoose';
 import sift from 'sift';
 import type { ApplicationDoc, StageState } from '../applications/applications.model';
 import type { Request } from 'express';
-import { formOf, historyEntry, loadVisible, nextRevision, queueFields, stageDeadlines, toView, transition } from '../applications/applications.service';
-import { allowedFrom } from '../applications/workflow';
+import { formOf, historyEntry, loadVisible, queueFields, stageDeadlines, toView, transition } from '../applications/applications.service';
+import { reserveIssuance, takeClaim } from '../applications/applications.store';
 import { completeIssuance, markIssuance } from '../certificates/certificates.service';
 import { afterDecision } from '../decisions/decisions.service';
 import type { AppContext } from '../context';
-import { findByIdInScope, ours } from '../lib/database';
+import { findByIdInScope, trustedFilter } from '../lib/database';
 import { AppError, notFound } from '../lib/errors';
-import type { Principal } from '../lib/auth';
+import { assertRight, countyWide, jurisdictionFilter } from '../lib/access';
+import { can, type Principal } from '../lib/auth';
 import { decrypt, idHash, openName } from '../lib/personal';
 import { recordAccess } from '../audit/audit.service';
 import { chinaDate, workingDaysBetween } from '../lib/workdays';
@@ -33,23 +34,16 @@ const STAGE_DIVISION_LENGTH = { township: 9, county: 6 } as const;
 
 /**
  * What an officer's queue holds: applications waiting at the officer's level whose current stage
- * belongs to their jurisdiction. A jurisdiction code of exactly the stage's length is an equality
- * (the index serves it); a broader one (a county code for township-level work) a prefix match.
- * Admins (county supervisors) see every queue.
+ * belongs to their jurisdiction (access.ts: a code of exactly the stage's length is an equality the
+ * index serves, a broader one a prefix match). County-wide staff (admins) see every queue.
  */
 export function queueScope(p: Principal): Record<string, unknown> {
   const base: Record<string, unknown> = { status: { $in: [...QUEUE_STATUSES] } };
-  if (p.role === 'admin') return base;
+  if (countyWide(p)) return base;
   const level = p.level ?? 'township';
-  const len = STAGE_DIVISION_LENGTH[level];
-  const codes = (p.jurisdiction ?? []).map((j) => j.replace(/\D/g, ''));
-  const exact = codes.filter((c) => c.length === len);
-  const broader = codes.filter((c) => c.length < len);
-  const clauses: Record<string, unknown>[] = [];
-  if (exact.length) clauses.push({ queueDivision: { $in: exact } });
-  for (const prefix of broader) clauses.push({ queueDivision: { $regex: `^${prefix}` } });
-  if (clauses.length === 0) return { _id: { $exists: false } };
-  return { ...base, queueLevel: level, ...(clauses.length === 1 ? clauses[0] : { $or: clauses }) };
+  const divisions = jurisdictionFilter(p, 'queueDivision', STAGE_DIVISION_LENGTH[level]);
+  if ('_id' in divisions) return divisions;
+  return { ...base, queueLevel: level, ...divisions };
 }
 
 async function loadInScope(ctx: Ctx, p: Principal, id: string): Promise<ApplicationDoc> {
@@ -105,7 +99,7 @@ export async function queue(ctx: Ctx, p: Principal, q: QueueQuery) {
   // The page is chosen among the slim queue entries (queue.store.ts), then its applications are read
   // by _id and each is checked against the same filter: an entry a crash left stale is left out and
   // repaired, never shown.
-  const entries = await ctx.models.QueueEntry.find(ours(filter), { _id: 1, queueDeadline: 1 }).sort(QUEUE_SORT).limit(q.limit).lean<QueueEntryDoc[]>();
+  const entries = await ctx.models.QueueEntry.find(trustedFilter(filter), { _id: 1, queueDeadline: 1 }).sort(QUEUE_SORT).limit(q.limit).lean<QueueEntryDoc[]>();
   const loaded = await Promise.all(entries.map((e) => ctx.models.Application.findById(e._id, { history: 0, formSealed: 0 }).lean<ApplicationDoc>()));
   const matches = sift(filter);
   const items = loaded.filter((a, i): a is ApplicationDoc => {
@@ -113,7 +107,7 @@ export async function queue(ctx: Ctx, p: Principal, q: QueueQuery) {
     void syncQueueEntry(ctx.models, entries[i]!._id);
     return false;
   });
-  const totals = await ctx.models.QueueEntry.aggregate<{ _id: string; count: number }>([{ $match: ours(base) }, { $group: { _id: '$type', count: { $sum: 1 } } }]);
+  const totals = await ctx.models.QueueEntry.aggregate<{ _id: string; count: number }>([{ $match: trustedFilter(base) }, { $group: { _id: '$type', count: { $sum: 1 } } }]);
   return {
     items: items.map((a) => {
       const stage = a.stages[a.stageIndex];
@@ -147,7 +141,7 @@ export async function queue(ctx: Ctx, p: Principal, q: QueueQuery) {
  * admin about one case, written to the case's access log before anything is shown.
  */
 export async function revealIdNumbers(ctx: Ctx, req: Request, p: Principal, id: string) {
-  if (p.role !== 'officer' && p.role !== 'admin') throw notFound();
+  if (!can(p, 'application:read-any')) throw notFound();
   const app = await loadVisible(ctx, p, id);
   await recordAccess(ctx, req, p, app._id.toString(), 'view', 'id-numbers');
   return { app, form: formOf(ctx, app), residentIdNumber: decrypt(ctx.keys.dataKey, app.resident.idNumberEnc) };
@@ -174,27 +168,24 @@ async function assertNotConcerned(ctx: Ctx, p: Principal, app: ApplicationDoc): 
   }
 }
 
-function requireOfficer(p: Principal): void {
-  if (p.role !== 'officer') throw new AppError('forbidden', { zh: '只有审核人员可以办理', en: 'Only officers handle applications' });
+function requireDecider(p: Principal): void {
+  assertRight(p, 'application:decide', { zh: '只有审核人员可以办理', en: 'Only officers handle applications' });
 }
 
 export async function claim(ctx: Ctx, p: Principal, id: string) {
-  requireOfficer(p);
+  requireDecider(p);
   const app = await loadInScope(ctx, p, id);
   await assertNotConcerned(ctx, p, app);
   const now = ctx.clock.now();
-  const free = { $or: [{ claim: null }, { 'claim.until': { $lte: now } }, { 'claim.officerId': p.id }] };
   const renewal = app.status === 'in_review' && app.claim?.officerId === p.id && new Date(app.claim.until) > now;
   // On the revision read: of several concurrent claims by the same officer one writes the history
   // line; the others find the claim already theirs and answer with it.
-  const updated = await ctx.models.Application.findOneAndUpdate(
-    ours({ _id: app._id, status: { $in: allowedFrom('claim') }, stageIndex: app.stageIndex, issuing: null, updatedAt: app.updatedAt, ...free }),
-    {
-      $set: { status: 'in_review', claim: { officerId: p.id, officerName: p.name, until: new Date(now.getTime() + LEASE_MS) }, updatedAt: nextRevision(ctx, app) },
-      ...(renewal ? {} : { $push: { history: historyEntry(ctx, p, 'claim', app.status, 'in_review', { stage: app.stages[app.stageIndex]?.id }) } }),
-    },
-    { returnDocument: 'after' },
-  ).lean<ApplicationDoc>();
+  const updated = await takeClaim(
+    ctx,
+    app,
+    { officerId: p.id, officerName: p.name, until: new Date(now.getTime() + LEASE_MS) },
+    renewal ? undefined : historyEntry(ctx, p, 'claim', app.status, 'in_review', { stage: app.stages[app.stageIndex]?.id }),
+  );
   if (updated) return toView(ctx, updated, p);
   const current = await loadInScope(ctx, p, id);
   const mine = current.status === 'in_review' && current.claim?.officerId === p.id && new Date(current.claim.until) > now && current.stageIndex === app.stageIndex;
@@ -205,8 +196,9 @@ export async function claim(ctx: Ctx, p: Principal, id: string) {
 /** The holder gives the claim back; an admin (county supervisor) may break anyone's. */
 export async function release(ctx: Ctx, p: Principal, id: string) {
   const app = await loadInScope(ctx, p, id);
-  const holder = p.role === 'admin' ? {} : { 'claim.officerId': p.id };
-  const action = p.role === 'admin' && app.claim?.officerId !== p.id ? 'break-claim' : 'release';
+  const breaks = can(p, 'claim:break');
+  const holder = breaks ? {} : { 'claim.officerId': p.id };
+  const action = breaks && app.claim?.officerId !== p.id ? 'break-claim' : 'release';
   const updated = await transition(
     ctx,
     app,
@@ -274,7 +266,7 @@ export interface DecisionInput {
  * approval (certificates.service), so exactly one certificate follows however many requests race.
  */
 export async function decide(ctx: Ctx, p: Principal, id: string, input: DecisionInput) {
-  requireOfficer(p);
+  requireDecider(p);
   const app = await loadInScope(ctx, p, id);
   const now = ctx.clock.now();
   const holds = { 'claim.officerId': p.id, 'claim.until': { $gt: now }, stageIndex: app.stageIndex, issuing: null };
@@ -322,12 +314,7 @@ export async function decide(ctx: Ctx, p: Principal, id: string, input: Decision
   }
 
   await markIssuance(ctx, app._id, now);
-  const reserved = await ctx.models.Application.findOneAndUpdate(
-    ours({ _id: app._id, status: 'in_review', updatedAt: app.updatedAt, ...holds }),
-    // The reservation moves the revision, so a withdrawal read before it can no longer win.
-    { $set: { issuing: { at: now, by: decision.by, reason: input.reason }, updatedAt: nextRevision(ctx, app) } },
-    { returnDocument: 'after' },
-  ).lean<ApplicationDoc>();
+  const reserved = await reserveIssuance(ctx, app, { at: now, by: decision.by, reason: input.reason }, holds);
   if (!reserved) throw new AppError('conflict', { zh: '该申请已作出决定或状态已改变', en: 'The application was already decided or changed' });
   const approved = await completeIssuance(ctx, reserved);
   return toView(ctx, approved, p);

@@ -1,4 +1,5 @@
 import type { AppContext } from '../context';
+import { countyWide } from '../lib/access';
 import { TOWNSHIPS, type Township } from '../divisions/divisions';
 import type { Principal } from '../lib/auth';
 import { AppError } from '../lib/errors';
@@ -37,7 +38,7 @@ export interface Dashboard {
 
 /** Townships an officer's jurisdiction reaches (a county prefix reaches them all, a village its township). */
 export function townshipsInScope(p: Principal): readonly Township[] {
-  if (p.role === 'admin') return TOWNSHIPS;
+  if (countyWide(p)) return TOWNSHIPS;
   const prefixes = p.jurisdiction ?? [];
   return TOWNSHIPS.filter((t) => prefixes.some((j) => t.code.startsWith(j) || j.startsWith(t.code)));
 }
@@ -91,7 +92,7 @@ const cache = new Map<string, { at: number; result: Promise<Dashboard> }>();
 
 export async function dashboard(ctx: Ctx, p: Principal, q: DashboardQuery, view: 'trend' | 'townships' = 'trend'): Promise<Dashboard> {
   checkDashboardQuery(ctx, p, q);
-  const scope = p.role === 'admin' ? 'all' : [...(p.jurisdiction ?? [])].sort().join(',');
+  const scope = countyWide(p) ? 'all' : [...(p.jurisdiction ?? [])].sort().join(',');
   const key = JSON.stringify([ctx.models.Application.db.name, scope, q.from, q.to, q.township ?? '', view]);
   const now = ctx.clock.now().getTime();
   const hit = cache.get(key);

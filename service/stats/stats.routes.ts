@@ -1,4 +1,5 @@
 import type { AppContext } from '../context';
+import { TYPE_CODE } from '../catalogue/catalogue';
 import { principalOf } from '../lib/auth';
 import { AppError } from '../lib/errors';
 import type { RouteDef } from '../lib/routes';
@@ -17,7 +18,7 @@ const statsQuery = {
   properties: {
     from: { type: 'string', pattern: DATE, description: 'first day of the period (China calendar date, included); default: the first day of the month of `to`' },
     to: { type: 'string', pattern: DATE, description: 'last day of the period (included); default: today in China' },
-    type: { enum: ['birth-service', 'rebirth-permit', 'only-child-honour', 'migrant-marriage'] },
+    type: TYPE_CODE,
     division: { type: 'string', pattern: '^\\d{2,12}$', description: 'division-code prefix; narrows the caller’s own jurisdiction, never widens it' },
   },
 };

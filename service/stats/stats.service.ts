@@ -1,10 +1,9 @@
 import type { ApplicationDoc } from '../applications/applications.model';
 import type { AppContext } from '../context';
-import { AppError } from '../lib/errors';
-import { jurisdictionFilter, type Principal } from '../lib/auth';
-import { ours } from '../lib/database';
+import { assertRight, countyWide, jurisdictionFilter } from '../lib/access';
+import type { Principal } from '../lib/auth';
+import { trustedFilter } from '../lib/database';
 import { chinaDate, workingDaysBetween, type IsoDate } from '../lib/workdays';
-import type { Models } from '../models';
 
 /**
  * Service performance figures (docs/stats.md says the same for readers of the README).
@@ -124,14 +123,6 @@ const startOfChinaDay = (date: IsoDate): Date => new Date(`${date}T00:00:00+08:0
 const rate = (n: number, d: number): number | null => (d === 0 ? null : Math.round((n / d) * 10_000) / 10_000);
 const zero = (): Counts => ({ received: 0, decided: 0, approved: 0, returned: 0, rejected: 0, withdrawn: 0 });
 
-/** Indexes the period queries use; created with the others at start-up. */
-export async function ensureStatsIndexes(models: Pick<Models, 'Application'>): Promise<void> {
-  // One createIndex per index, as Mongoose does: FerretDB drops the connection when a batched
-  // createIndexes names indexes that already exist.
-  const keys = [{ submittedAt: 1 }, { decidedAt: 1 }, { returnedAt: 1 }, { 'stages.decidedAt': 1 }, { status: 1, updatedAt: 1 }, { updatedAt: 1 }] as const;
-  for (const key of keys) await models.Application.collection.createIndex({ ...key });
-}
-
 function divisionScope(p: Principal, q: StatsQuery): Record<string, unknown>[] {
   const clauses: Record<string, unknown>[] = [jurisdictionFilter(p)];
   if (q.type) clauses.push({ type: q.type });
@@ -156,7 +147,7 @@ function median(histogram: Map<number, number>, n: number): number | null {
 }
 
 export async function computeStats(ctx: Pick<AppContext, 'models' | 'clock' | 'policy'>, p: Principal, q: StatsQuery): Promise<Stats> {
-  if (p.role !== 'officer' && p.role !== 'admin') throw new AppError('forbidden');
+  assertRight(p, 'stats:read');
   const start = startOfChinaDay(q.from);
   const end = new Date(startOfChinaDay(q.to).getTime() + DAY_MS);
   const inPeriod = { $gte: start, $lt: end };
@@ -164,7 +155,7 @@ export async function computeStats(ctx: Pick<AppContext, 'models' | 'clock' | 'p
   const today = chinaDate(now);
   const scope = divisionScope(p, q);
   const Application = ctx.models.Application;
-  const match = (...extra: Record<string, unknown>[]) => ours({ $and: [{ submittedAt: { $exists: true } }, ...scope, ...extra] });
+  const match = (...extra: Record<string, unknown>[]) => trustedFilter({ $and: [{ submittedAt: { $exists: true } }, ...scope, ...extra] });
 
   const types = ctx.policy.types.map((t) => t.code);
   const counts: Stats['counts'] = {
@@ -245,7 +236,7 @@ export async function computeStats(ctx: Pick<AppContext, 'models' | 'clock' | 'p
     if (passedInPeriod(stage?.statutoryDeadline)) lateOpen.statutory += 1;
   }
 
-  const complaintScope = (...extra: Record<string, unknown>[]) => ours({ $and: [{}, ...scope, ...extra] });
+  const complaintScope = (...extra: Record<string, unknown>[]) => trustedFilter({ $and: [{}, ...scope, ...extra] });
   const Complaint = ctx.models.Complaint;
   const [complaintsReceived, answered, answeredOnTime, openNow, overdueComplaints] = await Promise.all([
     Complaint.countDocuments(complaintScope({ createdAt: inPeriod })),
@@ -257,7 +248,7 @@ export async function computeStats(ctx: Pick<AppContext, 'models' | 'clock' | 'p
 
   return {
     period: { from: q.from, to: q.to },
-    scope: { jurisdiction: p.role === 'admin' ? 'all' : (p.jurisdiction ?? []), type: q.type ?? null, division: q.division ?? null },
+    scope: { jurisdiction: countyWide(p) ? 'all' : (p.jurisdiction ?? []), type: q.type ?? null, division: q.division ?? null },
     asOf: now.toISOString(),
     today,
     counts,
@@ -293,7 +284,7 @@ export async function computeStats(ctx: Pick<AppContext, 'models' | 'clock' | 'p
 
 async function ratingCounts(ctx: Pick<AppContext, 'models'>, scope: Record<string, unknown>[], inPeriod: { $gte: Date; $lt: Date }): Promise<Stats['ratings']> {
   const rows = await ctx.models.Rating.aggregate<{ _id: { score: number; followUp: string | null; onTime: boolean | null }; n: number }>([
-    { $match: ours({ $and: [{ createdAt: inPeriod }, ...scope] }) },
+    { $match: trustedFilter({ $and: [{ createdAt: inPeriod }, ...scope] }) },
     { $group: { _id: { score: '$score', followUp: '$followUp.status', onTime: '$followUp.onTime' }, n: { $sum: 1 } } },
   ]);
   const r: Stats['ratings'] = { received: 0, byScore: { 1: 0, 2: 0, 3: 0, 4: 0, 5: 0 }, satisfied: 0, satisfactionRate: null, bad: 0, followedUp: 0, followedUpOnTime: 0, followUpRate: null };
@@ -329,7 +320,7 @@ async function certificateCounts(
   const out = {} as Stats['certificates'];
   for (const figure of CERTIFICATE_FIGURES) {
     const rows = await ctx.models.Certificate.aggregate<{ _id: string; n: number }>([
-      { $match: ours({ $and: [{}, ...clauses, filters[figure]] }) },
+      { $match: trustedFilter({ $and: [{}, ...clauses, filters[figure]] }) },
       { $group: { _id: '$type', n: { $sum: 1 } } },
     ]);
     const byType = Object.fromEntries(types.map((t) => [t, 0]));

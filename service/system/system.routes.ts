@@ -1,22 +1,8 @@
 import type { AppContext } from '../context';
 import type { RouteDef } from '../lib/routes';
 import { AppError } from '../lib/errors';
-import { calendarHorizon, chinaDate } from '../lib/workdays';
+import { calendarStatus } from '../lib/workdays';
 import { countProvisionalDeadlines } from '../applications/applications.service';
-
-/**
- * How far the official holiday calendar reaches. Deadlines beyond it are counted Monday to Friday
- * and marked provisional until an operator adds next year's schedule (schemas/calendar/README.md).
- */
-export function calendarStatus(now: Date): { coversUntil: string; daysLeft: number; warning?: string } {
-  const { last } = calendarHorizon();
-  const daysLeft = Math.round((Date.parse(`${last}T00:00:00Z`) - Date.parse(`${chinaDate(now)}T00:00:00Z`)) / 86_400_000);
-  return {
-    coversUntil: last,
-    daysLeft,
-    ...(daysLeft < 45 ? { warning: 'add next year’s official holiday schedule to schemas/calendar/ (see its README) before deadlines cross the horizon' } : {}),
-  };
-}
 
 /** Readiness is polled often; the count of provisional deadlines is a scan, so it is kept a minute. */
 const PROVISIONAL_COUNT_TTL_MS = 60_000;

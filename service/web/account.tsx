@@ -1,14 +1,14 @@
 import express, { type Request, type Router } from 'express';
 import { passwordResetBody, phoneCodeBody, registerBody } from '../accounts/accounts.routes';
 import { checkCredentials, registerApplicant, requestPhoneCode, resetPassword } from '../accounts/accounts.service';
+import { roleHolds } from '../lib/auth';
 import { AppError, PROBLEMS } from '../lib/errors';
 import { idHash } from '../lib/personal';
 import { limiter } from '../lib/ratelimit';
 import { compile, toFieldProblems } from '../lib/validation';
 import { Fragment, h, type SafeHtml } from './jsx';
 import { endSession, startSession } from './session';
-import { Button, CsrfField, Page, TextField, type FieldError, type Lang } from './ui';
-import type { Web } from './web';
+import { Button, CsrfField, Page, TextField, type FieldError, type Lang, type Web } from './ui';
 
 const FIFTEEN_MINUTES = 15 * 60 * 1000;
 
@@ -75,7 +75,8 @@ export function accountPages(web: Web): Router {
       if (!(err instanceof AppError) || err.code !== 'invalid_credentials') throw err;
       return web.send(res, signInPage(req, { idNumber }, [{ field: 'idNumber', message: l.b(PROBLEMS.invalid_credentials) }]), 401);
     }
-    if (account.role !== 'applicant') {
+    // The resident sign-in is for accounts that file their own cases (staff sign in on theirs).
+    if (!roleHolds(account.role, 'application:read-own')) {
       return web.send(res, signInPage(req, { idNumber }, [{ field: 'idNumber', message: l.b(PROBLEMS.invalid_credentials) }]), 401);
     }
     await startSession(ctx, res, { kind: 'resident', subject: account.id });

@@ -23,7 +23,7 @@ import { h } from './jsx';
 import { adminOnly } from './staff';
 import { FigureTable } from './tables';
 import { BackLink, Button, CsrfField, Page, RadioField, SelectField, SummaryList, TextArea, TextField, dateTime, day, type FieldError, type Lang } from './ui';
-import type { Web } from './web';
+import type { Web } from './ui';
 
 const SERIAL = /^[0-9A-Za-z-]{6,40}$/;
 

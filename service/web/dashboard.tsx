@@ -1,4 +1,5 @@
 import express, { type Request, type Response, type Router } from 'express';
+import { countyWide } from '../lib/access';
 import type { Township } from '../divisions/divisions';
 import { AppError } from '../lib/errors';
 import { chinaDate } from '../lib/workdays';
@@ -9,7 +10,7 @@ import { h, type SafeHtml } from './jsx';
 import { staff } from './staff';
 import { FigureTable } from './tables';
 import { BackLink, Button, Page, SelectField, TextField, dateTime, type FieldError, type Lang } from './ui';
-import type { Web } from './web';
+import type { Web } from './ui';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const pct = (x: number | null): string => (x === null ? '—' : `${(x * 100).toFixed(1)}%`);
@@ -132,7 +133,7 @@ export function dashboardPages(web: Web): Router {
     }
   };
   const scopeName = (l: Lang, p: Principal, q: DashboardQuery, townships: readonly Township[]) =>
-    q.township ? (townships.find((t) => t.code === q.township)?.name ?? q.township) : p.role === 'admin' ? l.t('全县', 'The whole county') : townships.map((t) => t.name).join(l.t('、', ', ')) || (p.jurisdiction ?? []).join(', ');
+    q.township ? (townships.find((t) => t.code === q.township)?.name ?? q.township) : countyWide(p) ? l.t('全县', 'The whole county') : townships.map((t) => t.name).join(l.t('、', ', ')) || (p.jurisdiction ?? []).join(', ');
   const params = (q: DashboardQuery) => new URLSearchParams({ from: q.from, to: q.to, ...(q.township ? { township: q.township } : {}) }).toString();
 
   r.get('/officer/dashboard', staff, async (req, res) => {

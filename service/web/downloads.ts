@@ -4,7 +4,7 @@ import { certificatePdfFor } from '../certificates/certificates.service';
 import { sendDecision } from '../decisions/decisions.routes';
 import { principalOf } from '../lib/auth';
 import { staff } from './staff';
-import type { Web } from './web';
+import type { Web } from './ui';
 
 /**
  * The signed PDFs a person downloads from the pages: written decisions (准予 / 不予 / 补正) and

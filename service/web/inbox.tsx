@@ -2,12 +2,12 @@ import express, { type Request, type Router } from 'express';
 import { responseBody } from '../complaints/complaints.routes';
 import { answerComplaint, complaintView, getComplaint, listComplaints, listForApplication } from '../complaints/complaints.service';
 import { compile, toFieldProblems } from '../lib/validation';
-import { followUpBody } from '../ratings/ratings.routes';
+import { followUpBody } from '../ratings/ratings.schemas';
 import { listFollowUps, ratingView, recordFollowUp } from '../ratings/ratings.service';
 import { Fragment, h } from './jsx';
 import { staff } from './staff';
 import { BackLink, Button, CsrfField, Page, SummaryList, TextArea, dateTime, type FieldError, type Lang } from './ui';
-import type { Web } from './web';
+import type { Web } from './ui';
 
 const LIST_SIZE = 100;
 

@@ -17,14 +17,13 @@ import { AppError, notFound, PROBLEMS, translate } from '../lib/errors';
 import { decrypt, openName } from '../lib/personal';
 import { limiter } from '../lib/ratelimit';
 import { compile, toFieldProblems } from '../lib/validation';
-import { ratingBody } from '../ratings/ratings.routes';
+import { ratingBody } from '../ratings/ratings.schemas';
 import { LEVELS, rateApplication, ratingOf } from '../ratings/ratings.service';
 import { answerText, evaluateForPage, Fields, GroundField, labelOf } from './fields';
 import { CHILD_FIELDS, getPath, inSection, readFields, rootsOf, SECTIONS, type FieldSpec, type SectionSpec } from './forms';
 import { Fragment, h, type SafeHtml } from './jsx';
 import { checkCsrf } from './session';
-import { BackLink, Button, CsrfField, dateTime, day, Page, RadioField, StatusTag, SummaryList, TextArea, WrittenDecisions, type FieldError, type Lang } from './ui';
-import type { Web } from './web';
+import { BackLink, Button, CsrfField, dateTime, day, Page, RadioField, StatusTag, SummaryList, TextArea, WrittenDecisions, type FieldError, type Lang, type Web } from './ui';
 
 /**
  * The application journey, GOV.UK style: a task list, one small group of questions per page,

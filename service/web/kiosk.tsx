@@ -7,9 +7,9 @@ import { encrypt, openName, sealName } from '../lib/personal';
 import { limiter } from '../lib/ratelimit';
 import { todayInChina } from '../lib/workdays';
 import { h } from './jsx';
-import { endSession, startSession, updateKioskResident, type KioskResident } from './session';
-import { Button, CsrfField, Page, RadioField, TextField, type FieldError } from './ui';
-import type { Web } from './web';
+import { endSession, startSession, updateKioskResident } from './session';
+import type { KioskResident } from './session.model';
+import { Button, CsrfField, Page, RadioField, TextField, type FieldError, type Web } from './ui';
 
 const CONSENT_METHODS = ['signature', 'fingerprint', 'paper-form', 'verbal-witnessed'] as const;
 

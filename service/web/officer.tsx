@@ -19,14 +19,15 @@ import { decisionBody } from '../review/review.routes';
 import { getPath, SECTIONS } from './forms';
 import { STATUS_LABELS } from '../applications/workflow';
 import { TYPE_CODES } from '../catalogue/catalogue';
+import { countyWide } from '../lib/access';
+import { can, roleHolds } from '../lib/auth';
 import { AppError, notFound, PROBLEMS } from '../lib/errors';
 import { limiter } from '../lib/ratelimit';
 import { chinaDate } from '../lib/workdays';
 import { Fragment, h, type SafeHtml } from './jsx';
 import { startSession } from './session';
-import { BackLink, Button, CsrfField, fieldId, Page, SelectField, StatusTag, SummaryList, TextField, day, dateTime, statusName, type FieldError, type Lang } from './ui';
+import { BackLink, Button, CsrfField, fieldId, Page, SelectField, StatusTag, SummaryList, TextField, day, dateTime, statusName, type FieldError, type Lang, type Web } from './ui';
 import { staff } from './staff';
-import type { Web } from './web';
 
 const FIFTEEN_MINUTES = 15 * 60 * 1000;
 const PAGE_SIZE = 20;
@@ -36,7 +37,7 @@ type ClaimFilter = (typeof CLAIM_FILTERS)[number];
 
 /** The townships a person's queue spans: an admin's and a county officer's every one, a township officer's own. */
 function townshipsOf(p: Principal) {
-  if (p.role === 'admin') return [...TOWNSHIPS];
+  if (countyWide(p)) return [...TOWNSHIPS];
   const codes = p.jurisdiction ?? [];
   return TOWNSHIPS.filter((t) => codes.some((c) => t.code.startsWith(c) || c.startsWith(t.code)));
 }
@@ -121,7 +122,7 @@ export function officerPages(web: Web): Router {
       return refused();
     }
     // Residents sign in on their own page; the same answer as a wrong password tells nothing more.
-    if (account.role !== 'officer' && account.role !== 'admin') return refused();
+    if (!roleHolds(account.role, 'queue:read')) return refused();
     await startSession(ctx, res, { kind: 'staff', subject: account.id });
     res.redirect(303, '/officer');
   });
@@ -146,7 +147,7 @@ export function officerPages(web: Web): Router {
       limit: PAGE_SIZE,
       cursor,
     });
-    const held = p.role === 'officer' ? (await queue(ctx, p, { mine: true, limit: 50 })).items : [];
+    const held = can(p, 'application:decide') ? (await queue(ctx, p, { mine: true, limit: 50 })).items : [];
     const typeName = (code: string) => l.b(ctx.policy.type(code)?.names) || code;
     const filters = new URLSearchParams({ ...(type ? { type } : {}), ...(town ? { township: town } : {}), ...(claimFilter ? { claim: claimFilter } : {}), ...(overdue ? { overdue: 'true' } : {}) });
     const base = web.base(req, l.t('待办', 'Workqueue'));
@@ -157,7 +158,7 @@ export function officerPages(web: Web): Router {
       <Page {...base}>
         <h1>{l.t('待办', 'Workqueue')}</h1>
         <p className="caption">
-          {p.role === 'admin' ? l.t('全县所有待办（管理员）', 'Every queue in the county (administrator)') : `${p.level === 'county' ? l.t('县级审批', 'County approval') : l.t('乡镇审核', 'Township review')}${l.colon}${(p.jurisdiction ?? []).some((c) => c === COUNTY.code) ? COUNTY.name : places.map((t) => t.name).join(l.t('、', ', ')) || (p.jurisdiction ?? []).join(', ')}`}
+          {countyWide(p) ? l.t('全县所有待办（管理员）', 'Every queue in the county (administrator)') : `${p.level === 'county' ? l.t('县级审批', 'County approval') : l.t('乡镇审核', 'Township review')}${l.colon}${(p.jurisdiction ?? []).some((c) => c === COUNTY.code) ? COUNTY.name : places.map((t) => t.name).join(l.t('、', ', ')) || (p.jurisdiction ?? []).join(', ')}`}
         </p>
         {held.length ? (
           <section aria-labelledby="held">
@@ -200,7 +201,7 @@ export function officerPages(web: Web): Router {
             options={[
               { value: 'unclaimed', label: l.t('待认领', 'Not claimed') },
               { value: 'claimed', label: l.t('已认领', 'Claimed') },
-              ...(p.role === 'officer' ? [{ value: 'mine', label: l.t('我认领的', 'Claimed by me') }] : []),
+              ...(can(p, 'application:decide') ? [{ value: 'mine', label: l.t('我认领的', 'Claimed by me') }] : []),
             ]}
           />
           <SelectField name="overdue" label={l.t('期限', 'Deadline')} value={overdue ? 'true' : undefined} blank={l.t('全部', 'All')} options={[{ value: 'true', label: l.t('仅已超期', 'Overdue only') }]} />
@@ -237,7 +238,7 @@ export function officerPages(web: Web): Router {
                     {it.claim ? <span className="caption">{it.claim.mine ? l.t('我已认领', 'Claimed by me') : it.claim.officerName}{l.t('，至 ', ' until ')}{dateTime(it.claim.until)}</span> : null}
                   </td>
                   <td>
-                    {p.role === 'officer' && (!it.claim || it.claim.mine) ? (
+                    {can(p, 'application:decide') && (!it.claim || it.claim.mine) ? (
                       <ClaimForm id={it.id} csrf={csrf} label={it.claim?.mine ? l.t('续期', 'Renew') : l.t('认领', 'Claim')} hidden={it.number ?? ''} />
                     ) : null}
                   </td>
@@ -348,7 +349,7 @@ export function officerPages(web: Web): Router {
     };
     const live = view.status === 'in_review' && view.claim && 'officerId' in view.claim && new Date(view.claim.until) > now;
     const mine = live && view.claim && 'officerId' in view.claim && view.claim.officerId === p.id;
-    const claimable = p.role === 'officer' && (view.status === 'pending' || (view.status === 'in_review' && !live));
+    const claimable = can(p, 'application:decide') && (view.status === 'pending' || (view.status === 'in_review' && !live));
     const base = web.base(req, `${view.number ?? ''} ${l.b(spec.names)}`, errors);
     const csrf = base.csrf();
     return (
@@ -388,7 +389,7 @@ export function officerPages(web: Web): Router {
             ...(view.certificateSerial ? [{ key: l.t('证件编号', 'Certificate'), value: <a href={`/officer/certificates/${view.certificateSerial}/print`} data-key="p" aria-keyshortcuts="p">{l.t(`打印证件 ${view.certificateSerial}`, `Print certificate ${view.certificateSerial}`)}</a> }] : []),
           ]}
         />
-        {p.role === 'officer' && (claimable || mine) ? (
+        {can(p, 'application:decide') && (claimable || mine) ? (
           <p className="actions">
             <ClaimForm id={id} csrf={csrf} label={mine ? l.t('续期认领', 'Renew the claim') : l.t('认领办理', 'Claim this case')} hidden="" dataKey="c" />
             {mine ? <ReleaseForm id={id} csrf={csrf} l={l} number="" /> : null}

@@ -8,7 +8,7 @@ import { answerText, evaluateForPage, Fields, GroundField, labelOf } from './fie
 import { CHILD_FIELDS, fieldValue, getPath, inSection, readFields, SECTIONS, type SectionSpec } from './forms';
 import { Fragment, h, type SafeHtml } from './jsx';
 import { BackLink, Button, CsrfField, Page, SummaryList, type FieldError } from './ui';
-import type { Web } from './web';
+import type { Web } from './ui';
 
 /** How many children the pre-check carries at most (the form schema sets its own bound). */
 const MAX_CHILDREN = 20;

@@ -11,8 +11,7 @@ import { compile } from '../lib/validation';
 import { chinaDate } from '../lib/workdays';
 import { Fragment, h, type SafeHtml } from './jsx';
 import { LANG_COOKIE, setCookie } from './session';
-import { Button, CsrfField, day, Page, StatusTag, SummaryList, TextField, type FieldError, type Lang } from './ui';
-import type { Web } from './web';
+import { Button, CsrfField, day, Page, StatusTag, SummaryList, TextField, type FieldError, type Lang, type Web } from './ui';
 
 export const limitText = (l: Lang, limit: Limit): string =>
   limit.unit === 'working_days' ? l.t(`${limit.value} 个工作日`, `${limit.value} working days`) : l.t(`${limit.value} 日`, `${limit.value} days`);

@@ -13,7 +13,7 @@ import { h } from './jsx';
 import { staff } from './staff';
 import { FigureTable } from './tables';
 import { Button, CheckboxField, CsrfField, Page, SelectField, StatusTag, TextField, day, type FieldError, type Lang } from './ui';
-import type { Web } from './web';
+import type { Web } from './ui';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const PAGE_SIZE = 50;

@@ -1,11 +1,11 @@
 import crypto from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import { Schema, type Connection } from 'mongoose';
 import type { AppContext } from '../context';
 import type { Principal } from '../lib/auth';
-import { ours } from '../lib/database';
+import { trustedFilter } from '../lib/database';
 import { AppError } from '../lib/errors';
 import { openName } from '../lib/personal';
+import type { KioskResident, WebSessionDoc } from './session.model';
 
 /**
  * Cookie sessions for pages. The cookie carries a random id only; the session lives in the database
@@ -19,49 +19,6 @@ export const LANG_COOKIE = '__Host-fpc-lang';
 
 /** A kiosk's terminal sign-in lasts a working day; the resident being served much less (kioskIdleSeconds). */
 const TERMINAL_SESSION_MS = 12 * 3600 * 1000;
-
-export interface KioskResident {
-  /** The resident's name, sealed like every stored name (lib/personal), with its public mask. */
-  nameSealed: string;
-  nameMasked: string;
-  /** The resident's ID number, sealed with the data key: needed once, when the draft is created. */
-  idNumberEnc: string;
-  idMasked: string;
-  consent?: { method: 'signature' | 'fingerprint' | 'paper-form' | 'verbal-witnessed'; reference?: string };
-  /** Applications filed in this visit: the only ones the kiosk pages show. */
-  applications: string[];
-}
-
-export interface WebSessionDoc {
-  _id: string;
-  kind: 'resident' | 'kiosk' | 'staff';
-  /** Resident or staff (officer, admin): account id. Kiosk: terminal id. */
-  subject: string;
-  /** Kiosk: the clerk at the terminal. */
-  operatorName?: string;
-  kioskResident?: KioskResident | null;
-  createdAt: Date;
-  lastSeenAt: Date;
-  residentSeenAt?: Date;
-}
-
-const sessionSchema = new Schema(
-  {
-    _id: String,
-    kind: { type: String, required: true },
-    subject: { type: String, required: true },
-    operatorName: String,
-    kioskResident: { type: Schema.Types.Mixed, default: null },
-    createdAt: { type: Date, required: true },
-    lastSeenAt: { type: Date, required: true, index: true },
-    residentSeenAt: Date,
-  },
-  { collection: 'web_sessions', versionKey: false, minimize: false },
-);
-
-export function webSessionModels(conn: Connection) {
-  return { WebSession: conn.model<WebSessionDoc>('WebSession', sessionSchema) };
-}
 
 type Ctx = Pick<AppContext, 'models' | 'clock' | 'config' | 'keys'>;
 
@@ -207,7 +164,7 @@ export async function updateKioskResident(ctx: Ctx, req: Request, resident: Kios
 export async function purgeWebSessions(ctx: Pick<AppContext, 'models' | 'clock' | 'config'>): Promise<number> {
   const idle = Math.max(ctx.config.webSessionIdleSeconds * 1000, TERMINAL_SESSION_MS);
   const cutoff = new Date(ctx.clock.now().getTime() - idle);
-  return (await ctx.models.WebSession.deleteMany(ours({ lastSeenAt: { $lt: cutoff } }))).deletedCount;
+  return (await ctx.models.WebSession.deleteMany(trustedFilter({ lastSeenAt: { $lt: cutoff } }))).deletedCount;
 }
 
 /* CSRF: a token per session (or per anonymous visitor), an HMAC the server can recompute. */

@@ -1,4 +1,5 @@
 import type { RequestHandler } from 'express';
+import { can } from '../lib/auth';
 import { AppError } from '../lib/errors';
 
 /**
@@ -17,7 +18,7 @@ export const staff: RequestHandler = (req, res, next) => {
 export const adminOnly: RequestHandler = (req, res, next) => {
   staff(req, res, (err?: unknown) => {
     if (err) return next(err);
-    if (req.principal?.role !== 'admin') throw new AppError('not_found');
+    if (!req.principal || !can(req.principal, 'account:manage')) throw new AppError('not_found');
     next();
   });
 };

@@ -1,5 +1,8 @@
+import type { Request, RequestHandler, Response } from 'express';
 import { STATUS_LABELS, type ApplicationStatus } from '../applications/workflow';
 import { DECISION_TITLES, type DecisionDoc } from '../decisions/decisions.model';
+import type { AppContext } from '../context';
+import type { FieldProblem } from '../lib/errors';
 import type { Bilingual, Language } from '../lib/i18n';
 import { chinaDate } from '../lib/workdays';
 import { Fragment, h, type Child, type SafeHtml } from './jsx';
@@ -306,4 +309,17 @@ export function WrittenDecisions({ l, decisions, href }: { l: Lang; decisions: P
       </ul>
     </Fragment>
   );
+}
+
+/** What every page handler needs: the context and the request's page basics. */
+export interface Web {
+  ctx: AppContext;
+  /** The common props of a page for this request. */
+  base(req: Request, title: string, errors?: FieldError[]): PageProps;
+  lang(req: Request): Lang;
+  send(res: Response, page: SafeHtml, status?: number): void;
+  /** A posted form's CSRF token must match this visitor's session (or anonymous cookie). */
+  csrf: RequestHandler;
+  /** Field problems of a refusal, in the page's language, keyed by form field name. */
+  fieldErrors(req: Request, problems: FieldProblem[] | undefined, labels?: (field: string) => string | undefined): FieldError[];
 }

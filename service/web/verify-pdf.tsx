@@ -8,7 +8,7 @@ import { h, type SafeHtml } from './jsx';
 import { CERTIFICATE_VERDICTS, CertificateSummary, isCertified } from './public';
 import { checkCsrf } from './session';
 import { BackLink, Button, CsrfField, day, fieldId, Page, SummaryList, type FieldError, type Lang } from './ui';
-import type { Web } from './web';
+import type { Web } from './ui';
 
 type Check = Awaited<ReturnType<typeof checkPdf>>;
 

@@ -1,15 +1,16 @@
 import crypto from 'node:crypto';
+import { can } from '../lib/auth';
 import fs from 'node:fs';
 import path from 'node:path';
-import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response, type Router } from 'express';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Router } from 'express';
 import type { AppContext } from '../context';
-import { AppError, translate, type FieldProblem } from '../lib/errors';
+import { AppError, translate } from '../lib/errors';
 import { languageOf, type Language } from '../lib/i18n';
 import { projectRoot } from '../lib/paths';
 import { accountPages } from './account';
 import { downloadPages } from './downloads';
 import { journeyPages } from './journey';
-import { renderDocument, type SafeHtml } from './jsx';
+import { renderDocument } from './jsx';
 import { kioskPages } from './kiosk';
 import { recordPages } from './records';
 import { adminPages } from './admin';
@@ -20,20 +21,7 @@ import { precheckPages } from './precheck';
 import { errorPage, publicPages, qrVerifyPage } from './public';
 import { checkCsrf, csrfToken, LANG_COOKIE, parseCookies, sessions } from './session';
 import { verifyPdfPages } from './verify-pdf';
-import { assetUrls, makeLang, type FieldError, type Lang, type PageProps } from './ui';
-
-/** What every page handler needs: the context and the request's page basics. */
-export interface Web {
-  ctx: AppContext;
-  /** The common props of a page for this request. */
-  base(req: Request, title: string, errors?: FieldError[]): PageProps;
-  lang(req: Request): Lang;
-  send(res: Response, page: SafeHtml, status?: number): void;
-  /** A posted form's CSRF token must match this visitor's session (or anonymous cookie). */
-  csrf: RequestHandler;
-  /** Field problems of a refusal, in the page's language, keyed by form field name. */
-  fieldErrors(req: Request, problems: FieldProblem[] | undefined, labels?: (field: string) => string | undefined): FieldError[];
-}
+import { assetUrls, makeLang, type FieldError, type Lang, type Web } from './ui';
 
 export function pageLanguage(req: Request): Language {
   const chosen = parseCookies(req)[LANG_COOKIE];
@@ -77,7 +65,7 @@ export function webLayer(ctx: AppContext): { pages: Router; notFound: RequestHan
         l: lang(req),
         title,
         path: req.originalUrl.split('?')[0] ?? '/',
-        who: s ? { name: s.doc.kind === 'kiosk' ? `${s.principal.name} · ${s.doc.operatorName ?? ''}` : s.principal.name, kind: s.doc.kind, admin: s.principal.role === 'admin' } : undefined,
+        who: s ? { name: s.doc.kind === 'kiosk' ? `${s.principal.name} · ${s.doc.operatorName ?? ''}` : s.principal.name, kind: s.doc.kind, admin: can(s.principal, 'account:manage') } : undefined,
         csrf: () => csrfToken(ctx, req),
         kiosk: kiosk ? { idleSeconds: ctx.config.kioskIdleSeconds, serving: Boolean(s?.doc.kioskResident) } : undefined,
         errors,

@@ -18,7 +18,8 @@ import { buildContext } from '../../service/runtime';
 import { createStaff, createTerminal } from '../../service/accounts/accounts.service';
 import { MemoryNotifier } from '../../service/notifications/notifier';
 import { residentsByAuth } from './forms';
-import { testDatabase } from './hooks';
+import { fileDatabase, testDatabase } from './hooks';
+import { checkResponsesOf } from './responses';
 
 let sharedKeys: { dir: string; keys: Keys } | undefined;
 
@@ -49,10 +50,20 @@ export interface TestApp {
 
 const notifiers = new WeakMap<Express, MemoryNotifier>();
 
-/** A fresh app on the run's database; each test file arranges its own data. */
-export async function makeTestApp(opts: { clock?: Clock; config?: Config; dbName?: string; uri?: string; monitorCommands?: boolean } = {}): Promise<TestApp> {
+/** Databases emptied in this run: a file's database is emptied once, before its first app. */
+const emptied = new Map<string, Promise<void>>();
+
+/**
+ * A fresh app on the calling test file's own database (`fileDatabase()`), emptied before its first
+ * use in the run; `database` names a second database of the same file.
+ */
+export async function makeTestApp(opts: { clock?: Clock; config?: Config; database?: string; uri?: string; monitorCommands?: boolean } = {}): Promise<TestApp> {
   const config = opts.config ?? testConfig();
-  const conn = await connect(opts.uri ?? testDatabase().uri, opts.dbName ?? 'fpc_test', { monitorCommands: opts.monitorCommands });
+  const dbName = fileDatabase(opts.database);
+  const conn = await connect(opts.uri ?? testDatabase().uri, dbName, { monitorCommands: opts.monitorCommands });
+  const key = `${opts.uri ?? ''} ${dbName}`;
+  if (!emptied.has(key)) emptied.set(key, conn.dropDatabase().then(() => undefined));
+  await emptied.get(key);
   const sms = new MemoryNotifier();
   // With a gateway configured, messages still go to it; the test reads codes from the copy kept here.
   const ctx = await buildContext(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), conn, { clock: opts.clock ?? systemClock, keys: testKeys().keys, ...(config.notifyWebhook ? {} : { notifier: sms }) });
@@ -62,6 +73,7 @@ export async function makeTestApp(opts: { clock?: Clock; config?: Config; dbName
   }
   const app = createApp(ctx);
   notifiers.set(app, sms);
+  checkResponsesOf(app, (await request(app).get('/openapi.json').expect(200)).body);
   return { app, ctx, conn, sms, close: () => conn.close() };
 }
 
