@@ -111,8 +111,12 @@ describe('officer pages in a browser (playwright-core + Chromium)', function () 
     if (js) await page.locator('iframe.document-frame').screenshot({ path: path.join(OUT, 'officer2-document-frame.png') });
 
     // Return, naming two documents; no confirmation for a return (the case comes back).
-    await page.locator('#missing-photo').check();
-    await page.locator('#missing-household-register').check();
+    // A tick can be lost when the framed document finishes loading under the pointer; tick again until it holds.
+    for (const id of ['#missing-photo', '#missing-household-register']) {
+      const box = page.locator(id);
+      for (let i = 0; i < 3 && !(await box.isChecked()); i += 1) await box.click();
+      assert.ok(await box.isChecked(), `${id} ticked`);
+    }
     await page.locator('#return-reason').fill('照片不清晰，户口簿缺少女方页');
     await page.getByRole('button', { name: '退回补正', exact: true }).click();
     await page.getByRole('heading', { name: number }).waitFor();

@@ -28,8 +28,8 @@ export interface ServerProcess {
  */
 export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
-  // One process (tsx as a require hook, not its CLI wrapper), so that a SIGKILL is the server's own.
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'service', 'server.ts')], {
+  // One process (tsx's loader, not its CLI wrapper), so that a SIGKILL is the server's own; `--import` hooks ESM too (the development database is imported lazily).
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'service', 'server.ts')], {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
