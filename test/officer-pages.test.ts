@@ -268,6 +268,8 @@ describe('officer pages: routes', function () {
       const res = await v.get(`/officer/cases/${sub.id}`);
       assert.equal(res.status, 200);
       for (const text of ['男方信息', '张伟', '条件审查', '规则版本', '材料', '办理记录', sub.number]) assert.ok(res.text.includes(text), text);
+      // The history names what happened in words, as the resident's timeline does, not by its code.
+      assert.ok(res.text.includes('提交申请') && !res.text.includes(' · submit · '), 'history actions named');
       const form = formOf(t.ctx, (await t.ctx.models.Application.findById(sub.id).lean())!);
       const husbandId = (form.husband as { idNumber: string }).idNumber;
       assert.ok(!res.text.includes(husbandId), 'the ID number is masked');

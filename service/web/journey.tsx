@@ -23,7 +23,7 @@ import { answerText, evaluateForPage, Fields, GroundField, labelOf } from './fie
 import { CHILD_FIELDS, getPath, inSection, readFields, rootsOf, SECTIONS, type FieldSpec, type SectionSpec } from './forms';
 import { Fragment, h, type SafeHtml } from './jsx';
 import { checkCsrf } from './session';
-import { BackLink, Button, CsrfField, dateTime, day, Page, RadioField, StatusTag, SummaryList, TextArea, WrittenDecisions, type FieldError, type Lang, type Web } from './ui';
+import { BackLink, Button, CsrfField, dateTime, day, Page, RadioField, StatusTag, actionName, SummaryList, TextArea, WrittenDecisions, type FieldError, type Lang, type Web } from './ui';
 
 /**
  * The application journey, GOV.UK style: a task list, one small group of questions per page,
@@ -41,23 +41,6 @@ export interface Mode {
 
 const sectionsOf = (type: string): SectionSpec[] => SECTIONS[type] ?? [];
 
-const ACTION_NAMES: Record<string, [string, string]> = {
-  create: ['创建草稿', 'Draft started'],
-  edit: ['修改申请表', 'Form changed'],
-  upload: ['上传材料', 'Document added'],
-  'remove-document': ['删除材料', 'Document removed'],
-  submit: ['提交申请', 'Submitted'],
-  resubmit: ['补正后重新提交', 'Resubmitted with the documents asked for'],
-  withdraw: ['撤回申请', 'Withdrawn'],
-  claim: ['开始审核', 'Review started'],
-  release: ['审核人员释放', 'Back in the queue'],
-  approve: ['审核通过', 'Approved'],
-  return: ['退回补正', 'Returned for more documents'],
-  reject: ['不予批准', 'Refused'],
-  complain: ['提出投诉', 'Complaint made'],
-  'complaint-answered': ['投诉已答复', 'Complaint answered'],
-  'revoke-certificate': ['证件注销', 'Certificate revoked'],
-};
 
 export function journeyPages(web: Web): Router {
   const { ctx } = web;
@@ -680,7 +663,7 @@ export function journeyPages(web: Web): Router {
           {app.history.map((e) => (
             <li>
               <time datetime={new Date(e.at).toISOString()}>{dateTime(e.at)}</time>
-              <strong>{ACTION_NAMES[e.action] ? l.t(...ACTION_NAMES[e.action]!) : e.action}</strong>
+              <strong>{actionName(l, e.action)}</strong>
               {e.reason && (e.action === 'upload' || e.action === 'remove-document') ? <p>{l.b(spec.documents.find((d) => d.kind === e.reason)?.name) || e.reason}</p> : e.reason ? <p>{e.reason}</p> : null}
               {e.missing?.length ? <p>{l.t('需补正', 'To add')}{l.colon}{e.missing.map((k) => l.b(spec.documents.find((d) => d.kind === k)?.name) || k).join(l.t('、', ', '))}</p> : null}
             </li>

@@ -26,7 +26,7 @@ import { limiter } from '../lib/ratelimit';
 import { chinaDate } from '../lib/workdays';
 import { Fragment, h, type SafeHtml } from './jsx';
 import { startSession } from './session';
-import { BackLink, Button, CsrfField, fieldId, Page, SelectField, StatusTag, SummaryList, TextField, day, dateTime, statusName, type FieldError, type Lang, type Web } from './ui';
+import { actionName, BackLink, Button, CsrfField, fieldId, Page, SelectField, StatusTag, SummaryList, TextField, day, dateTime, statusName, type FieldError, type Lang, type Web } from './ui';
 import { staff } from './staff';
 
 const FIFTEEN_MINUTES = 15 * 60 * 1000;
@@ -508,7 +508,7 @@ export function officerPages(web: Web): Router {
           {app.history.map((e) => (
             <li>
               <time>{dateTime(e.at)}</time>
-              <p>{e.actor.name || e.actor.role} · {e.action} · {statusText(l, e.from)} → {statusText(l, e.to)}</p>
+              <p>{e.actor.name || e.actor.role} · {actionName(l, e.action)} · {statusText(l, e.from)} → {statusText(l, e.to)}</p>
               {e.reason ? <p>{e.reason}</p> : null}
               {e.missing?.length ? <p>{l.t('需补正', 'To add')}{l.colon}{e.missing.map(docName).join(l.t('、', ', '))}</p> : null}
             </li>

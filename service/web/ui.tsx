@@ -323,3 +323,29 @@ export interface Web {
   /** Field problems of a refusal, in the page's language, keyed by form field name. */
   fieldErrors(req: Request, problems: FieldProblem[] | undefined, labels?: (field: string) => string | undefined): FieldError[];
 }
+
+/** What a history entry's action means, for the resident's and the officer's timelines (the code itself when unnamed). */
+const ACTION_NAMES: Record<string, [string, string]> = {
+  create: ['创建草稿', 'Draft started'],
+  edit: ['修改申请表', 'Form changed'],
+  upload: ['上传材料', 'Document added'],
+  'remove-document': ['删除材料', 'Document removed'],
+  submit: ['提交申请', 'Submitted'],
+  resubmit: ['补正后重新提交', 'Resubmitted with the documents asked for'],
+  withdraw: ['撤回申请', 'Withdrawn'],
+  claim: ['开始审核', 'Review started'],
+  release: ['审核人员释放', 'Back in the queue'],
+  approve: ['审核通过', 'Approved'],
+  return: ['退回补正', 'Returned for more documents'],
+  reject: ['不予批准', 'Refused'],
+  complain: ['提出投诉', 'Complaint made'],
+  'complaint-answered': ['投诉已答复', 'Complaint answered'],
+  'revoke-certificate': ['证件注销', 'Certificate revoked'],
+  'certificate-superseded': ['证件被新证取代', 'Certificate superseded'],
+  'recompute-deadline': ['重新计算办结时限', 'Deadline recounted'],
+};
+
+export const actionName = (l: Lang, action: string): string => {
+  const names = ACTION_NAMES[action];
+  return names ? l.t(...names) : action;
+};
