@@ -25,7 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Types, type Connection } from 'mongoose';
-import { createStaff } from '../service/accounts/accounts.service';
+import { createStaff, createTerminal } from '../service/accounts/accounts.service';
 import { createApp } from '../service/app';
 import { APPLICANT_KEY, backfillApplicationKeys, NUMBER_KEY } from '../service/applications/applications.service';
 import { purgeIdempotencyKeys } from '../service/applications/idempotency';
@@ -36,14 +36,16 @@ import type { AppContext } from '../service/context';
 import { sweepOrphans } from '../service/documents/documents.service';
 import { connect, type DatabaseHandle } from '../service/lib/database';
 import { resolveDatabase } from '../service/lib/devdatabase';
-import { checkCharacter } from '../service/lib/idnumber';
 import { loadKeys } from '../service/lib/keys';
 import { createLogger } from '../service/lib/logger';
 import { purgeRateCounters } from '../service/lib/ratelimit';
+import { MemoryNotifier } from '../service/notifications/notifier';
 import { dispatchDue, purgeNotifications, sweepMissedNotifications } from '../service/notifications/notifications.service';
 import { entryOf, repairQueueEntries, retryFailedQueueSyncs } from '../service/review/queue.store';
 import { buildContext } from '../service/runtime';
-import { birthServiceForm, PDF } from '../test/support/forms';
+import { asParty, birthServiceForm, PDF } from '../test/support/forms';
+import { uniqueIdNumber } from '../test/support/app';
+import { staffVisitor, Visitor } from '../test/support/visitor';
 import { envInt, fmt, median, table } from './lib';
 import { COUNTIES, OFFICER_TOWNSHIP, submittedDoc, TOWNSHIPS_PER_COUNTY } from './shapes';
 
@@ -63,7 +65,11 @@ const S = {
   batch: envInt('BENCH_SEED_BATCH', 1_000),
   /** Start-up jobs read everything (minutes at 50,000 on a busy 2-core machine); linearity shows from 1k to 10k. */
   startupMax: envInt('BENCH_SCALE_STARTUP_MAX', 10_000),
+  /** Applications the county receives a month (Taoyuan: about 4,300 certificates in six months): more stored means older history, not a busier month. */
+  monthly: envInt('BENCH_SCALE_MONTHLY', 750),
 };
+
+const DAY = 86_400_000;
 
 const log = (msg: string): void => console.log(`  ${msg}`);
 const quiet = { info: () => {}, warn: () => {} };
@@ -97,23 +103,45 @@ async function seed(ctx: AppContext, size: number): Promise<void> {
     const entries: Record<string, unknown>[] = [];
     const accounts: Record<string, unknown>[] = [];
     const access: Record<string, unknown>[] = [];
+    const decisions: Record<string, unknown>[] = [];
+    const ratings: Record<string, unknown>[] = [];
+    const complaints: Record<string, unknown>[] = [];
     for (let i = start; i < Math.min(size, start + S.batch); i += 1) {
       const mine = i < S.mine;
       const open = i < S.open;
       const township = mine ? OFFICER_TOWNSHIP : townshipOf(i);
       const status = open ? (i % 4 === 0 ? 'in_review' : 'pending') : (['approved', 'approved', 'approved', 'approved', 'rejected', 'withdrawn'] as const)[rand(6)]!;
-      const doc = submittedDoc({ division: `${township}${String(201 + rand(30))}`, status, level: open && !mine && rand(5) === 0 ? 'county' : 'township', now, seq: i }) as Record<string, unknown> & {
+      // The history goes back as far as the size needs at the county's monthly inflow; the open cases are this month's.
+      const at = open ? now : new Date(now.getTime() - Math.floor((i - S.open) / S.monthly) * 30 * DAY - rand(30) * DAY);
+      const doc = submittedDoc({ division: `${township}${String(201 + rand(30))}`, status, level: open && !mine && rand(5) === 0 ? 'county' : 'township', now: at, seq: i }) as Record<string, unknown> & {
         _id: Types.ObjectId;
         number: string;
         applicantId: string;
         type: string;
         resident: { name: string; idHash: string; idMasked: string };
+        division: string;
+        channel: string;
       };
       doc.number = `${String(doc.number).slice(0, 12)}${String(i).padStart(7, '0')}`;
+      // What a filed case carries for the family record and the officers' search (keyed hashes; values do not matter here).
+      Object.assign(doc, { familyKey: hex(16), searchKeys: [`n:${hex(16)}`, `i:${hex(16)}`, `p:${hex(16)}`] });
+      const decided = status === 'approved' || status === 'rejected';
+      if (decided) {
+        const kind = status === 'approved' ? 'approval' : 'refusal';
+        decisions.push({ _id: hex(16), applicationId: doc._id.toString(), applicationNumber: doc.number, kind, number: `桃卫许${kind === 'approval' ? '准' : '不'}字〔2026〕第${String(i).padStart(7, '0')}号`, issuer: '桃源县卫生健康局', issuerDivision: '430725', decidedAt: at, issuedAt: at, sha256: hex(32), size: 40_000 });
+        // About one decided case in three is rated (a tenth of those badly, each followed up); one in fifty draws a complaint, answered.
+        if (i % 3 === 0) {
+          const score = i % 30 === 0 ? 1 + rand(2) : 3 + rand(3);
+          ratings.push({ _id: new Types.ObjectId(), applicationId: doc._id.toString(), applicationNumber: doc.number, type: doc.type, division: doc.division, score, channel: doc.channel, ratedBy: { id: doc.applicantId, role: 'applicant', name: '张伟' }, createdAt: at, followUp: score <= 2 ? { status: 'done', deadline: at.toISOString().slice(0, 10), outcome: '已电话回访', by: { id: hex(12), role: 'officer', name: '王芳' }, at, onTime: true } : null });
+        }
+        if (i % 50 === 7) {
+          complaints.push({ _id: new Types.ObjectId(), applicationId: doc._id.toString(), applicationNumber: doc.number, type: doc.type, division: doc.division, recipient: { applicantId: doc.applicantId }, filedBy: { id: doc.applicantId, role: 'applicant', name: '张伟' }, channel: doc.channel, text: '办理时间太长', status: 'answered', createdAt: at, responseDeadline: at.toISOString().slice(0, 10), answer: { text: '已核实并答复', by: { id: hex(12), role: 'officer', name: '王芳' }, at }, answeredAt: at, answeredOnTime: true });
+        }
+      }
       if (status === 'approved') {
         const serial = `${String(doc.division).slice(0, 6)}-2026-BS-${String(i).padStart(7, '0')}`;
         const verifyId = hex(16);
-        const certificate = { serial, verifyId, token: `${hex(40)}.${hex(200)}.${hex(48)}`, kid: 'bench', issuedAt: now, validUntil: null, issuerDivision: township };
+        const certificate = { serial, verifyId, token: `${hex(40)}.${hex(200)}.${hex(48)}`, kid: 'bench', issuedAt: at, validUntil: null, issuerDivision: township };
         Object.assign(doc, { certificateSerial: serial, certificate });
         certs.push({
           _id: doc._id,
@@ -128,7 +156,7 @@ async function seed(ctx: AppContext, size: number): Promise<void> {
           holderIdHash: doc.resident.idHash,
           holderIdMasked: doc.resident.idMasked,
           issuerDivision: township,
-          issuedAt: now,
+          issuedAt: at,
           validUntil: null,
           status: 'valid',
         });
@@ -153,7 +181,7 @@ async function seed(ctx: AppContext, size: number): Promise<void> {
           createdAt: now,
         });
       }
-      for (let k = 0; k < 2; k += 1) access.push({ at: now, applicationId: doc._id.toString(), actor: { id: hex(12), role: 'officer', name: '王芳' }, what: 'view' });
+      access.push({ _id: doc._id.toString(), entries: [0, 1].map(() => ({ at, actor: { id: hex(12), role: 'officer', name: '王芳' }, what: 'view' })) });
       apps.push(doc);
     }
     await bulk(conn, 'applications', apps);
@@ -161,7 +189,10 @@ async function seed(ctx: AppContext, size: number): Promise<void> {
     await bulk(conn, 'key_index', keys);
     if (entries.length) await bulk(conn, 'queue_entries', entries);
     await bulk(conn, 'accounts', accounts);
-    await bulk(conn, 'access_log', access);
+    await bulk(conn, 'access_log_buckets', access);
+    if (decisions.length) await bulk(conn, 'decisions', decisions);
+    if (ratings.length) await bulk(conn, 'ratings', ratings);
+    if (complaints.length) await bulk(conn, 'complaints', complaints);
     done += apps.length;
     progress();
   }
@@ -211,14 +242,9 @@ async function call(base: string, method: string, url: string, opts: { auth?: st
   return text ? (JSON.parse(text) as Record<string, unknown>) : {};
 }
 
-function idNumber(): string {
-  const birth = new Date(Date.UTC(1985, 0, 1) + rand(365 * 10) * 86_400_000).toISOString().slice(0, 10).replace(/-/g, '');
-  const first17 = `430725${birth}${String(rand(1000)).padStart(3, '0')}`;
-  return first17 + checkCharacter(first17);
-}
 
-async function submitted(base: string, auth: string): Promise<{ id: string; number: string }> {
-  const form = birthServiceForm();
+async function submitted(base: string, auth: string, idNumber: string): Promise<{ id: string; number: string }> {
+  const form = asParty('birth-service', birthServiceForm(), idNumber);
   const created = await call(base, 'POST', '/api/v1/applications', { auth, body: { type: 'birth-service', form }, expect: 201 });
   const check = await call(base, 'POST', '/api/v1/certificate-types/birth-service/eligibility-check', { body: { form } });
   for (const doc of check.requiredDocuments as { kind: string }[]) {
@@ -237,12 +263,14 @@ type Results = Map<string, Map<number, Sample>>;
 async function measureSize(database: DatabaseHandle, keysDir: string, size: number, results: Results, startup: Map<string, Map<number, number>>): Promise<void> {
   const dbName = `fpc_scale_${size}`;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fpc-scale-'));
-  const config = loadConfig({ NODE_ENV: 'test', KEYS_DIR: keysDir, UPLOADS_DIR: path.join(tmp, 'uploads'), DATA_DIR: tmp, TRUST_PROXY_HOPS: '1', LOG_LEVEL: 'silent', PASSWORD_COST_LOG2: '10' });
+  const config = loadConfig({ NODE_ENV: 'test', KEYS_DIR: keysDir, UPLOADS_DIR: path.join(tmp, 'uploads'), DATA_DIR: tmp, TRUST_PROXY_HOPS: '1', LOG_LEVEL: 'silent', PASSWORD_COST_LOG2: '10', QUOTA_OPEN_DRAFTS: '1000', QUOTA_DRAFTS_PER_HOUR: '100000', QUOTA_COMPLAINTS_PER_DAY: '100000' });
   const conn = await connect(database.uri, dbName);
   await conn.dropDatabase();
-  const ctx = await buildContext(config, createLogger('silent'), conn, { keys: loadKeys(keysDir, true) });
+  const sms = new MemoryNotifier();
+  const ctx = await buildContext(config, createLogger('silent'), conn, { keys: loadKeys(keysDir, true), notifier: sms });
   await database.indexIds?.();
-  const server = http.createServer(createApp(ctx));
+  const app = createApp(ctx);
+  const server = http.createServer(app);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const record = (name: string, s: Sample): void => {
@@ -254,25 +282,27 @@ async function measureSize(database: DatabaseHandle, keysDir: string, size: numb
     await seed(ctx, size);
 
     // People, through the real API.
-    const person = { idNumber: idNumber(), name: '李明', phone: '13800138000', password: 'correct horse battery' };
-    await call(base, 'POST', '/api/v1/auth/register', { body: person, expect: 201 });
+    const person = { idNumber: uniqueIdNumber(), name: '李明', phone: '13800138000', password: 'correct horse battery' };
+    // Registration confirms the phone with a code (read from the in-memory message sink, as the tests do).
+    await call(base, 'POST', '/api/v1/auth/phone-code', { body: { purpose: 'register', phone: person.phone }, expect: 202 });
+    await call(base, 'POST', '/api/v1/auth/register', { body: { ...person, code: await sms.lastCode(person.phone) }, expect: 202 });
     const resident = `Bearer ${String((await call(base, 'POST', '/api/v1/auth/login', { body: { idNumber: person.idNumber, password: person.password } })).accessToken)}`;
     const staff = { username: `scale${size}`, password: 'bench-officer-password' };
     await createStaff(ctx, { ...staff, name: '王芳', role: 'officer', level: 'township', jurisdiction: [OFFICER_TOWNSHIP] });
     const officer = `Bearer ${String((await call(base, 'POST', '/api/v1/auth/login', { body: staff })).accessToken)}`;
-    const approvedCase = await submitted(base, resident);
+    const approvedCase = await submitted(base, resident, person.idNumber);
     await call(base, 'POST', `/api/v1/applications/${approvedCase.id}/claim`, { auth: officer, body: {} });
     const serial = String((await call(base, 'POST', `/api/v1/applications/${approvedCase.id}/decision`, { auth: officer, body: { action: 'approve', reason: '同意' } })).certificateSerial);
     const token = String((await call(base, 'GET', `/api/v1/certificates/${serial}`, { auth: resident })).token);
-    const worked = await submitted(base, resident);
-    const draft = await call(base, 'POST', '/api/v1/applications', { auth: resident, body: { type: 'birth-service', form: birthServiceForm() }, expect: 201 });
+    const worked = await submitted(base, resident, person.idNumber);
+    const draft = await call(base, 'POST', '/api/v1/applications', { auth: resident, body: { type: 'birth-service', form: asParty('birth-service', birthServiceForm(), person.idNumber) }, expect: 201 });
 
     const n = S.samples;
     log(`measuring (${n} requests each, one at a time, after 2 warm-up requests)`);
     record('resident: sign in', await time(n, () => call(base, 'POST', '/api/v1/auth/login', { body: { idNumber: person.idNumber, password: person.password } })));
     record('resident: read own application (by _id)', await time(n, () => call(base, 'GET', `/api/v1/applications/${worked.id}`, { auth: resident })));
     record('resident: list own applications', await time(n, () => call(base, 'GET', '/api/v1/applications', { auth: resident })));
-    record('resident: edit a draft (update by _id)', await time(n, () => call(base, 'PATCH', `/api/v1/applications/${String(draft.id)}`, { auth: resident, body: { form: birthServiceForm() } })));
+    record('resident: edit a draft (update by _id)', await time(n, () => call(base, 'PATCH', `/api/v1/applications/${String(draft.id)}`, { auth: resident, body: { form: asParty('birth-service', birthServiceForm(), person.idNumber) } })));
     // At most 20 queries per number in 15 minutes (the rate limit): fewer samples here.
     record('public: case status (number + ID number)', await time(Math.min(n, 15), () => call(base, 'POST', '/api/v1/status', { body: { number: approvedCase.number, idNumber: person.idNumber } })));
     record('public: verify certificate (QR token)', await time(n, () => call(base, 'GET', `/api/v1/verify/${token}`)));
@@ -285,6 +315,71 @@ async function measureSize(database: DatabaseHandle, keysDir: string, size: numb
       claimed = !claimed;
     };
     record('officer: claim / release (compare-and-set)', await time(n, claimOrRelease));
+
+    // Filing, each sample a new case: a draft, its first document, the submission; a kiosk's filing.
+    // One open case per couple and type: each new case is the resident's with another spouse.
+    const base_ = asParty('birth-service', birthServiceForm(), person.idNumber);
+    const newCouple = () => ({ ...base_, wife: { ...(base_.wife as Record<string, unknown>), idNumber: uniqueIdNumber('female') } });
+    const form = base_;
+    const kinds = ((await call(base, 'POST', '/api/v1/certificate-types/birth-service/eligibility-check', { body: { form } })).requiredDocuments as { kind: string }[]).map((d) => d.kind);
+    const drafts: string[] = [];
+    record('resident: create a draft', await time(n, async () => drafts.push(String((await call(base, 'POST', '/api/v1/applications', { auth: resident, body: { type: 'birth-service', form: newCouple() }, expect: 201 })).id))));
+    const upload = async (id: string, kind: string): Promise<void> => {
+      const fd = new FormData();
+      fd.append('kind', kind);
+      fd.append('file', new Blob([PDF], { type: 'application/pdf' }), `${kind}.pdf`);
+      const res = await fetch(`${base}/api/v1/applications/${id}/documents`, { method: 'POST', headers: { Authorization: resident }, body: fd });
+      if (res.status !== 201) throw new Error(`upload: ${res.status} ${await res.text()}`);
+    };
+    let next = 0;
+    record('resident: upload a document', await time(n, () => upload(drafts[next++]!, kinds[0]!)));
+    for (const id of drafts) for (const kind of kinds.slice(1)) await upload(id, kind);
+    next = 0;
+    const filed: string[] = [];
+    record('resident: submit an application', await time(n, async () => filed.push(String((await call(base, 'POST', `/api/v1/applications/${drafts[next++]!}/submit`, { auth: resident, body: {} })).id))));
+    const kiosk = `Bearer ${String((await call(base, 'POST', '/api/v1/auth/terminal-token', { body: await createTerminal(ctx, { name: '桃源县测试终端', township: OFFICER_TOWNSHIP }) })).accessToken)}`;
+    record(
+      'kiosk: file for a resident (new draft)',
+      await time(n, () => {
+        const who = uniqueIdNumber('female');
+        return call(base, 'POST', '/api/v1/applications', { auth: kiosk, body: { type: 'birth-service', form: asParty('birth-service', birthServiceForm(), who), resident: { idNumber: who, name: '刘芳' }, operatorName: '陈干事', consent: { given: true, method: 'signature' } }, expect: 201 });
+      }),
+    );
+
+    // Deciding, each sample a new case; then the resident's complaint and rating on the decided ones.
+    for (const id of filed) await call(base, 'POST', `/api/v1/applications/${id}/claim`, { auth: officer, body: {} });
+    next = 0;
+    record('officer: approve (issues the certificate)', await time(n, () => call(base, 'POST', `/api/v1/applications/${filed[next++]!}/decision`, { auth: officer, body: { action: 'approve', reason: '同意' } })));
+    next = 0;
+    record('resident: file a complaint', await time(n, () => call(base, 'POST', `/api/v1/applications/${filed[next++]!}/complaints`, { auth: resident, body: { text: '办理时间太长' }, expect: 201 })));
+    next = 0;
+    record('resident: rate a decided case', await time(n, () => call(base, 'POST', `/api/v1/applications/${filed[next++]!}/rating`, { auth: resident, body: { score: 4 }, expect: 201 })));
+
+    // The pages, as a browser asks for them (signed-in web sessions).
+    const web = { app, ctx };
+    const page = (v: Visitor, url: string) => async (): Promise<void> => {
+      const res = await v.get(url);
+      if (res.status !== 200) throw new Error(`GET ${url}: ${res.status}`);
+    };
+    const desk = (await staffVisitor(web, { role: 'officer', level: 'township', jurisdiction: [OFFICER_TOWNSHIP] })).v;
+    const admin = (await staffVisitor(web, { role: 'admin' })).v;
+    const home = new Visitor(app);
+    await home.get('/sign-in');
+    if ((await home.post('/sign-in', { idNumber: person.idNumber, password: person.password })).status !== 303) throw new Error('resident sign-in on the pages failed');
+    record('resident: my applications page', await time(n, page(home, '/my')));
+    record('resident: application page', await time(n, page(home, `/my/${worked.id}`)));
+    record('officer: workqueue page', await time(n, page(desk, '/officer')));
+    record('officer: case page (form, trace, family, history)', await time(n, page(desk, `/officer/cases/${worked.id}`)));
+    record('officer: search by number', await time(n, async () => {
+      await desk.get('/officer/search');
+      const res = await desk.post('/officer/search', { by: 'number', value: approvedCase.number });
+      if (res.status !== 200) throw new Error(`search: ${res.status}`);
+    }));
+    record('officer: register page (this month)', await time(n, page(desk, '/officer/register')));
+    record('officer: dashboard (30 days)', await time(n, page(desk, '/officer/dashboard')));
+    record('officer: complaints inbox', await time(n, page(desk, '/officer/complaints')));
+    record('officer: rating follow-ups', await time(n, page(desk, '/officer/follow-ups')));
+    record('admin: staff and terminals page', await time(n, page(admin, '/admin')));
 
     log('periodic jobs (one round each, median of 5)');
     const jobs: [string, () => Promise<unknown>][] = [
