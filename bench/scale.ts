@@ -273,10 +273,24 @@ async function measureSize(database: DatabaseHandle, keysDir: string, size: numb
   const server = http.createServer(app);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // BENCH_SCALE_TRACE=1: after each request kind, the database operations it ran that are not by `_id` alone
+  // (on FerretDB each of those decodes its whole collection).
+  const scans = new Map<string, number>();
+  if (process.env.BENCH_SCALE_TRACE === '1') {
+    conn.set('debug', (collection: string, method: string, filter?: unknown) => {
+      const f = filter && typeof filter === 'object' ? (filter as Record<string, unknown>) : {};
+      const keys = Object.keys(f);
+      if (/^(insert|bulkWrite|createIndex)/.test(method) || (keys.length === 1 && keys[0] === '_id' && (typeof f._id !== 'object' || f._id instanceof Types.ObjectId))) return;
+      const what = `${collection}.${method} ${JSON.stringify(f, (_k, v: unknown) => (typeof v === 'string' && v.length > 12 ? '…' : v)).slice(0, 140)}`;
+      scans.set(what, (scans.get(what) ?? 0) + 1);
+    });
+  }
   const record = (name: string, s: Sample): void => {
     if (!results.has(name)) results.set(name, new Map());
     results.get(name)!.set(size, s);
     log(`${name.padEnd(42)} median ${fmt(s.median, 1).padStart(8)} ms   p90 ${fmt(s.p90, 1).padStart(8)} ms`);
+    for (const [what, count] of scans) log(`    not by _id ×${count}: ${what}`);
+    scans.clear();
   };
   try {
     await seed(ctx, size);
