@@ -51,7 +51,7 @@ export function inboxPages(web: Web): Router {
     const l = web.lang(req);
     const p = req.principal!;
     const status = req.query.status === 'answered' ? 'answered' : 'open';
-    const items = (await listComplaints(ctx, p, { status, limit: LIST_SIZE })).map((c) => complaintView(ctx, c, p));
+    const items = (await listComplaints(ctx, p, { status, limit: LIST_SIZE })).items.map((c) => complaintView(ctx, c, p));
     const title = status === 'open' ? l.t('待答复投诉', 'Complaints to answer') : l.t('已答复投诉', 'Answered complaints');
     const base = web.base(req, title);
     web.send(
@@ -159,7 +159,7 @@ export function inboxPages(web: Web): Router {
   const followUpsPage = async (req: Request, status: 'open' | 'done', failed?: { id: string; errors: FieldError[]; outcome: string }) => {
     const l = web.lang(req);
     const p = req.principal!;
-    const items: RatingView[] = (await listFollowUps(ctx, p, { status, limit: LIST_SIZE })).map((x) => ratingView(ctx, x, p));
+    const items: RatingView[] = (await listFollowUps(ctx, p, { status, limit: LIST_SIZE })).items.map((x) => ratingView(ctx, x, p));
     const title = status === 'open' ? l.t('待回访差评', 'Bad ratings to follow up') : l.t('已回访', 'Followed up');
     const base = web.base(req, title, failed?.errors);
     return (
