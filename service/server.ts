@@ -51,6 +51,7 @@ async function main(): Promise<void> {
   const cleanBefore = (await beginRun(ctx.models, ctx.clock.now())) && (await isFerretDb(ctx.conn));
   if (cleanBefore) {
     await recoverIssuance(ctx, logger, 0);
+    await rebuildCaseKeys(ctx, { onlyIfNeverBuilt: true });
   } else {
     await migrateAccessLog(ctx);
     await backfillLoginKeys(ctx);

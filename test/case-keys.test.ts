@@ -18,7 +18,11 @@ import { staffVisitor, Visitor } from './support/visitor';
 type Form = Record<string, unknown>;
 const at = (local: string): Date => new Date(`${local.replace(' ', 'T')}:00+08:00`);
 const idOf = (person: unknown): string => (person as { idNumber: string }).idNumber;
-const sameCouple = (form: Form, from: Form): Form => ({ ...form, husband: { ...(form.husband as Form), idNumber: idOf(from.husband) }, wife: { ...(form.wife as Form), idNumber: idOf(from.wife) } });
+const sameCouple = (form: Form, from: Form): Form => ({
+  ...form,
+  husband: { ...(form.husband as Form), idNumber: idOf(from.husband) },
+  wife: { ...(form.wife as Form), idNumber: idOf(from.wife) },
+});
 const ids = (res: request.Response): string[] => (res.body.items as { id: string }[]).map((x) => x.id);
 
 /**
@@ -243,7 +247,7 @@ describe('Case keys: complaints, ratings, decisions and the family record read b
     assert.equal((await get(`/api/v1/applications/${permit.id}/family`, officer).expect(200)).body.applications.length, 0);
 
     const added = await rebuildCaseKeys(t.ctx);
-    assert.ok(added.complaints > 0 && added.ratings > 0 && added.decisions > 0 && added.families > 0, JSON.stringify(added));
+    assert.ok(added && added.complaints > 0 && added.ratings > 0 && added.decisions > 0 && added.families > 0, JSON.stringify(added));
     assert.deepEqual(ids(await get('/api/v1/complaints', officer).expect(200)), [...open, rawComplaint.toString()]);
     assert.deepEqual(ids(await get('/api/v1/complaints?status=answered', officer).expect(200)), answered);
     assert.deepEqual(ids(await get('/api/v1/ratings/follow-ups', officer).expect(200)), [rawRating.toString()]);
@@ -254,5 +258,13 @@ describe('Case keys: complaints, ratings, decisions and the family record read b
     const family = await get(`/api/v1/applications/${permit.id}/family`, officer).expect(200);
     assert.deepEqual(family.body.applications.map((a: { number: string }) => a.number), [honour.number, permit.number]);
     assert.deepEqual(await rebuildCaseKeys(t.ctx), { complaints: 0, ratings: 0, decisions: 0, families: 0 }, 'a second rebuild adds nothing');
+  });
+
+  it('when the service starts after a clean stop, then the rebuild runs only on a database that never had these keys (older data)', async () => {
+    assert.equal(await rebuildCaseKeys(t.ctx, { onlyIfNeverBuilt: true }), null, 'built before: skipped');
+    await t.ctx.models.KeyIndex.deleteMany(trustedFilter({ _id: { $regex: '^(complaint|rating|decision|family)-|^built:' } }));
+    const added = await rebuildCaseKeys(t.ctx, { onlyIfNeverBuilt: true });
+    assert.ok(added && added.complaints > 0 && added.families > 0, JSON.stringify(added));
+    assert.equal(await rebuildCaseKeys(t.ctx, { onlyIfNeverBuilt: true }), null);
   });
 });

@@ -24,7 +24,8 @@ export async function keyFamilyCase(ctx: Store, familyKey: string, applicationId
 
 /** The couple's submitted applications, first submitted first. */
 export async function familyCases(ctx: Store, familyKey: string): Promise<ApplicationDoc[]> {
-  const found = await findByKey<ApplicationDoc>(ctx.models, ctx.models.Application as unknown as Model<ApplicationDoc>, FAMILY_CASES_KEY, familyKey, { familyKey, submittedAt: { $exists: true } });
+  const model = ctx.models.Application as unknown as Model<ApplicationDoc>;
+  const found = await findByKey<ApplicationDoc>(ctx.models, model, FAMILY_CASES_KEY, familyKey, { familyKey, submittedAt: { $exists: true } });
   const at = (a: ApplicationDoc): number => new Date(a.submittedAt ?? a.createdAt).getTime();
   return found.sort((a, b) => at(a) - at(b));
 }

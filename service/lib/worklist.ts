@@ -103,7 +103,13 @@ export const CURSOR_PATTERN = CURSOR.source;
  * the month buckets: it reads the months' lists, then the buckets from the cursor's month back,
  * until the page is full. A page reads its items and at most one month's more.
  */
-export async function historyPage<T extends WorkItem>(models: Keys, list: Worklist<T>, p: Principal, filter: Record<string, unknown>, q: { limit: number; before?: string }): Promise<Page<T>> {
+export async function historyPage<T extends WorkItem>(
+  models: Keys,
+  list: Worklist<T>,
+  p: Principal,
+  filter: Record<string, unknown>,
+  q: { limit: number; before?: string },
+): Promise<Page<T>> {
   const k = kinds(list.name);
   const cursor = q.before ? CURSOR.exec(q.before) : null;
   const before = cursor ? { at: Number(cursor[1]), id: cursor[2]! } : null;
