@@ -146,6 +146,10 @@ describe('Case keys: complaints, ratings, decisions and the family record read b
     assert.deepEqual(family.body.applications.map((a: { number: string }) => a.number), [honour.number, permit.number]);
   });
 
+  /** The township's complaints of a status as a query over the whole collection lists them (the lists before the worklists). */
+  const scanned = async (status: string, sort: Record<string, 1 | -1>): Promise<string[]> =>
+    (await t.ctx.models.Complaint.find(trustedFilter({ status, division: { $regex: '^430725101' } })).sort(sort).lean()).map((c) => c._id.toString());
+
   it('when complaints are answered, then they leave the open list for the month’s answered history, listed last answered first a page at a time, in the same jurisdiction as before', async () => {
     clock.set(at('2026-03-03 09:00'));
     let resident = await signIn(husband.idNumber);
@@ -156,6 +160,7 @@ describe('Case keys: complaints, ratings, decisions and the family record read b
     let county = (await staffLogin(t, { role: 'officer', level: 'county', jurisdiction: ['430725'] })).auth;
     // Earliest response deadline first, as before; the same for the county, nothing for another township.
     assert.deepEqual(ids(await get('/api/v1/complaints', officer).expect(200)), [complaintId, second, third]);
+    assert.deepEqual(await scanned('open', { responseDeadline: 1, _id: 1 }), [complaintId, second, third], 'what the query over the whole collection gave');
     assert.deepEqual(ids(await get('/api/v1/complaints', county).expect(200)), [complaintId, second, third]);
     assert.deepEqual(ids(await get('/api/v1/complaints', outsider).expect(200)), []);
 
@@ -178,20 +183,29 @@ describe('Case keys: complaints, ratings, decisions and the family record read b
 
     const all = await get('/api/v1/complaints?status=answered', officer).expect(200);
     assert.deepEqual(ids(all), [third, complaintId, second], 'last answered first, across months');
+    assert.deepEqual(await scanned('answered', { answeredAt: -1, _id: -1 }), ids(all), 'the order the whole collection sorted by the answer gives');
     assert.equal(all.body.next, null);
     outsider = (await staffLogin(t, { role: 'officer', level: 'township', jurisdiction: ['430725102'] })).auth;
     county = (await staffLogin(t, { role: 'officer', level: 'county', jurisdiction: ['430725'] })).auth;
     assert.deepEqual(ids(await get('/api/v1/complaints?status=answered', county).expect(200)), [third, complaintId, second]);
     assert.deepEqual(ids(await get('/api/v1/complaints?status=answered', outsider).expect(200)), []);
     const seen: string[] = [];
+    const cursors: string[] = [];
     let before: string | null = null;
     do {
       const page: request.Response = await get(`/api/v1/complaints?status=answered&limit=1${before ? `&before=${before}` : ''}`, officer).expect(200);
       assert.ok(page.body.items.length <= 1);
       seen.push(...ids(page));
       before = page.body.next;
+      if (before) cursors.push(before);
     } while (before);
     assert.deepEqual(seen, [third, complaintId, second], 'the pages together are the whole history, once each');
+    // The inbox page takes the same cursor: the answered complaints before the last one answered.
+    const { v } = await staffVisitor(t, { role: 'officer', level: 'township', jurisdiction: ['430725101'] });
+    const older = await v.get(`/officer/complaints?status=answered&before=${cursors[0]}`);
+    assert.equal(older.status, 200);
+    assert.ok(!older.text.includes(`/officer/complaints/${third}`) && older.text.includes(`/officer/complaints/${complaintId}`) && older.text.includes(`/officer/complaints/${second}`));
+    assert.ok((await v.get('/officer/complaints?status=answered')).text.includes(`/officer/complaints/${third}`));
     await get('/api/v1/complaints?status=answered&before=not-a-cursor', officer).expect(400);
 
     // A crash after the answer but before the open list was pruned: the list shows nothing stale and drops it.
