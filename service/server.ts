@@ -13,6 +13,7 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { isFerretDb } from './lib/database';
 import { NoDatabaseError } from './lib/devdatabase';
 import { beginRun, endRun } from './system/lifecycle';
+import { rebuildCaseKeys } from './system/case-keys';
 import { backfillLoginKeys } from './accounts/accounts.service';
 import { migrateAccessLog } from './audit/audit.service';
 import { KeyConfigError } from './lib/keys';
@@ -50,10 +51,12 @@ async function main(): Promise<void> {
   const cleanBefore = (await beginRun(ctx.models, ctx.clock.now())) && (await isFerretDb(ctx.conn));
   if (cleanBefore) {
     await recoverIssuance(ctx, logger, 0);
+    await rebuildCaseKeys(ctx, { onlyIfNeverBuilt: true });
   } else {
     await migrateAccessLog(ctx);
     await backfillLoginKeys(ctx);
     await backfillApplicationKeys(ctx);
+    await rebuildCaseKeys(ctx);
     await recoverIssuance(ctx, logger, 0, { full: true });
     await sweepOrphans(ctx, logger, ctx.clock.now(), config.uploadSweepGraceSeconds * 1000);
     const queue = await repairQueueEntries(ctx.models);

@@ -13,6 +13,7 @@ import { decrypt, encrypt, idHash, openJson, openName, sealJson, sealName } from
 import { chinaDate, deadlineDetail, deadlineFor, workingDaysBetween } from '../lib/workdays';
 import { enqueueNotification } from '../notifications/notifications.service';
 import { addKey, backfillKeys, findByKey, findOneByKey, pruneKey } from '../lib/keyindex';
+import { keyFamilyCase } from '../families/families.store';
 import { SERIAL_KEY, type CertificateDoc } from '../certificates/certificates.model';
 import { checkHoldings, checkParty, claimOpenCase, partiesOf, recordApplication, releaseOpenCase } from '../families/families.service';
 import { searchKeysOf } from '../ledger/search';
@@ -303,6 +304,8 @@ export async function submit(ctx: Ctx, p: Principal, id: string, lang: Language)
   checkParty(ctx, app.type, form, app.resident.idHash, true);
   const parties = partiesOf(ctx, app.type, form);
   const family = { familyKey: parties.familyKey, searchKeys: searchKeysOf(ctx, app.type, form, openName(ctx.keys.dataKey, app.resident)) };
+  // The couple's key lists the case before the case carries it (families.store.ts).
+  if (parties.familyKey) await keyFamilyCase(ctx, parties.familyKey, app._id);
 
   if (resubmission) {
     // Each document kind the return named must have been replaced or added since the return.

@@ -2,6 +2,7 @@ import type { AppContext } from '../context';
 import { principalOf } from '../lib/auth';
 import { limiter } from '../lib/ratelimit';
 import type { RouteDef } from '../lib/routes';
+import { CURSOR_PATTERN } from '../lib/worklist';
 import { answerComplaint, complaintView, fileComplaint, getComplaint, listComplaints, listForApplication } from './complaints.service';
 
 const textBody = (id: string, what: string) => ({
@@ -23,6 +24,7 @@ const listQuery = {
   properties: {
     status: { enum: ['open', 'answered'], description: 'default open' },
     limit: { type: 'string', pattern: '^([1-9]|[1-9][0-9]|100)$', description: '1–100, default 50' },
+    before: { type: 'string', pattern: CURSOR_PATTERN, description: 'answered only: the `next` of the previous page' },
   },
 };
 
@@ -90,17 +92,22 @@ export function complaintRoutes(ctx: AppContext): RouteDef[] {
     {
       method: 'get',
       path: '/api/v1/complaints',
-      summary: "Complaints about applications in the officer's jurisdiction (admin: all), earliest response deadline first",
+      summary: "Complaints about applications in the officer's jurisdiction (admin: all): open ones earliest response deadline first, answered ones last answered first, a page at a time",
       tags: ['complaints'],
       auth: 'complaint:answer',
       query: listQuery,
-      responses: { '200': { description: 'Complaints', schema: { type: 'object', properties: { items: { type: 'array', items: complaintSchema } } } } },
+      responses: {
+        '200': {
+          description: 'Complaints',
+          schema: { type: 'object', required: ['items', 'next'], properties: { items: { type: 'array', items: complaintSchema }, next: { type: ['string', 'null'], description: 'answered: `before` for the next page; null at the end' } } },
+        },
+      },
       handlers: [
         async (req, res) => {
           const p = principalOf(req);
           const q = req.query as Record<string, string | undefined>;
-          const items = await listComplaints(ctx, p, { status: q.status === 'answered' ? 'answered' : 'open', limit: Number(q.limit ?? 50) });
-          res.json({ items: items.map((c) => complaintView(ctx, c, p)) });
+          const page = await listComplaints(ctx, p, { status: q.status === 'answered' ? 'answered' : 'open', limit: Number(q.limit ?? 50), before: q.before });
+          res.json({ items: page.items.map((c) => complaintView(ctx, c, p)), next: page.next });
         },
       ],
     },

@@ -4,13 +4,13 @@ import { actorOf, historyEntry, loadVisible } from '../applications/applications
 import { appendHistory } from '../applications/applications.store';
 import { isAllowed } from '../applications/workflow';
 import type { AppContext } from '../context';
-import { inJurisdiction, jurisdictionFilter, residentSide } from '../lib/access';
+import { inJurisdiction, residentSide } from '../lib/access';
 import type { Principal } from '../lib/auth';
-import { trustedFilter } from '../lib/database';
 import { AppError, notFound } from '../lib/errors';
 import { chinaDate, deadlineFor, type TimeLimit } from '../lib/workdays';
 import { enqueueComplaintAnswered } from '../notifications/notifications.service';
 import type { ComplaintDoc } from './complaints.model';
+import { answeredComplaints, complaintById, complaintsOf, insertComplaint, openComplaints, storeAnswer } from './complaints.store';
 
 type Ctx = Pick<AppContext, 'models' | 'clock' | 'policy' | 'logger' | 'config'>;
 
@@ -31,14 +31,14 @@ export async function fileComplaint(ctx: Ctx, p: Principal, applicationId: strin
     throw new AppError('conflict', { zh: '草稿尚未提交，不能投诉', en: 'A draft that was never submitted cannot be complained about' }, undefined, { currentStatus: app.status });
   }
   // A complaint costs an officer's time and a legal deadline: a handful per case is plenty.
-  if ((await ctx.models.Complaint.countDocuments({ applicationId: app._id.toString() })) >= MAX_COMPLAINTS_PER_APPLICATION) {
+  if ((await complaintsOf(ctx, app._id.toString())).length >= MAX_COMPLAINTS_PER_APPLICATION) {
     throw new AppError('rate_limited', {
       zh: `每件申请最多可投诉 ${MAX_COMPLAINTS_PER_APPLICATION} 次；请等待已提交投诉的答复，或拨打 12345 热线`,
       en: `At most ${MAX_COMPLAINTS_PER_APPLICATION} complaints per application; wait for the answers, or call the 12345 hotline`,
     });
   }
   const now = ctx.clock.now();
-  const complaint = await ctx.models.Complaint.create({
+  const complaint = await insertComplaint(ctx, {
     applicationId: app._id.toString(),
     applicationNumber: app.number,
     type: app.type,
@@ -53,13 +53,13 @@ export async function fileComplaint(ctx: Ctx, p: Principal, applicationId: strin
   });
   const id = complaint._id.toString();
   await appendHistory(ctx, app._id.toString(), (status) => historyEntry(ctx, p, 'complain', status, status, { reason: text, complaintId: id } as Partial<HistoryEntry>));
-  return complaint.toObject() as ComplaintDoc;
+  return complaint;
 }
 
 /** A complaint is visible to whoever may see its application (owner, kiosk, officers of the area, admins). */
 async function loadVisibleComplaint(ctx: Ctx, p: Principal, id: string): Promise<ComplaintDoc> {
   if (!Types.ObjectId.isValid(id)) throw missingComplaint();
-  const complaint = await ctx.models.Complaint.findById(new Types.ObjectId(id)).lean<ComplaintDoc>();
+  const complaint = await complaintById(ctx, new Types.ObjectId(id));
   if (!complaint) throw missingComplaint();
   await loadVisible(ctx, p, complaint.applicationId).catch(() => {
     throw missingComplaint();
@@ -71,35 +71,26 @@ export const getComplaint = loadVisibleComplaint;
 
 export async function listForApplication(ctx: Ctx, p: Principal, applicationId: string): Promise<ComplaintDoc[]> {
   const app = await loadVisible(ctx, p, applicationId);
-  return ctx.models.Complaint.find({ applicationId: app._id.toString() }).sort({ createdAt: 1 }).lean<ComplaintDoc[]>();
+  return complaintsOf(ctx, app._id.toString());
 }
 
-/** Officers' list: complaints about applications in their jurisdiction, earliest response deadline first. */
-export async function listComplaints(ctx: Ctx, p: Principal, q: { status: 'open' | 'answered'; limit: number }): Promise<ComplaintDoc[]> {
-  return ctx.models.Complaint.find(trustedFilter({ $and: [{ status: q.status }, jurisdictionFilter(p)] }))
-    .sort({ status: 1, responseDeadline: 1, _id: 1 })
-    .limit(q.limit)
-    .lean<ComplaintDoc[]>();
+/**
+ * Officers' list of complaints about applications in their jurisdiction: the open ones earliest
+ * response deadline first (all of them fit: open work is small), the answered ones last answered
+ * first, a page at a time (`next` is the `before` of the next page).
+ */
+export async function listComplaints(ctx: Ctx, p: Principal, q: { status: 'open' | 'answered'; limit: number; before?: string }): Promise<{ items: ComplaintDoc[]; next: string | null }> {
+  if (q.status === 'answered') return answeredComplaints(ctx, p, q);
+  return { items: await openComplaints(ctx, p, q.limit), next: null };
 }
 
 /** An officer of the application's area answers once; the answer counts as on time up to the end of the deadline day. */
 export async function answerComplaint(ctx: Ctx, p: Principal, id: string, text: string): Promise<ComplaintDoc> {
   if (!Types.ObjectId.isValid(id)) throw missingComplaint();
-  const complaint = await ctx.models.Complaint.findById(new Types.ObjectId(id)).lean<ComplaintDoc>();
+  const complaint = await complaintById(ctx, new Types.ObjectId(id));
   if (!complaint || !inJurisdiction(p, complaint.division)) throw missingComplaint();
   const now = ctx.clock.now();
-  const answered = await ctx.models.Complaint.findOneAndUpdate(
-    { _id: complaint._id, status: 'open' },
-    {
-      $set: {
-        status: 'answered',
-        answer: { text, by: actorOf(p), at: now },
-        answeredAt: now,
-        answeredOnTime: chinaDate(now) <= complaint.responseDeadline,
-      },
-    },
-    { returnDocument: 'after' },
-  ).lean<ComplaintDoc>();
+  const answered = await storeAnswer(ctx, complaint, { text, by: actorOf(p), at: now }, chinaDate(now) <= complaint.responseDeadline);
   if (!answered) throw new AppError('conflict', { zh: '该投诉已答复', en: 'The complaint was already answered' });
   await appendHistory(ctx, complaint.applicationId, (status) =>
     historyEntry(ctx, p, 'complaint-answered', status, status, { reason: text, complaintId: id } as Partial<HistoryEntry>),

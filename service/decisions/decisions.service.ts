@@ -13,6 +13,7 @@ import { addWorkingDays, chinaDate } from '../lib/workdays';
 import { bilingualLabel, INFO, sign } from '../pdf/document';
 import { A4, MM, PdfWriter, SEAL_RED } from '../pdf/writer';
 import { DECISION_TITLES, KIND_OF_ACTION, type DecisionDoc, type DecisionFileDoc, type DecisionKind } from './decisions.model';
+import { decisionsOf, keyDecision } from './decisions.store';
 
 type Ctx = Pick<AppContext, 'models' | 'clock' | 'keys' | 'config' | 'policy'> & Partial<Pick<AppContext, 'logger'>>;
 
@@ -65,7 +66,8 @@ export async function writeDecision(ctx: Ctx, app: ApplicationDoc): Promise<Deci
     sha256: crypto.createHash('sha256').update(pdf).digest('hex'),
     size: pdf.length,
   };
-  // The file first: a decision entry never points at a missing file.
+  // The key, then the file: a decision entry is always listed and never points at a missing file.
+  await keyDecision(ctx, doc.applicationId, id);
   try {
     await ctx.models.DecisionFile.create({ _id: id, pdfSealed: encrypt(ctx.keys.dataKey, pdf.toString('base64')) });
     await ctx.models.Decision.create(doc);
@@ -110,7 +112,7 @@ export function decisionView(d: DecisionDoc) {
 export async function listDecisions(ctx: Ctx, p: Principal, applicationId: string): Promise<DecisionDoc[]> {
   const app = await loadVisible(ctx, p, applicationId);
   await writeDecision(ctx, app);
-  return ctx.models.Decision.find({ applicationId: app._id.toString() }).sort({ decidedAt: 1 }).lean<DecisionDoc[]>();
+  return decisionsOf(ctx, app._id.toString());
 }
 
 export async function decisionFile(ctx: Ctx, p: Principal, applicationId: string, id: string): Promise<{ decision: DecisionDoc; pdf: Buffer }> {

@@ -3,14 +3,13 @@ import type { ApplicationDoc, HistoryEntry } from '../applications/applications.
 import { recordCertificateChange } from '../applications/applications.store';
 import { FINAL } from '../applications/workflow';
 import type { AppContext } from '../context';
-import { trustedFilter } from '../lib/database';
 import { AppError } from '../lib/errors';
 import type { Bilingual } from '../lib/i18n';
 import { idHash } from '../lib/personal';
-import { COUPLE_KEY, type CertificateDoc } from '../certificates/certificates.model';
+import type { CertificateDoc } from '../certificates/certificates.model';
 import { recordSuperseded, revokeCertificate } from '../certificates/certificates.store';
-import { findByKey } from '../lib/keyindex';
 import type { FamilyDoc } from './families.model';
+import { familyCases, familyCertificates, linkToFamily } from './families.store';
 
 type Ctx = Pick<AppContext, 'models' | 'clock' | 'keys'>;
 
@@ -73,7 +72,7 @@ const openCaseId = (type: string, partyKey: string): string => `${type}:${partyK
 
 /** The couple's valid honour certificates, through the couple's key document (lib/keyindex): a read by `_id`. */
 const validHonours = (ctx: Pick<AppContext, 'models'>, familyKey: string): Promise<CertificateDoc[]> =>
-  findByKey<CertificateDoc>(ctx.models, ctx.models.Certificate, COUPLE_KEY, familyKey, { type: 'only-child-honour', coupleKey: familyKey, status: 'valid' });
+  familyCertificates(ctx, familyKey, { type: 'only-child-honour', status: 'valid' });
 
 /** Refusals that depend on what the couple already holds: a second honour certificate. */
 export async function checkHoldings(ctx: Ctx, type: string, parties: Parties): Promise<void> {
@@ -134,27 +133,13 @@ export async function releaseOpenCase(ctx: Pick<AppContext, 'models'>, app: Pick
   await ctx.models.OpenCase.deleteOne({ _id: app.openCaseKey, applicationId: app._id.toString() });
 }
 
-/** Adds a link to the family record (creating it), once: a repeat matches nothing and its upsert collides. */
-async function link(ctx: Ctx, familyKey: string, spouses: string[] | undefined, list: 'applications' | 'certificates', idField: 'id' | 'serial', entry: Record<string, unknown>): Promise<void> {
-  const now = ctx.clock.now();
-  try {
-    await ctx.models.Family.updateOne(
-      trustedFilter({ _id: familyKey, [`${list}.${idField}`]: { $ne: entry[idField] } }),
-      { $push: { [list]: entry }, $set: { updatedAt: now }, $setOnInsert: { createdAt: now, ...(spouses ? { spouses: [...spouses].sort() } : {}) } },
-      { upsert: true },
-    );
-  } catch (err) {
-    if ((err as { code?: number }).code !== 11000) throw err;
-  }
-}
-
 export async function recordApplication(ctx: Ctx, app: Pick<ApplicationDoc, '_id' | 'number' | 'type' | 'submittedAt'>, parties: Parties): Promise<void> {
   if (!parties.familyKey) return;
-  await link(ctx, parties.familyKey, parties.hashes, 'applications', 'id', { id: app._id.toString(), number: app.number, type: app.type, submittedAt: app.submittedAt });
+  await linkToFamily(ctx, parties.familyKey, parties.hashes, 'applications', 'id', { id: app._id.toString(), number: app.number, type: app.type, submittedAt: app.submittedAt });
 }
 
 export async function recordCertificate(ctx: Ctx, familyKey: string, cert: { serial: string; type: string; issuedAt: Date }): Promise<void> {
-  await link(ctx, familyKey, undefined, 'certificates', 'serial', cert);
+  await linkToFamily(ctx, familyKey, undefined, 'certificates', 'serial', cert);
 }
 
 /** Living children the couple had together: the count the two- and three-child regimes look at. */
@@ -227,10 +212,8 @@ export interface FamilyFlag {
  */
 export async function familyFlags(ctx: Pick<AppContext, 'models'>, app: ApplicationDoc, formOf: (a: ApplicationDoc) => Record<string, unknown>): Promise<FamilyFlag[]> {
   if (!app.familyKey) return [];
-  const others = await ctx.models.Application.find(trustedFilter({ familyKey: app.familyKey, _id: { $ne: app._id }, submittedAt: { $exists: true } }), { history: 0, documents: 0 })
-    .sort({ submittedAt: 1 })
-    .limit(50)
-    .lean<ApplicationDoc[]>();
+  const mineId = app._id.toString();
+  const others = (await familyCases(ctx, app.familyKey)).filter((a) => a._id.toString() !== mineId).slice(0, 50);
   const mine = formOf(app);
   const flags: FamilyFlag[] = [];
   const at = (a: ApplicationDoc): string => new Date(a.submittedAt ?? a.createdAt).toISOString().slice(0, 10);
@@ -271,14 +254,8 @@ export async function familyFlags(ctx: Pick<AppContext, 'models'>, app: Applicat
 /** The family record as an officer sees it: the couple's cases and certificates, in order. */
 export async function familyOf(ctx: Pick<AppContext, 'models'>, familyKey: string) {
   const family = await ctx.models.Family.findById(familyKey).lean<FamilyDoc>();
-  const apps = await ctx.models.Application.find(trustedFilter({ familyKey }), { number: 1, type: 1, status: 1, submittedAt: 1, decidedAt: 1, certificateSerial: 1, channel: 1 })
-    .sort({ submittedAt: 1 })
-    .limit(100)
-    .lean<ApplicationDoc[]>();
-  const certs = await ctx.models.Certificate.find({ coupleKey: familyKey }, { serial: 1, type: 1, status: 1, issuedAt: 1, revokedAt: 1, revokeReason: 1, supersededBy: 1, supersedes: 1 })
-    .sort({ issuedAt: 1 })
-    .limit(100)
-    .lean();
+  const apps = (await familyCases(ctx, familyKey)).slice(0, 100);
+  const certs = (await familyCertificates(ctx, familyKey)).slice(0, 100);
   return {
     since: family?.createdAt ?? null,
     applications: apps.map((a) => ({

@@ -60,6 +60,16 @@ export function inJurisdiction(p: Principal, divisionCode: string): boolean {
 }
 
 /**
+ * Could anything under this division prefix (a township's code, say) lie in the caller's
+ * jurisdiction? For choosing which per-area lists to read; each document is then checked with
+ * `jurisdictionFilter`. A prefix that is no division code (`-`) only for a county-wide caller.
+ */
+export function overlapsJurisdiction(p: Principal, prefix: string): boolean {
+  if (countyWide(p)) return true;
+  return (p.jurisdiction ?? []).some((code) => /^\d+$/.test(prefix) && (prefix.startsWith(code) || code.startsWith(prefix)));
+}
+
+/**
  * Which applications a caller may see at all. Anything outside answers 404, never 403, so that a
  * number or id reveals nothing about other people's cases. A resident: their own, and from its
  * submission a case a kiosk filed for them; a kiosk: what it filed within its window; staff: every

@@ -55,6 +55,12 @@ export async function findByKey<T>(models: Keys, model: Model<T>, kind: string, 
   return docs.filter((d): d is NonNullable<typeof d> => d !== null && matches(d)) as T[];
 }
 
+/** The ids listed under a key, unchecked: for kinds whose ids are values themselves (the months a worklist has history in). */
+export async function keyValues(models: Keys, kind: string, value: string): Promise<string[]> {
+  const key = await models.KeyIndex.findById(keyId(kind, value)).lean<KeyDoc>();
+  return key ? key.ids.map(String) : [];
+}
+
 export async function findOneByKey<T>(models: Keys, model: Model<T>, kind: string, value: string, filter: Record<string, unknown>): Promise<T | null> {
   return (await findByKey(models, model, kind, value, filter))[0] ?? null;
 }

@@ -1,6 +1,7 @@
 import type { AppContext } from '../context';
 import { principalOf } from '../lib/auth';
 import type { RouteDef } from '../lib/routes';
+import { CURSOR_PATTERN } from '../lib/worklist';
 import { listFollowUps, rateApplication, ratingOf, ratingView, recordFollowUp } from './ratings.service';
 import { followUpBody, ratingBody, type FollowUpInput, type RatingInput } from './ratings.schemas';
 
@@ -11,6 +12,7 @@ const listQuery = {
   properties: {
     status: { enum: ['open', 'done'], description: 'default open' },
     limit: { type: 'string', pattern: '^([1-9]|[1-9][0-9]|100)$', description: '1–100, default 50' },
+    before: { type: 'string', pattern: CURSOR_PATTERN, description: 'done only: the `next` of the previous page' },
   },
 };
 
@@ -81,17 +83,22 @@ export function ratingRoutes(ctx: AppContext): RouteDef[] {
     {
       method: 'get',
       path: '/api/v1/ratings/follow-ups',
-      summary: "Follow-ups of bad ratings in the officer's jurisdiction (admin: all), earliest deadline first",
+      summary: "Follow-ups of bad ratings in the officer's jurisdiction (admin: all): open ones earliest deadline first, done ones last recorded first, a page at a time",
       tags: ['ratings'],
       auth: 'rating:follow-up',
       query: listQuery,
-      responses: { '200': { description: 'Ratings with follow-ups', schema: { type: 'object', properties: { items: { type: 'array', items: ratingSchema } } } } },
+      responses: {
+        '200': {
+          description: 'Ratings with follow-ups',
+          schema: { type: 'object', required: ['items', 'next'], properties: { items: { type: 'array', items: ratingSchema }, next: { type: ['string', 'null'], description: 'done: `before` for the next page; null at the end' } } },
+        },
+      },
       handlers: [
         async (req, res) => {
           const p = principalOf(req);
           const q = req.query as Record<string, string | undefined>;
-          const items = await listFollowUps(ctx, p, { status: q.status === 'done' ? 'done' : 'open', limit: Number(q.limit ?? 50) });
-          res.json({ items: items.map((r) => ratingView(ctx, r, p)) });
+          const page = await listFollowUps(ctx, p, { status: q.status === 'done' ? 'done' : 'open', limit: Number(q.limit ?? 50), before: q.before });
+          res.json({ items: page.items.map((r) => ratingView(ctx, r, p)), next: page.next });
         },
       ],
     },

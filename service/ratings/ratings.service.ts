@@ -3,13 +3,13 @@ import type { RatingInput } from './ratings.schemas';
 import { actorOf, loadVisible } from '../applications/applications.service';
 import { isAllowed } from '../applications/workflow';
 import type { AppContext } from '../context';
-import { inJurisdiction, jurisdictionFilter, residentSide } from '../lib/access';
+import { inJurisdiction, residentSide } from '../lib/access';
 import type { Principal } from '../lib/auth';
-import { trustedFilter } from '../lib/database';
 import { AppError, notFound } from '../lib/errors';
 import type { Bilingual } from '../lib/i18n';
 import { chinaDate, deadlineFor, type TimeLimit } from '../lib/workdays';
 import type { RatingDoc } from './ratings.model';
+import { doneFollowUps, insertRating, openFollowUps, ratingById, ratingOfApplication, storeFollowUp } from './ratings.store';
 
 type Ctx = Pick<AppContext, 'models' | 'clock' | 'policy' | 'config'>;
 
@@ -40,8 +40,11 @@ export async function rateApplication(ctx: Ctx, p: Principal, applicationId: str
   }
   const now = ctx.clock.now();
   const bad = input.score <= BAD_AT_MOST;
+  const rated = () => new AppError('already_exists', { zh: '该办件已评价过，每件只能评价一次', en: 'This case has been rated already; a case is rated once' });
+  // Checked first so that a repeat leaves no key behind; the unique index settles a race.
+  if (await ratingOfApplication(ctx, app._id.toString())) throw rated();
   try {
-    const rating = await ctx.models.Rating.create({
+    return await insertRating(ctx, {
       applicationId: app._id.toString(),
       applicationNumber: app.number,
       type: app.type,
@@ -53,11 +56,8 @@ export async function rateApplication(ctx: Ctx, p: Principal, applicationId: str
       createdAt: now,
       followUp: bad ? { status: 'open', deadline: deadlineFor(now, FOLLOW_UP_LIMIT) } : null,
     });
-    return rating.toObject() as RatingDoc;
   } catch (err) {
-    if ((err as { code?: number }).code === 11000) {
-      throw new AppError('already_exists', { zh: '该办件已评价过，每件只能评价一次', en: 'This case has been rated already; a case is rated once' });
-    }
+    if ((err as { code?: number }).code === 11000) throw rated();
     throw err;
   }
 }
@@ -65,31 +65,29 @@ export async function rateApplication(ctx: Ctx, p: Principal, applicationId: str
 /** The rating of a case, for whoever may see the case. */
 export async function ratingOf(ctx: Ctx, p: Principal, applicationId: string): Promise<RatingDoc> {
   const app = await loadVisible(ctx, p, applicationId);
-  const rating = await ctx.models.Rating.findOne({ applicationId: app._id.toString() }).lean<RatingDoc>();
+  const rating = await ratingOfApplication(ctx, app._id.toString());
   if (!rating) throw missingRating();
   return rating;
 }
 
-/** Officers' list: follow-ups of bad ratings in their jurisdiction, earliest deadline first. */
-export async function listFollowUps(ctx: Ctx, p: Principal, q: { status: 'open' | 'done'; limit: number }): Promise<RatingDoc[]> {
-  return ctx.models.Rating.find(trustedFilter({ $and: [{ 'followUp.status': q.status }, jurisdictionFilter(p)] }))
-    .sort({ 'followUp.status': 1, 'followUp.deadline': 1, _id: 1 })
-    .limit(q.limit)
-    .lean<RatingDoc[]>();
+/**
+ * Officers' list of follow-ups of bad ratings in their jurisdiction: the open ones earliest
+ * deadline first (all of them fit: open work is small), the done ones last recorded first, a page
+ * at a time (`next` is the `before` of the next page).
+ */
+export async function listFollowUps(ctx: Ctx, p: Principal, q: { status: 'open' | 'done'; limit: number; before?: string }): Promise<{ items: RatingDoc[]; next: string | null }> {
+  if (q.status === 'done') return doneFollowUps(ctx, p, q);
+  return { items: await openFollowUps(ctx, p, q.limit), next: null };
 }
 
 /** An officer of the case's area records what the follow-up found and did, once. */
 export async function recordFollowUp(ctx: Ctx, p: Principal, id: string, outcome: string): Promise<RatingDoc> {
   if (!Types.ObjectId.isValid(id)) throw missingRating();
-  const rating = await ctx.models.Rating.findById(new Types.ObjectId(id)).lean<RatingDoc>();
+  const rating = await ratingById(ctx, new Types.ObjectId(id));
   if (!rating || !inJurisdiction(p, rating.division)) throw missingRating();
   if (!rating.followUp) throw new AppError('conflict', { zh: '该评价不是差评，无需回访整改', en: 'Only a bad rating (1 or 2) has a follow-up' });
   const now = ctx.clock.now();
-  const done = await ctx.models.Rating.findOneAndUpdate(
-    { _id: rating._id, 'followUp.status': 'open' },
-    { $set: { followUp: { ...rating.followUp, status: 'done', outcome, by: actorOf(p), at: now, onTime: chinaDate(now) <= rating.followUp.deadline } } },
-    { returnDocument: 'after' },
-  ).lean<RatingDoc>();
+  const done = await storeFollowUp(ctx, rating, { ...rating.followUp, status: 'done', outcome, by: actorOf(p), at: now, onTime: chinaDate(now) <= rating.followUp.deadline });
   if (!done) throw new AppError('conflict', { zh: '该差评的回访整改结果已登记', en: 'The follow-up outcome is already recorded' });
   return done;
 }

@@ -2,6 +2,7 @@ import express, { type Request, type Router } from 'express';
 import { responseBody } from '../complaints/complaints.routes';
 import { answerComplaint, complaintView, getComplaint, listComplaints, listForApplication } from '../complaints/complaints.service';
 import { compile, toFieldProblems } from '../lib/validation';
+import { CURSOR_PATTERN } from '../lib/worklist';
 import { followUpBody } from '../ratings/ratings.schemas';
 import { listFollowUps, ratingView, recordFollowUp } from '../ratings/ratings.service';
 import { Fragment, h } from './jsx';
@@ -12,6 +13,10 @@ import type { Web } from './ui';
 const LIST_SIZE = 100;
 
 type ComplaintView = ReturnType<typeof complaintView>;
+
+/** The history's page cursor from the query (`before`, the `next` of the previous page), when well-formed. */
+const cursor = new RegExp(CURSOR_PATTERN);
+const beforeOf = (req: Request): string | undefined => (typeof req.query.before === 'string' && cursor.test(req.query.before) ? req.query.before : undefined);
 type RatingView = ReturnType<typeof ratingView>;
 
 /**
@@ -51,7 +56,8 @@ export function inboxPages(web: Web): Router {
     const l = web.lang(req);
     const p = req.principal!;
     const status = req.query.status === 'answered' ? 'answered' : 'open';
-    const items = (await listComplaints(ctx, p, { status, limit: LIST_SIZE })).map((c) => complaintView(ctx, c, p));
+    const page = await listComplaints(ctx, p, { status, limit: LIST_SIZE, before: beforeOf(req) });
+    const items = page.items.map((c) => complaintView(ctx, c, p));
     const title = status === 'open' ? l.t('待答复投诉', 'Complaints to answer') : l.t('已答复投诉', 'Answered complaints');
     const base = web.base(req, title);
     web.send(
@@ -93,6 +99,7 @@ export function inboxPages(web: Web): Router {
             </tbody>
           </table>
         )}
+        {page.next ? <p><a href={`/officer/complaints?status=answered&before=${page.next}`}>{l.t('更早的投诉', 'Older complaints')}</a></p> : null}
       </Page>,
     );
   });
@@ -159,7 +166,8 @@ export function inboxPages(web: Web): Router {
   const followUpsPage = async (req: Request, status: 'open' | 'done', failed?: { id: string; errors: FieldError[]; outcome: string }) => {
     const l = web.lang(req);
     const p = req.principal!;
-    const items: RatingView[] = (await listFollowUps(ctx, p, { status, limit: LIST_SIZE })).map((x) => ratingView(ctx, x, p));
+    const page = await listFollowUps(ctx, p, { status, limit: LIST_SIZE, before: beforeOf(req) });
+    const items: RatingView[] = page.items.map((x) => ratingView(ctx, x, p));
     const title = status === 'open' ? l.t('待回访差评', 'Bad ratings to follow up') : l.t('已回访', 'Followed up');
     const base = web.base(req, title, failed?.errors);
     return (
@@ -198,6 +206,7 @@ export function inboxPages(web: Web): Router {
             ) : null}
           </section>
         ))}
+        {page.next ? <p><a href={`/officer/follow-ups?status=done&before=${page.next}`}>{l.t('更早的回访', 'Older follow-ups')}</a></p> : null}
       </Page>
     );
   };
