@@ -43,6 +43,7 @@ import { MemoryNotifier } from '../service/notifications/notifier';
 import { dispatchDue, purgeNotifications, sweepMissedNotifications } from '../service/notifications/notifications.service';
 import { entryOf, repairQueueEntries, retryFailedQueueSyncs } from '../service/review/queue.store';
 import { buildContext } from '../service/runtime';
+import { rebuildCaseKeys } from '../service/system/case-keys';
 import { asParty, birthServiceForm, PDF } from '../test/support/forms';
 import { uniqueIdNumber } from '../test/support/app';
 import { staffVisitor, Visitor } from '../test/support/visitor';
@@ -211,6 +212,10 @@ async function seed(ctx: AppContext, size: number): Promise<void> {
     await ctx.files.commit(staged.id);
   }
   process.stdout.write(`\r  seeded ${size.toLocaleString('en')} applications and companions in ${fmt((performance.now() - t0) / 1000, 1)} s${' '.repeat(20)}\n`);
+  // The derived records a running service writes along with each case, built the way start-up builds them on older data.
+  const t1 = performance.now();
+  await rebuildCaseKeys(ctx);
+  log(`derived records built in ${fmt((performance.now() - t1) / 1000, 1)} s (case keys)`);
 }
 
 /* ---------- measuring ---------- */
