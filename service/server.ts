@@ -13,7 +13,7 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { isFerretDb } from './lib/database';
 import { NoDatabaseError } from './lib/devdatabase';
 import { beginRun, endRun } from './system/lifecycle';
-import { backfillLoginKeys } from './accounts/accounts.service';
+import { backfillAccountKeys } from './accounts/accounts.store';
 import { migrateAccessLog } from './audit/audit.service';
 import { KeyConfigError } from './lib/keys';
 import { purgeNotifications, startNotificationWorker } from './notifications/notifications.service';
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     await recoverIssuance(ctx, logger, 0);
   } else {
     await migrateAccessLog(ctx);
-    await backfillLoginKeys(ctx);
+    await backfillAccountKeys(ctx);
     await backfillApplicationKeys(ctx);
     await recoverIssuance(ctx, logger, 0, { full: true });
     await sweepOrphans(ctx, logger, ctx.clock.now(), config.uploadSweepGraceSeconds * 1000);

@@ -1,12 +1,10 @@
 import crypto from 'node:crypto';
 import type { Request } from 'express';
-import { Types, type Model } from 'mongoose';
+import { Types } from 'mongoose';
 import type { AppContext } from '../context';
 import type { Authenticator, OfficerLevel, Principal, Role } from '../lib/auth';
-import { trustedFilter } from '../lib/database';
 import { AppError } from '../lib/errors';
-import { addKey, backfillKeys, findOneByKey } from '../lib/keyindex';
-import type { AccountDoc } from './accounts.model';
+import { accountByLoginKey, deleteExpiredEndedSessions, insertAccount } from './accounts.store';
 import { fullYears, ID_PROBLEM_MESSAGES, maskIdForStaff, parseIdNumber } from '../lib/idnumber';
 import { dummyHash, hashPassword, verifyPassword } from '../lib/passwords';
 import { decrypt, encrypt, idHash, openName, sealName } from '../lib/personal';
@@ -115,12 +113,9 @@ export async function registerApplicant(
   const hash = idHash(ctx.keys.idHash, idNumber);
   const passwordHash = await hashPassword(input.password, ctx.config.passwordCostLog2);
   const loginKey = `id:${hash}`;
-  const _id = new Types.ObjectId();
-  // The key first (lib/keyindex): a key whose account write then fails finds nothing.
-  await addKey(ctx.models, LOGIN_KEY, loginKey, _id);
   try {
-    await ctx.models.Account.create({
-      _id,
+    await insertAccount(ctx, {
+      _id: new Types.ObjectId(),
       loginKey,
       role: 'applicant',
       ...sealName(ctx.keys.dataKey, input.name),
@@ -149,19 +144,6 @@ export async function resetPassword(ctx: Ctx, input: { idNumber: string; code: s
   const account = await accountByLoginKey(ctx, loginKey);
   if (!account || account.role !== 'applicant') throw invalidCode();
   await ctx.models.Account.updateOne({ _id: account._id }, { $set: { passwordHash, tokensValidAfter: ctx.clock.now() } });
-}
-
-/** Key documents (lib/keyindex.ts) from a login key to its account: sign-in reads by _id only. */
-export const LOGIN_KEY = 'login';
-
-function accountByLoginKey(ctx: Pick<AppContext, 'models'>, loginKey: string): Promise<AccountDoc | null> {
-  return findOneByKey<AccountDoc>(ctx.models, ctx.models.Account as unknown as Model<AccountDoc>, LOGIN_KEY, loginKey, { loginKey });
-}
-
-/** Start-up: adds the login keys missing for accounts made before these keys existed. One scan. */
-export async function backfillLoginKeys(ctx: Pick<AppContext, 'models'>): Promise<number> {
-  const accounts = await ctx.models.Account.find({}, { _id: 1, loginKey: 1 }).lean();
-  return backfillKeys(ctx.models, LOGIN_KEY, accounts.map((a): [string, Types.ObjectId] => [a.loginKey, a._id]));
 }
 
 function issueAccessToken(ctx: Ctx, sub: string, role: Role, extra: Record<string, unknown>, ttl: number): TokenResponse {
@@ -287,8 +269,7 @@ export async function signOut(ctx: Ctx, p: Principal, everywhere: boolean): Prom
 
 /** Ended sessions whose tokens have expired anyway are forgotten, and so are spent one-time codes. */
 export async function purgeEndedSessions(ctx: Pick<AppContext, 'models' | 'clock'>): Promise<number> {
-  const sessions = (await ctx.models.EndedSession.deleteMany(trustedFilter({ until: { $lt: ctx.clock.now() } }))).deletedCount;
-  return sessions + (await purgePhoneCodes(ctx));
+  return (await deleteExpiredEndedSessions(ctx)) + (await purgePhoneCodes(ctx));
 }
 
 /* Staff and terminals: created by the command-line tool, never by self-registration. */
@@ -321,8 +302,7 @@ export async function createStaff(ctx: Ctx, input: StaffInput): Promise<{ id: st
     ownIdHash = idHash(ctx.keys.idHash, parsed.value.normalized);
   }
   const _id = new Types.ObjectId();
-  await addKey(ctx.models, LOGIN_KEY, `user:${username}`, _id);
-  const account = await ctx.models.Account.create({
+  await insertAccount(ctx, {
     _id,
     loginKey: `user:${username}`,
     idHash: ownIdHash,
@@ -334,7 +314,7 @@ export async function createStaff(ctx: Ctx, input: StaffInput): Promise<{ id: st
     jurisdiction: input.role === 'officer' ? input.jurisdiction : undefined,
     createdAt: ctx.clock.now(),
   });
-  return { id: account._id.toString() };
+  return { id: _id.toString() };
 }
 
 export async function createTerminal(

@@ -2,7 +2,7 @@ import jwt from 'jsonwebtoken';
 import { Types } from 'mongoose';
 import { nextSequence, type ApplicationDoc, type IssuedCertificate } from '../applications/applications.model';
 import { APPLICANT_KEY, formOf, historyEntry, loadVisible } from '../applications/applications.service';
-import { recordCertificateChange, storeApproval } from '../applications/applications.store';
+import { approvedOrReserved, recordCertificateChange, storeApproval } from '../applications/applications.store';
 import type { AppContext } from '../context';
 import { inJurisdiction } from '../lib/access';
 import { can, type Principal } from '../lib/auth';
@@ -11,7 +11,6 @@ import { issuerName } from '../divisions/divisions';
 import { afterDecision } from '../decisions/decisions.service';
 import { enqueueNotification } from '../notifications/notifications.service';
 import { authorisesFurtherChild, coupleKeyOf, recordCertificate, releaseOpenCase, supersedeHonour } from '../families/families.service';
-import { trustedFilter } from '../lib/database';
 import { addKey, backfillKeys, findByKey, findOneByKey } from '../lib/keyindex';
 import { AppError, notFound } from '../lib/errors';
 import { maskName } from '../lib/idnumber';
@@ -228,10 +227,7 @@ export async function recoverIssuance(
     const registered = new Set(register.map((c) => c.applicationId));
     await backfillKeys(ctx.models, SERIAL_KEY, register.map((c) => [c.serial, c._id]));
     await backfillKeys(ctx.models, COUPLE_KEY, register.filter((c) => c.coupleKey).map((c) => [c.coupleKey!, c._id]));
-    const candidates = await ctx.models.Application.find(trustedFilter({ $or: [{ status: 'approved' }, { status: 'in_review', 'issuing.at': { $lte: cutoff } }] }), {
-      _id: 1,
-      status: 1,
-    }).lean<Pick<ApplicationDoc, '_id' | 'status'>[]>();
+    const candidates = await approvedOrReserved(ctx, cutoff);
     for (const a of candidates) if (a.status === 'in_review' || !registered.has(a._id.toString())) todo.set(a._id.toString(), a._id);
   }
   let completed = 0;
