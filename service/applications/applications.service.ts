@@ -16,7 +16,7 @@ import { addKey, backfillKeys, findByKey, findOneByKey, pruneKey } from '../lib/
 import { SERIAL_KEY, type CertificateDoc } from '../certificates/certificates.model';
 import { checkHoldings, checkParty, claimOpenCase, partiesOf, recordApplication, releaseOpenCase } from '../families/families.service';
 import { searchKeysOf } from '../ledger/search';
-import type { CreateInput } from './applications.schemas';
+import type { CreateInput, StatusQuery } from './applications.schemas';
 import { nextSequence, type Actor, type ApplicationDoc, type HistoryEntry, type StageState } from './applications.model';
 import { applyTransition, clearProvisionalMark, currentStatus, insertDraft } from './applications.store';
 import { countProvisional, provisionalEntryIds } from '../review/queue.store';
@@ -504,7 +504,7 @@ async function certificateStatus(ctx: Pick<AppContext, 'models'>, app: Applicati
  * pair looks exactly like an unknown number. What was missing for a returned case is not shown here
  * (the resident sees it signed in): only the state, the stage and the dates.
  */
-export async function publicStatus(ctx: Ctx, q: { number: string; idNumber?: string; accessCode?: string }) {
+export async function publicStatus(ctx: Ctx, q: StatusQuery) {
   const app = await findOneByKey<ApplicationDoc>(ctx.models, ctx.models.Application, NUMBER_KEY, q.number, { number: q.number });
   let matches = false;
   if (app && q.idNumber !== undefined) {

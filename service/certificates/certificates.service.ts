@@ -18,6 +18,7 @@ import type { Logger } from '../lib/logger';
 import { encrypt, openName } from '../lib/personal';
 import { chinaDate } from '../lib/workdays';
 import { COUPLE_KEY, SERIAL_KEY, type CertificateDoc } from './certificates.model';
+import { REVOKE_REASONS, type RevokeInput, type RevokeReason } from './certificates.schemas';
 import { insertCertificate, recordPlatform, revokeCertificate } from './certificates.store';
 import { eLicenceOf } from './content';
 import { certificatePdf, formatsOf, type CertificateFormat } from './pdf';
@@ -369,20 +370,13 @@ export async function listOwnCertificates(ctx: Ctx, p: Principal): Promise<Certi
 }
 
 /** County officers and admins revoke, with a reason; the certificate's application records it. */
-/** Why a certificate is revoked: a closed list, each with its legal footing. */
-export const REVOKE_REASONS = {
-  fraud: { zh: '以欺骗等不正当手段取得（《行政许可法》第六十九条第二款）', en: 'Obtained by deception or other improper means (Administrative Licensing Law art. 69(2))' },
-  'decision-error': { zh: '审批决定错误（《行政许可法》第六十九条第一款）', en: 'The decision was wrong (Administrative Licensing Law art. 69(1))' },
-  superseded: { zh: '已被新的证件取代', en: 'Superseded by a later certificate' },
-  other: { zh: '其他原因', en: 'Other reason' },
-} as const;
-export type RevokeReason = keyof typeof REVOKE_REASONS;
+export { REVOKE_REASONS, type RevokeReason };
 
 /**
  * A township revokes what it issued; the county anything issued in the county (its jurisdiction is a
  * prefix of every issuer there); an admin anything. The holder is told through the outbox.
  */
-export async function revoke(ctx: Ctx, p: Principal, serial: string, input: { reason: RevokeReason; text?: string }): Promise<CertificateDoc> {
+export async function revoke(ctx: Ctx, p: Principal, serial: string, input: RevokeInput): Promise<CertificateDoc> {
   const cert = await loadVisibleCertificate(ctx, p, serial);
   if (!inJurisdiction(p, cert.issuerDivision)) {
     throw new AppError('forbidden', { zh: '乡镇只能注销本乡镇发放的证件，县级发放的由县级注销', en: 'A township revokes only what it issued; the county revokes what the county issued' });

@@ -15,6 +15,7 @@ import { decrypt, idHash, openName } from '../lib/personal';
 import { recordAccess } from '../audit/audit.service';
 import { chinaDate, workingDaysBetween } from '../lib/workdays';
 import { QUEUE_STATUSES, queueEntryPage, queueTotals, syncQueueEntry } from './queue.store';
+import type { DecisionInput } from './review.schemas';
 
 type Ctx = AppContext;
 
@@ -254,11 +255,7 @@ function checkReturn(ctx: Ctx, app: ApplicationDoc, missing: string[], now: Date
   }
 }
 
-export interface DecisionInput {
-  action: 'approve' | 'return' | 'reject';
-  reason?: string;
-  missing?: string[];
-}
+export type { DecisionInput };
 
 /**
  * Only the holder of a live claim decides, in one conditional update. A final approval first
