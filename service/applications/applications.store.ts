@@ -199,7 +199,8 @@ export async function clearProvisionalMark(ctx: Pick<AppContext, 'models'>, app:
 
 /** The submitted applications changed since `since`, one at a time, with `projection`: the notification catch-up. */
 export function submittedChangedSince(ctx: Pick<AppContext, 'models'>, since: Date, projection: Record<string, 1>): AsyncIterable<ApplicationDoc> {
-  return ctx.models.Application.find(trustedFilter({ updatedAt: { $gte: since }, submittedAt: { $exists: true } }), projection).lean<ApplicationDoc[]>().cursor() as AsyncIterable<ApplicationDoc>;
+  const changed = trustedFilter({ updatedAt: { $gte: since }, submittedAt: { $exists: true } });
+  return ctx.models.Application.find(changed, projection).lean<ApplicationDoc[]>().cursor() as AsyncIterable<ApplicationDoc>;
 }
 
 /** Approved applications, and those whose final approval was reserved at or before `reservedBy`: the issuance recovery's full pass. */
