@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { TypeCode } from './catalogue/catalogue';
 import { isUnifiedSocialCreditCode } from './certificates/elicence';
 import { projectRoot } from './lib/paths';
 
@@ -146,7 +147,7 @@ export function loadConfig(env: Env = process.env): Config {
   const eLicence = {
     typeCodes: pairs(
       'ELICENCE_TYPE_CODES',
-      { 'birth-service': 'DEV0000000000000000BS', 'rebirth-permit': 'DEV0000000000000000RB', 'only-child-honour': 'DEV0000000000000000OH', 'migrant-marriage': 'DEV0000000000000000MM' },
+      { 'birth-service': 'DEV0000000000000000BS', 'rebirth-permit': 'DEV0000000000000000RB', 'only-child-honour': 'DEV0000000000000000OH', 'migrant-marriage': 'DEV0000000000000000MM' } satisfies Record<TypeCode, string>,
       /^[a-z][a-z-]{1,40}$/,
       (v) => /^[0-9A-Z]{21}$/.test(v),
       '21 characters 0-9A-Z',

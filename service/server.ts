@@ -14,7 +14,7 @@ import { isFerretDb } from './lib/database';
 import { NoDatabaseError } from './lib/devdatabase';
 import { beginRun, endRun } from './system/lifecycle';
 import { rebuildCaseKeys } from './system/case-keys';
-import { backfillLoginKeys } from './accounts/accounts.service';
+import { backfillAccountKeys } from './accounts/accounts.store';
 import { migrateAccessLog } from './audit/audit.service';
 import { KeyConfigError } from './lib/keys';
 import { purgeNotifications, startNotificationWorker } from './notifications/notifications.service';
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     await rebuildCaseKeys(ctx, { onlyIfNeverBuilt: true });
   } else {
     await migrateAccessLog(ctx);
-    await backfillLoginKeys(ctx);
+    await backfillAccountKeys(ctx);
     await backfillApplicationKeys(ctx);
     await rebuildCaseKeys(ctx);
     await recoverIssuance(ctx, logger, 0, { full: true });

@@ -86,15 +86,6 @@ describe('One owner per collection (a static scan of service/)', () => {
  * queries move into a store module.
  */
 const PENDING_TRUSTED: string[] = [
-  'accounts/administration.ts',
-  'accounts/accounts.service.ts',
-  'accounts/phone-codes.ts',
-  'applications/applications.service.ts',
-  'applications/idempotency.ts',
-  'certificates/certificates.service.ts',
   'ledger/ledger.service.ts',
-  'notifications/notifications.service.ts',
-  'review/review.service.ts',
   'stats/stats.service.ts',
-  'web/session.ts',
 ];

@@ -1,12 +1,11 @@
 import crypto from 'node:crypto';
 import type { Request } from 'express';
-import { Types, type Model } from 'mongoose';
+import { Types } from 'mongoose';
 import type { AppContext } from '../context';
 import type { Authenticator, OfficerLevel, Principal, Role } from '../lib/auth';
-import { trustedFilter } from '../lib/database';
 import { AppError } from '../lib/errors';
-import { addKey, backfillKeys, findOneByKey } from '../lib/keyindex';
-import type { AccountDoc } from './accounts.model';
+import type { LoginInput, PasswordResetInput, PhoneCodeInput, RegisterInput, TerminalTokenInput } from './accounts.schemas';
+import { accountByLoginKey, deleteExpiredEndedSessions, insertAccount } from './accounts.store';
 import { fullYears, ID_PROBLEM_MESSAGES, maskIdForStaff, parseIdNumber } from '../lib/idnumber';
 import { dummyHash, hashPassword, verifyPassword } from '../lib/passwords';
 import { decrypt, encrypt, idHash, openName, sealName } from '../lib/personal';
@@ -71,7 +70,7 @@ const loginKeyOfId = (ctx: Ctx, idNumber: string): string => `id:${idHash(ctx.ke
  * know if it did not go). Reset: to the phone on record of the account of that ID number, after the
  * answer, and the answer is the same when there is no such account.
  */
-export async function requestPhoneCode(ctx: DeliverCtx, input: { purpose: CodePurpose; phone?: string; idNumber?: string }): Promise<void> {
+export async function requestPhoneCode(ctx: DeliverCtx, input: PhoneCodeInput): Promise<void> {
   if (input.purpose === 'register') {
     if (!input.phone) throw new AppError('validation_failed', undefined, [{ path: 'phone', code: 'required', messages: { zh: '请填写手机号码', en: 'phone is required' } }]);
     const code = await issueCode(ctx, 'register', input.phone);
@@ -97,10 +96,7 @@ export async function requestPhoneCode(ctx: DeliverCtx, input: { purpose: CodePu
  * number already has an account, and so is the work (the password is hashed either way); the real
  * owner hears of the attempt on the phone on record.
  */
-export async function registerApplicant(
-  ctx: DeliverCtx,
-  input: { idNumber: string; name: string; phone: string; password: string; code: string },
-): Promise<void> {
+export async function registerApplicant(ctx: DeliverCtx, input: RegisterInput): Promise<void> {
   const { normalized: idNumber, birthDate } = parseOrThrow(ctx, input.idNumber);
   if (fullYears(birthDate, today(ctx)) < REGISTRATION_AGE) {
     throw new AppError('validation_failed', undefined, [
@@ -115,12 +111,9 @@ export async function registerApplicant(
   const hash = idHash(ctx.keys.idHash, idNumber);
   const passwordHash = await hashPassword(input.password, ctx.config.passwordCostLog2);
   const loginKey = `id:${hash}`;
-  const _id = new Types.ObjectId();
-  // The key first (lib/keyindex): a key whose account write then fails finds nothing.
-  await addKey(ctx.models, LOGIN_KEY, loginKey, _id);
   try {
-    await ctx.models.Account.create({
-      _id,
+    await insertAccount(ctx, {
+      _id: new Types.ObjectId(),
       loginKey,
       role: 'applicant',
       ...sealName(ctx.keys.dataKey, input.name),
@@ -142,26 +135,13 @@ export async function registerApplicant(
 }
 
 /** A new password for the account whose phone on record received the code; every session ends. */
-export async function resetPassword(ctx: Ctx, input: { idNumber: string; code: string; password: string }): Promise<void> {
+export async function resetPassword(ctx: Ctx, input: PasswordResetInput): Promise<void> {
   const loginKey = loginKeyOfId(ctx, parseOrThrow(ctx, input.idNumber).normalized);
   if (!(await consumeCode(ctx, 'reset', loginKey, input.code))) throw invalidCode();
   const passwordHash = await hashPassword(input.password, ctx.config.passwordCostLog2);
   const account = await accountByLoginKey(ctx, loginKey);
   if (!account || account.role !== 'applicant') throw invalidCode();
   await ctx.models.Account.updateOne({ _id: account._id }, { $set: { passwordHash, tokensValidAfter: ctx.clock.now() } });
-}
-
-/** Key documents (lib/keyindex.ts) from a login key to its account: sign-in reads by _id only. */
-export const LOGIN_KEY = 'login';
-
-function accountByLoginKey(ctx: Pick<AppContext, 'models'>, loginKey: string): Promise<AccountDoc | null> {
-  return findOneByKey<AccountDoc>(ctx.models, ctx.models.Account as unknown as Model<AccountDoc>, LOGIN_KEY, loginKey, { loginKey });
-}
-
-/** Start-up: adds the login keys missing for accounts made before these keys existed. One scan. */
-export async function backfillLoginKeys(ctx: Pick<AppContext, 'models'>): Promise<number> {
-  const accounts = await ctx.models.Account.find({}, { _id: 1, loginKey: 1 }).lean();
-  return backfillKeys(ctx.models, LOGIN_KEY, accounts.map((a): [string, Types.ObjectId] => [a.loginKey, a._id]));
 }
 
 function issueAccessToken(ctx: Ctx, sub: string, role: Role, extra: Record<string, unknown>, ttl: number): TokenResponse {
@@ -173,19 +153,13 @@ function issueAccessToken(ctx: Ctx, sub: string, role: Role, extra: Record<strin
 }
 
 /** Applicants sign in with their ID number, staff with a user name; both answer alike on failure. */
-export async function signIn(
-  ctx: Ctx,
-  input: { idNumber?: string; username?: string; password: string },
-): Promise<TokenResponse> {
+export async function signIn(ctx: Ctx, input: LoginInput): Promise<TokenResponse> {
   const account = await checkCredentials(ctx, input);
   return issueAccessToken(ctx, account.id, account.role, {}, ctx.config.tokens.accessTtlSeconds);
 }
 
 /** The account these credentials open (the API then issues a token, the pages a cookie session). */
-export async function checkCredentials(
-  ctx: Ctx,
-  input: { idNumber?: string; username?: string; password: string },
-): Promise<{ id: string; role: Role; name: string }> {
+export async function checkCredentials(ctx: Ctx, input: LoginInput): Promise<{ id: string; role: Role; name: string }> {
   if ((input.idNumber === undefined) === (input.username === undefined)) {
     const messages = { zh: '请填写身份证号码或用户名（二选一）', en: 'Give either idNumber or username, not both' };
     throw new AppError('validation_failed', undefined, [{ path: 'idNumber', code: 'oneOf', messages }]);
@@ -207,13 +181,13 @@ export async function checkCredentials(
   return { id: account._id.toString(), role: account.role as Role, name: openName(ctx.keys.dataKey, account) };
 }
 
-export async function terminalToken(ctx: Ctx, input: { terminalId: string; secret: string }): Promise<TokenResponse> {
+export async function terminalToken(ctx: Ctx, input: TerminalTokenInput): Promise<TokenResponse> {
   const terminal = await checkTerminalCredentials(ctx, input);
   return issueAccessToken(ctx, terminal.terminalId, 'terminal', { township: terminal.township }, ctx.config.tokens.terminalTtlSeconds);
 }
 
 /** The terminal this credential belongs to (the API then issues a token, the kiosk pages a cookie session). */
-export async function checkTerminalCredentials(ctx: Ctx, input: { terminalId: string; secret: string }): Promise<{ terminalId: string; township: string; name: string }> {
+export async function checkTerminalCredentials(ctx: Ctx, input: TerminalTokenInput): Promise<{ terminalId: string; township: string; name: string }> {
   const terminal = await ctx.models.Terminal.findOne({ terminalId: input.terminalId }).lean();
   if (!terminal) {
     await verifyPassword(input.secret, await dummyHash(ctx.config.passwordCostLog2));
@@ -287,8 +261,7 @@ export async function signOut(ctx: Ctx, p: Principal, everywhere: boolean): Prom
 
 /** Ended sessions whose tokens have expired anyway are forgotten, and so are spent one-time codes. */
 export async function purgeEndedSessions(ctx: Pick<AppContext, 'models' | 'clock'>): Promise<number> {
-  const sessions = (await ctx.models.EndedSession.deleteMany(trustedFilter({ until: { $lt: ctx.clock.now() } }))).deletedCount;
-  return sessions + (await purgePhoneCodes(ctx));
+  return (await deleteExpiredEndedSessions(ctx)) + (await purgePhoneCodes(ctx));
 }
 
 /* Staff and terminals: created by the command-line tool, never by self-registration. */
@@ -321,8 +294,7 @@ export async function createStaff(ctx: Ctx, input: StaffInput): Promise<{ id: st
     ownIdHash = idHash(ctx.keys.idHash, parsed.value.normalized);
   }
   const _id = new Types.ObjectId();
-  await addKey(ctx.models, LOGIN_KEY, `user:${username}`, _id);
-  const account = await ctx.models.Account.create({
+  await insertAccount(ctx, {
     _id,
     loginKey: `user:${username}`,
     idHash: ownIdHash,
@@ -334,7 +306,7 @@ export async function createStaff(ctx: Ctx, input: StaffInput): Promise<{ id: st
     jurisdiction: input.role === 'officer' ? input.jurisdiction : undefined,
     createdAt: ctx.clock.now(),
   });
-  return { id: account._id.toString() };
+  return { id: _id.toString() };
 }
 
 export async function createTerminal(

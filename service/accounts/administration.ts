@@ -2,11 +2,11 @@ import crypto from 'node:crypto';
 import { Types } from 'mongoose';
 import type { AppContext } from '../context';
 import type { OfficerLevel, Principal } from '../lib/auth';
-import { trustedFilter } from '../lib/database';
 import { AppError, notFound, type FieldProblem } from '../lib/errors';
 import { hashPassword } from '../lib/passwords';
 import { township as townshipOf } from '../divisions/divisions';
 import { createStaff, createTerminal, setDisabled } from './accounts.service';
+import { staffAccounts } from './accounts.store';
 import { COMMAND_LINE, type AdminAction, type AdminActor, type AdminLogDoc } from './adminlog.model';
 
 export { COMMAND_LINE, type AdminAction, type AdminActor, type AdminLogDoc };
@@ -52,7 +52,9 @@ export interface TerminalRow {
 
 /** Officers, admins and terminals, by user name and terminal id; never a hash. */
 export async function listAccounts(ctx: Pick<AppContext, 'models'>): Promise<{ staff: StaffRow[]; terminals: TerminalRow[] }> {
-  const staff = await ctx.models.Account.find(trustedFilter({ role: { $in: ['officer', 'admin'] } }), { passwordHash: 0 }).sort({ username: 1 }).lean();
+  // By user name in code-point order, as the database sorted it.
+  const byName = (a: { username?: string | null }, b: { username?: string | null }): number => ((a.username ?? '') < (b.username ?? '') ? -1 : (a.username ?? '') > (b.username ?? '') ? 1 : 0);
+  const staff = (await staffAccounts(ctx)).sort(byName);
   const terminals = await ctx.models.Terminal.find({}, { secretHash: 0 }).sort({ terminalId: 1 }).lean();
   return {
     staff: staff.map((a) => ({

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { AppContext } from '../context';
-import { trustedFilter } from '../lib/database';
 import { AppError } from '../lib/errors';
+import { countWrongGuess, deleteStalePhoneCodes, takeCode } from './accounts.store';
 
 type Ctx = Pick<AppContext, 'models' | 'clock' | 'keys'>;
 
@@ -64,12 +64,8 @@ export async function withdrawCode(ctx: Ctx, purpose: CodePurpose, target: strin
 export async function consumeCode(ctx: Ctx, purpose: CodePurpose, target: string, code: string): Promise<boolean> {
   const now = ctx.clock.now();
   const _id = recordId(ctx, purpose, target);
-  const used = await ctx.models.PhoneCode.findOneAndUpdate(
-    trustedFilter({ _id, codeHash: codeHash(ctx, _id, code.trim()), expiresAt: { $gt: now }, attempts: { $lt: MAX_ATTEMPTS } }),
-    { $set: { codeHash: null } },
-  ).lean();
-  if (used) return true;
-  await ctx.models.PhoneCode.updateOne(trustedFilter({ _id, codeHash: { $ne: null } }), { $inc: { attempts: 1 } });
+  if (await takeCode(ctx, _id, codeHash(ctx, _id, code.trim()), now, MAX_ATTEMPTS)) return true;
+  await countWrongGuess(ctx, _id);
   return false;
 }
 
@@ -77,6 +73,6 @@ export const invalidCode = (): AppError => new AppError('invalid_code');
 
 /** Records past their code and their hour of sends are forgotten. */
 export async function purgePhoneCodes(ctx: Pick<AppContext, 'models' | 'clock'>): Promise<number> {
-  const now = ctx.clock.now().getTime();
-  return (await ctx.models.PhoneCode.deleteMany(trustedFilter({ expiresAt: { $lt: new Date(now) }, lastSentAt: { $lt: new Date(now - HOUR) } }))).deletedCount;
+  const now = ctx.clock.now();
+  return deleteStalePhoneCodes(ctx, now, new Date(now.getTime() - HOUR));
 }

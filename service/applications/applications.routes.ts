@@ -8,7 +8,10 @@ import type { RouteDef } from '../lib/routes';
 import { accessLog, recordAccess } from '../audit/audit.service';
 import { formInBody } from '../eligibility/eligibility.schemas';
 import { STATUSES } from './workflow';
-import { accessLogPage, applicationPage, applicationView, createBody, historyPage, publicStatusView } from './applications.schemas';
+import { accessLogPage, applicationPage, applicationView, createBody, historyPage, publicStatusView, statusBody } from './applications.schemas';
+
+/** The case query page (service/web) checks the same body. */
+export { statusBody };
 import { idempotent } from './idempotency';
 import { familyFlags } from '../families/families.service';
 import { checkDraftForm, createApplication, formOf, listOwn, loadVisible, publicStatus, submit, toView, updateDraft, withdraw } from './applications.service';
@@ -43,19 +46,6 @@ const listQuery = {
   },
 };
 
-/** Also the case query page's rules (service/web). */
-export const statusBody = {
-  $id: 'urn:fpc:body:status',
-  type: 'object',
-  additionalProperties: false,
-  required: ['number'],
-  oneOf: [{ required: ['idNumber'] }, { required: ['accessCode'] }],
-  properties: {
-    number: { type: 'string', pattern: '^\\d{6}-\\d{4}-\\d{6}$', description: 'Application number, e.g. 430725-2026-000123' },
-    idNumber: { type: 'string', maxLength: 18, description: 'ID number of the resident the application was filed for' },
-    accessCode: { type: 'string', maxLength: 12, description: 'The access code on the receipt or confirmation, e.g. K7M3-Q9TD' },
-  },
-};
 
 const application = { description: 'The application', schema: applicationView };
 

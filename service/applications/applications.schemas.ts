@@ -131,3 +131,19 @@ export const createBody = {
 } as const;
 
 export type CreateInput = FromSchema<typeof createBody>;
+
+/** Also the case query page's rules (service/web). */
+export const statusBody = {
+  $id: 'urn:fpc:body:status',
+  type: 'object',
+  additionalProperties: false,
+  required: ['number'],
+  oneOf: [{ required: ['idNumber'] }, { required: ['accessCode'] }],
+  properties: {
+    number: { type: 'string', pattern: '^\\d{6}-\\d{4}-\\d{6}$', description: 'Application number, e.g. 430725-2026-000123' },
+    idNumber: { type: 'string', maxLength: 18, description: 'ID number of the resident the application was filed for' },
+    accessCode: { type: 'string', maxLength: 12, description: 'The access code on the receipt or confirmation, e.g. K7M3-Q9TD' },
+  },
+} as const;
+
+export type StatusQuery = FromSchema<typeof statusBody>;

@@ -4,7 +4,7 @@ import type { AppContext } from '../context';
 import { evaluateApplication, type EligibilityResult } from '../eligibility/eligibility.service';
 import { applicationScope, filesForResident, residentAccount, residentSide } from '../lib/access';
 import type { Channel, Principal } from '../lib/auth';
-import { findByIdInScope, trustedFilter } from '../lib/database';
+import { findByIdInScope } from '../lib/database';
 import { AppError, notFound, type FieldProblem } from '../lib/errors';
 import { documentName } from '../catalogue/catalogue.service';
 import type { Language } from '../lib/i18n';
@@ -17,9 +17,10 @@ import { keyFamilyCase } from '../families/families.store';
 import { SERIAL_KEY, type CertificateDoc } from '../certificates/certificates.model';
 import { checkHoldings, checkParty, claimOpenCase, partiesOf, recordApplication, releaseOpenCase } from '../families/families.service';
 import { searchKeysOf } from '../ledger/search';
-import type { CreateInput } from './applications.schemas';
+import type { CreateInput, StatusQuery } from './applications.schemas';
 import { nextSequence, type Actor, type ApplicationDoc, type HistoryEntry, type StageState } from './applications.model';
 import { applyTransition, clearProvisionalMark, currentStatus, insertDraft } from './applications.store';
+import { countProvisional, provisionalEntryIds } from '../review/queue.store';
 import { allowedFrom, FINAL, isAllowed, STATUS_LABELS, type Action, type ApplicationStatus } from './workflow';
 
 type Ctx = Pick<AppContext, 'models' | 'clock' | 'keys' | 'policy' | 'config'>;
@@ -142,6 +143,7 @@ export async function createApplication(ctx: Ctx, p: Principal, input: Omit<Crea
   const kiosk = filesForResident(p);
   if (!kiosk) await addKey(ctx.models, APPLICANT_KEY, p.id, _id);
   if (kiosk) await addKey(ctx.models, TERMINAL_DRAFT_KEY, p.id, _id);
+  if (kiosk) await addKey(ctx.models, TERMINAL_HOUR_KEY, terminalHour(p.id, now), _id);
   // A kiosk case is the resident's too: their own list finds it by the keyed hash of their ID number.
   if (kiosk) await addKey(ctx.models, RESIDENT_KEY, resident.idHash, _id);
   return insertDraft(ctx, {
@@ -386,6 +388,12 @@ export async function submit(ctx: Ctx, p: Principal, id: string, lang: Language)
   return submitted;
 }
 
+/**
+ * The caller's own applications, newest first: a resident's through the keys listing their cases, a
+ * kiosk's (those it filed within its window) through the keys of the hours it filed them in. Read
+ * by `_id` only, each checked against the caller's scope in memory (lib/keyindex.ts). Staff have no
+ * applications of their own (the rights table gives them no `application:read-own`).
+ */
 export async function listOwn(
   ctx: Ctx,
   p: Principal,
@@ -393,17 +401,23 @@ export async function listOwn(
 ): Promise<ApplicationDoc[]> {
   const filter: Record<string, unknown>[] = [applicationScope(ctx, p) as Record<string, unknown>];
   if (q.status) filter.push({ status: q.status });
-  if (q.before && Types.ObjectId.isValid(q.before)) filter.push(trustedFilter({ _id: { $lt: new Types.ObjectId(q.before) } }));
+  if (q.before && Types.ObjectId.isValid(q.before)) filter.push({ _id: { $lt: new Types.ObjectId(q.before) } });
+  const matching = { $and: filter };
+  const found = (kind: string, value: string) => findByKey<ApplicationDoc>(ctx.models, ctx.models.Application, kind, value, matching);
+  let lists: ApplicationDoc[][];
   if (residentAccount(p)) {
-    // A resident's few applications, through the key document listing them (lib/keyindex.ts).
-    const own = await findByKey<ApplicationDoc>(ctx.models, ctx.models.Application, APPLICANT_KEY, p.id, { $and: filter });
-    const filedForThem = p.idHash ? await findByKey<ApplicationDoc>(ctx.models, ctx.models.Application, RESIDENT_KEY, p.idHash, { $and: filter }) : [];
-    return [...own, ...filedForThem]
-      .sort((a, b) => b._id.toString().localeCompare(a._id.toString()))
-      .slice(0, q.limit)
-      .map(({ history: _history, ...rest }) => rest as ApplicationDoc);
+    lists = [await found(APPLICANT_KEY, p.id), p.idHash ? await found(RESIDENT_KEY, p.idHash) : []];
+  } else if (filesForResident(p)) {
+    const now = ctx.clock.now().getTime();
+    lists = await Promise.all(hoursSince(now - ctx.config.terminalWindowSeconds * 1000, now).map((hour) => found(TERMINAL_HOUR_KEY, terminalHour(p.id, hour))));
+  } else {
+    throw new AppError('forbidden');
   }
-  return ctx.models.Application.find(trustedFilter({ $and: filter }), { history: 0 }).sort({ _id: -1 }).limit(q.limit).lean<ApplicationDoc[]>();
+  return lists
+    .flat()
+    .sort((a, b) => b._id.toString().localeCompare(a._id.toString()))
+    .slice(0, q.limit)
+    .map(({ history: _history, ...rest }) => rest as ApplicationDoc);
 }
 
 /** Key documents (lib/keyindex.ts): an applicant's account id → their applications; an application number → its application. */
@@ -418,6 +432,22 @@ export const RESIDENT_KEY = 'resident';
  */
 export const TERMINAL_DRAFT_KEY = 'terminal-draft';
 
+/**
+ * A kiosk and the hour (UTC) it filed a case in → the cases it filed then. The kiosk's list covers
+ * its window (at most an hour, TERMINAL_WINDOW_SECONDS), so it reads the keys of two hours at most,
+ * however long the kiosk's history.
+ */
+export const TERMINAL_HOUR_KEY = 'terminal-hour';
+const HOUR_MS = 3_600_000;
+const terminalHour = (terminalId: string, at: Date): string => `${terminalId}:${at.toISOString().slice(0, 13)}`;
+
+/** The start of every hour from the one holding `from` to the one holding `to` (milliseconds). */
+function hoursSince(from: number, to: number): Date[] {
+  const hours: Date[] = [];
+  for (let h = Math.floor(from / HOUR_MS) * HOUR_MS; h <= to; h += HOUR_MS) hours.push(new Date(h));
+  return hours;
+}
+
 async function openDrafts(ctx: Pick<AppContext, 'models'>, p: Principal): Promise<ApplicationDoc[]> {
   if (!filesForResident(p)) return findByKey<ApplicationDoc>(ctx.models, ctx.models.Application, APPLICANT_KEY, p.id, { applicantId: p.id, status: 'draft' });
   const all = await findByKey<ApplicationDoc>(ctx.models, ctx.models.Application, TERMINAL_DRAFT_KEY, p.id, { 'terminal.terminalId': p.id });
@@ -427,18 +457,20 @@ async function openDrafts(ctx: Pick<AppContext, 'models'>, p: Principal): Promis
 
 /** Start-up: adds the keys missing for applications stored before these keys existed. One scan. */
 export async function backfillApplicationKeys(ctx: Pick<AppContext, 'models'>): Promise<number> {
-  const apps = await ctx.models.Application.find({}, { _id: 1, number: 1, applicantId: 1, status: 1, 'terminal.terminalId': 1, 'resident.idHash': 1 }).lean<
-    Pick<ApplicationDoc, '_id' | 'number' | 'applicantId' | 'status' | 'terminal' | 'resident'>[]
+  const apps = await ctx.models.Application.find({}, { _id: 1, number: 1, applicantId: 1, status: 1, 'terminal.terminalId': 1, 'resident.idHash': 1, createdAt: 1 }).lean<
+    Pick<ApplicationDoc, '_id' | 'number' | 'applicantId' | 'status' | 'terminal' | 'resident' | 'createdAt'>[]
   >();
   const numbers = apps.filter((a) => a.number).map((a): [string, Types.ObjectId] => [a.number!, a._id]);
   const applicants = apps.filter((a) => a.applicantId).map((a): [string, Types.ObjectId] => [a.applicantId!, a._id]);
   const kioskDrafts = apps.filter((a) => a.terminal && a.status === 'draft').map((a): [string, Types.ObjectId] => [a.terminal!.terminalId, a._id]);
   const kioskResidents = apps.filter((a) => a.terminal && a.resident?.idHash).map((a): [string, Types.ObjectId] => [a.resident.idHash, a._id]);
+  const kioskHours = apps.filter((a) => a.terminal && a.createdAt).map((a): [string, Types.ObjectId] => [terminalHour(a.terminal!.terminalId, new Date(a.createdAt)), a._id]);
   return (
     (await backfillKeys(ctx.models, NUMBER_KEY, numbers)) +
     (await backfillKeys(ctx.models, APPLICANT_KEY, applicants)) +
     (await backfillKeys(ctx.models, TERMINAL_DRAFT_KEY, kioskDrafts)) +
-    (await backfillKeys(ctx.models, RESIDENT_KEY, kioskResidents))
+    (await backfillKeys(ctx.models, RESIDENT_KEY, kioskResidents)) +
+    (await backfillKeys(ctx.models, TERMINAL_HOUR_KEY, kioskHours))
   );
 }
 
@@ -475,7 +507,7 @@ async function certificateStatus(ctx: Pick<AppContext, 'models'>, app: Applicati
  * pair looks exactly like an unknown number. What was missing for a returned case is not shown here
  * (the resident sees it signed in): only the state, the stage and the dates.
  */
-export async function publicStatus(ctx: Ctx, q: { number: string; idNumber?: string; accessCode?: string }) {
+export async function publicStatus(ctx: Ctx, q: StatusQuery) {
   const app = await findOneByKey<ApplicationDoc>(ctx.models, ctx.models.Application, NUMBER_KEY, q.number, { number: q.number });
   let matches = false;
   if (app && q.idNumber !== undefined) {
@@ -568,8 +600,8 @@ export function toView(ctx: Pick<AppContext, 'keys' | 'policy'>, app: Applicatio
 export async function recomputeProvisionalDeadlines(ctx: Ctx & Partial<Pick<AppContext, 'logger'>>): Promise<number> {
   // Open cases are read through their slim entries (review/queue.store.ts), each application by _id:
   // this runs every minute, and the history of decided cases must not make it slower.
-  const marked = await ctx.models.QueueEntry.find(trustedFilter({ deadlineProvisional: true }), { _id: 1 }).lean();
-  const loaded = await Promise.all(marked.map((e) => ctx.models.Application.findById(e._id, { formSealed: 0, history: 0, documents: 0 }).lean<ApplicationDoc>()));
+  const marked = await provisionalEntryIds(ctx.models);
+  const loaded = await Promise.all(marked.map((id) => ctx.models.Application.findById(id, { formSealed: 0, history: 0, documents: 0 }).lean<ApplicationDoc>()));
   const open = loaded.filter((a): a is ApplicationDoc => a?.deadlineProvisional === true);
   let changed = 0;
   for (const app of open) {
@@ -612,5 +644,5 @@ export async function recomputeProvisionalDeadlines(ctx: Ctx & Partial<Pick<AppC
 
 /** Open cases whose current deadline is still provisional, for readiness and the operator. */
 export async function countProvisionalDeadlines(ctx: Pick<AppContext, 'models'>): Promise<number> {
-  return ctx.models.QueueEntry.countDocuments(trustedFilter({ deadlineProvisional: true, status: { $in: allowedFrom('recomputeDeadline') } }));
+  return countProvisional(ctx.models, allowedFrom('recomputeDeadline'));
 }

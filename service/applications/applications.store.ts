@@ -192,3 +192,20 @@ export async function recordCertificateChange(ctx: Store, applicationId: string 
 export async function clearProvisionalMark(ctx: Pick<AppContext, 'models'>, app: Pick<ApplicationDoc, '_id' | 'updatedAt'>): Promise<void> {
   await ctx.models.Application.updateOne(trustedFilter({ _id: app._id, updatedAt: app.updatedAt }), { $set: { deadlineProvisional: false } });
 }
+
+/*
+ * Reads that filter on more than `_id`: start-up repairs only (each one scan of the collection).
+ */
+
+/** The submitted applications changed since `since`, one at a time, with `projection`: the notification catch-up. */
+export function submittedChangedSince(ctx: Pick<AppContext, 'models'>, since: Date, projection: Record<string, 1>): AsyncIterable<ApplicationDoc> {
+  const changed = trustedFilter({ updatedAt: { $gte: since }, submittedAt: { $exists: true } });
+  return ctx.models.Application.find(changed, projection).lean<ApplicationDoc[]>().cursor() as AsyncIterable<ApplicationDoc>;
+}
+
+/** Approved applications, and those whose final approval was reserved at or before `reservedBy`: the issuance recovery's full pass. */
+export function approvedOrReserved(ctx: Pick<AppContext, 'models'>, reservedBy: Date): Promise<Pick<ApplicationDoc, '_id' | 'status'>[]> {
+  return ctx.models.Application.find(trustedFilter({ $or: [{ status: 'approved' }, { status: 'in_review', 'issuing.at': { $lte: reservedBy } }] }), { _id: 1, status: 1 }).lean<
+    Pick<ApplicationDoc, '_id' | 'status'>[]
+  >();
+}

@@ -3,8 +3,8 @@ import type { Request } from 'express';
 import type { AppContext } from '../context';
 import type { Principal } from '../lib/auth';
 import { crashPoint } from '../lib/crash';
-import { trustedFilter } from '../lib/database';
 import { AppError } from '../lib/errors';
+import { deleteIdempotencyRecordsBefore } from './idempotency.store';
 
 /**
  * What a replay needs of the first outcome: its status and the resource it made or changed. The
@@ -99,7 +99,7 @@ async function waitOrTakeOver(ctx: Ctx, id: string, fingerprint: string): Promis
     const now = ctx.clock.now();
     if (record.createdAt && now.getTime() - new Date(record.createdAt).getTime() > ctx.config.idempotencyTakeoverSeconds * 1000) {
       const taken = await ctx.models.IdempotencyKey.findOneAndUpdate(
-        trustedFilter({ _id: id, state: 'pending', createdAt: record.createdAt }),
+        { _id: id, state: 'pending', createdAt: record.createdAt },
         { $set: { createdAt: now } },
         { returnDocument: 'after' },
       ).lean();
@@ -120,6 +120,5 @@ export const IDEMPOTENCY_RETENTION_MS = 24 * 3600 * 1000;
  */
 export async function purgeIdempotencyKeys(ctx: Pick<AppContext, 'models' | 'clock'>): Promise<number> {
   const cutoff = new Date(ctx.clock.now().getTime() - IDEMPOTENCY_RETENTION_MS);
-  const result = await ctx.models.IdempotencyKey.deleteMany(trustedFilter({ createdAt: { $lt: cutoff } }));
-  return result.deletedCount;
+  return deleteIdempotencyRecordsBefore(ctx, cutoff);
 }

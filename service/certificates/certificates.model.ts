@@ -33,7 +33,7 @@ export interface CertificateDoc {
   status: CertificateStatus;
   revokedAt?: Date;
   revokeReason?: string;
-  /** One of REVOKE_REASONS (certificates.service); revokeReason is its text as the holder reads it. */
+  /** One of REVOKE_REASONS (certificates.schemas); revokeReason is its text as the holder reads it. */
   revokeReasonCode?: string;
   revokedBy?: { id: string; role: string; name: string };
   /** The short QR code's identifier (certificate_links._id). */

@@ -8,23 +8,14 @@ import { resolveShortId, verifyUrl } from './links';
 import { principalOf } from '../lib/auth';
 import { limiter } from '../lib/ratelimit';
 import type { RouteDef } from '../lib/routes';
-import { certificatePdfFor, certificateView, getCertificate, listOwnCertificates, revoke, REVOKE_REASONS, verifyCertificate } from './certificates.service';
+import { certificatePdfFor, certificateView, getCertificate, listOwnCertificates, revoke, verifyCertificate } from './certificates.service';
+import { revokeBody } from './certificates.schemas';
+
+/** The revocation form on the admin pages (service/web) checks the same body. */
+export { revokeBody };
 import { printableCertificate } from './print';
 import { qrPng, qrSvg } from './qr';
 
-export const revokeBody = {
-  $id: 'urn:fpc:body:revoke',
-  type: 'object',
-  additionalProperties: false,
-  maxProperties: 2,
-  required: ['reason'],
-  properties: {
-    reason: { enum: Object.keys(REVOKE_REASONS), description: 'fraud: obtained by deception; decision-error: the decision was wrong; superseded: replaced by a later certificate; other: say why in text' },
-    text: { type: 'string', minLength: 2, maxLength: 500, pattern: '\\S', description: 'the particulars; required for other' },
-  },
-  if: { properties: { reason: { const: 'other' } } },
-  then: { required: ['text'] },
-};
 
 const certificateSchema = {
   type: 'object',

@@ -2,7 +2,7 @@ import jwt from 'jsonwebtoken';
 import { Types } from 'mongoose';
 import { nextSequence, type ApplicationDoc, type IssuedCertificate } from '../applications/applications.model';
 import { APPLICANT_KEY, formOf, historyEntry, loadVisible } from '../applications/applications.service';
-import { recordCertificateChange, storeApproval } from '../applications/applications.store';
+import { approvedOrReserved, recordCertificateChange, storeApproval } from '../applications/applications.store';
 import type { AppContext } from '../context';
 import { inJurisdiction } from '../lib/access';
 import { can, type Principal } from '../lib/auth';
@@ -11,7 +11,6 @@ import { issuerName } from '../divisions/divisions';
 import { afterDecision } from '../decisions/decisions.service';
 import { enqueueNotification } from '../notifications/notifications.service';
 import { authorisesFurtherChild, coupleKeyOf, recordCertificate, releaseOpenCase, supersedeHonour } from '../families/families.service';
-import { trustedFilter } from '../lib/database';
 import { addKey, backfillKeys, findByKey, findOneByKey } from '../lib/keyindex';
 import { AppError, notFound } from '../lib/errors';
 import { maskName } from '../lib/idnumber';
@@ -19,6 +18,7 @@ import type { Logger } from '../lib/logger';
 import { encrypt, openName } from '../lib/personal';
 import { chinaDate } from '../lib/workdays';
 import { COUPLE_KEY, SERIAL_KEY, type CertificateDoc } from './certificates.model';
+import { REVOKE_REASONS, type RevokeInput, type RevokeReason } from './certificates.schemas';
 import { insertCertificate, recordPlatform, revokeCertificate } from './certificates.store';
 import { eLicenceOf } from './content';
 import { certificatePdf, formatsOf, type CertificateFormat } from './pdf';
@@ -228,10 +228,7 @@ export async function recoverIssuance(
     const registered = new Set(register.map((c) => c.applicationId));
     await backfillKeys(ctx.models, SERIAL_KEY, register.map((c) => [c.serial, c._id]));
     await backfillKeys(ctx.models, COUPLE_KEY, register.filter((c) => c.coupleKey).map((c) => [c.coupleKey!, c._id]));
-    const candidates = await ctx.models.Application.find(trustedFilter({ $or: [{ status: 'approved' }, { status: 'in_review', 'issuing.at': { $lte: cutoff } }] }), {
-      _id: 1,
-      status: 1,
-    }).lean<Pick<ApplicationDoc, '_id' | 'status'>[]>();
+    const candidates = await approvedOrReserved(ctx, cutoff);
     for (const a of candidates) if (a.status === 'in_review' || !registered.has(a._id.toString())) todo.set(a._id.toString(), a._id);
   }
   let completed = 0;
@@ -373,20 +370,13 @@ export async function listOwnCertificates(ctx: Ctx, p: Principal): Promise<Certi
 }
 
 /** County officers and admins revoke, with a reason; the certificate's application records it. */
-/** Why a certificate is revoked: a closed list, each with its legal footing. */
-export const REVOKE_REASONS = {
-  fraud: { zh: '以欺骗等不正当手段取得（《行政许可法》第六十九条第二款）', en: 'Obtained by deception or other improper means (Administrative Licensing Law art. 69(2))' },
-  'decision-error': { zh: '审批决定错误（《行政许可法》第六十九条第一款）', en: 'The decision was wrong (Administrative Licensing Law art. 69(1))' },
-  superseded: { zh: '已被新的证件取代', en: 'Superseded by a later certificate' },
-  other: { zh: '其他原因', en: 'Other reason' },
-} as const;
-export type RevokeReason = keyof typeof REVOKE_REASONS;
+export { REVOKE_REASONS, type RevokeReason };
 
 /**
  * A township revokes what it issued; the county anything issued in the county (its jurisdiction is a
  * prefix of every issuer there); an admin anything. The holder is told through the outbox.
  */
-export async function revoke(ctx: Ctx, p: Principal, serial: string, input: { reason: RevokeReason; text?: string }): Promise<CertificateDoc> {
+export async function revoke(ctx: Ctx, p: Principal, serial: string, input: RevokeInput): Promise<CertificateDoc> {
   const cert = await loadVisibleCertificate(ctx, p, serial);
   if (!inJurisdiction(p, cert.issuerDivision)) {
     throw new AppError('forbidden', { zh: '乡镇只能注销本乡镇发放的证件，县级发放的由县级注销', en: 'A township revokes only what it issued; the county revokes what the county issued' });

@@ -1,6 +1,7 @@
 import type { Types } from 'mongoose';
 import type { AppContext } from '../context';
-import type { CertificateDoc } from './certificates.model';
+import { findOneByKey } from '../lib/keyindex';
+import { SERIAL_KEY, type CertificateDoc } from './certificates.model';
 
 /**
  * The one module that writes the register of certificates (`certificates`). A certificate changes
@@ -40,7 +41,9 @@ export async function revokeCertificate(ctx: Store, id: Types.ObjectId, revocati
   return ctx.models.Certificate.findOneAndUpdate({ _id: id, status: 'valid' }, { $set: { status: 'revoked', ...revocation } }, { returnDocument: 'after' }).lean<CertificateDoc>();
 }
 
-/** Names, on the new certificate, the ones it superseded (each once). */
+/** Names, on the new certificate, the ones it superseded (each once); found through its serial's key, written by `_id`. */
 export async function recordSuperseded(ctx: Store, serial: string, superseded: string[]): Promise<void> {
-  if (superseded.length) await ctx.models.Certificate.updateOne({ serial }, { $addToSet: { supersedes: { $each: superseded } } });
+  if (!superseded.length) return;
+  const cert = await findOneByKey<CertificateDoc>(ctx.models, ctx.models.Certificate, SERIAL_KEY, serial, { serial });
+  if (cert) await ctx.models.Certificate.updateOne({ _id: cert._id }, { $addToSet: { supersedes: { $each: superseded } } });
 }

@@ -1,11 +1,13 @@
 import crypto from 'node:crypto';
+import { applicantByIdHash } from '../accounts/accounts.store';
 import type { ApplicationDoc, HistoryEntry } from '../applications/applications.model';
+import { submittedChangedSince } from '../applications/applications.store';
 import type { ComplaintDoc } from '../complaints/complaints.model';
 import type { AppContext } from '../context';
 import { DECISION_TITLES, KIND_OF_ACTION, type DecisionDoc, type DecisionKind } from '../decisions/decisions.model';
-import { trustedFilter } from '../lib/database';
 import type { Logger } from '../lib/logger';
 import type { NotificationDoc, NotificationEvent, Recipient } from './notifications.model';
+import { claimDue, complaintsAnsweredSince, decisionsSince, deleteFinished } from './notifications.store';
 
 /**
  * The transactional outbox for messages to applicants.
@@ -66,8 +68,9 @@ type Addressed = Pick<ApplicationDoc, 'applicantId' | 'terminal'> & { resident?:
 async function recipientOf(ctx: Pick<AppContext, 'models'>, app: Addressed): Promise<Recipient> {
   if (app.applicantId) return { applicantId: app.applicantId };
   if (app.resident?.idHash) {
-    // A failed lookup must not lose the message: it then goes to the kiosk, as before accounts were linked.
-    const account = await ctx.models.Account.findOne({ idHash: app.resident.idHash, role: 'applicant', disabled: false }, { _id: 1 }).lean().catch(() => null);
+    // Through the resident's login key, by _id. A failed lookup must not lose the message: it then
+    // goes to the kiosk, as before accounts were linked.
+    const account = await applicantByIdHash(ctx, app.resident.idHash).catch(() => null);
     if (account) return { applicantId: account._id.toString() };
   }
   if (app.terminal) return { terminalId: app.terminal.terminalId, township: app.terminal.township };
@@ -254,9 +257,7 @@ async function retryFailedEnqueues(ctx: NotifyCtx): Promise<void> {
 /** Removes delivered records past their retention and parked ones past theirs (no TTL index: outside the portable subset). */
 export async function purgeNotifications(ctx: Pick<AppContext, 'models' | 'clock'>): Promise<number> {
   const now = ctx.clock.now().getTime();
-  const delivered = await ctx.models.Notification.deleteMany(trustedFilter({ state: 'delivered', deliveredAt: { $lt: new Date(now - DELIVERED_RETENTION_MS) } }));
-  const dead = await ctx.models.Notification.deleteMany(trustedFilter({ state: 'dead', createdAt: { $lt: new Date(now - DEAD_RETENTION_MS) } }));
-  return delivered.deletedCount + dead.deletedCount;
+  return deleteFinished(ctx, new Date(now - DELIVERED_RETENTION_MS), new Date(now - DEAD_RETENTION_MS));
 }
 
 /**
@@ -266,7 +267,7 @@ export async function purgeNotifications(ctx: Pick<AppContext, 'models' | 'clock
  */
 export async function sweepMissedNotifications(ctx: NotifyCtx, since: Date): Promise<number> {
   let created = 0;
-  const apps = ctx.models.Application.find(trustedFilter({ updatedAt: { $gte: since }, submittedAt: { $exists: true } }), {
+  const apps = submittedChangedSince(ctx, since, {
     number: 1,
     type: 1,
     applicantId: 1,
@@ -276,13 +277,10 @@ export async function sweepMissedNotifications(ctx: NotifyCtx, since: Date): Pro
     stageIndex: 1,
     certificateSerial: 1,
     history: 1,
-  })
-    .lean<ApplicationDoc[]>()
-    .cursor();
+  });
   // The written decisions of the window, to name in the decisions' messages (one read, not one per case).
   const decisions = new Map<string, DecisionDoc[]>();
-  const inWindow = trustedFilter({ decidedAt: { $gte: new Date(since.getTime() - 60_000) } });
-  for (const d of await ctx.models.Decision.find(inWindow, { applicationId: 1, kind: 1, number: 1, decidedAt: 1 }).lean<DecisionDoc[]>()) {
+  for (const d of await decisionsSince(ctx, new Date(since.getTime() - 60_000))) {
     decisions.set(d.applicationId, [...(decisions.get(d.applicationId) ?? []), d]);
   }
   /** The decision written for an entry: of its kind, decided at the entry's instant (within a second: two clock readings). */
@@ -291,15 +289,14 @@ export async function sweepMissedNotifications(ctx: NotifyCtx, since: Date): Pro
     const at = new Date(entry.at).getTime();
     return decisions.get(app._id.toString())?.find((d) => d.kind === kind && Math.abs(new Date(d.decidedAt).getTime() - at) < 1_000) ?? null;
   };
-  for await (const app of apps as AsyncIterable<ApplicationDoc>) {
+  for await (const app of apps) {
     for (const entry of app.history) {
       if (new Date(entry.at) < since) continue;
       const draft = messageFor(ctx, app, entry, decisionKindOf(entry) ? writtenFor(app, entry) : undefined);
       if (draft && (await insertOnce(ctx, await ownerOf(ctx, app), draft))) created += 1;
     }
   }
-  const answered = ctx.models.Complaint.find(trustedFilter({ status: 'answered', answeredAt: { $gte: since } })).lean<ComplaintDoc[]>().cursor();
-  for await (const complaint of answered as AsyncIterable<ComplaintDoc>) {
+  for await (const complaint of complaintsAnsweredSince(ctx, since)) {
     const draft = complaintDraft(ctx, complaint);
     if (await insertOnce(ctx, complaintOwner(complaint), draft)) created += 1;
   }
@@ -307,13 +304,8 @@ export async function sweepMissedNotifications(ctx: NotifyCtx, since: Date): Pro
 }
 
 /** Takes one due record for this dispatcher: a pending one whose time has come, or one whose lease expired. */
-async function claimNext(ctx: DispatchCtx, owner: string): Promise<NotificationDoc | null> {
-  const now = ctx.clock.now();
-  return ctx.models.Notification.findOneAndUpdate(
-    trustedFilter({ $or: [{ state: 'pending', nextAttemptAt: { $lte: now } }, { state: 'sending', leaseUntil: { $lte: now } }] }),
-    { $set: { state: 'sending', leaseOwner: owner, leaseUntil: new Date(now.getTime() + LEASE_MS) }, $inc: { attempts: 1 } },
-    { sort: { nextAttemptAt: 1 }, returnDocument: 'after' },
-  ).lean<NotificationDoc>();
+function claimNext(ctx: DispatchCtx, owner: string): Promise<NotificationDoc | null> {
+  return claimDue(ctx, owner, ctx.clock.now(), LEASE_MS);
 }
 
 function withTimeout(p: Promise<void>, ms: number): Promise<void> {

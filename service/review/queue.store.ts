@@ -1,5 +1,5 @@
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
-import type { ApplicationDoc } from '../applications/applications.model';
+import type { ApplicationDoc } from '../applications/application.types';
 import { trustedFilter } from '../lib/database';
 
 /**
@@ -144,4 +144,25 @@ export async function repairQueueEntries(models: Models): Promise<{ written: num
     removed += 1;
   }
   return { written, removed };
+}
+
+/** The entries of one queue page: those matching `filter` (the caller's scope and choices), in `sort` order. */
+export function queueEntryPage(models: Pick<Models, 'QueueEntry'>, filter: Record<string, unknown>, sort: Record<string, 1 | -1>, limit: number): Promise<QueueEntryDoc[]> {
+  return models.QueueEntry.find(trustedFilter(filter), { _id: 1, queueDeadline: 1 }).sort(sort).limit(limit).lean<QueueEntryDoc[]>();
+}
+
+/** How many entries match `filter`, per certificate type. */
+export async function queueTotals(models: Pick<Models, 'QueueEntry'>, filter: Record<string, unknown>): Promise<Record<string, number>> {
+  const totals = await models.QueueEntry.aggregate<{ _id: string; count: number }>([{ $match: trustedFilter(filter) }, { $group: { _id: '$type', count: { $sum: 1 } } }]);
+  return Object.fromEntries(totals.map((t) => [t._id, t.count]));
+}
+
+/** The ids of open cases whose current deadline is marked provisional (the deadline recomputation reads each by _id). */
+export async function provisionalEntryIds(models: Pick<Models, 'QueueEntry'>): Promise<Types.ObjectId[]> {
+  return (await models.QueueEntry.find({ deadlineProvisional: true }, { _id: 1 }).lean<Pick<QueueEntryDoc, '_id'>[]>()).map((e) => e._id);
+}
+
+/** How many open cases in `statuses` wait under a provisional deadline. */
+export function countProvisional(models: Pick<Models, 'QueueEntry'>, statuses: readonly string[]): Promise<number> {
+  return models.QueueEntry.countDocuments(trustedFilter({ deadlineProvisional: true, status: { $in: [...statuses] } }));
 }

@@ -4,6 +4,10 @@ import { TYPE_CODE } from '../catalogue/catalogue';
 import { principalOf } from '../lib/auth';
 import type { RouteDef } from '../lib/routes';
 import { claim, decide, queue, release } from './review.service';
+import { decisionBody } from './review.schemas';
+
+/** The officer pages (service/web) check the same body. */
+export { decisionBody };
 
 const queueQuery = {
   $id: 'urn:fpc:query:queue',
@@ -20,29 +24,6 @@ const queueQuery = {
   },
 };
 
-/** Also the decision forms' rules on the officer pages (web/officer.tsx). */
-export const decisionBody = {
-  $id: 'urn:fpc:body:decision',
-  type: 'object',
-  additionalProperties: false,
-  required: ['action'],
-  properties: {
-    action: { enum: ['approve', 'return', 'reject'] },
-    reason: { type: 'string', minLength: 1, maxLength: 1000, pattern: '\\S' },
-    missing: {
-      type: 'array',
-      minItems: 1,
-      maxItems: 30,
-      uniqueItems: true,
-      items: { type: 'string', maxLength: 40, pattern: '^[a-z][a-z0-9-]*$' },
-      description: "return: the document kinds of the type's catalogue to replace or add, stated once and completely (the reason says what is wrong with them)",
-    },
-  },
-  allOf: [
-    { if: { properties: { action: { const: 'reject' } } }, then: { required: ['reason'] } },
-    { if: { properties: { action: { const: 'return' } } }, then: { required: ['reason', 'missing'] } },
-  ],
-};
 
 const empty = { $id: 'urn:fpc:body:empty-review', type: 'object', additionalProperties: false, properties: {} };
 const application = { description: 'The application', schema: applicationView };

@@ -7,14 +7,15 @@ import { reserveIssuance, takeClaim } from '../applications/applications.store';
 import { completeIssuance, markIssuance } from '../certificates/certificates.service';
 import { afterDecision } from '../decisions/decisions.service';
 import type { AppContext } from '../context';
-import { findByIdInScope, trustedFilter } from '../lib/database';
+import { findByIdInScope } from '../lib/database';
 import { AppError, notFound } from '../lib/errors';
 import { assertRight, countyWide, jurisdictionFilter } from '../lib/access';
 import { can, type Principal } from '../lib/auth';
 import { decrypt, idHash, openName } from '../lib/personal';
 import { recordAccess } from '../audit/audit.service';
 import { chinaDate, workingDaysBetween } from '../lib/workdays';
-import { QUEUE_STATUSES, syncQueueEntry, type QueueEntryDoc } from './queue.store';
+import { QUEUE_STATUSES, queueEntryPage, queueTotals, syncQueueEntry } from './queue.store';
+import type { DecisionInput } from './review.schemas';
 
 type Ctx = AppContext;
 
@@ -99,7 +100,7 @@ export async function queue(ctx: Ctx, p: Principal, q: QueueQuery) {
   // The page is chosen among the slim queue entries (queue.store.ts), then its applications are read
   // by _id and each is checked against the same filter: an entry a crash left stale is left out and
   // repaired, never shown.
-  const entries = await ctx.models.QueueEntry.find(trustedFilter(filter), { _id: 1, queueDeadline: 1 }).sort(QUEUE_SORT).limit(q.limit).lean<QueueEntryDoc[]>();
+  const entries = await queueEntryPage(ctx.models, filter, QUEUE_SORT, q.limit);
   const loaded = await Promise.all(entries.map((e) => ctx.models.Application.findById(e._id, { history: 0, formSealed: 0 }).lean<ApplicationDoc>()));
   const matches = sift(filter);
   const items = loaded.filter((a, i): a is ApplicationDoc => {
@@ -107,7 +108,7 @@ export async function queue(ctx: Ctx, p: Principal, q: QueueQuery) {
     void syncQueueEntry(ctx.models, entries[i]!._id);
     return false;
   });
-  const totals = await ctx.models.QueueEntry.aggregate<{ _id: string; count: number }>([{ $match: trustedFilter(base) }, { $group: { _id: '$type', count: { $sum: 1 } } }]);
+  const totals = await queueTotals(ctx.models, base);
   return {
     items: items.map((a) => {
       const stage = a.stages[a.stageIndex];
@@ -132,7 +133,7 @@ export async function queue(ctx: Ctx, p: Principal, q: QueueQuery) {
       };
     }),
     next: entries.length === q.limit ? encodeCursor(entries.at(-1)! as Pick<ApplicationDoc, '_id' | 'queueDeadline'>) : null,
-    totals: Object.fromEntries(totals.map((t) => [t._id, t.count])),
+    totals,
   };
 }
 
@@ -254,11 +255,7 @@ function checkReturn(ctx: Ctx, app: ApplicationDoc, missing: string[], now: Date
   }
 }
 
-export interface DecisionInput {
-  action: 'approve' | 'return' | 'reject';
-  reason?: string;
-  missing?: string[];
-}
+export type { DecisionInput };
 
 /**
  * Only the holder of a live claim decides, in one conditional update. A final approval first

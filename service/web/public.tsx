@@ -1,5 +1,5 @@
 import express, { type Request, type Router } from 'express';
-import { statusBody } from '../applications/applications.routes';
+import { statusBody, type StatusQuery } from '../applications/applications.schemas';
 import { publicStatus } from '../applications/applications.service';
 import { TYPE_CODES, type Limit } from '../catalogue/catalogue';
 import { serviceGuide } from '../catalogue/catalogue.service';
@@ -131,7 +131,7 @@ export function publicPages(web: Web): Router {
     { name: 'page-status-id', windowMs: 15 * 60 * 1000, limit: 20, keyOf: (req) => (typeof req.body?.idNumber === 'string' && req.body.idNumber ? idHash(ctx.keys.idHash, req.body.idNumber.trim().toUpperCase()) : undefined) },
     ctx.counterStores,
   );
-  const validateStatus = compile(statusBody);
+  const validateStatus = compile<StatusQuery>(statusBody);
   const verifyLimit = limiter({ name: 'page-verify', windowMs: 60 * 1000, limit: 60 }, ctx.counterStores);
 
   r.get('/lang/:code', (req, res) => {

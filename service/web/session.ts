@@ -2,10 +2,10 @@ import crypto from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import type { AppContext } from '../context';
 import type { Principal } from '../lib/auth';
-import { trustedFilter } from '../lib/database';
 import { AppError } from '../lib/errors';
 import { openName } from '../lib/personal';
 import type { KioskResident, WebSessionDoc } from './session.model';
+import { deleteSessionsIdleSince } from './session.store';
 
 /**
  * Cookie sessions for pages. The cookie carries a random id only; the session lives in the database
@@ -164,7 +164,7 @@ export async function updateKioskResident(ctx: Ctx, req: Request, resident: Kios
 export async function purgeWebSessions(ctx: Pick<AppContext, 'models' | 'clock' | 'config'>): Promise<number> {
   const idle = Math.max(ctx.config.webSessionIdleSeconds * 1000, TERMINAL_SESSION_MS);
   const cutoff = new Date(ctx.clock.now().getTime() - idle);
-  return (await ctx.models.WebSession.deleteMany(trustedFilter({ lastSeenAt: { $lt: cutoff } }))).deletedCount;
+  return deleteSessionsIdleSince(ctx, cutoff);
 }
 
 /* CSRF: a token per session (or per anonymous visitor), an HMAC the server can recompute. */
