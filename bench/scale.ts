@@ -44,6 +44,7 @@ import { dispatchDue, purgeNotifications, sweepMissedNotifications } from '../se
 import { entryOf, repairQueueEntries, retryFailedQueueSyncs } from '../service/review/queue.store';
 import { buildContext } from '../service/runtime';
 import { rebuildCaseKeys } from '../service/system/case-keys';
+import { backfillAccountKeys } from '../service/accounts/accounts.store';
 import { asParty, birthServiceForm, PDF } from '../test/support/forms';
 import { uniqueIdNumber } from '../test/support/app';
 import { staffVisitor, Visitor } from '../test/support/visitor';
@@ -215,7 +216,8 @@ async function seed(ctx: AppContext, size: number): Promise<void> {
   // The derived records a running service writes along with each case, built the way start-up builds them on older data.
   const t1 = performance.now();
   await rebuildCaseKeys(ctx);
-  log(`derived records built in ${fmt((performance.now() - t1) / 1000, 1)} s (case keys)`);
+  await backfillAccountKeys(ctx);
+  log(`derived records built in ${fmt((performance.now() - t1) / 1000, 1)} s (case keys, account keys)`);
 }
 
 /* ---------- measuring ---------- */
@@ -317,6 +319,7 @@ async function measureSize(database: DatabaseHandle, keysDir: string, size: numb
     const draft = await call(base, 'POST', '/api/v1/applications', { auth: resident, body: { type: 'birth-service', form: asParty('birth-service', birthServiceForm(), person.idNumber) }, expect: 201 });
 
     const n = S.samples;
+    scans.clear();
     log(`measuring (${n} requests each, one at a time, after 2 warm-up requests)`);
     record('resident: sign in', await time(n, () => call(base, 'POST', '/api/v1/auth/login', { body: { idNumber: person.idNumber, password: person.password } })));
     record('resident: read own application (by _id)', await time(n, () => call(base, 'GET', `/api/v1/applications/${worked.id}`, { auth: resident })));
