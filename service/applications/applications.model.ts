@@ -1,5 +1,6 @@
 import { Schema, Types, type Connection, type Model, type Query } from 'mongoose';
 import { syncQueueEntry, type QueueEntryDoc } from '../review/queue.store';
+import { statsModelsOf, syncApplicationFacts } from '../stats/stats.store';
 import type { Channel, OfficerLevel, Role } from '../lib/auth';
 import type { Bilingual } from '../lib/i18n';
 import type { ApplicationStatus } from './workflow';
@@ -200,6 +201,15 @@ applicationSchema.post(['findOneAndUpdate', 'updateOne', 'replaceOne', 'deleteOn
   if (typeof res === 'object' && res && 'matchedCount' in res && (res as { matchedCount: number }).matchedCount === 0) return;
   const QueueEntry = this.model.db.models.QueueEntry as Model<QueueEntryDoc> | undefined;
   if (QueueEntry) await syncQueueEntry({ Application: this.model as Model<ApplicationDoc>, QueueEntry }, id);
+  // And its facts in the statistics' period buckets (stats/stats.store.ts).
+  const stats = statsModelsOf(this.model.db);
+  if (stats) await syncApplicationFacts({ ...stats, Application: this.model }, id);
+});
+// An application saved whole with a submission (seeded or imported data) gets its facts too.
+applicationSchema.post('save', async function (doc: ApplicationDoc) {
+  const model = this.constructor as Model<ApplicationDoc>;
+  const stats = statsModelsOf(model.db);
+  if (stats && doc.submittedAt) await syncApplicationFacts({ ...stats, Application: model }, doc._id);
 });
 applicationSchema.index({ familyKey: 1 });
 applicationSchema.index({ searchKeys: 1 });
