@@ -18,6 +18,8 @@ import { migrateAccessLog } from './audit/audit.service';
 import { KeyConfigError } from './lib/keys';
 import { purgeNotifications, startNotificationWorker } from './notifications/notifications.service';
 import { repairQueueEntries, retryFailedQueueSyncs } from './review/queue.store';
+import { rebuildStatsBuckets, retryFailedStatsSyncs } from './stats/stats.store';
+import { backfillSearchKeys } from './ledger/ledger.store';
 import { createLogger } from './lib/logger';
 import { prewarmPdf } from './pdf/document';
 import { calendarStatus } from './lib/workdays';
@@ -58,6 +60,9 @@ async function main(): Promise<void> {
     await sweepOrphans(ctx, logger, ctx.clock.now(), config.uploadSweepGraceSeconds * 1000);
     const queue = await repairQueueEntries(ctx.models);
     if (queue.written || queue.removed) logger.info(queue, 'officer queue entries repaired');
+    await backfillSearchKeys(ctx);
+    const buckets = await rebuildStatsBuckets(ctx);
+    if (buckets.written || buckets.removed) logger.info(buckets, 'statistics buckets repaired');
   }
   await recomputeProvisionalDeadlines(ctx);
   const housekeeping = setInterval(() => {
@@ -66,6 +71,7 @@ async function main(): Promise<void> {
     purgeEndedSessions(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'session clean-up failed'));
     purgeIdempotencyKeys(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'idempotency clean-up failed'));
     retryFailedQueueSyncs().catch((err: unknown) => logger.warn({ err: String(err) }, 'queue entry retry failed'));
+    retryFailedStatsSyncs().catch((err: unknown) => logger.warn({ err: String(err) }, 'statistics bucket retry failed'));
     purgeNotifications(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'notification clean-up failed'));
     purgeRateCounters(ctx.models.RateCounter, ctx.clock.now()).catch((err: unknown) => logger.warn({ err: String(err) }, 'rate-limit clean-up failed'));
     purgeWebSessions(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'page session clean-up failed'));

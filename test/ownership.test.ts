@@ -94,10 +94,8 @@ const PENDING_TRUSTED: string[] = [
   'certificates/certificates.service.ts',
   'complaints/complaints.service.ts',
   'families/families.service.ts',
-  'ledger/ledger.service.ts',
   'notifications/notifications.service.ts',
   'ratings/ratings.service.ts',
   'review/review.service.ts',
-  'stats/stats.service.ts',
   'web/session.ts',
 ];

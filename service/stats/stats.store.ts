@@ -244,7 +244,7 @@ function complaintFacts(c: ComplaintSource): { month: string; fact: ComplaintFac
   const division = c.division ?? '';
   return {
     month: monthOf(new Date(c.createdAt)),
-    fact: { type: c.type, division, createdAt: new Date(c.createdAt), answered: c.answeredAt != null, answeredOnTime: c.answeredOnTime === true },
+    fact: { type: c.type, division, createdAt: new Date(c.createdAt), answered: c.answeredAt !== null && c.answeredAt !== undefined, answeredOnTime: c.answeredOnTime === true },
     open: c.status === 'open' ? { type: c.type, division, responseDeadline: c.responseDeadline } : null,
   };
 }
