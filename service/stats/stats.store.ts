@@ -565,7 +565,7 @@ export async function rebuildStatsBuckets(ctx: { models: StatsModels & Sources }
     (missing.get(dir) ?? missing.set(dir, []).get(dir)!).push(township);
   }
   for (const [dir, codes] of missing) await upsert(models, dir, { $addToSet: { codes: { $each: codes } } });
-  for (let i = 0; i < fresh.length; i += 200) await insertOrMerge(models, fresh.slice(i, i + 200));
+  for (let i = 0; i < fresh.length; i += 50) await insertOrMerge(models, fresh.slice(i, i + 50));
 
   const homeFresh: StatsFactHomeDoc[] = [];
   for await (const home of models.StatsFactHome.find({}).lean<StatsFactHomeDoc[]>().cursor() as AsyncIterable<StatsFactHomeDoc>) {
