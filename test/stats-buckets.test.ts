@@ -49,8 +49,11 @@ describe('Statistics buckets and the register by _id', function () {
 
     const home = async () => t.ctx.models.StatsFactHome.findById(sub.id).lean();
     const before = JSON.stringify(await home());
+    sent.length = 0;
     await post(`/api/v1/applications/${sub.id}/claim`, officer.auth).expect(200);
     assert.equal(JSON.stringify(await home()), before, 'a claim changes no fact');
+    const writes = sent.filter((e) => ['update', 'insert', 'delete', 'findAndModify'].includes(e.commandName) && ['stats_buckets', 'stats_fact_homes'].includes(String(e.command[e.commandName])));
+    assert.deepEqual(writes.map((e) => e.commandName), [], 'and writes no bucket: one small read of its home');
 
     await post(`/api/v1/applications/${sub.id}/decision`, officer.auth, { action: 'return', reason: '结婚证复印件不清晰', missing: ['marriage-certificate'] }).expect(200);
     assert.equal((await fact(sub.id))?.state, 'returned');
@@ -123,12 +126,18 @@ describe('Statistics buckets and the register by _id', function () {
     const wantLedger = (await request(t.app).get(`/api/v1/ledger?from=${month()}-01&to=${today()}`).set('Authorization', admin.auth).expect(200)).body;
     await t.ctx.models.StatsBucket.collection.deleteOne({ _id: `${month()}:${township}` } as never);
     await t.ctx.models.StatsBucket.collection.updateOne({ _id: `open:${township}` } as never, { $set: { applications: { bogus: { type: 'birth-service', division: `${township}001`, committed: '2000-01-01' } } } });
+    // Many stale facts in one bucket: the repair writes that bucket anew.
+    const bogus = Object.fromEntries(Array.from({ length: 30 }, (_v, i) => [`applications.${new Types.ObjectId().toString()}`, { type: 'birth-service', state: 'approved', n: i }]));
+    await t.ctx.models.StatsBucket.collection.updateOne({ _id: `2024-05:${township}` } as never, { $set: bogus });
+    const keep = Object.keys((await bucket(`2024-05:${township}`))?.applications ?? {}).filter((id) => !(`applications.${id}` in bogus));
+    assert.equal(keep.length, 1, 'the case returned in May 2024');
     const broken = await stats();
     assert.notDeepEqual(broken.counts, want.counts, 'the damage shows');
     assert.equal(broken.overdueNow.committed, 1, 'the bogus open case');
 
     const repaired = await rebuildStatsBuckets(t.ctx);
-    assert.ok(repaired.written >= 1 && repaired.removed >= 1, JSON.stringify(repaired));
+    assert.ok(repaired.written >= 1 && repaired.removed >= 31, JSON.stringify(repaired));
+    assert.deepEqual(Object.keys((await bucket(`2024-05:${township}`))?.applications ?? {}), keep, 'the stale facts are gone, the right one kept');
     const again = await stats();
     assert.deepEqual({ ...again, asOf: null }, { ...want, asOf: null });
     const ledger = (await request(t.app).get(`/api/v1/ledger?from=${month()}-01&to=${today()}`).set('Authorization', admin.auth).expect(200)).body;

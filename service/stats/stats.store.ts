@@ -482,6 +482,9 @@ interface Sources {
   Certificate: SourceModel;
 }
 
+/** Beyond this many differences in one bucket, the repair writes the bucket anew. */
+const WHOLE_BUCKET = 20;
+
 /**
  * Start-up repair, and the bench's after bulk seeding: one scan of applications, complaints, ratings
  * and certificates builds every bucket and fact home as it should be; one scan of the buckets and
@@ -525,6 +528,8 @@ export async function rebuildStatsBuckets(ctx: { models: StatsModels & Sources }
   let removed = 0;
   const directories = new Map<string, Set<string>>();
   const fresh: StatsBucketDoc[] = [];
+  const updates: [string, Record<string, unknown>][] = [];
+  const rewrite: string[] = [];
   for await (const doc of models.StatsBucket.find({}).lean<StatsBucketDoc[]>().cursor() as AsyncIterable<StatsBucketDoc>) {
     if (doc._id.startsWith('townships:')) {
       directories.set(doc._id, new Set(doc.codes ?? []));
@@ -537,20 +542,28 @@ export async function rebuildStatsBuckets(ctx: { models: StatsModels & Sources }
     for (const s of ['applications', 'complaints', 'ratings', 'certificates'] as const) {
       const have = (doc[s] ?? {}) as Record<string, unknown>;
       const should = wanted?.[s] ?? new Map<string, unknown>();
-      for (const [id, fact] of should) if (!same(have[id], fact)) $set[`${s}.${id}`] = fact;
-      for (const id of Object.keys(have)) if (!should.has(id)) $unset[`${s}.${id}`] = '';
+      const set = [...should].filter(([id, fact]) => !same(have[id], fact));
+      const unset = Object.keys(have).filter((id) => !should.has(id));
+      written += set.length;
+      removed += unset.length;
+      for (const [id, fact] of set) $set[`${s}.${id}`] = fact;
+      for (const id of unset) $unset[`${s}.${id}`] = '';
     }
-    written += Object.keys($set).length;
-    removed += Object.keys($unset).length;
-    if (Object.keys($set).length || Object.keys($unset).length) {
-      await models.StatsBucket.updateOne({ _id: doc._id }, { ...(Object.keys($set).length ? { $set } : {}), ...(Object.keys($unset).length ? { $unset } : {}) });
-    }
+    const changes = Object.keys($set).length + Object.keys($unset).length;
+    // Many differences (data imported without hooks): the bucket is written anew, with the others in
+    // one insert (on FerretDB an update of many paths costs tens of milliseconds, an insert one or two).
+    if (changes > WHOLE_BUCKET) rewrite.push(doc._id);
+    else if (changes) updates.push([doc._id, { ...(Object.keys($set).length ? { $set } : {}), ...(Object.keys($unset).length ? { $unset } : {}) }]);
+    if (changes > WHOLE_BUCKET && wanted) want.set(doc._id, wanted);
   }
+  // Written after the scan, not during it: on FerretDB a write waits while a cursor of the collection is open.
+  for (const [id, update] of updates) await models.StatsBucket.updateOne({ _id: id }, update);
+  for (const id of rewrite) await models.StatsBucket.deleteOne({ _id: id });
   for (const [id, sections] of want) {
     const doc: StatsBucketDoc = { _id: id };
     for (const s of ['applications', 'complaints', 'ratings', 'certificates'] as const) {
       if (sections[s].size) doc[s] = Object.fromEntries(sections[s]);
-      written += sections[s].size;
+      if (!rewrite.includes(id)) written += sections[s].size;
     }
     fresh.push(doc);
   }
@@ -568,13 +581,17 @@ export async function rebuildStatsBuckets(ctx: { models: StatsModels & Sources }
   for (let i = 0; i < fresh.length; i += 50) await insertOrMerge(models, fresh.slice(i, i + 50));
 
   const homeFresh: StatsFactHomeDoc[] = [];
+  const stale: Types.ObjectId[] = [];
+  const changed: StatsFactHomeDoc[] = [];
   for await (const home of models.StatsFactHome.find({}).lean<StatsFactHomeDoc[]>().cursor() as AsyncIterable<StatsFactHomeDoc>) {
     const key = home._id.toString();
     const plan = homes.get(key);
     homes.delete(key);
-    if (!plan) await models.StatsFactHome.deleteOne({ _id: home._id });
-    else if (!same(homePlan(home), plan)) await models.StatsFactHome.replaceOne({ _id: home._id }, { _id: home._id, ...plan });
+    if (!plan) stale.push(home._id);
+    else if (!same(homePlan(home), plan)) changed.push({ _id: home._id, ...plan });
   }
+  for (const _id of stale) await models.StatsFactHome.deleteOne({ _id });
+  for (const home of changed) await models.StatsFactHome.replaceOne({ _id: home._id }, home);
   for (const [key, plan] of homes) homeFresh.push({ _id: new Types.ObjectId(key), ...plan });
   for (let i = 0; i < homeFresh.length; i += 1_000) await models.StatsFactHome.insertMany(homeFresh.slice(i, i + 1_000), { ordered: false });
   return { written, removed };
