@@ -125,6 +125,7 @@ describe('Statistics buckets and the register by _id', function () {
     const want = await stats();
     const wantLedger = (await request(t.app).get(`/api/v1/ledger?from=${month()}-01&to=${today()}`).set('Authorization', admin.auth).expect(200)).body;
     await t.ctx.models.StatsBucket.collection.deleteOne({ _id: `${month()}:${township}` } as never);
+    await t.ctx.models.StatsBucket.collection.deleteOne({ _id: `townships:2024-05` } as never);
     await t.ctx.models.StatsBucket.collection.updateOne({ _id: `open:${township}` } as never, { $set: { applications: { bogus: { type: 'birth-service', division: `${township}001`, committed: '2000-01-01' } } } });
     // Many stale facts in one bucket: the repair writes that bucket anew.
     const bogus = Object.fromEntries(Array.from({ length: 30 }, (_v, i) => [`applications.${new Types.ObjectId().toString()}`, { type: 'birth-service', state: 'approved', n: i }]));
@@ -138,6 +139,7 @@ describe('Statistics buckets and the register by _id', function () {
     const repaired = await rebuildStatsBuckets(t.ctx);
     assert.ok(repaired.written >= 1 && repaired.removed >= 31, JSON.stringify(repaired));
     assert.deepEqual(Object.keys((await bucket(`2024-05:${township}`))?.applications ?? {}), keep, 'the stale facts are gone, the right one kept');
+    assert.deepEqual((await bucket('townships:2024-05'))?.codes, [township], 'a lost directory entry of a bucket comes back');
     const again = await stats();
     assert.deepEqual({ ...again, asOf: null }, { ...want, asOf: null });
     const ledger = (await request(t.app).get(`/api/v1/ledger?from=${month()}-01&to=${today()}`).set('Authorization', admin.auth).expect(200)).body;

@@ -524,12 +524,13 @@ export async function rebuildStatsBuckets(ctx: { models: StatsModels & Sources }
     for (const m of months) section(bucketId(m, townshipOf(c.issuerDivision)), 'certificates').set(c._id.toString(), fact);
   }
 
+  const wantedIds = [...want.keys()];
   let written = 0;
   let removed = 0;
   const directories = new Map<string, Set<string>>();
   const fresh: StatsBucketDoc[] = [];
   const updates: [string, Record<string, unknown>][] = [];
-  const rewrite: string[] = [];
+  const rewrite = new Set<string>();
   for await (const doc of models.StatsBucket.find({}).lean<StatsBucketDoc[]>().cursor() as AsyncIterable<StatsBucketDoc>) {
     if (doc._id.startsWith('townships:')) {
       directories.set(doc._id, new Set(doc.codes ?? []));
@@ -552,7 +553,7 @@ export async function rebuildStatsBuckets(ctx: { models: StatsModels & Sources }
     const changes = Object.keys($set).length + Object.keys($unset).length;
     // Many differences (data imported without hooks): the bucket is written anew, with the others in
     // one insert (on FerretDB an update of many paths costs tens of milliseconds, an insert one or two).
-    if (changes > WHOLE_BUCKET) rewrite.push(doc._id);
+    if (changes > WHOLE_BUCKET) rewrite.add(doc._id);
     else if (changes) updates.push([doc._id, { ...(Object.keys($set).length ? { $set } : {}), ...(Object.keys($unset).length ? { $unset } : {}) }]);
     if (changes > WHOLE_BUCKET && wanted) want.set(doc._id, wanted);
   }
@@ -563,13 +564,14 @@ export async function rebuildStatsBuckets(ctx: { models: StatsModels & Sources }
     const doc: StatsBucketDoc = { _id: id };
     for (const s of ['applications', 'complaints', 'ratings', 'certificates'] as const) {
       if (sections[s].size) doc[s] = Object.fromEntries(sections[s]);
-      if (!rewrite.includes(id)) written += sections[s].size;
+      if (!rewrite.has(id)) written += sections[s].size;
     }
     fresh.push(doc);
   }
-  // Directories first: a bucket is never there without its township listed.
+  // Directories before new buckets: a bucket is never there without its township listed (and a
+  // lost directory entry of an existing bucket comes back).
   const missing = new Map<string, string[]>();
-  for (const id of [...fresh.map((d) => d._id), ...[...homes.values()].flatMap((p) => [...p.buckets, ...(p.open ? [p.open] : [])])]) {
+  for (const id of wantedIds) {
     const open = id.startsWith('open:');
     const dir = open ? OPEN_DIRECTORY : directoryId(id.slice(0, 7));
     const township = open ? id.slice(5) : id.slice(8);
@@ -593,7 +595,12 @@ export async function rebuildStatsBuckets(ctx: { models: StatsModels & Sources }
   for (const _id of stale) await models.StatsFactHome.deleteOne({ _id });
   for (const home of changed) await models.StatsFactHome.replaceOne({ _id: home._id }, home);
   for (const [key, plan] of homes) homeFresh.push({ _id: new Types.ObjectId(key), ...plan });
-  for (let i = 0; i < homeFresh.length; i += 1_000) await models.StatsFactHome.insertMany(homeFresh.slice(i, i + 1_000), { ordered: false });
+  for (let i = 0; i < homeFresh.length; i += 1_000) {
+    await models.StatsFactHome.insertMany(homeFresh.slice(i, i + 1_000), { ordered: false }).catch((err: unknown) => {
+      // A home a hook wrote meanwhile is the current one.
+      if ((err as { code?: number }).code !== 11000 && !/E11000|duplicate key/.test(String(err))) throw err;
+    });
+  }
   return { written, removed };
 }
 
