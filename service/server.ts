@@ -18,7 +18,7 @@ import { migrateAccessLog } from './audit/audit.service';
 import { KeyConfigError } from './lib/keys';
 import { purgeNotifications, startNotificationWorker } from './notifications/notifications.service';
 import { repairQueueEntries, retryFailedQueueSyncs } from './review/queue.store';
-import { rebuildStatsBuckets, retryFailedStatsSyncs } from './stats/stats.store';
+import { rebuildStatsBuckets, retryFailedStatsSyncs, statsBucketsCurrent } from './stats/stats.store';
 import { backfillSearchKeys } from './ledger/ledger.store';
 import { createLogger } from './lib/logger';
 import { prewarmPdf } from './pdf/document';
@@ -52,6 +52,11 @@ async function main(): Promise<void> {
   const cleanBefore = (await beginRun(ctx.models, ctx.clock.now())) && (await isFerretDb(ctx.conn));
   if (cleanBefore) {
     await recoverIssuance(ctx, logger, 0);
+    // Buckets never built (data from before them) or of an older fact shape: built now, once.
+    if (!(await statsBucketsCurrent(ctx))) {
+      await backfillSearchKeys(ctx);
+      await rebuildStatsBuckets(ctx);
+    }
   } else {
     await migrateAccessLog(ctx);
     await backfillLoginKeys(ctx);

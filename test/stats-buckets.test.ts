@@ -5,7 +5,7 @@ import request from 'supertest';
 import { backfillSearchKeys, SEARCH_KEY } from '../service/ledger/ledger.store';
 import { chinaDate } from '../service/lib/workdays';
 import type { StatsBucketDoc } from '../service/stats/stats.model';
-import { monthOf, rebuildStatsBuckets, type ApplicationFact } from '../service/stats/stats.store';
+import { monthOf, rebuildStatsBuckets, statsBucketsCurrent, type ApplicationFact } from '../service/stats/stats.store';
 import { makeTestApp, registerAndLogin, staffLogin, type TestApp } from './support/app';
 import { birthServiceForm, submittedApplication, uploadDocument } from './support/forms';
 
@@ -136,7 +136,9 @@ describe('Statistics buckets and the register by _id', function () {
     assert.notDeepEqual(broken.counts, want.counts, 'the damage shows');
     assert.equal(broken.overdueNow.committed, 1, 'the bogus open case');
 
+    assert.equal(await statsBucketsCurrent(t.ctx), false, 'never rebuilt: a start-up after a clean stop rebuilds too');
     const repaired = await rebuildStatsBuckets(t.ctx);
+    assert.equal(await statsBucketsCurrent(t.ctx), true);
     assert.ok(repaired.written >= 1 && repaired.removed >= 31, JSON.stringify(repaired));
     assert.deepEqual(Object.keys((await bucket(`2024-05:${township}`))?.applications ?? {}), keep, 'the stale facts are gone, the right one kept');
     assert.deepEqual((await bucket('townships:2024-05'))?.codes, [township], 'a lost directory entry of a bucket comes back');

@@ -200,10 +200,12 @@ applicationSchema.post(['findOneAndUpdate', 'updateOne', 'replaceOne', 'deleteOn
   if (!(id instanceof Types.ObjectId) || res === null) return;
   if (typeof res === 'object' && res && 'matchedCount' in res && (res as { matchedCount: number }).matchedCount === 0) return;
   const QueueEntry = this.model.db.models.QueueEntry as Model<QueueEntryDoc> | undefined;
-  if (QueueEntry) await syncQueueEntry({ Application: this.model as Model<ApplicationDoc>, QueueEntry }, id);
-  // And its facts in the statistics' period buckets (stats/stats.store.ts).
+  // And its facts in the statistics' period buckets (stats/stats.store.ts); the two are independent.
   const stats = statsModelsOf(this.model.db);
-  if (stats) await syncApplicationFacts({ ...stats, Application: this.model }, id);
+  await Promise.all([
+    QueueEntry && syncQueueEntry({ Application: this.model as Model<ApplicationDoc>, QueueEntry }, id),
+    stats && syncApplicationFacts({ ...stats, Application: this.model }, id),
+  ]);
 });
 // An application saved whole with a submission (seeded or imported data) gets its facts too.
 applicationSchema.post('save', async function (doc: ApplicationDoc) {

@@ -536,6 +536,7 @@ export async function rebuildStatsBuckets(ctx: { models: StatsModels & Sources }
       directories.set(doc._id, new Set(doc.codes ?? []));
       continue;
     }
+    if (doc._id === BUILT) continue;
     const wanted = want.get(doc._id);
     want.delete(doc._id);
     const $set: Record<string, unknown> = {};
@@ -601,7 +602,21 @@ export async function rebuildStatsBuckets(ctx: { models: StatsModels & Sources }
       if ((err as { code?: number }).code !== 11000 && !/E11000|duplicate key/.test(String(err))) throw err;
     });
   }
+  await models.StatsBucket.replaceOne({ _id: BUILT }, { _id: BUILT, version: FACTS_VERSION }, { upsert: true });
   return { written, removed };
+}
+
+/**
+ * The shape of the facts: raise it when a fact gains or changes a field, and the next start rebuilds
+ * every bucket (`statsBucketsCurrent` says no).
+ */
+const FACTS_VERSION = 1;
+const BUILT = 'meta:built';
+
+/** Whether the buckets were built by a rebuild of this facts version (else a start-up must rebuild them, clean stop or not). */
+export async function statsBucketsCurrent(ctx: { models: StatsModels }): Promise<boolean> {
+  const built = await ctx.models.StatsBucket.findById(BUILT).lean<{ version?: number }>();
+  return built?.version === FACTS_VERSION;
 }
 
 /** New buckets in one insert; one written meanwhile by a hook (duplicate `_id`) gets the facts set into it instead. */
