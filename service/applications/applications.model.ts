@@ -214,9 +214,8 @@ applicationSchema.post('save', async function (doc: ApplicationDoc) {
   if (stats && doc.submittedAt) await syncApplicationFacts({ ...stats, Application: model }, doc._id);
 });
 applicationSchema.index({ familyKey: 1 });
-applicationSchema.index({ searchKeys: 1 });
-applicationSchema.index({ 'accessCode.hash': 1 });
-// The register (台账): decided cases by decision date.
+// The officer search reads key documents (ledger/ledger.store.ts), not indexes on searchKeys or the access-code hash.
+// Decided cases by decision date (the notification catch-up at start-up; the register reads the stats buckets).
 applicationSchema.index({ decidedAt: 1, _id: 1 });
 
 /** Monotonic sequences (application numbers, certificate serials): one atomic $inc each. */
