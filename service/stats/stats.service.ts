@@ -57,7 +57,8 @@ import { readOpenFacts, readPeriodFacts, townshipSelector, type OpenFacts, type 
  * memory by each fact's own dates and division, exactly as the documents were once filtered; the
  * backlog and what is overdue now from the open buckets. The cost follows the period's volume, not
  * the county's history. Working days need the official holiday calendar, which lives here, and a
- * median needs the distribution: a histogram of working days. */
+ * median needs the distribution: a histogram of working days.
+ */
 
 export const FIGURES = ['received', 'decided', 'approved', 'returned', 'rejected', 'withdrawn'] as const;
 export type Figure = (typeof FIGURES)[number];
