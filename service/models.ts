@@ -12,7 +12,7 @@ import { familyModels } from './families/families.model';
 import { notificationModels } from './notifications/notifications.model';
 import { ratingModels } from './ratings/ratings.model';
 import { queueEntryModels } from './review/queue.store';
-import { ensureStatsIndexes } from './stats/stats.model';
+import { statsModels } from './stats/stats.model';
 import { lifecycleModels } from './system/lifecycle';
 import { webSessionModels } from './web/session.model';
 
@@ -31,6 +31,7 @@ export function createModels(conn: Connection) {
     ...notificationModels(conn),
     ...ratingModels(conn),
     ...queueEntryModels(conn),
+    ...statsModels(conn),
     ...keyIndexModels(conn),
     ...lifecycleModels(conn),
     ...webSessionModels(conn),
@@ -42,5 +43,4 @@ export type Models = ReturnType<typeof createModels>;
 /** Creates the indexes the code relies on (unique keys, queue order); safe to run at every start. */
 export async function ensureIndexes(models: Models): Promise<void> {
   for (const model of Object.values(models)) await model.createIndexes();
-  await ensureStatsIndexes(models);
 }

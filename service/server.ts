@@ -19,6 +19,8 @@ import { migrateAccessLog } from './audit/audit.service';
 import { KeyConfigError } from './lib/keys';
 import { purgeNotifications, startNotificationWorker } from './notifications/notifications.service';
 import { repairQueueEntries, retryFailedQueueSyncs } from './review/queue.store';
+import { rebuildStatsBuckets, retryFailedStatsSyncs, statsBucketsCurrent } from './stats/stats.store';
+import { backfillSearchKeys } from './ledger/ledger.store';
 import { createLogger } from './lib/logger';
 import { prewarmPdf } from './pdf/document';
 import { calendarStatus } from './lib/workdays';
@@ -52,6 +54,11 @@ async function main(): Promise<void> {
   if (cleanBefore) {
     await recoverIssuance(ctx, logger, 0);
     await rebuildCaseKeys(ctx, { onlyIfNeverBuilt: true });
+    // Buckets never built (data from before them) or of an older fact shape: built now, once.
+    if (!(await statsBucketsCurrent(ctx))) {
+      await backfillSearchKeys(ctx);
+      await rebuildStatsBuckets(ctx);
+    }
   } else {
     await migrateAccessLog(ctx);
     await backfillAccountKeys(ctx);
@@ -61,6 +68,9 @@ async function main(): Promise<void> {
     await sweepOrphans(ctx, logger, ctx.clock.now(), config.uploadSweepGraceSeconds * 1000);
     const queue = await repairQueueEntries(ctx.models);
     if (queue.written || queue.removed) logger.info(queue, 'officer queue entries repaired');
+    await backfillSearchKeys(ctx);
+    const buckets = await rebuildStatsBuckets(ctx);
+    if (buckets.written || buckets.removed) logger.info(buckets, 'statistics buckets repaired');
   }
   await recomputeProvisionalDeadlines(ctx);
   const housekeeping = setInterval(() => {
@@ -69,6 +79,7 @@ async function main(): Promise<void> {
     purgeEndedSessions(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'session clean-up failed'));
     purgeIdempotencyKeys(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'idempotency clean-up failed'));
     retryFailedQueueSyncs().catch((err: unknown) => logger.warn({ err: String(err) }, 'queue entry retry failed'));
+    retryFailedStatsSyncs().catch((err: unknown) => logger.warn({ err: String(err) }, 'statistics bucket retry failed'));
     purgeNotifications(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'notification clean-up failed'));
     purgeRateCounters(ctx.models.RateCounter, ctx.clock.now()).catch((err: unknown) => logger.warn({ err: String(err) }, 'rate-limit clean-up failed'));
     purgeWebSessions(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'page session clean-up failed'));

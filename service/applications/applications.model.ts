@@ -1,5 +1,6 @@
 import { Schema, Types, type Connection, type Model, type Query } from 'mongoose';
 import { syncQueueEntry, type QueueEntryDoc } from '../review/queue.store';
+import { statsModelsOf, syncApplicationFacts } from '../stats/stats.store';
 import type { ApplicationDoc } from './application.types';
 
 export type { Actor, ApplicationDoc, Claim, HistoryEntry, IssuedCertificate, StageState, StoredDocument } from './application.types';
@@ -75,12 +76,22 @@ applicationSchema.post(['findOneAndUpdate', 'updateOne', 'replaceOne', 'deleteOn
   if (!(id instanceof Types.ObjectId) || res === null) return;
   if (typeof res === 'object' && res && 'matchedCount' in res && (res as { matchedCount: number }).matchedCount === 0) return;
   const QueueEntry = this.model.db.models.QueueEntry as Model<QueueEntryDoc> | undefined;
-  if (QueueEntry) await syncQueueEntry({ Application: this.model as Model<ApplicationDoc>, QueueEntry }, id);
+  // And its facts in the statistics' period buckets (stats/stats.store.ts); the two are independent.
+  const stats = statsModelsOf(this.model.db);
+  await Promise.all([
+    QueueEntry && syncQueueEntry({ Application: this.model as Model<ApplicationDoc>, QueueEntry }, id),
+    stats && syncApplicationFacts({ ...stats, Application: this.model }, id),
+  ]);
+});
+// An application saved whole with a submission (seeded or imported data) gets its facts too.
+applicationSchema.post('save', async function (doc: ApplicationDoc) {
+  const model = this.constructor as Model<ApplicationDoc>;
+  const stats = statsModelsOf(model.db);
+  if (stats && doc.submittedAt) await syncApplicationFacts({ ...stats, Application: model }, doc._id);
 });
 applicationSchema.index({ familyKey: 1 });
-applicationSchema.index({ searchKeys: 1 });
-applicationSchema.index({ 'accessCode.hash': 1 });
-// The register (台账): decided cases by decision date.
+// The officer search reads key documents (ledger/ledger.store.ts), not indexes on searchKeys or the access-code hash.
+// Decided cases by decision date (the notification catch-up at start-up; the register reads the stats buckets).
 applicationSchema.index({ decidedAt: 1, _id: 1 });
 
 /** Monotonic sequences (application numbers, certificate serials): one atomic $inc each. */

@@ -17,6 +17,7 @@ import { keyFamilyCase } from '../families/families.store';
 import { SERIAL_KEY, type CertificateDoc } from '../certificates/certificates.model';
 import { checkHoldings, checkParty, claimOpenCase, partiesOf, recordApplication, releaseOpenCase } from '../families/families.service';
 import { searchKeysOf } from '../ledger/search';
+import { addSearchKeys } from '../ledger/ledger.store';
 import type { CreateInput, StatusQuery } from './applications.schemas';
 import { nextSequence, type Actor, type ApplicationDoc, type HistoryEntry, type StageState } from './applications.model';
 import { applyTransition, clearProvisionalMark, currentStatus, insertDraft } from './applications.store';
@@ -326,6 +327,8 @@ export async function submit(ctx: Ctx, p: Principal, id: string, lang: Language)
     const stages = app.stages.map((s) => ({ ...s }));
     const stage = stages[app.stageIndex]!;
     Object.assign(stage, stageDeadlines(ctx, app.type, stage, stage.enteredAt ?? now, paused));
+    // The search keys before the write that carries them (ledger/ledger.store.ts): the form may have changed.
+    await addSearchKeys(ctx, app._id, app.division ?? division, family.searchKeys);
     return transition(
       ctx,
       app,
@@ -363,6 +366,8 @@ export async function submit(ctx: Ctx, p: Principal, id: string, lang: Language)
   const seq = await nextSequence(ctx.models, `application:${county}:${year}`);
   const number = `${county}-${year}-${String(seq).padStart(6, '0')}`;
   await addKey(ctx.models, NUMBER_KEY, number, app._id);
+  const accessCode = sealAccessCode(ctx, newAccessCode());
+  await addSearchKeys(ctx, app._id, division, family.searchKeys, accessCode.hash);
   const submitted = await transition(
     ctx,
     won,
@@ -372,7 +377,7 @@ export async function submit(ctx: Ctx, p: Principal, id: string, lang: Language)
       number,
       ...family,
       openCaseKey,
-      accessCode: sealAccessCode(ctx, newAccessCode()),
+      accessCode,
       submittedAt: now,
       stages,
       stageIndex: 0,

@@ -1,4 +1,5 @@
-import { Schema, type Connection, type Types } from 'mongoose';
+import { Schema, Types, type Connection, type Model, type Query } from 'mongoose';
+import { statsModelsOf, syncComplaintFacts } from '../stats/stats.store';
 import type { Actor } from '../applications/applications.model';
 import type { Channel } from '../lib/auth';
 import type { Recipient } from '../notifications/notifications.model';
@@ -52,6 +53,20 @@ complaintSchema.index({ applicationId: 1, createdAt: 1 });
 // Statistics by period.
 complaintSchema.index({ createdAt: 1 });
 complaintSchema.index({ answeredAt: 1 });
+
+// Its facts in the statistics' period buckets (stats/stats.store.ts): after it is saved, and after
+// every write that pins its _id.
+complaintSchema.post('save', async function (doc: { _id: Types.ObjectId }) {
+  const model = this.constructor as Model<ComplaintDoc>;
+  const stats = statsModelsOf(model.db);
+  if (stats) await syncComplaintFacts({ ...stats, Complaint: model }, doc._id);
+});
+complaintSchema.post(['findOneAndUpdate', 'updateOne'], async function (this: Query<unknown, ComplaintDoc>, res: unknown) {
+  const id = (this.getFilter() as { _id?: unknown })._id;
+  if (!(id instanceof Types.ObjectId) || res === null) return;
+  const stats = statsModelsOf(this.model.db);
+  if (stats) await syncComplaintFacts({ ...stats, Complaint: this.model }, id);
+});
 
 export function complaintModels(conn: Connection) {
   return { Complaint: conn.model<ComplaintDoc>('Complaint', complaintSchema) };

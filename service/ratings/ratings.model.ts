@@ -1,4 +1,5 @@
-import { Schema, type Connection, type Types } from 'mongoose';
+import { Schema, Types, type Connection, type Model, type Query } from 'mongoose';
+import { statsModelsOf, syncRatingFacts } from '../stats/stats.store';
 import type { Actor } from '../applications/applications.model';
 import type { Channel } from '../lib/auth';
 
@@ -43,6 +44,20 @@ const ratingSchema = new Schema(
 // Statistics by period; the officers' list of open follow-ups.
 ratingSchema.index({ createdAt: 1 });
 ratingSchema.index({ 'followUp.status': 1, 'followUp.deadline': 1, _id: 1 });
+
+// Its facts in the statistics' period buckets (stats/stats.store.ts): after it is saved, and after
+// every write that pins its _id.
+ratingSchema.post('save', async function (doc: { _id: Types.ObjectId }) {
+  const model = this.constructor as Model<RatingDoc>;
+  const stats = statsModelsOf(model.db);
+  if (stats) await syncRatingFacts({ ...stats, Rating: model }, doc._id);
+});
+ratingSchema.post(['findOneAndUpdate', 'updateOne'], async function (this: Query<unknown, RatingDoc>, res: unknown) {
+  const id = (this.getFilter() as { _id?: unknown })._id;
+  if (!(id instanceof Types.ObjectId) || res === null) return;
+  const stats = statsModelsOf(this.model.db);
+  if (stats) await syncRatingFacts({ ...stats, Rating: this.model }, id);
+});
 
 export function ratingModels(conn: Connection) {
   return { Rating: conn.model<RatingDoc>('Rating', ratingSchema) };

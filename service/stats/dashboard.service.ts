@@ -4,13 +4,15 @@ import { TOWNSHIPS, type Township } from '../divisions/divisions';
 import type { Principal } from '../lib/auth';
 import { AppError } from '../lib/errors';
 import { chinaDate, type IsoDate } from '../lib/workdays';
-import { computeStats, MAX_PERIOD_DAYS, statsRows, toCsv, type CsvValue, type Stats } from './stats.service';
+import { assertRight } from '../lib/access';
+import { loadStatsFacts, MAX_PERIOD_DAYS, statsFrom, statsRows, toCsv, type CsvValue, type Stats } from './stats.service';
 
 /**
- * The bureau's dashboard: the stats use case (`computeStats`) asked for the person's scope over a
+ * The bureau's dashboard: the stats use case (`statsFrom`) asked for the person's scope over a
  * period, for each township in that scope, and for each of the last weeks (the trend). Nothing is
  * counted here: every figure is the stats service's, so the page, its CSV and `GET /api/v1/stats`
- * never disagree.
+ * never disagree. The period buckets are read once (by `_id`, stats.store.ts) for the whole span
+ * the page shows, and every figure is computed from them in memory.
  */
 
 type Ctx = Pick<AppContext, 'models' | 'clock' | 'policy'>;
@@ -70,18 +72,10 @@ export function checkDashboardQuery(ctx: Pick<AppContext, 'clock'>, p: Principal
   if (q.township && !townshipsInScope(p).some((t) => t.code === q.township)) refuse('township', '该乡镇不在您的管辖范围内', 'That township is outside your jurisdiction');
 }
 
-/** At most this many stats computations at once: enough to overlap the database's round trips, little enough to share the machine. */
-const PARALLEL = 3;
-
-async function inBatches<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = [];
-  for (let i = 0; i < items.length; i += PARALLEL) out.push(...(await Promise.all(items.slice(i, i + PARALLEL).map(fn))));
-  return out;
-}
-
 /**
- * The dashboard asks the stats use case once for the period and once per week of the trend (9
- * computations); its township view once for the period and once per township (30 for the county).
+ * The dashboard computes the figures once for the period and once per week of the trend (9
+ * computations); its township view once for the period and once per township (30 for the county),
+ * all from one reading of the buckets.
  * Figures a minute old are good enough for a dashboard, so a result is kept for CACHE_MS per scope,
  * query and view (the page and its CSV then agree, and a second look costs nothing);
  * `overall.asOf` says when they were computed.
@@ -105,14 +99,15 @@ export async function dashboard(ctx: Ctx, p: Principal, q: DashboardQuery, view:
 }
 
 async function compute(ctx: Ctx, p: Principal, q: DashboardQuery, view: 'trend' | 'townships'): Promise<Dashboard> {
+  assertRight(p, 'stats:read');
   const townships = townshipsInScope(p);
   const division = q.township;
   const scoped = division ? { division } : {};
   const weeks = view === 'trend' ? weeksUpTo(q.to) : [];
-  const [overall, ...trend] = await inBatches([{ from: q.from, to: q.to }, ...weeks], (period) => computeStats(ctx, p, { ...period, ...scoped }));
-  const byTownship = division || view !== 'townships'
-    ? []
-    : await inBatches(townships, async (township) => ({ township, stats: await computeStats(ctx, p, { from: q.from, to: q.to, division: township.code }) }));
+  const from = weeks.length && weeks[0]!.from < q.from ? weeks[0]!.from : q.from;
+  const facts = await loadStatsFacts(ctx, p, from, q.to);
+  const [overall, ...trend] = [{ from: q.from, to: q.to }, ...weeks].map((period) => statsFrom(ctx, facts, p, { ...period, ...scoped }));
+  const byTownship = division || view !== 'townships' ? [] : townships.map((township) => ({ township, stats: statsFrom(ctx, facts, p, { from: q.from, to: q.to, division: township.code }) }));
   return { query: q, townships, overall: overall!, byTownship, trend };
 }
 

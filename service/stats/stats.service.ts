@@ -1,9 +1,8 @@
-import type { ApplicationDoc } from '../applications/applications.model';
 import type { AppContext } from '../context';
-import { assertRight, countyWide, jurisdictionFilter } from '../lib/access';
+import { assertRight, countyWide } from '../lib/access';
 import type { Principal } from '../lib/auth';
-import { trustedFilter } from '../lib/database';
 import { chinaDate, workingDaysBetween, type IsoDate } from '../lib/workdays';
+import { readOpenFacts, readPeriodFacts, townshipSelector, type OpenFacts, type PeriodFacts } from './stats.store';
 
 /**
  * Service performance figures (docs/stats.md says the same for readers of the README).
@@ -53,11 +52,12 @@ import { chinaDate, workingDaysBetween, type IsoDate } from '../lib/workdays';
  *
  * A period ends today at the latest and spans at most MAX_PERIOD_DAYS days.
  *
- * How it is computed: counts are `$match` + `$group` with `$sum: 1` on indexed dates, which every
- * backend (including FerretDB) aggregates correctly. Timeliness needs the official holiday
- * calendar, which lives in the service, and a median needs the distribution, so the decided
- * applications are streamed through a cursor with a projection of the few fields needed and reduced
- * to counts and a histogram of working days; no full document is ever loaded.
+ * How it is computed: from the slim facts of the period buckets (stats.store.ts), read by `_id` for
+ * the months overlapping the period and the townships of the scope, deduped by id and filtered in
+ * memory by each fact's own dates and division, exactly as the documents were once filtered; the
+ * backlog and what is overdue now from the open buckets. The cost follows the period's volume, not
+ * the county's history. Working days need the official holiday calendar, which lives here, and a
+ * median needs the distribution: a histogram of working days.
  */
 
 export const FIGURES = ['received', 'decided', 'approved', 'returned', 'rejected', 'withdrawn'] as const;
@@ -123,13 +123,6 @@ const startOfChinaDay = (date: IsoDate): Date => new Date(`${date}T00:00:00+08:0
 const rate = (n: number, d: number): number | null => (d === 0 ? null : Math.round((n / d) * 10_000) / 10_000);
 const zero = (): Counts => ({ received: 0, decided: 0, approved: 0, returned: 0, rejected: 0, withdrawn: 0 });
 
-function divisionScope(p: Principal, q: StatsQuery): Record<string, unknown>[] {
-  const clauses: Record<string, unknown>[] = [jurisdictionFilter(p)];
-  if (q.type) clauses.push({ type: q.type });
-  if (q.division) clauses.push({ division: { $regex: `^${q.division.replace(/\D/g, '')}` } });
-  return clauses;
-}
-
 /** Percentiles from a histogram of whole working days. */
 function nthSmallest(histogram: Map<number, number>, rank: number): number {
   let seen = 0;
@@ -146,16 +139,48 @@ function median(histogram: Map<number, number>, n: number): number | null {
   return (nthSmallest(histogram, n / 2) + nthSmallest(histogram, n / 2 + 1)) / 2;
 }
 
+/** The facts a computation reads: a period's buckets and the open work, for a caller's scope. */
+export interface StatsFacts {
+  from: IsoDate;
+  to: IsoDate;
+  period: PeriodFacts;
+  open: OpenFacts;
+}
+
+/** Reads, by `_id`, the buckets of the months from `from` to `to` and the open buckets of the caller's townships. */
+export async function loadStatsFacts(ctx: Pick<AppContext, 'models'>, p: Principal, from: IsoDate, to: IsoDate): Promise<StatsFacts> {
+  const wanted = townshipSelector(countyWide(p) ? null : (p.jurisdiction ?? []));
+  const [period, open] = await Promise.all([readPeriodFacts(ctx.models, from, to, wanted), readOpenFacts(ctx.models, wanted)]);
+  return { from, to, period, open };
+}
+
+/** Inside the caller's jurisdiction and the query's type and division prefix (the old scope filter, in memory). */
+function scopeOf(p: Principal, q: StatsQuery): (division: string, type: string) => boolean {
+  const all = countyWide(p);
+  const codes = (p.jurisdiction ?? []).map((j) => j.replace(/\D/g, '')).filter(Boolean);
+  const narrow = q.division?.replace(/\D/g, '') ?? '';
+  return (division, type) => (all || codes.some((c) => division.startsWith(c))) && (!q.type || type === q.type) && division.startsWith(narrow);
+}
+
 export async function computeStats(ctx: Pick<AppContext, 'models' | 'clock' | 'policy'>, p: Principal, q: StatsQuery): Promise<Stats> {
   assertRight(p, 'stats:read');
-  const start = startOfChinaDay(q.from);
-  const end = new Date(startOfChinaDay(q.to).getTime() + DAY_MS);
-  const inPeriod = { $gte: start, $lt: end };
+  return statsFrom(ctx, await loadStatsFacts(ctx, p, q.from, q.to), p, q);
+}
+
+/** The figures of `q` (a period inside the facts' period) from facts already read. */
+export function statsFrom(ctx: Pick<AppContext, 'clock' | 'policy'>, facts: StatsFacts, p: Principal, q: StatsQuery): Stats {
+  assertRight(p, 'stats:read');
+  if (q.from < facts.from || q.to > facts.to) throw new RangeError('the period is outside the facts read');
+  const start = startOfChinaDay(q.from).getTime();
+  const end = startOfChinaDay(q.to).getTime() + DAY_MS;
+  const inPeriod = (d: Date | string | undefined | null): boolean => {
+    if (!d) return false;
+    const t = new Date(d).getTime();
+    return t >= start && t < end;
+  };
   const now = ctx.clock.now();
   const today = chinaDate(now);
-  const scope = divisionScope(p, q);
-  const Application = ctx.models.Application;
-  const match = (...extra: Record<string, unknown>[]) => trustedFilter({ $and: [{ submittedAt: { $exists: true } }, ...scope, ...extra] });
+  const inScope = scopeOf(p, q);
 
   const types = ctx.policy.types.map((t) => t.code);
   const counts: Stats['counts'] = {
@@ -164,56 +189,35 @@ export async function computeStats(ctx: Pick<AppContext, 'models' | 'clock' | 'p
     byStage: Object.fromEntries(STAGES.map((s) => [s, zero()])),
     byChannel: Object.fromEntries(CHANNELS.map((c) => [c, zero()])),
   };
-  const add = (figure: Figure, key: { type: string; channel: string; level?: string }, n: number): void => {
+  const add = (figure: Figure, key: { type: string; channel: string; level?: string }): void => {
     const level = key.level ?? 'unknown';
-    counts.total[figure] += n;
-    (counts.byType[key.type] ??= zero())[figure] += n;
-    (counts.byStage[level] ??= zero())[figure] += n;
-    (counts.byChannel[key.channel] ??= zero())[figure] += n;
+    counts.total[figure] += 1;
+    (counts.byType[key.type] ??= zero())[figure] += 1;
+    (counts.byStage[level] ??= zero())[figure] += 1;
+    (counts.byChannel[key.channel] ??= zero())[figure] += 1;
   };
-  const grouped = async (figure: Figure, filter: Record<string, unknown>, alsoAs?: Figure): Promise<void> => {
-    const rows = await Application.aggregate<{ _id: { type: string; channel: string; level?: string }; n: number }>([
-      { $match: match(filter) },
-      { $group: { _id: { type: '$type', channel: '$channel', level: '$queueLevel' }, n: { $sum: 1 } } },
-    ]);
-    for (const row of rows) {
-      add(figure, row._id, row.n);
-      if (alsoAs) add(alsoAs, row._id, row.n);
-    }
-  };
-
-  const received = await Application.aggregate<{ _id: { type: string; channel: string }; n: number }>([
-    { $match: match({ submittedAt: inPeriod }) },
-    { $group: { _id: { type: '$type', channel: '$channel' }, n: { $sum: 1 } } },
-  ]);
-  for (const row of received) add('received', { ...row._id, level: ctx.policy.type(row._id.type)?.stages[0]?.level }, row.n);
-  await grouped('approved', { status: 'approved', decidedAt: inPeriod }, 'decided');
-  await grouped('rejected', { status: 'rejected', decidedAt: inPeriod }, 'decided');
-  await grouped('returned', { returnedAt: inPeriod });
-  await grouped('withdrawn', { status: 'withdrawn', updatedAt: inPeriod });
 
   const t = { stageDecisions: 0, onTimeCommitted: 0, onTimeStatutory: 0, finalDecisions: 0, within3WorkingDays: 0 };
   const histogram = new Map<number, number>();
-  const decided = Application.find(match({ $or: [{ decidedAt: inPeriod }, { 'stages.decidedAt': inPeriod }] }), {
-    status: 1,
-    stages: 1,
-    submittedAt: 1,
-    decidedAt: 1,
-    pausedWorkingDays: 1,
-  })
-    .lean<ApplicationDoc[]>()
-    .cursor();
-  for await (const app of decided as AsyncIterable<ApplicationDoc>) {
-    for (const stage of app.stages) {
-      if (!stage.decidedAt || stage.decidedAt < start || stage.decidedAt >= end) continue;
-      const day = chinaDate(stage.decidedAt);
-      t.stageDecisions += 1;
-      if (stage.committedDeadline && day <= stage.committedDeadline) t.onTimeCommitted += 1;
-      if (stage.statutoryDeadline && day <= stage.statutoryDeadline) t.onTimeStatutory += 1;
+  for (const f of facts.period.applications.values()) {
+    if (!inScope(f.division, f.type)) continue;
+    if (inPeriod(f.submittedAt)) add('received', { type: f.type, channel: f.channel, level: ctx.policy.type(f.type)?.stages[0]?.level });
+    const final = (f.state === 'approved' || f.state === 'rejected') && inPeriod(f.decidedAt);
+    if (final) {
+      add(f.state as Figure, f);
+      add('decided', f);
     }
-    const final = (app.status === 'approved' || app.status === 'rejected') && app.decidedAt && app.decidedAt >= start && app.decidedAt < end;
-    if (final && app.submittedAt) {
-      const days = Math.max(0, workingDaysBetween(app.submittedAt, app.decidedAt!) - (app.pausedWorkingDays ?? 0));
+    if (inPeriod(f.returnedAt)) add('returned', f);
+    if (f.state === 'withdrawn' && inPeriod(f.withdrawnAt)) add('withdrawn', f);
+    for (const stage of f.stages) {
+      if (!inPeriod(stage.decidedAt)) continue;
+      const day = chinaDate(new Date(stage.decidedAt));
+      t.stageDecisions += 1;
+      if (stage.committed && day <= stage.committed) t.onTimeCommitted += 1;
+      if (stage.statutory && day <= stage.statutory) t.onTimeStatutory += 1;
+    }
+    if (final) {
+      const days = Math.max(0, workingDaysBetween(new Date(f.submittedAt), new Date(f.decidedAt!)) - (f.pausedWorkingDays ?? 0));
       t.finalDecisions += 1;
       if (days <= QUICK_DAYS) t.within3WorkingDays += 1;
       histogram.set(days, (histogram.get(days) ?? 0) + 1);
@@ -223,28 +227,28 @@ export async function computeStats(ctx: Pick<AppContext, 'models' | 'clock' | 'p
   const overdueNow = { committed: 0, statutory: 0 };
   const lateOpen = { committed: 0, statutory: 0 };
   const passedInPeriod = (deadline: string | undefined): boolean => !!deadline && deadline >= q.from && deadline <= q.to && deadline < today;
-  const open = Application.find(match({ status: { $in: ['pending', 'in_review'] } }), { stages: 1, stageIndex: 1 })
-    .lean<ApplicationDoc[]>()
-    .cursor();
   let backlogNow = 0;
-  for await (const app of open as AsyncIterable<ApplicationDoc>) {
+  for (const open of facts.open.applications.values()) {
+    if (!inScope(open.division, open.type)) continue;
     backlogNow += 1;
-    const stage = app.stages[app.stageIndex];
-    if (stage?.committedDeadline && stage.committedDeadline < today) overdueNow.committed += 1;
-    if (stage?.statutoryDeadline && stage.statutoryDeadline < today) overdueNow.statutory += 1;
-    if (passedInPeriod(stage?.committedDeadline)) lateOpen.committed += 1;
-    if (passedInPeriod(stage?.statutoryDeadline)) lateOpen.statutory += 1;
+    if (open.committed && open.committed < today) overdueNow.committed += 1;
+    if (open.statutory && open.statutory < today) overdueNow.statutory += 1;
+    if (passedInPeriod(open.committed)) lateOpen.committed += 1;
+    if (passedInPeriod(open.statutory)) lateOpen.statutory += 1;
   }
 
-  const complaintScope = (...extra: Record<string, unknown>[]) => trustedFilter({ $and: [{}, ...scope, ...extra] });
-  const Complaint = ctx.models.Complaint;
-  const [complaintsReceived, answered, answeredOnTime, openNow, overdueComplaints] = await Promise.all([
-    Complaint.countDocuments(complaintScope({ createdAt: inPeriod })),
-    Complaint.countDocuments(complaintScope({ createdAt: inPeriod, answeredAt: { $exists: true, $ne: null } })),
-    Complaint.countDocuments(complaintScope({ createdAt: inPeriod, answeredOnTime: true })),
-    Complaint.countDocuments(complaintScope({ status: 'open' })),
-    Complaint.countDocuments(complaintScope({ status: 'open', responseDeadline: { $lt: today } })),
-  ]);
+  const complaints = { received: 0, answered: 0, answeredOnTime: 0, openNow: 0, overdueNow: 0 };
+  for (const c of facts.period.complaints.values()) {
+    if (!inScope(c.division, c.type) || !inPeriod(c.createdAt)) continue;
+    complaints.received += 1;
+    if (c.answered) complaints.answered += 1;
+    if (c.answeredOnTime) complaints.answeredOnTime += 1;
+  }
+  for (const c of facts.open.complaints.values()) {
+    if (!inScope(c.division, c.type)) continue;
+    complaints.openNow += 1;
+    if (c.responseDeadline < today) complaints.overdueNow += 1;
+  }
 
   return {
     period: { from: q.from, to: q.to },
@@ -269,63 +273,52 @@ export async function computeStats(ctx: Pick<AppContext, 'models' | 'clock' | 'p
     overdueNow,
     backlogNow,
     complaints: {
-      received: complaintsReceived,
-      answered,
-      answeredOnTime,
-      answerRate: rate(answered, complaintsReceived),
-      onTimeAnswerRate: rate(answeredOnTime, complaintsReceived),
-      openNow,
-      overdueNow: overdueComplaints,
+      received: complaints.received,
+      answered: complaints.answered,
+      answeredOnTime: complaints.answeredOnTime,
+      answerRate: rate(complaints.answered, complaints.received),
+      onTimeAnswerRate: rate(complaints.answeredOnTime, complaints.received),
+      openNow: complaints.openNow,
+      overdueNow: complaints.overdueNow,
     },
-    certificates: await certificateCounts(ctx, p, q, types, inPeriod, now),
-    ratings: await ratingCounts(ctx, scope, inPeriod),
+    certificates: certificateCounts(facts.period, inScope, types, inPeriod, now),
+    ratings: ratingCounts(facts.period, inScope, inPeriod),
   };
 }
 
-async function ratingCounts(ctx: Pick<AppContext, 'models'>, scope: Record<string, unknown>[], inPeriod: { $gte: Date; $lt: Date }): Promise<Stats['ratings']> {
-  const rows = await ctx.models.Rating.aggregate<{ _id: { score: number; followUp: string | null; onTime: boolean | null }; n: number }>([
-    { $match: trustedFilter({ $and: [{ createdAt: inPeriod }, ...scope] }) },
-    { $group: { _id: { score: '$score', followUp: '$followUp.status', onTime: '$followUp.onTime' }, n: { $sum: 1 } } },
-  ]);
+type InScope = (division: string, type: string) => boolean;
+type InPeriod = (d: Date | string | undefined | null) => boolean;
+
+function ratingCounts(facts: PeriodFacts, inScope: InScope, inPeriod: InPeriod): Stats['ratings'] {
   const r: Stats['ratings'] = { received: 0, byScore: { 1: 0, 2: 0, 3: 0, 4: 0, 5: 0 }, satisfied: 0, satisfactionRate: null, bad: 0, followedUp: 0, followedUpOnTime: 0, followUpRate: null };
-  for (const { _id, n } of rows) {
-    r.received += n;
-    r.byScore[String(_id.score) as keyof Stats['ratings']['byScore']] += n;
-    if (_id.score >= 3) r.satisfied += n;
-    if (_id.score <= 2) r.bad += n;
-    if (_id.followUp === 'done') r.followedUp += n;
-    if (_id.followUp === 'done' && _id.onTime === true) r.followedUpOnTime += n;
+  for (const f of facts.ratings.values()) {
+    if (!inScope(f.division, f.type) || !inPeriod(f.createdAt)) continue;
+    r.received += 1;
+    const score = String(f.score) as keyof Stats['ratings']['byScore'];
+    if (score in r.byScore) r.byScore[score] += 1;
+    if (f.score >= 3) r.satisfied += 1;
+    if (f.score <= 2) r.bad += 1;
+    if (f.followUp === 'done') r.followedUp += 1;
+    if (f.followUp === 'done' && f.onTime === true) r.followedUpOnTime += 1;
   }
   r.satisfactionRate = rate(r.satisfied, r.received);
   r.followUpRate = rate(r.followedUp, r.bad);
   return r;
 }
 
-async function certificateCounts(
-  ctx: Pick<AppContext, 'models'>,
-  p: Principal,
-  q: StatsQuery,
-  types: string[],
-  inPeriod: { $gte: Date; $lt: Date },
-  now: Date,
-): Promise<Stats['certificates']> {
-  const clauses: Record<string, unknown>[] = [jurisdictionFilter(p, 'issuerDivision')];
-  if (q.type) clauses.push({ type: q.type });
-  if (q.division) clauses.push({ issuerDivision: { $regex: `^${q.division.replace(/\D/g, '')}` } });
-  const filters: Record<CertificateFigure, Record<string, unknown>> = {
-    issued: { issuedAt: inPeriod },
-    revoked: { status: 'revoked', revokedAt: inPeriod },
-    expired: { status: 'valid', $and: [{ validUntil: inPeriod }, { validUntil: { $lte: now } }] },
-  };
+/** Scoped by the issuing authority's division (a township officer: what the township issued). */
+function certificateCounts(facts: PeriodFacts, inScope: InScope, types: string[], inPeriod: InPeriod, now: Date): Stats['certificates'] {
   const out = {} as Stats['certificates'];
-  for (const figure of CERTIFICATE_FIGURES) {
-    const rows = await ctx.models.Certificate.aggregate<{ _id: string; n: number }>([
-      { $match: trustedFilter({ $and: [{}, ...clauses, filters[figure]] }) },
-      { $group: { _id: '$type', n: { $sum: 1 } } },
-    ]);
-    const byType = Object.fromEntries(types.map((t) => [t, 0]));
-    for (const row of rows) byType[row._id] = row.n;
-    out[figure] = { total: rows.reduce((sum, r) => sum + r.n, 0), byType };
+  for (const figure of CERTIFICATE_FIGURES) out[figure] = { total: 0, byType: Object.fromEntries(types.map((t) => [t, 0])) };
+  const count = (figure: CertificateFigure, type: string) => {
+    out[figure].total += 1;
+    out[figure].byType[type] = (out[figure].byType[type] ?? 0) + 1;
+  };
+  for (const c of facts.certificates.values()) {
+    if (!inScope(c.issuerDivision, c.type)) continue;
+    if (inPeriod(c.issuedAt)) count('issued', c.type);
+    if (c.status === 'revoked' && inPeriod(c.revokedAt)) count('revoked', c.type);
+    if (c.status === 'valid' && inPeriod(c.validUntil) && new Date(c.validUntil!).getTime() <= now.getTime()) count('expired', c.type);
   }
   return out;
 }
