@@ -45,6 +45,8 @@ import { entryOf, repairQueueEntries, retryFailedQueueSyncs } from '../service/r
 import { buildContext } from '../service/runtime';
 import { rebuildCaseKeys } from '../service/system/case-keys';
 import { backfillAccountKeys } from '../service/accounts/accounts.store';
+import { backfillSearchKeys } from '../service/ledger/ledger.store';
+import { rebuildStatsBuckets } from '../service/stats/stats.store';
 import { asParty, birthServiceForm, PDF } from '../test/support/forms';
 import { uniqueIdNumber } from '../test/support/app';
 import { staffVisitor, Visitor } from '../test/support/visitor';
@@ -217,7 +219,9 @@ async function seed(ctx: AppContext, size: number): Promise<void> {
   const t1 = performance.now();
   await rebuildCaseKeys(ctx);
   await backfillAccountKeys(ctx);
-  log(`derived records built in ${fmt((performance.now() - t1) / 1000, 1)} s (case keys, account keys)`);
+  await backfillSearchKeys(ctx);
+  await rebuildStatsBuckets(ctx);
+  log(`derived records built in ${fmt((performance.now() - t1) / 1000, 1)} s (case, account and search keys, statistics buckets)`);
 }
 
 /* ---------- measuring ---------- */
@@ -421,6 +425,10 @@ async function measureSize(database: DatabaseHandle, keysDir: string, size: numb
     log('start-up jobs (once; linear by design)');
     const once: [string, () => Promise<unknown>][] = [
       ['start-up: key backfill', () => backfillApplicationKeys(ctx)],
+      ['start-up: account key backfill', () => backfillAccountKeys(ctx)],
+      ['start-up: case key rebuild', () => rebuildCaseKeys(ctx)],
+      ['start-up: search key backfill', () => backfillSearchKeys(ctx)],
+      ['start-up: statistics bucket rebuild', () => rebuildStatsBuckets(ctx)],
       ['start-up: full issuance recovery', () => recoverIssuance(ctx, quiet, 0, { full: true })],
       ['start-up: orphan file sweep', () => sweepOrphans(ctx, quiet, new Date(Date.now() - 3_600_000), 0)],
       ['start-up: queue-entry repair', () => repairQueueEntries(ctx.models)],
