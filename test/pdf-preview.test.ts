@@ -15,7 +15,7 @@ import { staffVisitor, Visitor } from './support/visitor';
 const couple = (form: Record<string, unknown>) => ({ ...form, wife: { ...(form.wife as object), idNumber: uniqueIdNumber('female', 1980) } });
 const TOWNSHIP: { role: 'officer'; level: 'township'; jurisdiction: string[] } = { role: 'officer', level: 'township', jurisdiction: ['430725101'] };
 
-const pageFrames = (html: string) => [...html.matchAll(/<iframe class="document-frame document-page" src="([^"]+)"[^>]* sandbox=""/g)].map((m) => m[1]!);
+const pageFrames = (html: string) => [...html.matchAll(/<iframe class="document-page" src="([^"]+)" width="\d+" height="\d+"[^>]* sandbox=""/g)].map((m) => m[1]!);
 
 describe('PDF documents shown in place: pages drawn by the service', function () {
   this.timeout(120_000);
@@ -62,7 +62,8 @@ describe('PDF documents shown in place: pages drawn by the service', function ()
     assert.equal(first.headers['cache-control'], 'no-store');
     const png = PngImage.sync.read(first.body as Buffer);
     assert.ok(png.width <= PREVIEW_LIMITS.maxWidth && png.height <= PREVIEW_LIMITS.maxHeight, `${png.width}×${png.height}`);
-    assert.ok(png.width > 900, 'drawn at the box width');
+    assert.equal(png.width, PREVIEW_LIMITS.maxWidth, 'drawn at the box width');
+    assert.match(page.text, new RegExp(`src="${frames[0]}" width="${png.width + 2}" height="${png.height + 2}"`), 'the frame is the image’s size');
     // The blue band of the certificate is there: the page was drawn, not a blank canvas.
     const at = (x: number, y: number) => [...png.data.subarray((png.width * y + x) * 4, (png.width * y + x) * 4 + 3)];
     assert.deepEqual(at(Math.round(png.width * 0.5), Math.round(png.height * 0.15)).map((c) => Math.round(c / 10)), [21, 22, 26]);

@@ -20,13 +20,22 @@ import type { RenderJob, RenderResult } from './preview.worker';
  */
 export const PREVIEW_LIMITS = {
   maxPages: 3,
-  /** A4 at about 125 dpi: wider than the frame, so print stays legible; a clean page is 50–300 KB of PNG, a grainy scan up to 2 MB. */
-  maxWidth: 1024,
-  maxHeight: 1448,
-  /** An A4 scan at 600 dpi is 35 Mpx; larger embedded images are left out, not decoded. */
-  maxImagePixels: 40_000_000,
+  /**
+   * An A4 page at the width of the case page's column (about 106 dpi): a framed image is shown at
+   * its own size (browsers shrink an image to fit only at the top level), so this is what fits
+   * without scrolling inside the frame. A clean page is 20–200 KB of PNG, a grainy scan about 1 MB.
+   */
+  maxWidth: 880,
+  maxHeight: 1245,
+  /**
+   * Larger images inside a PDF are left out, not decoded: decoding and scaling takes about 16 bytes
+   * a pixel outside the heap (a 24 Mpx image: +390 MB for a few seconds). An A4 scan at 400 dpi is
+   * 15.5 Mpx, a phone photo 12–24 Mpx.
+   */
+  maxImagePixels: 25_000_000,
   heapMb: 256,
-  timeoutMs: 20_000,
+  /** The whole document; a grainy 3-page 300 dpi scan takes 2–4 s on a busy 2-core machine. */
+  timeoutMs: 30_000,
   /** Renders that may wait while one runs; more is a busy answer, not a longer wait. */
   queue: 8,
 };

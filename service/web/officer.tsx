@@ -78,8 +78,9 @@ function PdfPages({ l, href, title, preview }: { l: Lang; href: string; title: s
   return (
     <Fragment>
       <div className="document-pages">
-        {preview.pages.map((_, i) => (
-          <iframe className="document-frame document-page" src={`${href}/pages/${i + 1}`} title={`${title}${l.t(`，第 ${i + 1} 页`, `, page ${i + 1}`)}`} sandbox="" referrerpolicy="no-referrer" />
+        {/* Each frame is the size of its image (attributes: the CSP allows no inline style), border included. */}
+        {preview.pages.map((size, i) => (
+          <iframe className="document-page" src={`${href}/pages/${i + 1}`} width={String(size.width + 2)} height={String(size.height + 2)} title={`${title}${l.t(`，第 ${i + 1} 页`, `, page ${i + 1}`)}`} sandbox="" referrerpolicy="no-referrer" />
         ))}
       </div>
       <p className="hint">
