@@ -23,9 +23,11 @@ import { openJson, sealJson } from '../service/lib/personal';
 import { createModels } from '../service/models';
 import { QUEUE_SORT, queueScope } from '../service/review/review.service';
 import { entryOf } from '../service/review/queue.store';
+import { PREVIEW_LIMITS } from '../service/documents/preview';
 import { birthServiceForm, PDF } from '../test/support/forms';
 import { api, envInt, envList, fmt, measure, median, nextIp, startServer, streamUpload, table, type BenchServer, type LoadResult } from './lib';
 import type { PdfBench } from './pdf';
+import { previewBench } from './preview';
 import { scaleBench } from './scale';
 import { OFFICER_TOWNSHIP, queueSeed } from './shapes';
 
@@ -48,7 +50,7 @@ const S = {
   uploads: envInt('BENCH_UPLOADS', 20),
   uploadBytes: envInt('BENCH_UPLOAD_BYTES', 10_000_000),
   uploadRounds: envInt('BENCH_UPLOAD_ROUNDS', 3),
-  only: (process.env.BENCH_ONLY ?? 'submit,verify,queue,upload,pdf,pages').split(',').map((s) => s.trim()),
+  only: (process.env.BENCH_ONLY ?? 'submit,verify,queue,upload,pdf,preview,pages').split(',').map((s) => s.trim()),
 };
 
 const DB_NAMES = { submit: 'fpc_bench_submit', verify: 'fpc_bench_verify', upload: 'fpc_bench_upload', pages: 'fpc_bench_pages', queue: (n: number) => `fpc_bench_queue_${n}` };
@@ -535,6 +537,30 @@ async function officerQueue(uri: string, keysDir: string, kind: string): Promise
   }
 }
 
+/* ---------- 6. PDF previews ---------- */
+
+/** [6] The officer's PDF previews: a typical scan of 1–3 pages drawn as the service draws it (bench/preview.ts). */
+async function pdfPreviews(): Promise<{ row: Row; detail: Record<string, unknown> }> {
+  console.log('\n[6] PDF previews: A4 scans at 300 dpi (JPEG), 1–3 pages, drawn to PNG in a worker thread under the service\'s limits (bench/preview.ts)');
+  log('the worker loads TypeScript through tsx here; the compiled service starts it faster');
+  const figures = await previewBench(S.rounds);
+  const three = figures.at(-1)!;
+  return {
+    row: {
+      scenario: 'PDF preview (3-page scan)',
+      baselineLabel: 'ms, 1 page',
+      baseline: figures[0]!.medianMs,
+      realLabel: 'ms, 3 pages',
+      real: three.medianMs,
+      ratio: NaN,
+      target: `< ${PREVIEW_LIMITS.timeoutMs / 1000} s deadline`,
+      pass: three.medianMs < PREVIEW_LIMITS.timeoutMs,
+      note: `RSS grew by at most ${fmt(Math.max(...figures.map((f) => f.peakRssGrowthMB)))} MB while drawing; drawn once per document, then kept`,
+    },
+    detail: { figures },
+  };
+}
+
 /* ---------- 4. upload memory ---------- */
 
 /** [5] PDF certificates, in a child process of their own (bench/pdf.ts): one core, its own memory. */
@@ -693,6 +719,7 @@ async function main(): Promise<void> {
       ['queue', () => officerQueue(database.uri, keysDir, kind)],
       ['upload', () => uploadMemory(database.uri, keysDir).then(one)],
       ['pdf', () => pdfGeneration().then(one)],
+      ['preview', () => pdfPreviews().then(one)],
     ];
     for (const [name, run] of scenarios) {
       if (!S.only.includes(name)) continue;
