@@ -17,6 +17,8 @@ ENV NODE_ENV=production \
     KEYS_DIR=/run/secrets/fpc-keys
 WORKDIR /app
 COPY package.json package-lock.json ./
+# Optional dependencies stay: they carry @napi-rs/canvas's prebuilt Skia for this platform (glibc
+# here; a musl build exists too), which draws the officer's PDF previews. No compiler needed.
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY schemas ./schemas

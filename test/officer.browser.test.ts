@@ -7,7 +7,7 @@ import request from 'supertest';
 import { createStaff } from '../service/accounts/accounts.service';
 import { makeTestApp, registerAndLogin, staffLogin, type TestApp } from './support/app';
 import { at, itBothWays as bothWays, launchOrSkip, localContext, OUT, serve, type Served } from './support/browser';
-import { BIRTH_SERVICE_KINDS, birthServiceForm, draft, PDF, rebirthPermitForm, submittedApplication, upload } from './support/forms';
+import { BIRTH_SERVICE_KINDS, birthServiceForm, draft, pagedPdf, PDF, rebirthPermitForm, submittedApplication, upload } from './support/forms';
 
 /**
  * The officer's journeys in a real browser (Debian's Chromium driven by playwright-core), each with
@@ -71,8 +71,13 @@ describe('officer pages in a browser (playwright-core + Chromium)', function () 
   bothWays('a township officer claims, reads the documents in place, returns two kinds, and approves the fix', async (js) => {
     const resident = await registerAndLogin(t.app);
     const created = await draft(t.app, resident.auth, 'birth-service', birthServiceForm());
+    // A photo, a real two-page PDF (the marriage certificate), and PDFs no reader can open.
+    const certificate = await pagedPdf(2);
     for (const kind of BIRTH_SERVICE_KINDS) {
-      const res = kind === 'photo' ? await upload(t.app, resident.auth, created.id, kind, photo(), 'photo.png', 'image/png') : await upload(t.app, resident.auth, created.id, kind);
+      const res =
+        kind === 'photo' ? await upload(t.app, resident.auth, created.id, kind, photo(), 'photo.png', 'image/png')
+        : kind === 'marriage-certificate' ? await upload(t.app, resident.auth, created.id, kind, certificate)
+        : await upload(t.app, resident.auth, created.id, kind);
       assert.equal(res.status, 201, res.text);
     }
     const submitted = await request(t.app).post(`/api/v1/applications/${created.id}/submit`).set('Authorization', resident.auth).send({}).expect(200);
@@ -82,7 +87,7 @@ describe('officer pages in a browser (playwright-core + Chromium)', function () 
     const page = await context.newPage();
     const frames: { url: string; status: number; type: string; csp: string; disposition: string }[] = [];
     page.on('response', (r) => {
-      if (r.url().endsWith('/view')) frames.push({ url: r.url(), status: r.status(), type: r.headers()['content-type'] ?? '', csp: r.headers()['content-security-policy'] ?? '', disposition: r.headers()['content-disposition'] ?? '' });
+      if (/\/(view|pages\/\d+)$/.test(r.url())) frames.push({ url: r.url(), status: r.status(), type: r.headers()['content-type'] ?? '', csp: r.headers()['content-security-policy'] ?? '', disposition: r.headers()['content-disposition'] ?? '' });
     });
     await signIn(page, { level: 'township', jurisdiction: ['430725101'] }, '王芳');
     await page.getByLabel('状态').selectOption('unclaimed');
@@ -92,23 +97,43 @@ describe('officer pages in a browser (playwright-core + Chromium)', function () 
     await page.locator('tr', { hasText: number }).getByRole('button', { name: '认领' }).click();
     await page.getByRole('heading', { name: number }).waitFor();
 
-    // The photo is read in place, in a sandboxed frame; the PDFs open from their links.
-    const frameCount = await page.locator('iframe.document-frame').count();
-    assert.equal(frameCount, 1);
-    const shown = page.frameLocator('iframe.document-frame').locator('img');
+    // The photo is read in place, in a sandboxed frame, and so are the PDF's pages, as images the
+    // service drew; the unreadable PDFs say so and offer the download.
+    const frameCount = await page.locator('iframe.document-frame, iframe.document-page').count();
+    assert.equal(frameCount, 3, 'the photo and the two pages of the marriage certificate');
+    const shown = page.locator('iframe.document-frame').contentFrame().locator('img');
     await shown.waitFor();
     assert.equal(Math.round((await shown.boundingBox())?.width ?? 0), 240, 'the picture is drawn');
-    assert.equal(await page.locator('iframe.document-frame').first().getAttribute('sandbox'), '');
+    for (const frame of await page.locator('iframe.document-frame, iframe.document-page').all()) assert.equal(await frame.getAttribute('sandbox'), '');
+    const firstPage = page.locator('iframe.document-page').first();
+    assert.match(await firstPage.getAttribute('title') ?? '', /结婚证.*第 1 页/);
+    const pageImage = firstPage.contentFrame().locator('img');
+    await pageImage.waitFor();
+    const naturalWidth = () => pageImage.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth);
+    let natural = await naturalWidth();
+    for (let i = 0; i < 50 && natural === 0; i++) natural = await page.waitForTimeout(100).then(naturalWidth);
+    assert.ok(natural > 0, 'the first page of the PDF loaded as an image');
+    const box = await pageImage.boundingBox();
+    const frameBox = await firstPage.boundingBox();
+    assert.ok(box && frameBox && box.width <= frameBox.width && box.height <= frameBox.height, `the whole page shows in its frame: ${JSON.stringify({ box, frameBox })}`);
+    assert.equal(await page.locator('.preview-unavailable').count(), 3, 'the unreadable PDFs say the preview is unavailable');
+    assert.equal(await page.locator('.preview-unavailable a', { hasText: '下载原件查看' }).count(), 3);
     await expectFrames();
-    const png = frames.find((f) => f.type === 'image/png');
-    assert.ok(png, JSON.stringify(frames));
-    assert.equal(png.status, 200);
-    assert.match(png.csp, /sandbox/);
-    assert.match(png.disposition, /^inline/);
+    for (const f of frames) {
+      assert.equal(f.status, 200, f.url);
+      assert.equal(f.type, 'image/png', f.url);
+      assert.match(f.csp, /sandbox/);
+      assert.match(f.disposition, /^inline/);
+    }
+    assert.equal(frames.filter((f) => /\/pages\/\d+$/.test(f.url)).length, 2, JSON.stringify(frames));
     const log = (await t.ctx.models.AccessLog.findById(created.id).lean())?.entries.map((e) => e.what) ?? [];
     assert.ok(log.includes('download:photo'), JSON.stringify(log));
+    assert.ok(log.includes('download:marriage-certificate'), JSON.stringify(log));
     await at(page, 'case', { js, shot: 'officer2-case' });
-    if (js) await page.locator('iframe.document-frame').screenshot({ path: path.join(OUT, 'officer2-document-frame.png') });
+    if (js) {
+      await page.locator('iframe.document-frame').screenshot({ path: path.join(OUT, 'officer2-document-frame.png') });
+      await firstPage.screenshot({ path: path.join(OUT, 'officer2-pdf-page.png') });
+    }
 
     // Return, naming two documents; no confirmation for a return (the case comes back).
     // A tick can be lost when the framed document finishes loading under the pointer; tick again until it holds.

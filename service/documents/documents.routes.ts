@@ -7,7 +7,7 @@ import { principalOf, type Principal } from '../lib/auth';
 import { AppError } from '../lib/errors';
 import { limiter } from '../lib/ratelimit';
 import type { RouteDef } from '../lib/routes';
-import { acceptUpload, assertCanUpload, MAX_FILE_BYTES, openDocument, removeDocument } from './documents.service';
+import { acceptUpload, assertCanUpload, MAX_FILE_BYTES, openDocument, openPreviewPage, removeDocument } from './documents.service';
 import { receivedUpload, uploadEngine } from './storage';
 
 /** One file and at most two fields (the kind, and a page's CSRF token), every multer limit set (its defaults are unlimited). */
@@ -32,24 +32,40 @@ export async function sendDocument(ctx: AppContext, req: Request, res: Response,
     stream.destroy();
     throw err;
   }
+  attachmentHeaders(res, doc.fileName, doc.mime, doc.size, options);
+  // pipeline, not pipe: when the client goes away mid-download the file is closed at once
+  // (pipe would leave it open until garbage collection).
+  pipeline(stream, res).catch(() => res.destroy());
+}
+
+/**
+ * A page of a PDF document drawn by the service as a PNG image (`preview.ts`), for the officer's
+ * sandboxed frame: the same access check, access log and attachment rules as the document itself.
+ */
+export async function sendPreviewPage(ctx: AppContext, req: Request, res: Response, p: Principal): Promise<void> {
+  const { doc, png, fileName } = await openPreviewPage(ctx, p, String(req.params.id), String(req.params.docId), String(req.params.page));
+  await recordAccess(ctx, req, p, String(req.params.id), 'download', doc.kind);
+  attachmentHeaders(res, fileName, 'image/png', png.length, { inline: true });
+  res.end(png);
+}
+
+/** What every stored file goes out with: an attachment that is never sniffed, framed or run. */
+function attachmentHeaders(res: Response, fileName: string, mime: string, size: number, options: { inline?: boolean }): void {
   // attachment() sets a type from the file name's extension; the stored, sniffed type is the one sent.
-  res.attachment(doc.fileName);
-  res.setHeader('Content-Type', doc.mime);
-  res.setHeader('Content-Length', String(doc.size));
+  res.attachment(fileName);
+  res.setHeader('Content-Type', mime);
+  res.setHeader('Content-Length', String(size));
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('X-Content-Type-Options', 'nosniff');
   if (options.inline) {
-    // Read in place in a frame of the service's own pages (an image or a PDF), still sandboxed: no
-    // script runs, no form posts, nothing reaches the page around it.
+    // Read in place in a frame of the service's own pages (an image, or a PDF page drawn as one),
+    // still sandboxed: no script runs, no form posts, nothing reaches the page around it.
     res.setHeader('Content-Security-Policy', "default-src 'none'; frame-ancestors 'self'; sandbox");
     res.setHeader('X-Frame-Options', 'SAMEORIGIN');
     res.setHeader('Content-Disposition', String(res.getHeader('Content-Disposition')).replace(/^attachment/, 'inline'));
   } else {
     res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
   }
-  // pipeline, not pipe: when the client goes away mid-download the file is closed at once
-  // (pipe would leave it open until garbage collection).
-  pipeline(stream, res).catch(() => res.destroy());
 }
 
 export function documentRoutes(ctx: AppContext): RouteDef[] {

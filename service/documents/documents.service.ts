@@ -12,6 +12,7 @@ import { findByKey } from '../lib/keyindex';
 import { isDisplayText } from '../lib/validation';
 import { AppError, notFound } from '../lib/errors';
 import type { Logger } from '../lib/logger';
+import { previewPage } from './preview';
 import { sniff } from './sniff';
 import type { ReceivedUpload } from './storage';
 
@@ -125,6 +126,18 @@ export async function openDocument(ctx: Ctx, p: Principal, id: string, docId: st
   const doc = app.documents.find((d) => d.id === docId);
   if (!doc) throw notFound({ zh: '没有这个材料', en: 'No such document' });
   return { doc, stream: await ctx.files.open(doc.storageId) };
+}
+
+/**
+ * Page `page` of a PDF document's preview (drawn once from the stored file, then kept), for those
+ * who may see the application; not found for any other document or page.
+ */
+export async function openPreviewPage(ctx: Ctx & Pick<AppContext, 'logger'>, p: Principal, id: string, docId: string, page: string): Promise<{ doc: StoredDocument; png: Buffer; fileName: string }> {
+  const app = await loadVisible(ctx, p, id);
+  const doc = app.documents.find((d) => d.id === docId && d.mime === 'application/pdf');
+  if (!doc || !/^[1-9][0-9]?$/.test(page)) throw notFound({ zh: '没有这个材料', en: 'No such document' });
+  const png = await previewPage(ctx, doc, Number(page));
+  return { doc, png, fileName: `${doc.fileName.replace(/\.pdf$/i, '')}-${page}.png` };
 }
 
 export async function removeDocument(ctx: Ctx, p: Principal, id: string, docId: string): Promise<void> {

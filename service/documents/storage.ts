@@ -18,7 +18,8 @@ import { SNIFF_BYTES } from './sniff';
  * A GridFS store fits the same shape: `create` still stages on local disk (the scanner reads a path),
  * `commit` streams the staging file into a GridFSBucket under `_id: id` and deletes it, `open`,
  * `stat`, `remove` and `list` map to openDownloadStream, files.findOne, delete and files.find; a crash
- * between upload and delete leaves only a staging file again.
+ * between upload and delete leaves only a staging file again. Derived files fit as files named
+ * `<id>/<name>` in a second bucket, removed with their file.
  */
 export interface FileStore {
   /** Reserves a new id and a staging path to write the upload to (nothing exists there yet). */
@@ -28,11 +29,19 @@ export interface FileStore {
   /** Opens a committed file; rejects with not_found before any byte is read if there is none. */
   open(id: string): Promise<Readable>;
   stat(id: string): Promise<StoredFileStat | undefined>;
-  /** Removes the committed file and any staging file of this id; removing nothing is not an error. */
+  /** Removes the committed file, any staging file and every derived file of this id; removing nothing is not an error. */
   remove(id: string): Promise<void>;
+  /**
+   * Stores a file made from the committed one (a PDF page rendered as an image), under a name of
+   * ours (`derivedName`), replacing any earlier one. Derived files can always be made again: they
+   * are never listed, and go with their file's `remove`.
+   */
+  writeDerived(id: string, name: string, bytes: Buffer): Promise<void>;
+  /** A derived file's bytes, or undefined if none was made (or it was lost). */
+  readDerived(id: string, name: string): Promise<Buffer | undefined>;
   /** Every committed id, for the sweep that removes files no document references. */
   list(): AsyncIterable<string>;
-  /** Removes staging files last written before `olderThan`; returns their ids. */
+  /** Removes staging files last written before `olderThan`, and derived files whose file is gone; returns the staging files' ids. */
   sweepStaging(olderThan: Date): Promise<string[]>;
 }
 
@@ -49,6 +58,14 @@ export interface StoredFileStat {
 const ID = /^[0-9a-f]{32}$/;
 const SHARD = /^[0-9a-f]{2}$/;
 const STAGING_SUFFIX = '.part';
+const DERIVED_SUFFIX = '.derived';
+/** Names of derived files: ours, never a client's (`preview.json`, `preview-1.png`). */
+const DERIVED_NAME = /^[a-z0-9][a-z0-9-]{0,40}\.(png|json)$/;
+
+function checkDerivedName(name: string): string {
+  if (!DERIVED_NAME.test(name)) throw new Error(`not a derived file name: ${name}`);
+  return name;
+}
 
 function checkId(id: string): string {
   if (!ID.test(id)) throw notFound({ zh: '文件不存在', en: 'No such file' });
@@ -81,6 +98,11 @@ export class DiskFileStore implements FileStore {
 
   private stagingPath(id: string): string {
     return this.finalPath(id) + STAGING_SUFFIX;
+  }
+
+  /** Derived files sit in `<id>.derived/` beside their file: no listing or sweep mistakes them for one. */
+  private derivedDir(id: string): string {
+    return this.finalPath(id) + DERIVED_SUFFIX;
   }
 
   async create(): Promise<StagedFile> {
@@ -129,8 +151,35 @@ export class DiskFileStore implements FileStore {
   }
 
   async remove(id: string): Promise<void> {
+    // Derived files first: a crash in between leaves the file itself, which the orphan sweep removes again.
+    await fs.promises.rm(this.derivedDir(id), { recursive: true, force: true });
     await unlinkIfPresent(this.finalPath(id));
     await unlinkIfPresent(this.stagingPath(id));
+  }
+
+  async writeDerived(id: string, name: string, bytes: Buffer): Promise<void> {
+    if (!(await this.stat(id))) throw notFound({ zh: '文件不存在', en: 'No such file' });
+    const dir = this.derivedDir(id);
+    const target = path.join(dir, checkDerivedName(name));
+    await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+    // Written aside and renamed: a reader sees the old bytes or the new, never half of them.
+    const temp = `${target}.${crypto.randomBytes(6).toString('hex')}${STAGING_SUFFIX}`;
+    try {
+      await fs.promises.writeFile(temp, bytes, { flag: 'wx', mode: 0o600 });
+      await fs.promises.rename(temp, target);
+    } catch (err) {
+      await unlinkIfPresent(temp);
+      throw err;
+    }
+  }
+
+  async readDerived(id: string, name: string): Promise<Buffer | undefined> {
+    try {
+      return await fs.promises.readFile(path.join(this.derivedDir(id), checkDerivedName(name)));
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
   }
 
   async *list(): AsyncIterable<string> {
@@ -142,6 +191,12 @@ export class DiskFileStore implements FileStore {
   async sweepStaging(olderThan: Date): Promise<string[]> {
     const removed: string[] = [];
     for (const { shard, name } of await this.entries()) {
+      const owner = name.slice(0, -DERIVED_SUFFIX.length);
+      if (name.endsWith(DERIVED_SUFFIX) && ID.test(owner) && owner.startsWith(shard)) {
+        // A render that finished just as its file was removed can leave derived files behind.
+        if (!(await this.stat(owner))) await fs.promises.rm(this.derivedDir(owner), { recursive: true, force: true });
+        continue;
+      }
       const id = name.slice(0, -STAGING_SUFFIX.length);
       if (!name.endsWith(STAGING_SUFFIX) || !ID.test(id) || !id.startsWith(shard)) continue;
       const s = await fs.promises.stat(this.stagingPath(id)).catch((err: unknown) => {

@@ -109,7 +109,7 @@ interface SvgEl extends Common {
   x1?: number; x2?: number; y1?: number; y2?: number; fill?: string; stroke?: string; 'stroke-width'?: number | string;
   'font-size'?: number | string; 'text-anchor'?: 'start' | 'middle' | 'end'; focusable?: 'true' | 'false';
 }
-interface Iframe extends Common { src: string; title: string; sandbox: string; referrerpolicy?: string }
+interface Iframe extends Common { src: string; title: string; sandbox: string; referrerpolicy?: string; width?: string; height?: string }
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace

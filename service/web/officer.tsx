@@ -7,7 +7,8 @@ import { getCertificate } from '../certificates/certificates.service';
 import { printableCertificate } from '../certificates/print';
 import { complaintView, listForApplication } from '../complaints/complaints.service';
 import { COUNTY, TOWNSHIPS, township, village } from '../divisions/divisions';
-import { sendDocument } from '../documents/documents.routes';
+import { sendDocument, sendPreviewPage } from '../documents/documents.routes';
+import { pdfPreviews, type Preview } from '../documents/preview';
 import { evaluateApplication } from '../eligibility/eligibility.service';
 import { familyFlags, familyOf, type FamilyFlag } from '../families/families.service';
 import type { Principal } from '../lib/auth';
@@ -54,6 +55,43 @@ function placeName(code: string | null | undefined): string {
 function LeaseLeft({ l, until, now }: { l: Lang; until: Date | string; now: Date }): SafeHtml {
   const minutes = Math.max(0, Math.ceil((new Date(until).getTime() - now.getTime()) / 60_000));
   return <span className="lease">{l.t(`剩余 ${minutes} 分钟`, `${minutes} min left`)}{l.paren(`${l.t('至', 'until')} ${dateTime(until).slice(11)}`)}</span>;
+}
+
+/** A PDF's first pages, drawn by the service, each in a sandboxed frame; or why not, with the download. */
+function PdfPages({ l, href, title, preview }: { l: Lang; href: string; title: string; preview: Preview | { ok: false; reason: 'pending' } | undefined }): SafeHtml {
+  if (!preview?.ok) {
+    const why: Record<string, [string, string]> = {
+      unreadable: ['无法读取这个 PDF 文件', 'this PDF file cannot be read'],
+      password: ['文件有密码保护', 'the file is password-protected'],
+      'too-complex': ['文件过大或过于复杂', 'the file is too large or too complex'],
+      pending: ['预览正在生成，稍后刷新本页即可看到', 'it is still being made: reload this page in a moment'],
+    };
+    const [zh, en] = why[preview?.reason ?? ''] ?? ['请稍后刷新本页再试', 'reload this page to try again'];
+    return (
+      <p className="notice preview-unavailable">
+        {l.t(`预览不可用：${zh}。`, `No preview: ${en}. `)}
+        <a href={href}>{l.t('下载原件查看', 'Download the original')}</a>
+      </p>
+    );
+  }
+  const shown = preview.pages.length;
+  return (
+    <Fragment>
+      <div className="document-pages">
+        {/* Each frame is the size of its image (attributes: the CSP allows no inline style), border included. */}
+        {preview.pages.map((size, i) => (
+          <iframe className="document-page" src={`${href}/pages/${i + 1}`} width={String(size.width + 2)} height={String(size.height + 2)} title={`${title}${l.t(`，第 ${i + 1} 页`, `, page ${i + 1}`)}`} sandbox="" referrerpolicy="no-referrer" />
+        ))}
+      </div>
+      <p className="hint">
+        {preview.pageCount > shown
+          ? l.t(`显示前 ${shown} 页，共 ${preview.pageCount} 页（本系统转成的图片）；其余页面请`, `The first ${shown} of ${preview.pageCount} pages, as images the service made; for the rest, `)
+          : l.t(`共 ${shown} 页，本系统转成的图片；原件请`, `${shown === 1 ? 'One page' : `${shown} pages`}, as images the service made; `)}
+        <a href={href}>{l.t('下载原件', 'download the original')}</a>
+        {l.t('。', '.')}
+      </p>
+    </Fragment>
+  );
 }
 
 /** The page's keyboard shortcuts, listed where they work (the small script in assets/officer.js). */
@@ -303,6 +341,8 @@ export function officerPages(web: Web): Router {
     family: { flags: FamilyFlag[]; others: { number: string | null; type: string; status: string }[] };
     complaints: ReturnType<typeof complaintView>[];
     rating: ReturnType<typeof ratingView> | null;
+    /** Each PDF's pages drawn as images by the service, by document id. */
+    previews: Map<string, Preview | { ok: false; reason: 'pending' }>;
   }
   const caseExtras = async (req: Request, app: ApplicationDoc): Promise<CaseExtras> => {
     const p = req.principal!;
@@ -318,6 +358,7 @@ export function officerPages(web: Web): Router {
       family: { flags: await familyFlags(ctx, app, (a) => formOf(ctx, a)), others: family.applications.filter((a) => a.id !== id) },
       complaints: (await listForApplication(ctx, p, id)).map((c) => complaintView(ctx, c, p)),
       rating,
+      previews: await pdfPreviews(ctx, app.documents),
     };
   };
 
@@ -460,12 +501,13 @@ export function officerPages(web: Web): Router {
                   <a href={`/officer/cases/${id}/documents/${d.id}`}>{d.fileName}</a>
                   <span className="caption">{d.mime === 'application/pdf' ? 'PDF' : d.mime.replace('image/', '').toUpperCase()} · {Math.max(1, Math.round(d.size / 1024))} KB · {dateTime(d.uploadedAt)}</span>
                 </p>
-                {/* Browsers run no PDF viewer inside a sandboxed document (Chromium shows an error page), so a
-                    PDF is opened from its link, as a sandboxed attachment; an image is read in place. */}
+                {/* An image is read in place; a PDF's first pages as images the service drew, in the same
+                    sandboxed frames (browsers run no PDF viewer inside a sandboxed document, and this way
+                    the officer's browser never parses the uploaded PDF). */}
                 {d.mime.startsWith('image/') ? (
                   <iframe className="document-frame" src={`/officer/cases/${id}/documents/${d.id}/view`} title={`${docName(d.kind)}${l.colon}${d.fileName}`} sandbox="" referrerpolicy="no-referrer" />
                 ) : (
-                  <p className="hint">{l.t('PDF 文件请点击文件名下载后查看。', 'Open the PDF from its file name (it downloads).')}</p>
+                  <PdfPages l={l} href={`/officer/cases/${id}/documents/${d.id}`} title={`${docName(d.kind)}${l.colon}${d.fileName}`} preview={extras.previews.get(d.id)} />
                 )}
               </li>
             ))}
@@ -608,8 +650,10 @@ export function officerPages(web: Web): Router {
 
   /** Documents through the same use case and audit as the API's download: an attachment, sandboxed, never run. */
   r.get('/officer/cases/:id/documents/:docId', staff, (req, res) => sendDocument(ctx, req, res, req.principal!));
-  /** The same, inline for the case page's sandboxed frame (images and PDFs read in place). */
+  /** The same, inline for the case page's sandboxed frame (images read in place). */
   r.get('/officer/cases/:id/documents/:docId/view', staff, (req, res) => sendDocument(ctx, req, res, req.principal!, { inline: true }));
+  /** A PDF's page drawn as a PNG image by the service, inline for the same kind of frame. */
+  r.get('/officer/cases/:id/documents/:docId/pages/:page', staff, (req, res) => sendPreviewPage(ctx, req, res, req.principal!));
 
   /** The certificate of a case the officer may see, to print (the same printable page the holder gets). */
   r.get('/officer/certificates/:serial/print', staff, async (req, res) => {

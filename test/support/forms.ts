@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Express } from 'express';
+import { PDFDocument, rgb, StandardFonts } from 'pdf-lib';
 import request from 'supertest';
 import { checkCharacter } from '../../service/lib/idnumber';
 
@@ -61,7 +62,25 @@ export function ineligibleBirthServiceForm(): Form {
   return form;
 }
 
+/** Starts like a PDF but has no pages: enough for the upload checks, unreadable for a PDF reader. */
 export const PDF = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
+
+/**
+ * A real PDF of A4 pages (a certificate stands in: a blue band with the page number, a red seal), so
+ * a reader draws something on each page. `size` overrides the page size in points.
+ */
+export async function pagedPdf(pages: number, size: [number, number] = [595.28, 841.89]): Promise<Buffer> {
+  const doc = await PDFDocument.create();
+  const font = await doc.embedFont(StandardFonts.Helvetica);
+  const [w, h] = size;
+  for (let n = 1; n <= pages; n++) {
+    const page = doc.addPage([w, h]);
+    page.drawRectangle({ x: w * 0.07, y: h * 0.7, width: w * 0.86, height: h * 0.22, color: rgb(0.82, 0.88, 1) });
+    page.drawText(`MARRIAGE CERTIFICATE  page ${n} of ${pages}`, { x: w * 0.1, y: h * 0.8, size: Math.min(w, h) / 25, font, color: rgb(0.1, 0.1, 0.45) });
+    page.drawCircle({ x: w * 0.75, y: h * 0.35, size: Math.min(w, h) / 9, borderColor: rgb(0.8, 0.1, 0.1), borderWidth: 4 });
+  }
+  return Buffer.from(await doc.save());
+}
 export const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), crypto.randomBytes(64)]);
 export const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), crypto.randomBytes(64)]);
 
