@@ -3,6 +3,8 @@ import type { CommandStartedEvent } from 'mongodb';
 import { Types } from 'mongoose';
 import request from 'supertest';
 import { entryOf, repairQueueEntries, type QueueEntryDoc } from '../service/review/queue.store';
+import { CLAIMS_KEY } from '../service/applications/applications.store';
+import { backfillApplicationKeys } from '../service/applications/applications.service';
 import type { ApplicationDoc } from '../service/applications/applications.model';
 import { makeTestApp, registerAndLogin, staffLogin, type TestApp } from './support/app';
 import { birthServiceForm, submittedApplication, uploadDocument } from './support/forms';
@@ -65,6 +67,33 @@ describe('Officer queue entries', function () {
     const onApplications = sent.filter((e) => ['find', 'aggregate', 'count'].includes(e.commandName) && e.command[e.commandName] === 'applications');
     assert.ok(onApplications.length >= 1);
     for (const e of onApplications) assert.deepEqual(Object.keys(e.command.filter ?? {}), ['_id'], JSON.stringify(e.command.filter));
+  });
+
+  it("when an officer reads their claimed cases, then they come from the officer's claims key by _id (no pass over the queue), released and decided ones leave it, and a lost key is restored", async () => {
+    const mineIds = async (): Promise<string[]> => (await request(t.app).get('/api/v1/queue?mine=true&limit=100').set('Authorization', officer.auth).expect(200)).body.items.map((i: { id: string }) => i.id);
+    const held = await submittedApplication(t.app, (await registerAndLogin(t.app)).auth, 'birth-service', form());
+    const released = await submittedApplication(t.app, (await registerAndLogin(t.app)).auth, 'birth-service', form());
+    const decided = await submittedApplication(t.app, (await registerAndLogin(t.app)).auth, 'birth-service', form());
+    for (const c of [held, released, decided]) await post(`/api/v1/applications/${c.id}/claim`).expect(200);
+    const key = async () => ((await t.ctx.models.KeyIndex.findById(`${CLAIMS_KEY}:${officer.id}`).lean())?.ids ?? []).map(String).sort();
+    const listed = await key();
+    for (const c of [held, released, decided]) assert.ok(listed.includes(c.id), 'each claim is listed under the officer');
+    await post(`/api/v1/applications/${released.id}/release`).expect(200);
+    await post(`/api/v1/applications/${decided.id}/decision`, { action: 'reject', reason: '不符合条件' }).expect(200);
+
+    sent.length = 0;
+    const page = await request(t.app).get('/api/v1/queue?mine=true&limit=100').set('Authorization', officer.auth).expect(200);
+    assert.deepEqual(page.body.items.map((i: { id: string }) => i.id), [held.id]);
+    assert.deepEqual(page.body.totals, { 'birth-service': 1 });
+    const reads = sent.filter((e) => ['find', 'aggregate', 'count'].includes(e.commandName) && ['applications', 'queue_entries'].includes(String(e.command[e.commandName])));
+    assert.ok(reads.length >= 1);
+    for (const e of reads) assert.deepEqual(Object.keys(e.command.filter ?? {}), ['_id'], `${String(e.command[e.commandName])}: ${JSON.stringify(e.command.filter ?? e.command.pipeline)}`);
+    assert.deepEqual(await key(), [held.id], 'the released and the decided cases (and earlier tests’ ended claims) left the key on the read');
+
+    await t.ctx.models.KeyIndex.deleteOne({ _id: `${CLAIMS_KEY}:${officer.id}` });
+    assert.deepEqual(await mineIds(), [], 'without the key nothing is listed (no scan falls back)');
+    await backfillApplicationKeys(t.ctx);
+    assert.deepEqual(await mineIds(), [held.id], 'the start-up backfill restores it');
   });
 
   it('when a crash left an entry stale or missing, then the queue never shows the wrong case and the start-up repair restores every entry', async () => {

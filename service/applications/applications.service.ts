@@ -20,7 +20,7 @@ import { searchKeysOf } from '../ledger/search';
 import { addSearchKeys } from '../ledger/ledger.store';
 import type { CreateInput, StatusQuery } from './applications.schemas';
 import { nextSequence, type Actor, type ApplicationDoc, type HistoryEntry, type StageState } from './applications.model';
-import { applyTransition, clearProvisionalMark, currentStatus, insertDraft } from './applications.store';
+import { applyTransition, CLAIMS_KEY, clearProvisionalMark, currentStatus, insertDraft } from './applications.store';
 import { countProvisional, provisionalEntryIds } from '../review/queue.store';
 import { allowedFrom, FINAL, isAllowed, STATUS_LABELS, type Action, type ApplicationStatus } from './workflow';
 
@@ -462,20 +462,22 @@ async function openDrafts(ctx: Pick<AppContext, 'models'>, p: Principal): Promis
 
 /** Start-up: adds the keys missing for applications stored before these keys existed. One scan. */
 export async function backfillApplicationKeys(ctx: Pick<AppContext, 'models'>): Promise<number> {
-  const apps = await ctx.models.Application.find({}, { _id: 1, number: 1, applicantId: 1, status: 1, 'terminal.terminalId': 1, 'resident.idHash': 1, createdAt: 1 }).lean<
-    Pick<ApplicationDoc, '_id' | 'number' | 'applicantId' | 'status' | 'terminal' | 'resident' | 'createdAt'>[]
+  const apps = await ctx.models.Application.find({}, { _id: 1, number: 1, applicantId: 1, status: 1, 'terminal.terminalId': 1, 'resident.idHash': 1, createdAt: 1, 'claim.officerId': 1 }).lean<
+    Pick<ApplicationDoc, '_id' | 'number' | 'applicantId' | 'status' | 'terminal' | 'resident' | 'createdAt' | 'claim'>[]
   >();
   const numbers = apps.filter((a) => a.number).map((a): [string, Types.ObjectId] => [a.number!, a._id]);
   const applicants = apps.filter((a) => a.applicantId).map((a): [string, Types.ObjectId] => [a.applicantId!, a._id]);
   const kioskDrafts = apps.filter((a) => a.terminal && a.status === 'draft').map((a): [string, Types.ObjectId] => [a.terminal!.terminalId, a._id]);
   const kioskResidents = apps.filter((a) => a.terminal && a.resident?.idHash).map((a): [string, Types.ObjectId] => [a.resident.idHash, a._id]);
+  const claims = apps.filter((a) => a.status === 'in_review' && a.claim?.officerId).map((a): [string, Types.ObjectId] => [a.claim!.officerId, a._id]);
   const kioskHours = apps.filter((a) => a.terminal && a.createdAt).map((a): [string, Types.ObjectId] => [terminalHour(a.terminal!.terminalId, new Date(a.createdAt)), a._id]);
   return (
     (await backfillKeys(ctx.models, NUMBER_KEY, numbers)) +
     (await backfillKeys(ctx.models, APPLICANT_KEY, applicants)) +
     (await backfillKeys(ctx.models, TERMINAL_DRAFT_KEY, kioskDrafts)) +
     (await backfillKeys(ctx.models, RESIDENT_KEY, kioskResidents)) +
-    (await backfillKeys(ctx.models, TERMINAL_HOUR_KEY, kioskHours))
+    (await backfillKeys(ctx.models, TERMINAL_HOUR_KEY, kioskHours)) +
+    (await backfillKeys(ctx.models, CLAIMS_KEY, claims))
   );
 }
 

@@ -1,7 +1,9 @@
 import { Types } from 'mongoose';
+import sift from 'sift';
 import type { AppContext } from '../context';
 import { trustedFilter } from '../lib/database';
 import { AppError } from '../lib/errors';
+import { addKey, pruneKey } from '../lib/keyindex';
 import type { ApplicationDoc, HistoryEntry, IssuedCertificate, StageState, StoredDocument } from './applications.model';
 import { ACTIONS, allowedFrom, type Action, type ApplicationStatus } from './workflow';
 
@@ -63,6 +65,24 @@ export async function currentStatus(ctx: Pick<AppContext, 'models'>, id: Types.O
   return current?.status ?? null;
 }
 
+/** Key documents `claims:<officer id>`: the cases an officer has claimed (membership ends with the claim). */
+export const CLAIMS_KEY = 'claims';
+
+/**
+ * The cases an officer holds now, among those listed under their claims key, each read by `_id`
+ * (without history) and checked against `filter`. Ids whose case no longer carries this officer's
+ * claim in review (released, taken over, decided) leave the key.
+ */
+export async function claimedBy(ctx: Pick<AppContext, 'models'>, officerId: string, filter: Record<string, unknown>): Promise<ApplicationDoc[]> {
+  const key = await ctx.models.KeyIndex.findById(`${CLAIMS_KEY}:${officerId}`).lean();
+  if (!key) return [];
+  const apps = await Promise.all(key.ids.map((id) => ctx.models.Application.findById(id, { history: 0, formSealed: 0 }).lean<ApplicationDoc>()));
+  const ended = apps.filter((a): a is ApplicationDoc => !!a && !(a.status === 'in_review' && a.claim?.officerId === officerId));
+  await pruneKey(ctx.models, CLAIMS_KEY, officerId, ended.map((a) => a._id));
+  const matches = sift(filter);
+  return apps.filter((a): a is ApplicationDoc => !!a && matches(a));
+}
+
 /**
  * Takes a claim (a lease) for an officer, or renews the officer's own: allowed from the claim's
  * source states, at the stage read, while no approval is being issued, and only when the claim is
@@ -75,6 +95,8 @@ export async function takeClaim(
   entry: HistoryEntry | undefined,
 ): Promise<ApplicationDoc | null> {
   const now = ctx.clock.now();
+  // The officer's "my claimed cases" reads this key, never a scan; written first, so it is never missing.
+  await addKey(ctx.models, CLAIMS_KEY, claim.officerId, app._id);
   const free = { $or: [{ claim: null }, { 'claim.until': { $lte: now } }, { 'claim.officerId': claim.officerId }] };
   return ctx.models.Application.findOneAndUpdate(
     casFilter(app, 'claim', { stageIndex: app.stageIndex, issuing: null, ...free }),

@@ -3,7 +3,7 @@ import sift from 'sift';
 import type { ApplicationDoc, StageState } from '../applications/applications.model';
 import type { Request } from 'express';
 import { formOf, historyEntry, loadVisible, queueFields, stageDeadlines, toView, transition } from '../applications/applications.service';
-import { reserveIssuance, takeClaim } from '../applications/applications.store';
+import { claimedBy, reserveIssuance, takeClaim } from '../applications/applications.store';
 import { completeIssuance, markIssuance } from '../certificates/certificates.service';
 import { afterDecision } from '../decisions/decisions.service';
 import type { AppContext } from '../context';
@@ -100,15 +100,7 @@ export async function queue(ctx: Ctx, p: Principal, q: QueueQuery) {
   // The page is chosen among the slim queue entries (queue.store.ts), then its applications are read
   // by _id and each is checked against the same filter: an entry a crash left stale is left out and
   // repaired, never shown.
-  const entries = await queueEntryPage(ctx.models, filter, QUEUE_SORT, q.limit);
-  const loaded = await Promise.all(entries.map((e) => ctx.models.Application.findById(e._id, { history: 0, formSealed: 0 }).lean<ApplicationDoc>()));
-  const matches = sift(filter);
-  const items = loaded.filter((a, i): a is ApplicationDoc => {
-    if (a && matches(a)) return true;
-    void syncQueueEntry(ctx.models, entries[i]!._id);
-    return false;
-  });
-  const totals = await queueTotals(ctx.models, base);
+  const { entries, items, totals } = q.mine ? await heldPage(ctx, p, base, filter, q.limit) : await queuePage(ctx, base, filter, q.limit);
   return {
     items: items.map((a) => {
       const stage = a.stages[a.stageIndex];
@@ -135,6 +127,32 @@ export async function queue(ctx: Ctx, p: Principal, q: QueueQuery) {
     next: entries.length === q.limit ? encodeCursor(entries.at(-1)! as Pick<ApplicationDoc, '_id' | 'queueDeadline'>) : null,
     totals,
   };
+}
+
+type Page = { entries: Pick<ApplicationDoc, '_id' | 'queueDeadline'>[]; items: ApplicationDoc[]; totals: Record<string, number> };
+
+async function queuePage(ctx: Ctx, base: Record<string, unknown>, filter: Record<string, unknown>, limit: number): Promise<Page> {
+  const entries = await queueEntryPage(ctx.models, filter, QUEUE_SORT, limit);
+  const loaded = await Promise.all(entries.map((e) => ctx.models.Application.findById(e._id, { history: 0, formSealed: 0 }).lean<ApplicationDoc>()));
+  const matches = sift(filter);
+  const items = loaded.filter((a, i): a is ApplicationDoc => {
+    if (a && matches(a)) return true;
+    void syncQueueEntry(ctx.models, entries[i]!._id);
+    return false;
+  });
+  return { entries, items, totals: await queueTotals(ctx.models, base) };
+}
+
+/**
+ * The officer's own claims: a handful of cases listed under their claims key (applications.store.ts),
+ * read by `_id` and sorted and counted in memory, rather than another pass over the queue entries.
+ */
+async function heldPage(ctx: Ctx, p: Principal, base: Record<string, unknown>, filter: Record<string, unknown>, limit: number): Promise<Page> {
+  const held = (await claimedBy(ctx, p.id, base)).sort((a, b) => (a.queueDeadline ?? '').localeCompare(b.queueDeadline ?? '') || a._id.toString().localeCompare(b._id.toString()));
+  const totals: Record<string, number> = {};
+  for (const a of held) totals[a.type] = (totals[a.type] ?? 0) + 1;
+  const items = held.filter(sift(filter)).slice(0, limit);
+  return { entries: items, items, totals };
 }
 
 /**
