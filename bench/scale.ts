@@ -48,7 +48,7 @@ import { backfillAccountKeys } from '../service/accounts/accounts.store';
 import { backfillSearchKeys } from '../service/ledger/ledger.store';
 import { rebuildStatsBuckets } from '../service/stats/stats.store';
 import { asParty, birthServiceForm, PDF } from '../test/support/forms';
-import { uniqueIdNumber } from '../test/support/app';
+import { couple, uniqueIdNumber } from '../test/support/app';
 import { staffVisitor, Visitor } from '../test/support/visitor';
 import { envInt, fmt, median, table } from './lib';
 import { COUNTIES, OFFICER_TOWNSHIP, submittedDoc, TOWNSHIPS_PER_COUNTY } from './shapes';
@@ -344,12 +344,10 @@ async function measureSize(database: DatabaseHandle, keysDir: string, size: numb
 
     // Filing, each sample a new case: a draft, its first document, the submission; a kiosk's filing.
     // One open case per couple and type: each new case is the resident's with another spouse.
-    const base_ = asParty('birth-service', birthServiceForm(), person.idNumber);
-    const newCouple = () => ({ ...base_, wife: { ...(base_.wife as Record<string, unknown>), idNumber: uniqueIdNumber('female') } });
-    const form = base_;
+    const form = asParty('birth-service', birthServiceForm(), person.idNumber);
     const kinds = ((await call(base, 'POST', '/api/v1/certificate-types/birth-service/eligibility-check', { body: { form } })).requiredDocuments as { kind: string }[]).map((d) => d.kind);
     const drafts: string[] = [];
-    record('resident: create a draft', await time(n, async () => drafts.push(String((await call(base, 'POST', '/api/v1/applications', { auth: resident, body: { type: 'birth-service', form: newCouple() }, expect: 201 })).id))));
+    record('resident: create a draft', await time(n, async () => drafts.push(String((await call(base, 'POST', '/api/v1/applications', { auth: resident, body: { type: 'birth-service', form: couple(form) }, expect: 201 })).id))));
     const upload = async (id: string, kind: string): Promise<void> => {
       const fd = new FormData();
       fd.append('kind', kind);

@@ -3,11 +3,10 @@ import request from 'supertest';
 import { accessLog } from '../service/audit/audit.service';
 import { birthServiceForm } from './support/forms';
 import { staffVisitor, Visitor } from './support/visitor';
-import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, uniqueIdNumber, type TestApp } from './support/app';
+import { couple, makeTestApp, registerAndLogin, staffLogin, terminalLogin, type TestApp } from './support/app';
 import { submittedApplication } from './support/forms';
 
 /** A wife of her own for each filing: one couple may have only one open case of a type. */
-const couple = (form: Record<string, unknown>) => ({ ...form, wife: { ...(form.wife as object), idNumber: uniqueIdNumber('female', 1980) } });
 
 const TOWNSHIP_101: { role: 'officer'; level: 'township'; jurisdiction: string[] } = { role: 'officer', level: 'township', jurisdiction: ['430725101'] };
 const TOWNSHIP_102: { role: 'officer'; level: 'township'; jurisdiction: string[] } = { role: 'officer', level: 'township', jurisdiction: ['430725102'] };

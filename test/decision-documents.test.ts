@@ -6,11 +6,10 @@ import { accessLog } from '../service/audit/audit.service';
 import type { NotificationDoc } from '../service/notifications/notifications.model';
 import { sweepMissedNotifications } from '../service/notifications/notifications.service';
 import { checkPdfSignature } from '../service/pdf/signing';
-import { makeTestApp, registerAndLogin, staffLogin, uniqueIdNumber, type TestApp } from './support/app';
+import { couple, makeTestApp, registerAndLogin, staffLogin, type TestApp } from './support/app';
 import { birthServiceForm, submittedApplication } from './support/forms';
 import { Visitor } from './support/visitor';
 
-const couple = (form: Record<string, unknown>) => ({ ...form, wife: { ...(form.wife as object), idNumber: uniqueIdNumber('female', 1980) } });
 const sha256 = (b: Buffer): string => crypto.createHash('sha256').update(b).digest('hex');
 
 /** Written decisions reach the resident: named in the message, listed on the case page, downloadable there and on the workbench. */

@@ -6,10 +6,9 @@ import { village } from '../service/divisions/divisions';
 import { REJECT_REASONS } from '../service/review/reasons';
 import { BIRTH_SERVICE_KINDS, birthServiceForm, draft, PNG, rebirthPermitForm, submittedApplication, upload } from './support/forms';
 import { staffVisitor, Visitor } from './support/visitor';
-import { makeTestApp, registerAndLogin, staffLogin, terminalLogin, uniqueIdNumber, type TestApp } from './support/app';
+import { couple, makeTestApp, registerAndLogin, staffLogin, terminalLogin, type TestApp } from './support/app';
 
 /** A wife of her own for each filing: one couple may have only one open case of a type. */
-const couple = (form: Record<string, unknown>) => ({ ...form, wife: { ...(form.wife as object), idNumber: uniqueIdNumber('female', 1980) } });
 
 const TOWNSHIP: { role: 'officer'; level: 'township'; jurisdiction: string[] } = { role: 'officer', level: 'township', jurisdiction: ['430725101'] };
 

@@ -7,12 +7,11 @@ import request from 'supertest';
 import { accessLog } from '../service/audit/audit.service';
 import { PREVIEW_LIMITS, renderPdf } from '../service/documents/preview';
 import { DiskFileStore } from '../service/documents/storage';
-import { makeTestApp, registerAndLogin, uniqueIdNumber, type TestApp } from './support/app';
+import { couple, makeTestApp, registerAndLogin, type TestApp } from './support/app';
 import { birthServiceForm, BIRTH_SERVICE_KINDS, draft, pagedPdf, PDF, PNG, upload } from './support/forms';
 import { staffVisitor, Visitor } from './support/visitor';
 
 /** A wife of her own for each filing: one couple may have only one open case of a type. */
-const couple = (form: Record<string, unknown>) => ({ ...form, wife: { ...(form.wife as object), idNumber: uniqueIdNumber('female', 1980) } });
 const TOWNSHIP: { role: 'officer'; level: 'township'; jurisdiction: string[] } = { role: 'officer', level: 'township', jurisdiction: ['430725101'] };
 
 const pageFrames = (html: string) => [...html.matchAll(/<iframe class="document-page" src="([^"]+)" width="\d+" height="\d+"[^>]* sandbox=""/g)].map((m) => m[1]!);

@@ -1,5 +1,5 @@
-import { Schema, Types, type Connection, type Model, type Query } from 'mongoose';
-import { statsModelsOf, syncCertificateFacts } from '../stats/stats.store';
+import { Schema, Types, type Connection } from 'mongoose';
+import { factsFollow, syncCertificateFacts } from '../stats/stats.store';
 
 export type CertificateStatus = 'valid' | 'revoked';
 
@@ -114,19 +114,8 @@ const certificateSchema = new Schema(
   { collection: 'certificates', versionKey: false },
 );
 
-// Its facts in the statistics' period buckets (stats/stats.store.ts): after it is saved, and after
-// every write that pins its _id.
-certificateSchema.post('save', async function (doc: { _id: Types.ObjectId }) {
-  const model = this.constructor as Model<CertificateDoc>;
-  const stats = statsModelsOf(model.db);
-  if (stats) await syncCertificateFacts({ ...stats, Certificate: model }, doc._id);
-});
-certificateSchema.post(['findOneAndUpdate', 'updateOne'], async function (this: Query<unknown, CertificateDoc>, res: unknown) {
-  const id = (this.getFilter() as { _id?: unknown })._id;
-  if (!(id instanceof Types.ObjectId) || res === null) return;
-  const stats = statsModelsOf(this.model.db);
-  if (stats) await syncCertificateFacts({ ...stats, Certificate: this.model }, id);
-});
+// Its facts in the statistics' period buckets (stats/stats.store.ts).
+factsFollow(certificateSchema, (stats, Certificate, id) => syncCertificateFacts({ ...stats, Certificate }, id));
 
 /**
  * One small record per final approval in flight, written before the decision is reserved and removed

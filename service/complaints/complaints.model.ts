@@ -1,5 +1,5 @@
-import { Schema, Types, type Connection, type Model, type Query } from 'mongoose';
-import { statsModelsOf, syncComplaintFacts } from '../stats/stats.store';
+import { Schema, Types, type Connection } from 'mongoose';
+import { factsFollow, syncComplaintFacts } from '../stats/stats.store';
 import type { Actor } from '../applications/applications.model';
 import type { Channel } from '../lib/auth';
 import type { Recipient } from '../notifications/notifications.model';
@@ -54,19 +54,8 @@ complaintSchema.index({ applicationId: 1, createdAt: 1 });
 complaintSchema.index({ createdAt: 1 });
 complaintSchema.index({ answeredAt: 1 });
 
-// Its facts in the statistics' period buckets (stats/stats.store.ts): after it is saved, and after
-// every write that pins its _id.
-complaintSchema.post('save', async function (doc: { _id: Types.ObjectId }) {
-  const model = this.constructor as Model<ComplaintDoc>;
-  const stats = statsModelsOf(model.db);
-  if (stats) await syncComplaintFacts({ ...stats, Complaint: model }, doc._id);
-});
-complaintSchema.post(['findOneAndUpdate', 'updateOne'], async function (this: Query<unknown, ComplaintDoc>, res: unknown) {
-  const id = (this.getFilter() as { _id?: unknown })._id;
-  if (!(id instanceof Types.ObjectId) || res === null) return;
-  const stats = statsModelsOf(this.model.db);
-  if (stats) await syncComplaintFacts({ ...stats, Complaint: this.model }, id);
-});
+// Its facts in the statistics' period buckets (stats/stats.store.ts).
+factsFollow(complaintSchema, (stats, Complaint, id) => syncComplaintFacts({ ...stats, Complaint }, id));
 
 export function complaintModels(conn: Connection) {
   return { Complaint: conn.model<ComplaintDoc>('Complaint', complaintSchema) };

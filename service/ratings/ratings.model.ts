@@ -1,5 +1,5 @@
-import { Schema, Types, type Connection, type Model, type Query } from 'mongoose';
-import { statsModelsOf, syncRatingFacts } from '../stats/stats.store';
+import { Schema, Types, type Connection } from 'mongoose';
+import { factsFollow, syncRatingFacts } from '../stats/stats.store';
 import type { Actor } from '../applications/applications.model';
 import type { Channel } from '../lib/auth';
 
@@ -45,19 +45,8 @@ const ratingSchema = new Schema(
 ratingSchema.index({ createdAt: 1 });
 ratingSchema.index({ 'followUp.status': 1, 'followUp.deadline': 1, _id: 1 });
 
-// Its facts in the statistics' period buckets (stats/stats.store.ts): after it is saved, and after
-// every write that pins its _id.
-ratingSchema.post('save', async function (doc: { _id: Types.ObjectId }) {
-  const model = this.constructor as Model<RatingDoc>;
-  const stats = statsModelsOf(model.db);
-  if (stats) await syncRatingFacts({ ...stats, Rating: model }, doc._id);
-});
-ratingSchema.post(['findOneAndUpdate', 'updateOne'], async function (this: Query<unknown, RatingDoc>, res: unknown) {
-  const id = (this.getFilter() as { _id?: unknown })._id;
-  if (!(id instanceof Types.ObjectId) || res === null) return;
-  const stats = statsModelsOf(this.model.db);
-  if (stats) await syncRatingFacts({ ...stats, Rating: this.model }, id);
-});
+// Its facts in the statistics' period buckets (stats/stats.store.ts).
+factsFollow(ratingSchema, (stats, Rating, id) => syncRatingFacts({ ...stats, Rating }, id));
 
 export function ratingModels(conn: Connection) {
   return { Rating: conn.model<RatingDoc>('Rating', ratingSchema) };

@@ -1,4 +1,4 @@
-import { Types, type Connection, type Model } from 'mongoose';
+import { Types, type Connection, type Model, type Query, type Schema } from 'mongoose';
 import { maskName } from '../lib/idnumber';
 import { chinaDate, type IsoDate } from '../lib/workdays';
 import type { StatsBucketDoc, StatsFactHomeDoc, StatsModels } from './stats.model';
@@ -357,6 +357,23 @@ export function syncApplicationFacts(models: StatsModels & { Application: Source
 }
 
 /** A complaint's fact in the month it was filed, and in its township's open bucket while unanswered. */
+/**
+ * Keeps a model's facts in the period buckets in step with its documents: after a document is saved,
+ * and after every write that pins its `_id` (the hooks the complaint, rating and certificate models add).
+ */
+export function factsFollow(schema: Schema, sync: (models: StatsModels, model: SourceModel, id: Types.ObjectId) => Promise<void>): void {
+  schema.post('save', async (doc: { _id: Types.ObjectId; constructor: SourceModel }) => {
+    const stats = statsModelsOf(doc.constructor.db);
+    if (stats) await sync(stats, doc.constructor, doc._id);
+  });
+  schema.post(['findOneAndUpdate', 'updateOne'], async function (this: Query<unknown, unknown>, res: unknown) {
+    const id = (this.getFilter() as { _id?: unknown })._id;
+    if (!(id instanceof Types.ObjectId) || res === null) return;
+    const stats = statsModelsOf(this.model.db);
+    if (stats) await sync(stats, this.model, id);
+  });
+}
+
 export function syncComplaintFacts(models: StatsModels & { Complaint: SourceModel }, id: Types.ObjectId): Promise<void> {
   return serialised(`c:${id.toString()}`, async () => {
     const c = await models.Complaint.findById(id).lean<ComplaintSource>();

@@ -124,6 +124,9 @@ export function uniqueIdNumber(sex: 'male' | 'female' = 'male', year = 1978): st
   return makeIdNumber(sex, birth, CHANGDE_COUNTIES[counter % CHANGDE_COUNTIES.length]);
 }
 
+/** The same form with another wife: a new couple, so that one open case per couple and type never refuses it. */
+export const couple = <F extends Record<string, unknown>>(form: F): F => ({ ...form, wife: { ...(form.wife as object), idNumber: uniqueIdNumber('female', 1980) } });
+
 export async function registerAndLogin(app: Express, overrides: Partial<{ idNumber: string; name: string; password: string; phone: string }> = {}) {
   // Born 1978–1982: old enough to have married at the dates the sample forms give.
   const body = { idNumber: overrides.idNumber ?? uniqueIdNumber(), name: overrides.name ?? '李明', phone: overrides.phone ?? uniquePhone(), password: overrides.password ?? 'correct horse' };
