@@ -8,22 +8,13 @@ import { ID_PROBLEM_MESSAGES, parseIdNumber } from '../lib/idnumber';
 import { findByKey } from '../lib/keyindex';
 import { openJson, openName } from '../lib/personal';
 import { chinaDate } from '../lib/workdays';
+import type { SearchQuery } from './ledger.schemas';
 import type { ApplicationFact } from '../stats/stats.store';
 import { townshipSelector } from '../stats/stats.store';
 import { certificatesOf, findByAccessCode, findBySearchKey, periodCases, type CertificateState } from './ledger.store';
 import { idKey, MAX_PREFIX, nameKey, normaliseName, prefixKey } from './search';
 
 type Ctx = Pick<AppContext, 'models' | 'clock' | 'keys' | 'config' | 'policy'>;
-
-export interface SearchQuery {
-  number?: string;
-  accessCode?: string;
-  idNumber?: string;
-  name?: string;
-  /** For `name`: the whole normalised name, or its beginning. */
-  match?: 'exact' | 'prefix';
-  limit?: number;
-}
 
 export type SearchKind = 'number' | 'accessCode' | 'idNumber' | 'name' | 'namePrefix';
 
