@@ -13,6 +13,7 @@ import type { ApplicationFact } from '../stats/stats.store';
 import { townshipSelector } from '../stats/stats.store';
 import { certificatesOf, findByAccessCode, findBySearchKey, periodCases, type CertificateState } from './ledger.store';
 import { idKey, MAX_PREFIX, nameKey, normaliseName, prefixKey } from './search';
+import { csvLine } from '../lib/csv';
 
 type Ctx = Pick<AppContext, 'models' | 'clock' | 'keys' | 'config' | 'policy'>;
 
@@ -178,16 +179,9 @@ export const LEDGER_CSV_MAX = 50_000;
 
 const CSV_HEADER = ['受理编号 number', '证件类型 type', '乡镇 township', '区划 division', '渠道 channel', '结果 outcome', '受理时间 submitted', '决定时间 decided', '决定人 decided by', '不予许可理由 reason', '申请人 resident', '身份证号 ID (masked)', '证件编号 certificate', '证件状态 certificate status'];
 
-/** A CSV cell; a leading = + - @ is defused so that a spreadsheet never runs it as a formula. */
-const csvCell = (value: unknown): string => {
-  let s = value === null || value === undefined ? '' : value instanceof Date ? value.toISOString() : String(value);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
-
 /** The whole period as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese), 200 rows at a time. */
 export async function* ledgerCsv(ctx: Ctx, p: Principal, q: Omit<LedgerQuery, 'page' | 'pageSize'>, seen: (ids: string[]) => Promise<void>): AsyncGenerator<string> {
-  yield `\uFEFF${CSV_HEADER.map(csvCell).join(',')}\r\n`;
+  yield `\uFEFF${csvLine(CSV_HEADER)}`;
   const cases = (await ledgerCases(ctx, p, q)).slice(0, LEDGER_CSV_MAX);
   for (let i = 0; i < cases.length; i += 200) {
     const batch = cases.slice(i, i + 200);
@@ -196,7 +190,7 @@ export async function* ledgerCsv(ctx: Ctx, p: Principal, q: Omit<LedgerQuery, 'p
     await seen(batch.map(([id]) => id));
     for (const [id, f] of batch) {
       const r = ledgerRow(ctx, id, f, f.certificateSerial ? certs.get(f.certificateSerial) : undefined);
-      yield `${[r.number, r.typeName?.zh ?? r.type, r.township, r.division, r.channel, r.outcome, r.submittedAt, r.decidedAt, r.decidedBy, r.reason, r.resident.name, r.resident.idNumber, r.certificate?.serial, r.certificate?.status].map(csvCell).join(',')}\r\n`;
+      yield csvLine([r.number, r.typeName?.zh ?? r.type, r.township, r.division, r.channel, r.outcome, r.submittedAt, r.decidedAt, r.decidedBy, r.reason, r.resident.name, r.resident.idNumber, r.certificate?.serial, r.certificate?.status]);
     }
   }
 }

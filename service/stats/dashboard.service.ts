@@ -5,7 +5,8 @@ import type { Principal } from '../lib/auth';
 import { AppError } from '../lib/errors';
 import { chinaDate, type IsoDate } from '../lib/workdays';
 import { assertRight } from '../lib/access';
-import { loadStatsFacts, MAX_PERIOD_DAYS, statsFrom, statsRows, toCsv, type CsvValue, type Stats } from './stats.service';
+import { toCsv, type CsvValue } from '../lib/csv';
+import { loadStatsFacts, MAX_PERIOD_DAYS, statsFrom, statsRows, type Stats } from './stats.service';
 
 /**
  * The bureau's dashboard: the stats use case (`statsFrom`) asked for the person's scope over a

@@ -3,6 +3,7 @@ import { assertRight, countyWide } from '../lib/access';
 import type { Principal } from '../lib/auth';
 import { chinaDate, workingDaysBetween, type IsoDate } from '../lib/workdays';
 import { readOpenFacts, readPeriodFacts, townshipSelector, type OpenFacts, type PeriodFacts } from './stats.store';
+import { toCsv, type CsvValue } from '../lib/csv';
 
 /**
  * Service performance figures (docs/stats.md says the same for readers of the README).
@@ -323,20 +324,11 @@ function certificateCounts(facts: PeriodFacts, inScope: InScope, types: string[]
   return out;
 }
 
-const csvCell = (value: CsvValue): string => {
-  const s = value === null ? '' : String(value);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
-
-export type CsvValue = string | number | null;
-
 /** The same figures, one per row: `from,to,figure,dimension,key,value` (empty value = no data to divide). */
 export function statsCsv(stats: Stats): string {
   return toCsv([['from', 'to', 'figure', 'dimension', 'key', 'value'], ...statsRows(stats)]);
 }
 
-/** Lines of cells as CSV (CRLF line ends, as spreadsheets expect). */
-export const toCsv = (rows: CsvValue[][]): string => `${rows.map((r) => r.map(csvCell).join(',')).join('\r\n')}\r\n`;
 
 /** Every figure of `stats` as `[from, to, figure, dimension, key, value]`. */
 export function statsRows(stats: Stats): CsvValue[][] {
