@@ -89,10 +89,10 @@ applicationSchema.post('save', async function (doc: ApplicationDoc) {
   const stats = statsModelsOf(model.db);
   if (stats && doc.submittedAt) await syncApplicationFacts({ ...stats, Application: model }, doc._id);
 });
-applicationSchema.index({ familyKey: 1 });
-// The officer search reads key documents (ledger/ledger.store.ts), not indexes on searchKeys or the access-code hash.
-// Decided cases by decision date (the notification catch-up at start-up; the register reads the stats buckets).
-applicationSchema.index({ decidedAt: 1, _id: 1 });
+// The family record, the officer search and the register read key documents and period buckets
+// (families.store.ts, ledger/ledger.store.ts, stats/stats.store.ts), not indexes on familyKey,
+// searchKeys or decidedAt. The notification catch-up at start-up reads what changed in its window.
+applicationSchema.index({ updatedAt: 1 });
 
 /** Monotonic sequences (application numbers, certificate serials): one atomic $inc each. */
 const counterSchema = new Schema({ _id: String, seq: Number }, { collection: 'counters', versionKey: false });

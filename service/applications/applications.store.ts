@@ -3,7 +3,7 @@ import sift from 'sift';
 import type { AppContext } from '../context';
 import { trustedFilter } from '../lib/database';
 import { AppError } from '../lib/errors';
-import { addKey, pruneKey } from '../lib/keyindex';
+import { addKey, keyValues, pruneKey } from '../lib/keyindex';
 import type { ApplicationDoc, HistoryEntry, IssuedCertificate, StageState, StoredDocument } from './applications.model';
 import { ACTIONS, allowedFrom, type Action, type ApplicationStatus } from './workflow';
 
@@ -74,9 +74,8 @@ export const CLAIMS_KEY = 'claims';
  * claim in review (released, taken over, decided) leave the key.
  */
 export async function claimedBy(ctx: Pick<AppContext, 'models'>, officerId: string, filter: Record<string, unknown>): Promise<ApplicationDoc[]> {
-  const key = await ctx.models.KeyIndex.findById(`${CLAIMS_KEY}:${officerId}`).lean();
-  if (!key) return [];
-  const apps = await Promise.all(key.ids.map((id) => ctx.models.Application.findById(id, { history: 0, formSealed: 0 }).lean<ApplicationDoc>()));
+  const ids = await keyValues(ctx.models, CLAIMS_KEY, officerId);
+  const apps = await Promise.all(ids.map((id) => ctx.models.Application.findById(id, { history: 0, formSealed: 0 }).lean<ApplicationDoc>()));
   const ended = apps.filter((a): a is ApplicationDoc => !!a && !(a.status === 'in_review' && a.claim?.officerId === officerId));
   await pruneKey(ctx.models, CLAIMS_KEY, officerId, ended.map((a) => a._id));
   const matches = sift(filter);

@@ -47,11 +47,8 @@ const complaintSchema = new Schema(
   },
   { collection: 'complaints', versionKey: false },
 );
-// Officers' list (open first, earliest deadline first) and the application's own list.
-complaintSchema.index({ status: 1, responseDeadline: 1, _id: 1 });
-complaintSchema.index({ applicationId: 1, createdAt: 1 });
-// Statistics by period.
-complaintSchema.index({ createdAt: 1 });
+// The notification catch-up at start-up reads the answers of its window. (A case's complaints and the
+// officers' lists are read through key documents and worklists, the statistics through their buckets.)
 complaintSchema.index({ answeredAt: 1 });
 
 // Its facts in the statistics' period buckets (stats/stats.store.ts).

@@ -41,7 +41,8 @@ export interface DecisionFileDoc {
 const decisionSchema = new Schema(
   {
     _id: { type: String, required: true },
-    applicationId: { type: String, required: true, index: true },
+    // A case's decisions are read through its key document (decisions.store.ts), not by this field.
+    applicationId: { type: String, required: true },
     applicationNumber: { type: String, required: true },
     kind: { type: String, required: true },
     number: { type: String, required: true, unique: true },

@@ -1,7 +1,7 @@
 import type { FromSchema } from 'json-schema-to-ts';
 import { TYPE_CODE } from '../catalogue/catalogue';
+import { DATE_PATTERN } from '../lib/workdays';
 
-const DATE = '^\\d{4}-\\d{2}-\\d{2}$';
 
 /** A body, not a query string: ID numbers and names never travel in a URL (logs, proxies, history). */
 export const searchBody = {
@@ -27,8 +27,8 @@ export const ledgerQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    from: { type: 'string', pattern: DATE, description: 'first decision day (China calendar, included); default: the first of the month of `to`' },
-    to: { type: 'string', pattern: DATE, description: 'last decision day (included); default: today in China' },
+    from: { type: 'string', pattern: DATE_PATTERN, description: 'first decision day (China calendar, included); default: the first of the month of `to`' },
+    to: { type: 'string', pattern: DATE_PATTERN, description: 'last decision day (included); default: today in China' },
     type: TYPE_CODE,
     township: { type: 'string', pattern: '^\\d{9}$', description: 'township division code (9 digits), inside your jurisdiction' },
     outcome: { enum: ['approved', 'rejected'] },

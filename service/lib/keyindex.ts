@@ -55,7 +55,7 @@ export async function findByKey<T>(models: Keys, model: Model<T>, kind: string, 
   return docs.filter((d): d is NonNullable<typeof d> => d !== null && matches(d)) as T[];
 }
 
-/** The ids listed under a key, unchecked: for kinds whose ids are values themselves (the months a worklist has history in). */
+/** The ids listed under a key as strings, unchecked: for kinds whose ids are values themselves (the months a worklist has history in), or a caller that checks each document itself. */
 export async function keyValues(models: Keys, kind: string, value: string): Promise<string[]> {
   const key = await models.KeyIndex.findById(keyId(kind, value)).lean<KeyDoc>();
   return key ? key.ids.map(String) : [];

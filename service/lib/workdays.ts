@@ -111,6 +111,19 @@ const DAY_MS = 86_400_000;
 const CHINA_OFFSET_MS = 8 * 3_600_000;
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
+/** A calendar date as the schemas take it, `YYYY-MM-DD` (a JSON Schema `pattern`). */
+export const DATE_PATTERN = '^\\d{4}-\\d{2}-\\d{2}$';
+
+/**
+ * A period as an address gives it (the register and dashboard pages): `to` defaults to today and
+ * `from` to the first day of `to`'s month; a malformed value is not applied.
+ */
+export function periodOf(from: unknown, to: unknown, today: IsoDate): { from: IsoDate; to: IsoDate } {
+  const day = (v: unknown): v is IsoDate => typeof v === 'string' && ISO_DATE.test(v);
+  const last = day(to) ? to : today;
+  return { from: day(from) ? from : `${last.slice(0, 8)}01`, to: last };
+}
+
 /** Today in China, by the injected clock: the one way the service says "today". */
 export const todayInChina = (clock: { now(): Date }): IsoDate => chinaDate(clock.now());
 

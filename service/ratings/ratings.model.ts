@@ -41,9 +41,8 @@ const ratingSchema = new Schema(
   },
   { collection: 'ratings', versionKey: false },
 );
-// Statistics by period; the officers' list of open follow-ups.
-ratingSchema.index({ createdAt: 1 });
-ratingSchema.index({ 'followUp.status': 1, 'followUp.deadline': 1, _id: 1 });
+// No other index: a case's rating, the follow-up lists and the statistics are read by _id (key documents,
+// worklists, period buckets); the unique applicationId above refuses a second rating in a race.
 
 // Its facts in the statistics' period buckets (stats/stats.store.ts).
 factsFollow(ratingSchema, (stats, Rating, id) => syncRatingFacts({ ...stats, Rating }, id));

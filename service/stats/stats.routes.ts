@@ -3,21 +3,20 @@ import { TYPE_CODE } from '../catalogue/catalogue';
 import { principalOf } from '../lib/auth';
 import { AppError } from '../lib/errors';
 import type { RouteDef } from '../lib/routes';
-import { chinaDate } from '../lib/workdays';
+import { chinaDate, DATE_PATTERN } from '../lib/workdays';
 import { computeStats, MAX_PERIOD_DAYS, statsCsv } from './stats.service';
 
 /** Calendar days from `from` to `to`, both included. */
 const periodDays = (from: string, to: string): number => (Date.parse(to) - Date.parse(from)) / 86_400_000 + 1;
 
-const DATE = '^\\d{4}-\\d{2}-\\d{2}$';
 
 const statsQuery = {
   $id: 'urn:fpc:query:stats',
   type: 'object',
   additionalProperties: false,
   properties: {
-    from: { type: 'string', pattern: DATE, description: 'first day of the period (China calendar date, included); default: the first day of the month of `to`' },
-    to: { type: 'string', pattern: DATE, description: 'last day of the period (included); default: today in China' },
+    from: { type: 'string', pattern: DATE_PATTERN, description: 'first day of the period (China calendar date, included); default: the first day of the month of `to`' },
+    to: { type: 'string', pattern: DATE_PATTERN, description: 'last day of the period (included); default: today in China' },
     type: TYPE_CODE,
     division: { type: 'string', pattern: '^\\d{2,12}$', description: 'division-code prefix; narrows the caller’s own jurisdiction, never widens it' },
   },

@@ -2,7 +2,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import { countyWide } from '../lib/access';
 import type { Township } from '../divisions/divisions';
 import { AppError } from '../lib/errors';
-import { chinaDate } from '../lib/workdays';
+import { chinaDate, periodOf } from '../lib/workdays';
 import type { Principal } from '../lib/auth';
 import { dashboard, dashboardCsv, townshipsInScope, type Dashboard, type DashboardQuery } from '../stats/dashboard.service';
 import type { Stats } from '../stats/stats.service';
@@ -12,14 +12,12 @@ import { FigureTable } from './tables';
 import { BackLink, Button, Page, SelectField, TextField, dateTime, type FieldError, type Lang } from './ui';
 import type { Web } from './ui';
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const pct = (x: number | null): string => (x === null ? '—' : `${(x * 100).toFixed(1)}%`);
 const num = (x: number | null): string => (x === null ? '—' : String(x));
 
 /** The period and township asked for in the address; this month so far by default. */
 function queryOf(req: Request, today: string): DashboardQuery {
-  const to = typeof req.query.to === 'string' && DATE.test(req.query.to) ? req.query.to : today;
-  const from = typeof req.query.from === 'string' && DATE.test(req.query.from) ? req.query.from : `${to.slice(0, 8)}01`;
+  const { from, to } = periodOf(req.query.from, req.query.to, today);
   const township = typeof req.query.township === 'string' && /^\d{9}$/.test(req.query.township) ? req.query.township : undefined;
   return { from, to, ...(township ? { township } : {}) };
 }

@@ -6,7 +6,7 @@ import { TYPE_CODES } from '../catalogue/catalogue';
 import { township as townshipOf } from '../divisions/divisions';
 import { AppError } from '../lib/errors';
 import { limiter } from '../lib/ratelimit';
-import { chinaDate } from '../lib/workdays';
+import { chinaDate, periodOf } from '../lib/workdays';
 import type { SearchQuery } from '../ledger/ledger.schemas';
 import { ledgerCsv, ledgerPage, searchApplications, type LedgerQuery } from '../ledger/ledger.service';
 import { townshipsInScope } from '../stats/dashboard.service';
@@ -16,7 +16,6 @@ import { FigureTable } from './tables';
 import { Button, CheckboxField, CsrfField, Page, SelectField, StatusTag, TextField, day, type FieldError, type Lang } from './ui';
 import type { Web } from './ui';
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const PAGE_SIZE = 50;
 const BY = ['number', 'accessCode', 'idNumber', 'name'] as const;
 type By = (typeof BY)[number];
@@ -24,8 +23,7 @@ type By = (typeof BY)[number];
 /** The register's filters as the address gives them; anything malformed is simply not applied. */
 function ledgerQueryOf(req: Request, today: string): LedgerQuery {
   const s = (k: string) => (typeof req.query[k] === 'string' ? (req.query[k] as string) : undefined);
-  const to = s('to') && DATE.test(s('to')!) ? s('to')! : today;
-  const from = s('from') && DATE.test(s('from')!) ? s('from')! : `${to.slice(0, 8)}01`;
+  const { from, to } = periodOf(req.query.from, req.query.to, today);
   const type = s('type') && (TYPE_CODES as readonly string[]).includes(s('type')!) ? s('type') : undefined;
   const township = s('township') && /^\d{9}$/.test(s('township')!) ? s('township') : undefined;
   const outcome = s('outcome') === 'approved' || s('outcome') === 'rejected' ? (s('outcome') as 'approved' | 'rejected') : undefined;
