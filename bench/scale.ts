@@ -10,7 +10,10 @@
  * files — then measures, one request after another, the median and p90 of each request kind a
  * resident, an officer or the public makes, the officer queue page, and one round of each periodic
  * job. The number of OPEN cases stays the same at every size (BENCH_SCALE_OPEN, default 500): open
- * work follows the inflow and the time to decide, not the years of history behind it.
+ * work follows the inflow and the time to decide, not the years of history behind it. Cases are
+ * spread over Taoyuan's own townships and villages (29 townships, `schemas/divisions`): the county
+ * views read one statistics bucket per township and month, so the number of townships sets their
+ * cost, and the history behind the period must not.
  *
  * Start-up jobs (full recovery, orphan sweep, queue repair, key backfill, notification catch-up)
  * read everything once by design (and on FerretDB only after an unclean stop); they are shown with
@@ -51,7 +54,8 @@ import { asParty, birthServiceForm, PDF } from '../test/support/forms';
 import { couple, uniqueIdNumber } from '../test/support/app';
 import { staffVisitor, Visitor } from '../test/support/visitor';
 import { envInt, fmt, median, table } from './lib';
-import { COUNTIES, OFFICER_TOWNSHIP, submittedDoc, TOWNSHIPS_PER_COUNTY } from './shapes';
+import { OFFICER_TOWNSHIP, submittedDoc } from './shapes';
+import { TOWNSHIPS } from '../service/divisions/divisions';
 
 /** A comma-separated list of positive whole numbers (any count), or the default. */
 function sizesFrom(raw: string | undefined, fallback: number[]): number[] {
@@ -81,8 +85,10 @@ const p90 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.min(xs.
 const rand = (n: number): number => Math.floor(Math.random() * n);
 const hex = (bytes: number): string => crypto.randomBytes(bytes).toString('hex');
 
-function townshipOf(i: number): string {
-  return `${COUNTIES[i % COUNTIES.length]!}${String(101 + (Math.floor(i / COUNTIES.length) % TOWNSHIPS_PER_COUNTY))}`;
+/** The i-th case's village: the county's townships in turn, a village of it at random. */
+function villageOf(i: number): string {
+  const township = TOWNSHIPS[i % TOWNSHIPS.length]!;
+  return township.villages.length ? township.villages[rand(township.villages.length)]!.code : `${township.code}${String(201 + rand(30))}`;
 }
 
 /* ---------- seeding (bulk inserts on the raw collections) ---------- */
@@ -113,11 +119,12 @@ async function seed(ctx: AppContext, size: number): Promise<void> {
     for (let i = start; i < Math.min(size, start + S.batch); i += 1) {
       const mine = i < S.mine;
       const open = i < S.open;
-      const township = mine ? OFFICER_TOWNSHIP : townshipOf(i);
+      const division = mine ? `${OFFICER_TOWNSHIP}${String(201 + rand(30))}` : villageOf(i);
+      const township = division.slice(0, 9);
       const status = open ? (i % 4 === 0 ? 'in_review' : 'pending') : (['approved', 'approved', 'approved', 'approved', 'rejected', 'withdrawn'] as const)[rand(6)]!;
       // The history goes back as far as the size needs at the county's monthly inflow; the open cases are this month's.
       const at = open ? now : new Date(now.getTime() - Math.floor((i - S.open) / S.monthly) * 30 * DAY - rand(30) * DAY);
-      const doc = submittedDoc({ division: `${township}${String(201 + rand(30))}`, status, level: open && !mine && rand(5) === 0 ? 'county' : 'township', now: at, seq: i }) as Record<string, unknown> & {
+      const doc = submittedDoc({ division, status, level: open && !mine && rand(5) === 0 ? 'county' : 'township', now: at, seq: i }) as Record<string, unknown> & {
         _id: Types.ObjectId;
         number: string;
         applicantId: string;

@@ -2,7 +2,7 @@ import type { AppContext } from '../context';
 import { assertRight, countyWide } from '../lib/access';
 import type { Principal } from '../lib/auth';
 import { chinaDate, workingDaysBetween, type IsoDate } from '../lib/workdays';
-import { readOpenFacts, readPeriodFacts, townshipSelector, type OpenFacts, type PeriodFacts } from './stats.store';
+import { readOpenFacts, readPeriodFacts, townshipSelector, type ApplicationFact, type OpenFacts, type PeriodFacts } from './stats.store';
 import { toCsv, type CsvValue } from '../lib/csv';
 
 /**
@@ -176,7 +176,7 @@ export function statsFrom(ctx: Pick<AppContext, 'clock' | 'policy'>, facts: Stat
   const end = startOfChinaDay(q.to).getTime() + DAY_MS;
   const inPeriod = (d: Date | string | undefined | null): boolean => {
     if (!d) return false;
-    const t = new Date(d).getTime();
+    const t = d instanceof Date ? d.getTime() : Date.parse(d);
     return t >= start && t < end;
   };
   const now = ctx.clock.now();
@@ -210,15 +210,15 @@ export function statsFrom(ctx: Pick<AppContext, 'clock' | 'policy'>, facts: Stat
     }
     if (inPeriod(f.returnedAt)) add('returned', f);
     if (f.state === 'withdrawn' && inPeriod(f.withdrawnAt)) add('withdrawn', f);
-    for (const stage of f.stages) {
+    for (const [i, stage] of f.stages.entries()) {
       if (!inPeriod(stage.decidedAt)) continue;
-      const day = chinaDate(new Date(stage.decidedAt));
+      const day = derived(f).stageDays[i]!;
       t.stageDecisions += 1;
       if (stage.committed && day <= stage.committed) t.onTimeCommitted += 1;
       if (stage.statutory && day <= stage.statutory) t.onTimeStatutory += 1;
     }
     if (final) {
-      const days = Math.max(0, workingDaysBetween(new Date(f.submittedAt), new Date(f.decidedAt!)) - (f.pausedWorkingDays ?? 0));
+      const days = derived(f).workingDays!;
       t.finalDecisions += 1;
       if (days <= QUICK_DAYS) t.within3WorkingDays += 1;
       histogram.set(days, (histogram.get(days) ?? 0) + 1);
@@ -285,6 +285,24 @@ export function statsFrom(ctx: Pick<AppContext, 'clock' | 'policy'>, facts: Stat
     certificates: certificateCounts(facts.period, inScope, types, inPeriod, now),
     ratings: ratingCounts(facts.period, inScope, inPeriod),
   };
+}
+
+/**
+ * What statsFrom works out from a fact alone (the China date of each stage decision, the working
+ * days to the final decision), once per fact: the dashboard asks for nine or thirty figures sets
+ * over the same facts.
+ */
+const derivedOf = new WeakMap<ApplicationFact, { stageDays: IsoDate[]; workingDays: number | null }>();
+function derived(f: ApplicationFact): { stageDays: IsoDate[]; workingDays: number | null } {
+  let d = derivedOf.get(f);
+  if (!d) {
+    d = {
+      stageDays: f.stages.map((s) => chinaDate(new Date(s.decidedAt))),
+      workingDays: f.decidedAt ? Math.max(0, workingDaysBetween(new Date(f.submittedAt), new Date(f.decidedAt)) - (f.pausedWorkingDays ?? 0)) : null,
+    };
+    derivedOf.set(f, d);
+  }
+  return d;
 }
 
 type InScope = (division: string, type: string) => boolean;
