@@ -3,7 +3,10 @@ import type { CommandStartedEvent } from 'mongodb';
 import { Types } from 'mongoose';
 import request from 'supertest';
 import { backfillSearchKeys, SEARCH_KEY } from '../service/ledger/ledger.store';
+import type { Principal } from '../service/lib/auth';
 import { chinaDate } from '../service/lib/workdays';
+import { dashboard } from '../service/stats/dashboard.service';
+import { computeStats, type StatsQuery } from '../service/stats/stats.service';
 import type { StatsBucketDoc } from '../service/stats/stats.model';
 import { decodeFact, encodeFact, monthOf, rebuildStatsBuckets, statsBucketsCurrent, type ApplicationFact } from '../service/stats/stats.store';
 import { makeTestApp, registerAndLogin, staffLogin, type TestApp } from './support/app';
@@ -195,6 +198,28 @@ describe('Statistics buckets and the register by _id', function () {
     assert.ok(seen.some((e) => e.command.find === 'stats_buckets'), 'the buckets are read');
     assert.ok(!seen.some((e) => e.commandName !== 'find'), 'no aggregate or count');
     for (const e of seen) assert.deepEqual(Object.keys(e.command.filter ?? {}), ['_id'], `${String(e.command.find)} ${JSON.stringify(e.command.filter)}`);
+  });
+
+  it('when the dashboard computes its weeks and townships from one reading, then each equals the statistics asked for alone', async () => {
+    const principal = { role: 'admin', id: 'test-admin', name: '管理员', channel: 'staff' } as Principal;
+    const q = { from: `${month()}-01`, to: today() };
+    // Cases whose only event this week is a later one: filed three weeks ago, returned or withdrawn now.
+    const applicant = await registerAndLogin(t.app);
+    const weeksAgo = new Date(Date.now() - 21 * 86_400_000);
+    for (const [status, extra] of [['returned', { returnedAt: new Date() }], ['withdrawn', {}]] as const) {
+      const sub = await submittedApplication(t.app, applicant.auth, 'birth-service', form());
+      await t.ctx.models.Application.updateOne({ _id: new Types.ObjectId(sub.id) }, { $set: { submittedAt: weeksAgo, status, ...extra } });
+    }
+    const withTrend = await dashboard(t.ctx, principal, q);
+    const byTownship = await dashboard(t.ctx, principal, q, 'townships');
+    const alone = async (query: StatsQuery) => ({ ...(await computeStats(t.ctx, principal, query)), asOf: null });
+    assert.deepEqual({ ...withTrend.overall, asOf: null }, await alone(q));
+    assert.ok(withTrend.overall.counts.total.received >= 3, 'figures to compare');
+    assert.ok(withTrend.trend.at(-1)!.counts.total.returned >= 1 && withTrend.trend.at(-1)!.counts.total.withdrawn >= 1, 'this week counts the return and the withdrawal');
+    for (const week of withTrend.trend) assert.deepEqual({ ...week, asOf: null }, await alone(week.period));
+    assert.equal(byTownship.byTownship.length, 29);
+    for (const { township: tw, stats: s } of byTownship.byTownship) assert.deepEqual({ ...s, asOf: null }, await alone({ ...q, division: tw.code }), tw.code);
+    assert.ok(byTownship.byTownship.some((r) => r.stats.counts.total.received > 0));
   });
 
   it('when a search key document is lost, then the start-up backfill restores it', async () => {

@@ -300,11 +300,15 @@ async function upsert(models: StatsModels, id: string, update: Record<string, un
  * string costs (measured: a bucket of 750 facts read in 141 ms as subdocuments, 46 ms as strings).
  * Dates come back as Date objects (by field name).
  */
-const DATE_FIELDS = new Set(['submittedAt', 'decidedAt', 'returnedAt', 'withdrawnAt', 'createdAt', 'issuedAt', 'revokedAt', 'validUntil']);
+const DATE_FIELDS = ['submittedAt', 'decidedAt', 'returnedAt', 'withdrawnAt', 'createdAt', 'issuedAt', 'revokedAt', 'validUntil'] as const;
 export const encodeFact = (fact: unknown): string => JSON.stringify(fact);
 export function decodeFact<T>(stored: unknown): T {
   if (typeof stored !== 'string') return stored as T; // a bucket written before facts were strings (rebuilt at the next start)
-  return JSON.parse(stored, (key, value: unknown) => (DATE_FIELDS.has(key) && typeof value === 'string' ? new Date(value) : value)) as T;
+  // The dates set afterwards, not by a JSON.parse reviver: a reviver called on every value costs three times as much.
+  const fact = JSON.parse(stored) as Record<string, unknown> & { stages?: { decidedAt?: unknown }[] };
+  for (const k of DATE_FIELDS) if (typeof fact[k] === 'string') fact[k] = new Date(fact[k]);
+  for (const stage of fact.stages ?? []) if (typeof stage.decidedAt === 'string') stage.decidedAt = new Date(stage.decidedAt);
+  return fact as T;
 }
 
 const put = (models: StatsModels, bucket: string, section: Section, id: string, fact: unknown) => upsert(models, bucket, { $set: { [`${section}.${id}`]: encodeFact(fact) } });
