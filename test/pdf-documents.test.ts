@@ -8,7 +8,7 @@ import request from 'supertest';
 import type { ProvincialPlatform } from '../service/certificates/platform';
 import type { ELicenceMetadata } from '../service/certificates/certificates.model';
 import { isValidELicenceIdentifier } from '../service/certificates/elicence';
-import { checkPdfSignature, generatePdfKey, loadPdfKeyRing, signPdf } from '../service/pdf/signing';
+import { checkPdfSignature, derTotalLength, generatePdfKey, loadPdfKeyRing, signPdf } from '../service/pdf/signing';
 import { chinaDate } from '../service/lib/workdays';
 import { makeTestApp, registerAndLogin, staffLogin, uniqueIdNumber, type TestApp } from './support/app';
 import { asParty, birthServiceForm, honourForm, migrantForm, rebirthPermitForm, submittedApplication } from './support/forms';
@@ -157,6 +157,24 @@ describe('PDF certificates and written decisions', function () {
     const refused = await request(t.app).get(`/api/v1/certificates/${other.serial}/certificate.pdf?format=booklet`).set('Authorization', other.applicant.auth).expect(400);
     assert.equal(refused.body.errors[0].path, 'format');
     await request(t.app).get(`/api/v1/certificates/${serial}/certificate.pdf?format=letter`).set('Authorization', applicant.auth).expect(400);
+  });
+
+  it('when a signature happens to end in a zero byte, then it still verifies (the zero padding is cut at the DER length, not at the last non-zero byte)', async () => {
+    // About one signature in 256 ends in 0x00: sign with successive signing times until one does.
+    const key = t.ctx.keys.pdf.active();
+    let found: Buffer | undefined;
+    for (let second = 0; second < 4_000 && !found; second += 1) {
+      const doc = await PDFDocument.create();
+      doc.addPage();
+      const pdf = await signPdf(doc, key, { reason: 'x', signerName: 'x', location: 'x', contactInfo: '', signingTime: new Date(Date.UTC(2026, 0, 1) + second * 1000) });
+      const m = /\/ByteRange\s*\[\s*0\s+(\d+)\s+(\d+)/.exec(pdf.toString('latin1'))!;
+      const der = Buffer.from(pdf.subarray(Number(m[1]), Number(m[2])).toString('latin1').replace(/[<>\s]/g, ''), 'hex');
+      const length = derTotalLength(der)!;
+      if (der[length - 1] === 0) found = pdf;
+    }
+    assert.ok(found, 'a signature ending in a zero byte');
+    const sig = checkPdfSignature(found, t.ctx.keys.pdf.fingerprints());
+    assert.ok(sig.signed && sig.intact && sig.ours && sig.coversWholeFile);
   });
 
   it('when someone else asks for a certificate PDF or an unknown short link, then 404 and nothing leaks', async () => {
