@@ -86,10 +86,10 @@ const p90 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.min(xs.
 const rand = (n: number): number => Math.floor(Math.random() * n);
 const hex = (bytes: number): string => crypto.randomBytes(bytes).toString('hex');
 
-/** The i-th case's village: the county's townships in turn, a village of it at random. */
+/** The i-th case's village: the county's townships in turn (each lists its villages), a village of it at random. */
 function villageOf(i: number): string {
-  const township = TOWNSHIPS[i % TOWNSHIPS.length]!;
-  return township.villages.length ? township.villages[rand(township.villages.length)]!.code : `${township.code}${String(201 + rand(30))}`;
+  const { villages } = TOWNSHIPS[i % TOWNSHIPS.length]!;
+  return villages[rand(villages.length)]!.code;
 }
 
 /* ---------- seeding (bulk inserts on the raw collections) ---------- */

@@ -177,26 +177,17 @@ export type SignatureCheck =
   | { signed: true; intact: boolean; ours: boolean; coversWholeFile: boolean; signedBytes: Buffer; signingTime?: Date; signer?: string };
 
 /**
+ * The one DER value at the start of `bytes`, read leniently, leaving whatever follows it in `bytes`.
+ * (forge's `fromDer` takes these options at run time; its type definitions know only `strict`.)
+ */
+type FromDer = (bytes: forge.util.ByteStringBuffer, options: { strict: boolean; parseAllBytes: boolean }) => forge.asn1.Asn1;
+export const readDer = (bytes: forge.util.ByteStringBuffer): forge.asn1.Asn1 => (forge.asn1.fromDer as unknown as FromDer)(bytes, { strict: false, parseAllBytes: false });
+
+/**
  * Checks the last signature of a PDF: do the signed bytes still hash to the digest the signature
  * holds, does the signature verify under the certificate it carries, is that certificate one of
  * ours, and does the signed range reach the end of the file (nothing appended after signing).
  */
-/** The length of the DER value at the start of `der` (its tag, length and contents), or null when it does not fit. */
-export function derTotalLength(der: Buffer): number | null {
-  if (der.length < 2 || der[0] !== 0x30) return null; // a PKCS #7 message is a SEQUENCE
-  const first = der[1]!;
-  let header = 2;
-  let length = first;
-  if (first & 0x80) {
-    const bytes = first & 0x7f;
-    if (bytes === 0 || bytes > 4 || der.length < 2 + bytes) return null;
-    length = 0;
-    for (let i = 0; i < bytes; i += 1) length = length * 256 + der[2 + i]!;
-    header += bytes;
-  }
-  return header + length <= der.length ? header + length : null;
-}
-
 export function checkPdfSignature(pdf: Buffer, ourFingerprints: Set<string>): SignatureCheck {
   const text = pdf.toString('latin1');
   const at = text.lastIndexOf('/ByteRange');
@@ -209,14 +200,12 @@ export function checkPdfSignature(pdf: Buffer, ourFingerprints: Set<string>): Si
   const signedBytes = Buffer.concat([pdf.subarray(a, a + b), pdf.subarray(c, c + d)]);
   const hex = pdf.subarray(b, c).toString('latin1').replace(/[<>\s]/g, '');
   if (!/^[0-9a-fA-F]+$/.test(hex) || hex.length % 2 !== 0) return { ...broken, signedBytes };
-  // The signature is padded with zeros to the placeholder's size: cut it at the length its DER header
-  // gives, not at the last non-zero byte (a signature may itself end in a zero byte: 1 in 256).
-  const contents = Buffer.from(hex, 'hex');
-  const derLength = derTotalLength(contents);
-  if (derLength === null) return { ...broken, signedBytes };
   let message: forge.pkcs7.PkcsSignedData;
   try {
-    message = forge.pkcs7.messageFromAsn1(forge.asn1.fromDer(forge.util.createBuffer(contents.subarray(0, derLength).toString('binary')), false)) as forge.pkcs7.PkcsSignedData;
+    // The signature is padded with zeros to the placeholder's size: forge reads the one DER value its
+    // header measures and leaves the padding (stripping trailing zeros would also cut a signature that
+    // itself ends in a zero byte: one in 256).
+    message = forge.pkcs7.messageFromAsn1(readDer(forge.util.createBuffer(Buffer.from(hex, 'hex').toString('binary')))) as forge.pkcs7.PkcsSignedData;
   } catch {
     return { ...broken, signedBytes };
   }

@@ -5,7 +5,8 @@ import { Schema, type Connection, type Model, type Types } from 'mongoose';
  *
  * - `stats_buckets`: one document per China calendar month and township, `_id` `<YYYY-MM>:<township>`
  *   (the township is the first 9 digits of the division), holding a slim fact per application,
- *   complaint, rating and certificate with an event in that month, keyed by its id; `open:<township>`
+ *   complaint, rating and certificate with an event in that month, keyed by its id, each one JSON
+ *   string (stats.store.ts `encodeFact`); `open:<township>`
  *   holds the township's open work (applications waiting for an officer, unanswered complaints);
  *   `townships:<YYYY-MM>` and `townships:open` list the townships that have such a bucket.
  * - `stats_fact_homes`: per application (its `_id`), the fact last written and the buckets holding

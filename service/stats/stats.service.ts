@@ -2,7 +2,7 @@ import type { AppContext } from '../context';
 import { assertRight, countyWide } from '../lib/access';
 import type { Principal } from '../lib/auth';
 import { chinaDate, workingDaysBetween, type IsoDate } from '../lib/workdays';
-import { readOpenFacts, readPeriodFacts, townshipSelector, type ApplicationFact, type CertificateFact, type ComplaintFact, type OpenFacts, type PeriodFacts, type RatingFact } from './stats.store';
+import { applicationEvents, certificateEvents, readOpenFacts, readPeriodFacts, townshipSelector, type ApplicationFact, type CertificateFact, type ComplaintFact, type OpenFacts, type PeriodFacts, type RatingFact } from './stats.store';
 import { toCsv, type CsvValue } from '../lib/csv';
 
 /**
@@ -210,15 +210,15 @@ export function statsFrom(ctx: Pick<AppContext, 'clock' | 'policy'>, facts: Stat
     }
     if (inPeriod(f.returnedAt)) add('returned', f);
     if (f.state === 'withdrawn' && inPeriod(f.withdrawnAt)) add('withdrawn', f);
-    for (const [i, stage] of f.stages.entries()) {
+    for (const stage of f.stages) {
       if (!inPeriod(stage.decidedAt)) continue;
-      const day = derived(f).stageDays[i]!;
+      const day = chinaDate(new Date(stage.decidedAt));
       t.stageDecisions += 1;
       if (stage.committed && day <= stage.committed) t.onTimeCommitted += 1;
       if (stage.statutory && day <= stage.statutory) t.onTimeStatutory += 1;
     }
     if (final) {
-      const days = derived(f).workingDays!;
+      const days = Math.max(0, workingDaysBetween(new Date(f.submittedAt), new Date(f.decidedAt!)) - (f.pausedWorkingDays ?? 0));
       t.finalDecisions += 1;
       if (days <= QUICK_DAYS) t.within3WorkingDays += 1;
       histogram.set(days, (histogram.get(days) ?? 0) + 1);
@@ -290,44 +290,27 @@ export function statsFrom(ctx: Pick<AppContext, 'clock' | 'policy'>, facts: Stat
 /**
  * statsFrom for several queries over facts read once (the dashboard: the period and each week of its
  * trend, or each township). Each query walks only the facts it can count: those with a date it
- * looks at inside its period (and, for a division, inside that division), picked in one cheap pass;
+ * counts it by inside its period (its events, stats.store.ts; and, for a division, inside that
+ * division), picked in one cheap pass;
  * the figures are exactly statsFrom's over all the facts.
  */
 export function statsForEach(ctx: Pick<AppContext, 'clock' | 'policy'>, facts: StatsFacts, p: Principal, queries: StatsQuery[]): Stats[] {
   const bounds = queries.map((q) => ({ start: startOfChinaDay(q.from).getTime(), end: startOfChinaDay(q.to).getTime() + DAY_MS, division: q.division?.replace(/\D/g, '') ?? '' }));
   const narrowed = queries.map((): PeriodFacts => ({ applications: new Map(), complaints: new Map(), ratings: new Map(), certificates: new Map() }));
-  const pick = <T>(section: keyof PeriodFacts, division: (f: T) => string, dates: (f: T) => (Date | undefined | null)[]) => {
+  const pick = <T>(section: keyof PeriodFacts, division: (f: T) => string, events: (f: T) => Date[]) => {
     for (const [id, f] of facts.period[section] as Map<string, T>) {
-      const times = dates(f).flatMap((d) => (d ? [new Date(d).getTime()] : []));
+      const times = events(f).map((d) => d.getTime());
       const where = division(f);
       bounds.forEach((b, i) => {
         if (where.startsWith(b.division) && times.some((t) => t >= b.start && t < b.end)) (narrowed[i]![section] as Map<string, T>).set(id, f);
       });
     }
   };
-  pick<ApplicationFact>('applications', (f) => f.division, (f) => [f.submittedAt, f.decidedAt, f.returnedAt, f.withdrawnAt, ...f.stages.map((s) => s.decidedAt)]);
+  pick<ApplicationFact>('applications', (f) => f.division, applicationEvents);
   pick<ComplaintFact>('complaints', (f) => f.division, (f) => [f.createdAt]);
   pick<RatingFact>('ratings', (f) => f.division, (f) => [f.createdAt]);
-  pick<CertificateFact>('certificates', (f) => f.issuerDivision, (f) => [f.issuedAt, f.revokedAt, f.validUntil]);
+  pick<CertificateFact>('certificates', (f) => f.issuerDivision, certificateEvents);
   return queries.map((q, i) => statsFrom(ctx, { ...facts, period: narrowed[i]! }, p, q));
-}
-
-/**
- * What statsFrom works out from a fact alone (the China date of each stage decision, the working
- * days to the final decision), once per fact: the dashboard asks for nine or thirty figures sets
- * over the same facts.
- */
-const derivedOf = new WeakMap<ApplicationFact, { stageDays: IsoDate[]; workingDays: number | null }>();
-function derived(f: ApplicationFact): { stageDays: IsoDate[]; workingDays: number | null } {
-  let d = derivedOf.get(f);
-  if (!d) {
-    d = {
-      stageDays: f.stages.map((s) => chinaDate(new Date(s.decidedAt))),
-      workingDays: f.decidedAt ? Math.max(0, workingDaysBetween(new Date(f.submittedAt), new Date(f.decidedAt)) - (f.pausedWorkingDays ?? 0)) : null,
-    };
-    derivedOf.set(f, d);
-  }
-  return d;
 }
 
 type InScope = (division: string, type: string) => boolean;

@@ -10,7 +10,7 @@ import type { StatsBucketDoc, StatsFactHomeDoc, StatsModels } from './stats.mode
  * county's whole history; reading the buckets of the period's months costs the period's volume.
  *
  * - A month bucket (`<YYYY-MM>:<township>`, China calendar month, township = first 9 digits of the
- *   division) holds, under its id, the fact of every application with an event in that month
+ *   division) holds, under its id and as one JSON string (`encodeFact`), the fact of every application with an event in that month
  *   (submitted, returned, a stage decided, finally decided, withdrawn), every complaint and rating
  *   made in it, and every certificate issued, revoked or running out in it. A fact is the same in
  *   every bucket holding it; a reader dedupes by id and filters by the fact's own dates, exactly as
@@ -218,9 +218,16 @@ export function openFact(app: ApplicationSource): OpenFact | null {
 
 /** The months whose buckets hold the fact: those of its events. */
 function monthsOf(f: ApplicationFact): string[] {
-  const dates = [f.submittedAt, f.decidedAt, f.returnedAt, f.withdrawnAt, ...f.stages.map((s) => s.decidedAt)].filter((d): d is Date => !!d);
-  return [...new Set(dates.map(monthOf))].sort();
+  return [...new Set(applicationEvents(f).map(monthOf))].sort();
 }
+
+/**
+ * The dates of a fact's events: the months whose buckets hold it, and every date a period's figures
+ * count it by (stats.service.ts); a complaint's and a rating's one event is `createdAt`.
+ */
+const dates = (ds: (Date | undefined)[]): Date[] => ds.filter((d): d is Date => !!d);
+export const applicationEvents = (f: ApplicationFact): Date[] => dates([f.submittedAt, f.decidedAt, f.returnedAt, f.withdrawnAt, ...f.stages.map((s) => s.decidedAt)]);
+export const certificateEvents = (f: CertificateFact): Date[] => dates([f.issuedAt, f.revokedAt, f.validUntil]);
 
 interface Plan {
   buckets: string[];
@@ -258,8 +265,7 @@ function ratingFact(r: RatingSource): { month: string; fact: RatingFact } {
 
 function certificateFact(c: CertificateSource): { months: string[]; fact: CertificateFact } {
   const fact = compact({ type: c.type, issuerDivision: c.issuerDivision ?? '', issuedAt: new Date(c.issuedAt), status: c.status, revokedAt: date(c.revokedAt), validUntil: date(c.validUntil) });
-  const months = [fact.issuedAt, fact.revokedAt, fact.validUntil].filter((d): d is Date => !!d).map(monthOf);
-  return { months: [...new Set(months)], fact };
+  return { months: [...new Set(certificateEvents(fact).map(monthOf))], fact };
 }
 
 /* ---------- writing ---------- */
